@@ -1,0 +1,52 @@
+# The two commands of the README: `make demo` and `make test`. Everything else is a step of theirs
+# or an operator's tool. Targets are file-based so a second run skips what is already done.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/vite.config.js 2>/dev/null)
+
+.PHONY: demo test lint format venv frontend migrate seed serve clean
+
+demo: venv frontend migrate seed serve
+
+test: venv lint
+	$(BIN)/pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+frontend: frontend/dist/index.html
+
+frontend/node_modules/.package-lock.json: frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+
+frontend/dist/index.html: frontend/node_modules/.package-lock.json frontend/package.json $(FRONTEND_SOURCES)
+	cd frontend && npm run build
+
+migrate: venv
+	$(BIN)/python manage.py migrate --noinput
+
+seed: venv
+	$(BIN)/python manage.py seed_demo
+
+serve: venv
+	@echo "MaintainX on http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/). Ctrl-C stops it."
+	$(BIN)/uvicorn maintainx.asgi:application --host $(HOST) --port $(PORT)
+
+clean:
+	rm -rf $(VENV) frontend/node_modules frontend/dist staticfiles .pytest_cache .ruff_cache

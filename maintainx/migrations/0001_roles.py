@@ -1,0 +1,83 @@
+"""Create the role groups Manager, Technician and Supervisor with their model permissions.
+
+Object-level rules (a technician updates only their own tickets) are enforced by the API; these
+permissions decide what each role may see and do in the admin and set the ceiling for the API.
+A later migration that adds a model grants its permissions to the roles the same way.
+"""
+
+from django.contrib.auth.management import create_permissions
+from django.contrib.contenttypes.management import create_contenttypes
+from django.db import migrations
+
+ALL_ACTIONS = ("add", "change", "delete", "view")
+
+# (app_label, model name or None for every model of the app, actions)
+ROLE_PERMISSIONS = {
+    "Supervisor": [
+        ("telemetry", None, ALL_ACTIONS),
+        ("predictor", None, ALL_ACTIONS),
+        ("tickets", None, ALL_ACTIONS),
+        ("auth", "user", ALL_ACTIONS),
+        ("auth", "group", ("view",)),
+    ],
+    "Manager": [
+        ("telemetry", None, ("view",)),
+        ("predictor", None, ("view",)),
+        ("tickets", None, ("view",)),
+        ("tickets", "alert", ("change",)),  # acknowledging an alert
+    ],
+    "Technician": [
+        ("telemetry", "machinetype", ("view",)),
+        ("telemetry", "metricspec", ("view",)),
+        ("telemetry", "machine", ("view",)),
+        ("telemetry", "reading", ("view",)),
+        ("predictor", "prediction", ("view",)),
+        ("tickets", "errorcode", ("view",)),
+        ("tickets", "sop", ("view",)),
+        ("tickets", "sopstep", ("view",)),
+        ("tickets", "alert", ("view",)),
+        ("tickets", "ticket", ("view", "change")),
+        ("tickets", "ticketevent", ("view", "add")),
+    ],
+}
+
+
+def create_missing_permissions(apps):
+    # Permissions are normally created after `migrate` finishes; a fresh database has none yet.
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_contenttypes(app_config, apps=apps, verbosity=0)
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+
+
+def create_roles(apps, schema_editor):
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    create_missing_permissions(apps)
+    for role, grants in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        for app_label, model, actions in grants:
+            permissions = Permission.objects.filter(content_type__app_label=app_label)
+            if model is not None:
+                permissions = permissions.filter(content_type__model=model)
+            wanted = [p for p in permissions if p.codename.split("_", 1)[0] in actions]
+            if not wanted:
+                raise RuntimeError(f"No permissions found for {app_label}.{model or '*'} {actions}")
+            group.permissions.add(*wanted)
+
+
+def delete_roles(apps, schema_editor):
+    apps.get_model("auth", "Group").objects.filter(name__in=ROLE_PERMISSIONS).delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
+        ("telemetry", "0001_initial"),
+        ("predictor", "0002_initial"),
+        ("tickets", "0001_initial"),
+    ]
+
+    operations = [migrations.RunPython(create_roles, delete_roles)]

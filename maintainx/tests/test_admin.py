@@ -1,0 +1,107 @@
+"""The admin works for a supervisor who is not a superuser: every page of every model opens."""
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from maintainx.roles import Role, user_role
+from maintainx.tests.factories import UserFactory
+from predictor.tests.factories import ModelVersionFactory, PredictionFactory
+from telemetry.models import RejectedMessage
+from telemetry.tests.factories import MachineFactory, MetricSpecFactory
+from tickets.models import Shift, TicketEvent, TicketEventKind
+from tickets.tests.factories import AlertFactory, SOPFactory, SOPStepFactory, TicketFactory
+
+# API tokens stay with superusers: a supervisor who could read or mint one for any account could
+# act as a superuser.
+SUPERUSER_ONLY = {"authtoken.TokenProxy"}
+SUPERVISOR_MODELS = sorted(
+    (model for model in admin.site._registry if model._meta.label not in SUPERUSER_ONLY),
+    key=lambda model: model._meta.label,
+)
+
+
+@pytest.fixture
+def plant(db):
+    machine = MachineFactory()
+    MetricSpecFactory(machine_type=machine.machine_type)
+    alert = AlertFactory(machine=machine)
+    SOPStepFactory(sop=SOPFactory(error_codes=[alert.error_code]))
+    TicketFactory(machine=machine, alert=alert, error_code=alert.error_code)
+    PredictionFactory(machine=machine, model_version=ModelVersionFactory(is_active=True))
+    RejectedMessage.objects.create(topic="plant/x/telemetry", payload=b"\xff", payload_size=1, reason="not UTF-8")
+    Shift.objects.create(name="Early", starts_at="06:00", ends_at="14:00")
+
+
+@pytest.fixture
+def supervisor_client(client, supervisor):
+    client.force_login(supervisor)
+    return client
+
+
+@pytest.mark.parametrize("model", SUPERVISOR_MODELS, ids=lambda model: model._meta.label)
+def test_supervisor_opens_changelist_search_and_change_page(supervisor_client, plant, model):
+    opts = model._meta
+    changelist = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    assert supervisor_client.get(changelist).status_code == 200
+    assert supervisor_client.get(changelist, {"q": "M-"}).status_code == 200
+    obj = model._default_manager.first()
+    change = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    assert supervisor_client.get(change).status_code == 200
+
+
+def test_supervisor_cannot_see_api_tokens(supervisor_client):
+    assert supervisor_client.get(reverse("admin:authtoken_tokenproxy_changelist")).status_code == 403
+
+
+def test_supervisor_cannot_make_anyone_superuser(supervisor_client, technician):
+    url = reverse("admin:auth_user_change", args=[technician.pk])
+    page = supervisor_client.get(url).content.decode()
+    assert 'name="is_superuser"' not in page
+    assert 'name="user_permissions"' not in page
+
+
+def test_giving_the_supervisor_role_in_admin_grants_the_admin_site(supervisor_client, technician):
+
+    url = reverse("admin:auth_user_change", args=[technician.pk])
+    response = supervisor_client.post(
+        url,
+        {
+            "username": technician.username,
+            "first_name": technician.first_name,
+            "last_name": technician.last_name,
+            "email": technician.email,
+            "is_active": "on",
+            "groups": [Group.objects.get(name="Supervisor").pk],
+            "last_login_0": "",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "08:00:00",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    technician.refresh_from_db()
+    assert (user_role(technician), technician.is_staff) == (Role.SUPERVISOR, True)
+
+
+def test_work_order_created_in_admin_records_who_opened_it(supervisor_client, supervisor):
+    machine = MachineFactory()
+    response = supervisor_client.post(
+        reverse("admin:tickets_ticket_add"),
+        {
+            "title": "Replace worn belt",
+            "machine": machine.pk,
+            "priority": 2,
+            "description": "",
+            "events-TOTAL_FORMS": 0,
+            "events-INITIAL_FORMS": 0,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    event = TicketEvent.objects.get(ticket__title="Replace worn belt")
+    assert (event.kind, event.actor) == (TicketEventKind.CREATED, supervisor)
+
+
+def test_manager_is_not_staff_even_with_a_role(db):
+    manager = UserFactory(username="m2", role=Role.MANAGER)
+    assert manager.is_staff is False

@@ -1,0 +1,119 @@
+"""Settings come from the environment; a bad value stops start-up with a message that names it."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from maintainx.env import SettingError, env_bool, env_database, env_float, env_list, env_url
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """manage.py in a fresh interpreter, with the test's variables over a clean configuration."""
+    base = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "MQTT_URL", "DEBUG"}}
+    return subprocess.run(  # noqa: S603 - our own interpreter and manage.py, arguments from the tests
+        [sys.executable, "manage.py", *args],
+        cwd=PROJECT_ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("PREDICTION_THRESHOLD", "eighty"),
+        ("PREDICTION_THRESHOLD", "1.5"),
+        ("DEBUG", "maybe"),
+        ("DATABASE_URL", "mysql://root@localhost/maintainx"),
+        ("DATABASE_URL", "postgres://postgres@127.0.0.1:5432"),
+        ("REDIS_URL", "http://127.0.0.1:6379"),
+        ("MQTT_URL", "mqtt://"),
+        ("MQTT_URL", "mqtt://broker:not-a-port"),
+    ],
+)
+def test_bad_setting_stops_start_up_naming_the_variable(variable, value):
+    result = run_manage("check", **{variable: value})
+    assert result.returncode != 0
+    assert result.stderr.startswith(f"Configuration error: {variable}: ")
+    assert "Traceback" not in result.stderr
+
+
+def test_production_without_secret_key_refuses_to_start():
+    result = run_manage("check", DEBUG="0", SECRET_KEY="")
+    assert result.returncode != 0
+    assert "SECRET_KEY: must be set when DEBUG is off" in result.stderr
+
+
+def test_embedded_defaults_start_with_nothing_set():
+    result = run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings as s; print(s.DATABASES['default']['ENGINE'],"
+        " s.CHANNEL_LAYERS['default']['BACKEND'], s.MQTT_URL, s.PREDICTION_THRESHOLD)",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "django.db.backends.sqlite3",
+        "channels.layers.InMemoryChannelLayer",
+        "mqtt://127.0.0.1:1883",
+        "0.8",
+    ]
+
+
+def test_redis_url_selects_the_redis_channel_layer():
+    result = run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings as s; print(s.CHANNEL_LAYERS['default']['BACKEND'])",
+        REDIS_URL="redis://127.0.0.1:6379/3",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "channels_redis.core.RedisChannelLayer"
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("yes", True), ("off", False), ("FALSE", False)])
+def test_bool_accepts_common_spellings(monkeypatch, raw, expected):
+    monkeypatch.setenv("FLAG", raw)
+    assert env_bool("FLAG", default=not expected) is expected
+
+
+def test_empty_variable_means_the_default(monkeypatch):
+    monkeypatch.setenv("PREDICTION_THRESHOLD", "  ")
+    assert env_float("PREDICTION_THRESHOLD", default=0.8, minimum=0.01, maximum=1) == 0.8
+
+
+def test_float_out_of_range_names_the_variable_and_the_range(monkeypatch):
+    monkeypatch.setenv("PREDICTION_THRESHOLD", "nan")
+    with pytest.raises(SettingError, match=r"^PREDICTION_THRESHOLD: must be a number from 0.01 to 1"):
+        env_float("PREDICTION_THRESHOLD", default=0.8, minimum=0.01, maximum=1)
+
+
+def test_list_splits_on_commas_and_drops_blanks(monkeypatch):
+    monkeypatch.setenv("ALLOWED_HOSTS", "plant.example, ,10.0.0.5")
+    assert env_list("ALLOWED_HOSTS", default=[]) == ["plant.example", "10.0.0.5"]
+
+
+def test_url_scheme_is_checked(monkeypatch):
+    monkeypatch.setenv("MQTT_URL", "mqtts://broker.plant:8883")
+    assert env_url("MQTT_URL", default=None, schemes=("mqtt", "mqtts")) == "mqtts://broker.plant:8883"
+
+
+def test_postgres_url_becomes_a_psycopg_database(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgres://maint:secret@db:5432/maintainx")
+    config = env_database("DATABASE_URL", default="sqlite:///x.sqlite3")
+    assert (config["ENGINE"], config["HOST"], config["NAME"], config["USER"]) == (
+        "django.db.backends.postgresql",
+        "db",
+        "maintainx",
+        "maint",
+    )

@@ -1,0 +1,71 @@
+from django.contrib import admin, messages
+
+from predictor.models import ModelVersion, Prediction
+from predictor.services import model_version_activate
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    """Versions are written by `manage.py train_models`; here a supervisor reviews and activates them."""
+
+    list_display = ["version", "kind", "is_active", "trained_at", "activated_at", "headline_metrics"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["version", "data_description"]
+    actions = ["activate"]
+    readonly_fields = [
+        "kind",
+        "version",
+        "artifact_path",
+        "sha256",
+        "metrics",
+        "data_description",
+        "trained_at",
+        "is_active",
+        "activated_at",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="Metrics")
+    def headline_metrics(self, obj):
+        shown = ("f1", "pr_auc", "precision", "recall", "rul_mae_hours")
+        return ", ".join(f"{name} {obj.metrics[name]:.3g}" for name in shown if name in obj.metrics) or "-"
+
+    @admin.action(description="Activate the selected version (one per kind)", permissions=["change"])
+    def activate(self, request, queryset):
+        if queryset.values("kind").distinct().count() != queryset.count():
+            self.message_user(request, "Select at most one version of each kind.", messages.ERROR)
+            return
+        for model_version in queryset:
+            model_version_activate(model_version=model_version)
+        self.message_user(request, f"Activated {queryset.count()} version(s).", messages.SUCCESS)
+
+
+@admin.register(Prediction)
+class PredictionAdmin(admin.ModelAdmin):
+    """Read-only history of what the models said."""
+
+    list_display = ["machine", "ts", "probability", "error_code", "rul_range", "model_version"]
+    list_filter = ["model_version__kind", "error_code", "machine__line"]
+    search_fields = ["machine__code", "machine__name"]
+    date_hierarchy = "ts"
+    list_select_related = ["machine", "error_code", "model_version"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Failure probability", ordering="failure_probability")
+    def probability(self, obj):
+        return f"{obj.failure_probability:.0%}"
+
+    @admin.display(description="RUL (hours)")
+    def rul_range(self, obj):
+        if obj.rul_hours is None:
+            return "-"
+        if obj.rul_low_hours is None or obj.rul_high_hours is None:
+            return f"{obj.rul_hours:.0f}"
+        return f"{obj.rul_hours:.0f} ({obj.rul_low_hours:.0f}-{obj.rul_high_hours:.0f})"

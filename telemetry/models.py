@@ -1,0 +1,169 @@
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+# Machine codes and metric names end up in MQTT topics and JSON keys: no '/', '+', '#' or spaces.
+machine_code_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+    "Use letters, digits, '-', '_' or '.', starting with a letter or digit (e.g. M-001).",
+)
+metric_name_validator = RegexValidator(
+    r"^[a-z][a-z0-9_]*$", "Use lower-case letters, digits and '_', starting with a letter."
+)
+
+
+class MachineType(models.Model):
+    """A kind of machine (pump, motor, compressor) and the metrics its sensors report."""
+
+    name = models.CharField(max_length=80, unique=True)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class MetricSpec(models.Model):
+    """One metric a machine type reports, its unit, and the ranges a reading is judged by.
+
+    Inside the normal range all is well; between normal and alarm limits the machine is degraded;
+    past an alarm limit the reading alarms. Any limit may be left open.
+    """
+
+    machine_type = models.ForeignKey(MachineType, on_delete=models.CASCADE, related_name="metrics")
+    name = models.CharField(max_length=40, validators=[metric_name_validator])
+    unit = models.CharField(max_length=16, help_text="e.g. mm/s RMS, °C, A, bar")
+    normal_min = models.FloatField(null=True, blank=True)
+    normal_max = models.FloatField(null=True, blank=True)
+    alarm_min = models.FloatField(null=True, blank=True)
+    alarm_max = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["machine_type", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["machine_type", "name"], name="metricspec_unique_name_per_type"),
+            models.CheckConstraint(
+                condition=Q(normal_min__isnull=True) | Q(normal_max__isnull=True) | Q(normal_min__lte=F("normal_max")),
+                name="metricspec_normal_range_ordered",
+                violation_error_message="The normal minimum must not exceed the normal maximum.",
+            ),
+            models.CheckConstraint(
+                condition=Q(alarm_min__isnull=True) | Q(normal_min__isnull=True) | Q(alarm_min__lte=F("normal_min")),
+                name="metricspec_alarm_min_below_normal",
+                violation_error_message="The alarm minimum must not be above the normal minimum.",
+            ),
+            models.CheckConstraint(
+                condition=Q(alarm_max__isnull=True) | Q(normal_max__isnull=True) | Q(alarm_max__gte=F("normal_max")),
+                name="metricspec_alarm_max_above_normal",
+                violation_error_message="The alarm maximum must not be below the normal maximum.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.unit})"
+
+
+class MachineStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    DEGRADED = "degraded", "Degraded"
+    DOWN = "down", "Down"
+    MAINTENANCE = "maintenance", "Under maintenance"
+
+
+class Machine(models.Model):
+    Status = MachineStatus
+
+    code = models.CharField(
+        max_length=32, unique=True, validators=[machine_code_validator], help_text="Used in the MQTT topic."
+    )
+    name = models.CharField(max_length=120)
+    machine_type = models.ForeignKey(MachineType, on_delete=models.PROTECT, related_name="machines")
+    line = models.CharField(max_length=60, blank=True, help_text="Production line, e.g. Line 2")
+    location = models.CharField(max_length=120, blank=True, help_text="Hall, bay or position")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RUNNING)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    installed_at = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        indexes = [models.Index(fields=["line", "code"], name="machine_line_code_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=MachineStatus.values), name="machine_status_valid"),
+            models.CheckConstraint(
+                condition=~Q(code="")
+                & ~Q(code__contains="/")
+                & ~Q(code__contains="+")
+                & ~Q(code__contains="#")
+                & ~Q(code__contains=" "),
+                name="machine_code_topic_safe",
+                violation_error_message="A machine code cannot be empty or contain '/', '+', '#' or spaces.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.code} · {self.name}"
+
+    @property
+    def topic(self) -> str:
+        return f"plant/{self.code}/telemetry"
+
+
+class Reading(models.Model):
+    """One sensor message of one machine: every metric it carried, at one instant.
+
+    Storage: one wide row per message, metrics in a JSON object, keyed by (machine, ts).
+    - Ingest: a message is one row, so a batch of N messages is N rows in one COPY; a row per metric
+      would multiply rows, index entries and WAL by the number of metrics.
+    - Duplicates: the contract's rule "same machine and ts changes nothing" is exactly the key, so
+      `ON CONFLICT DO NOTHING` makes redelivery idempotent.
+    - Types differ in their metrics (a compressor reports pressure, a motor current): JSON holds
+      any type's set without a column per metric or a migration per new sensor.
+    - Charts: the key (machine, ts) is also the index for "one machine over a time range". Charts
+      over days read per-minute roll-ups (count/sum/min/max per machine, metric and minute), kept
+      current by the ingest batch, so they never aggregate millions of raw rows; raw rows serve
+      short ranges and the predictor's recent window.
+    The key is the primary key itself (no surrogate id): one index to maintain instead of two.
+    """
+
+    pk = models.CompositePrimaryKey("machine_id", "ts")
+    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="readings", db_index=False)
+    ts = models.DateTimeField()
+    metrics = models.JSONField(help_text='e.g. {"vibration": 2.1, "temperature": 61.5}')
+    error_code = models.CharField(max_length=32, blank=True, help_text="Reported by the machine itself")
+
+    class Meta:
+        ordering = ["machine", "ts"]
+
+    def __str__(self):
+        return f"{self.machine_id} @ {self.ts:%Y-%m-%d %H:%M:%S}"
+
+
+class RejectedMessage(models.Model):
+    """An MQTT message that could not be stored, kept with the reason so nothing is lost silently."""
+
+    PAYLOAD_LIMIT = 64 * 1024
+
+    topic = models.CharField(max_length=255)
+    machine_code = models.CharField(max_length=64, blank=True, help_text="From the topic, when it has one")
+    payload = models.BinaryField(help_text=f"The raw bytes, cut at {PAYLOAD_LIMIT // 1024} KiB")
+    payload_size = models.PositiveIntegerField(help_text="Size of the original payload in bytes")
+    reason = models.CharField(max_length=500)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-received_at"]
+        indexes = [
+            models.Index(fields=["-received_at"], name="rejected_received_idx"),
+            models.Index(fields=["machine_code", "-received_at"], name="rejected_machine_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.topic}: {self.reason}"
+
+    @property
+    def payload_preview(self) -> str:
+        """The payload as text for people; bytes that are not UTF-8 show as replacement characters."""
+        return bytes(self.payload).decode("utf-8", errors="replace")

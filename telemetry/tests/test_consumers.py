@@ -1,0 +1,55 @@
+import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client
+
+from maintainx.asgi import application
+from telemetry.consumers import PLANT_GROUP
+
+# Transactional: the consumer reads the database from another thread. serialized_rollback brings
+# back the role groups (created by a data migration) that the flush after each test removes.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def session_headers_sync(user=None, origin="http://127.0.0.1:8000"):
+    headers = [(b"origin", origin.encode()), (b"host", b"127.0.0.1:8000")]
+    if user is not None:
+        client = Client()
+        client.force_login(user)
+        cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+        headers.append((b"cookie", cookie.encode()))
+    return headers
+
+
+session_headers = sync_to_async(session_headers_sync)
+
+
+async def test_anonymous_websocket_is_refused_with_4401():
+    communicator = WebsocketCommunicator(application, "/ws/plant/", headers=await session_headers())
+    connected, code = await communicator.connect()
+    assert (connected, code) == (False, 4401)
+
+
+async def test_user_without_role_is_refused_with_4403(user_without_role):
+    communicator = WebsocketCommunicator(application, "/ws/plant/", headers=await session_headers(user_without_role))
+    connected, code = await communicator.connect()
+    assert (connected, code) == (False, 4403)
+
+
+async def test_foreign_origin_is_refused(manager):
+    headers = await session_headers(manager, origin="http://evil.example")
+    communicator = WebsocketCommunicator(application, "/ws/plant/", headers=headers)
+    connected, _ = await communicator.connect()
+    assert connected is False
+
+
+async def test_signed_in_manager_receives_plant_events(manager):
+    communicator = WebsocketCommunicator(application, "/ws/plant/", headers=await session_headers(manager))
+    connected, _ = await communicator.connect()
+    assert connected
+    event = {"type": "machine.status", "machine": "M-001", "status": "down"}
+    await get_channel_layer().group_send(PLANT_GROUP, {"type": "plant.event", "payload": event})
+    assert await communicator.receive_json_from(timeout=3) == event
+    await communicator.disconnect()

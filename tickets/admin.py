@@ -1,0 +1,176 @@
+from django.contrib import admin, messages
+from django.db.models import Count
+
+from tickets.models import SOP, Alert, ErrorCode, Shift, SOPStep, Ticket, TicketEvent
+from tickets.services import ticket_create, ticket_record_edit
+
+
+@admin.register(ErrorCode)
+class ErrorCodeAdmin(admin.ModelAdmin):
+    list_display = ["code", "title", "severity", "failure_mode", "published_sops"]
+    list_filter = ["severity", "failure_mode"]
+    search_fields = ["code", "title", "description"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("sops")
+
+    @admin.display(description="Published SOPs")
+    def published_sops(self, obj):
+        return ", ".join(str(sop) for sop in obj.sops.all() if sop.is_published) or "none"
+
+
+class SOPStepInline(admin.TabularInline):
+    model = SOPStep
+    extra = 1
+    fields = ["order", "instruction", "warning", "tools", "estimated_minutes"]
+    ordering = ["order", "id"]
+
+
+@admin.register(SOP)
+class SOPAdmin(admin.ModelAdmin):
+    list_display = ["title", "version", "is_published", "codes", "step_count", "updated_at"]
+    list_filter = ["is_published", "error_codes"]
+    search_fields = ["title", "summary", "error_codes__code"]
+    filter_horizontal = ["error_codes"]
+    readonly_fields = ["created_at", "updated_at"]
+    inlines = [SOPStepInline]
+    actions = ["publish", "unpublish"]
+    # "Save as new" copies the SOP with its steps: the way to start the next version.
+    save_as = True
+    fields = ["title", "version", "summary", "error_codes", "is_published", "created_at", "updated_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(step_count=Count("steps")).prefetch_related("error_codes")
+
+    @admin.display(description="Error codes")
+    def codes(self, obj):
+        return ", ".join(code.code for code in obj.error_codes.all())
+
+    @admin.display(description="Steps", ordering="step_count")
+    def step_count(self, obj):
+        return obj.step_count
+
+    @admin.action(description="Publish the selected SOPs", permissions=["change"])
+    def publish(self, request, queryset):
+        count = queryset.update(is_published=True)
+        self.message_user(request, f"Published {count} SOP(s).", messages.SUCCESS)
+
+    @admin.action(description="Unpublish the selected SOPs", permissions=["change"])
+    def unpublish(self, request, queryset):
+        count = queryset.update(is_published=False)
+        self.message_user(request, f"Unpublished {count} SOP(s).", messages.SUCCESS)
+
+
+@admin.register(Shift)
+class ShiftAdmin(admin.ModelAdmin):
+    list_display = ["name", "starts_at", "ends_at", "technician_names"]
+    filter_horizontal = ["technicians"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("technicians")
+
+    @admin.display(description="Technicians")
+    def technician_names(self, obj):
+        return ", ".join(user.get_full_name() or user.username for user in obj.technicians.all())
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "technicians":
+            kwargs["queryset"] = db_field.related_model.objects.filter(groups__name="Technician", is_active=True)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    list_display = ["machine", "error_code", "status", "probability_percent", "source", "opened_at", "acknowledged_by"]
+    list_filter = ["status", "source", "error_code", "machine__line"]
+    search_fields = ["machine__code", "machine__name", "error_code__code"]
+    date_hierarchy = "opened_at"
+    list_select_related = ["machine", "error_code", "acknowledged_by"]
+    autocomplete_fields = ["machine", "error_code"]
+    readonly_fields = [
+        "probability",
+        "source",
+        "last_prediction",
+        "opened_at",
+        "refreshed_at",
+        "acknowledged_at",
+        "acknowledged_by",
+        "cleared_at",
+        "cleared_by",
+        "clear_reason",
+        "status",
+    ]
+
+    def has_add_permission(self, request):
+        # Alerts come from predictions and machine reports, never typed in.
+        return False
+
+    @admin.display(description="Probability", ordering="probability")
+    def probability_percent(self, obj):
+        return f"{obj.probability:.0%}"
+
+
+class TicketEventInline(admin.TabularInline):
+    """The audit trail: shown, never edited."""
+
+    model = TicketEvent
+    extra = 0
+    fields = ["at", "kind", "actor", "from_status", "to_status", "note"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Ticket)
+class TicketAdmin(admin.ModelAdmin):
+    """Status, outcome and times change through the ticket workflow (dashboard/API), so they are
+    read-only here; a supervisor may open a work order and edit what describes it."""
+
+    list_display = ["__str__", "machine", "status", "priority", "assignee", "error_code", "opened_at"]
+    list_filter = ["status", "priority", "outcome", "assignee", "machine__line"]
+    search_fields = ["title", "description", "machine__code", "machine__name", "error_code__code"]
+    date_hierarchy = "opened_at"
+    list_select_related = ["machine", "assignee", "error_code"]
+    autocomplete_fields = ["machine", "error_code", "sop", "assignee"]
+    inlines = [TicketEventInline]
+    workflow_fields = [
+        "alert",
+        "status",
+        "outcome",
+        "resolution_notes",
+        "opened_at",
+        "started_at",
+        "resolved_at",
+        "downtime_start",
+        "downtime_end",
+    ]
+    fieldsets = [
+        (None, {"fields": ["title", "machine", "error_code", "sop", "priority", "description"]}),
+        ("Workflow", {"fields": [*workflow_fields, "assignee"]}),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The assignee is set by auto-assignment or a reassignment, which records its own event.
+        return [*self.workflow_fields, "assignee"] if obj else self.workflow_fields
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            ticket_record_edit(ticket=obj, actor=request.user, changed_fields=form.changed_data)
+            return
+        created = ticket_create(
+            machine=obj.machine,
+            title=obj.title,
+            actor=request.user,
+            description=obj.description,
+            error_code=obj.error_code,
+            sop=obj.sop,
+            priority=obj.priority,
+        )
+        obj.pk = created.pk
+        obj._state.adding = False

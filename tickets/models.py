@@ -1,0 +1,306 @@
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+
+class Severity(models.IntegerChoices):
+    """Severity of an error code, and the priority of the tickets it opens (higher is more urgent)."""
+
+    LOW = 1, "Low"
+    MEDIUM = 2, "Medium"
+    HIGH = 3, "High"
+    CRITICAL = 4, "Critical"
+
+
+class FailureMode(models.TextChoices):
+    """The failure modes the predictor tells apart; each maps to one or more error codes."""
+
+    BEARING_WEAR = "bearing_wear", "Bearing wear"
+    OVERHEATING = "overheating", "Overheating"
+    IMBALANCE = "imbalance", "Imbalance / misalignment"
+    LUBRICATION_LOSS = "lubrication_loss", "Lubrication loss"
+    ELECTRICAL_FAULT = "electrical_fault", "Electrical fault"
+    OTHER = "other", "Other"
+
+
+class ErrorCode(models.Model):
+    code = models.CharField(max_length=32, unique=True, help_text="e.g. E-BRG-01")
+    title = models.CharField(max_length=160)
+    severity = models.PositiveSmallIntegerField(choices=Severity.choices, default=Severity.MEDIUM)
+    failure_mode = models.CharField(max_length=20, choices=FailureMode.choices)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(severity__in=Severity.values), name="errorcode_severity_valid"),
+            models.CheckConstraint(condition=Q(failure_mode__in=FailureMode.values), name="errorcode_mode_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.code} · {self.title}"
+
+
+class SOP(models.Model):
+    """A Standard Operating Procedure: the ordered steps a technician follows for some error codes.
+
+    A revision is a new row with the same title and a higher version; the newest published version
+    is the one technicians are shown.
+    """
+
+    title = models.CharField(max_length=160)
+    version = models.PositiveIntegerField(default=1)
+    summary = models.TextField(blank=True, help_text="When to use this procedure and what it achieves")
+    error_codes = models.ManyToManyField(ErrorCode, related_name="sops", blank=True)
+    is_published = models.BooleanField(default=False, help_text="Only published SOPs are shown to technicians")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "SOP"
+        verbose_name_plural = "SOPs"
+        ordering = ["title", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["title", "version"], name="sop_unique_title_version"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="sop_version_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.title} (v{self.version})"
+
+
+class SOPStep(models.Model):
+    sop = models.ForeignKey(SOP, on_delete=models.CASCADE, related_name="steps")
+    order = models.PositiveSmallIntegerField(help_text="Steps are shown in this order")
+    instruction = models.TextField()
+    warning = models.TextField(blank=True, help_text="Safety note shown before the step")
+    tools = models.CharField(max_length=300, blank=True, help_text="Tools and parts, comma-separated")
+    estimated_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "SOP step"
+        ordering = ["sop", "order", "id"]
+
+    def __str__(self):
+        return f"{self.order}. {self.instruction[:60]}"
+
+
+class Shift(models.Model):
+    """A recurring daily shift in plant-local time (settings.TIME_ZONE); it may run past midnight."""
+
+    name = models.CharField(max_length=60, unique=True)
+    starts_at = models.TimeField()
+    ends_at = models.TimeField()
+    technicians = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="shifts", blank=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(starts_at=F("ends_at")),
+                name="shift_not_empty",
+                violation_error_message="A shift must start and end at different times.",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.starts_at:%H:%M}-{self.ends_at:%H:%M})"
+
+    def covers(self, moment: datetime.time) -> bool:
+        if self.starts_at < self.ends_at:
+            return self.starts_at <= moment < self.ends_at
+        return moment >= self.starts_at or moment < self.ends_at
+
+
+class AlertStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    CLEARED = "cleared", "Cleared"
+
+
+class AlertSource(models.TextChoices):
+    PREDICTION = "prediction", "Predicted"
+    MACHINE = "machine", "Reported by the machine"
+
+
+# Not cleared: the database allows one such alert per machine and error code.
+ALERT_OPEN_STATUSES = (AlertStatus.ACTIVE, AlertStatus.ACKNOWLEDGED)
+
+
+class Alert(models.Model):
+    """A predicted or reported failure of one machine with one error code, until it clears."""
+
+    Status = AlertStatus
+    Source = AlertSource
+    OPEN_STATUSES = ALERT_OPEN_STATUSES
+
+    machine = models.ForeignKey("telemetry.Machine", on_delete=models.CASCADE, related_name="alerts")
+    error_code = models.ForeignKey(ErrorCode, on_delete=models.PROTECT, related_name="alerts")
+    source = models.CharField(max_length=12, choices=Source.choices, default=Source.PREDICTION)
+    probability = models.FloatField(help_text="Latest failure probability (1 when the machine reported it)")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
+    last_prediction = models.ForeignKey(
+        "predictor.Prediction", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    opened_at = models.DateTimeField(default=timezone.now)
+    refreshed_at = models.DateTimeField(default=timezone.now)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    cleared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty when the alert cleared itself or with its ticket",
+    )
+    clear_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        indexes = [models.Index(fields=["status", "-opened_at"], name="alert_status_opened_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["machine", "error_code"],
+                condition=Q(status__in=ALERT_OPEN_STATUSES),
+                name="alert_one_open_per_machine_and_code",
+                violation_error_message="This machine already has an open alert for this error code.",
+            ),
+            models.CheckConstraint(condition=Q(status__in=AlertStatus.values), name="alert_status_valid"),
+            models.CheckConstraint(condition=Q(source__in=AlertSource.values), name="alert_source_valid"),
+            models.CheckConstraint(
+                condition=Q(probability__gte=0) & Q(probability__lte=1), name="alert_probability_0_1"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="acknowledged") | Q(acknowledged_at__isnull=False),
+                name="alert_acknowledged_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="cleared") | Q(cleared_at__isnull=False), name="alert_cleared_has_time"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.machine.code} {self.error_code.code} ({self.get_status_display()})"
+
+
+class TicketStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    IN_PROGRESS = "in_progress", "In progress"
+    RESOLVED = "resolved", "Resolved"
+
+
+class TicketOutcome(models.TextChoices):
+    FAILURE_CONFIRMED = "failure_confirmed", "Failure confirmed"
+    FALSE_ALARM = "false_alarm", "False alarm"
+    PREVENTIVE_FIX = "preventive_fix", "Preventive fix"
+
+
+class Ticket(models.Model):
+    Status = TicketStatus
+    Outcome = TicketOutcome
+
+    machine = models.ForeignKey("telemetry.Machine", on_delete=models.CASCADE, related_name="tickets")
+    alert = models.OneToOneField(
+        Alert, on_delete=models.SET_NULL, null=True, blank=True, related_name="ticket", help_text="The alert it answers"
+    )
+    error_code = models.ForeignKey(ErrorCode, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets")
+    sop = models.ForeignKey(
+        SOP, on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets", verbose_name="SOP"
+    )
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="assigned_tickets"
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    priority = models.PositiveSmallIntegerField(choices=Severity.choices, default=Severity.MEDIUM)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
+    resolution_notes = models.TextField(blank=True)
+    opened_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    downtime_start = models.DateTimeField(null=True, blank=True)
+    downtime_end = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-priority", "opened_at"]
+        indexes = [
+            models.Index(fields=["assignee", "status"], name="ticket_assignee_status_idx"),
+            models.Index(fields=["status", "-opened_at"], name="ticket_status_opened_idx"),
+            models.Index(fields=["machine", "-opened_at"], name="ticket_machine_opened_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=TicketStatus.values), name="ticket_status_valid"),
+            models.CheckConstraint(condition=Q(priority__in=Severity.values), name="ticket_priority_valid"),
+            models.CheckConstraint(
+                condition=Q(outcome="") | Q(outcome__in=TicketOutcome.values), name="ticket_outcome_valid"
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="resolved", resolved_at__isnull=False) & ~Q(outcome="") & ~Q(resolution_notes=""))
+                | (~Q(status="resolved") & Q(resolved_at__isnull=True, outcome="")),
+                name="ticket_resolved_has_outcome",
+                violation_error_message="A resolved ticket needs an outcome, notes and a resolution time; "
+                "an unresolved one has none.",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open") | Q(started_at__isnull=False), name="ticket_started_has_time"
+            ),
+            models.CheckConstraint(
+                condition=Q(downtime_start__isnull=True)
+                | Q(downtime_end__isnull=True)
+                | Q(downtime_end__gte=F("downtime_start")),
+                name="ticket_downtime_ordered",
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.title}"
+
+
+class TicketEventKind(models.TextChoices):
+    CREATED = "created", "Created"
+    ASSIGNED = "assigned", "Assigned"
+    STATUS_CHANGED = "status_changed", "Status changed"
+    COMMENTED = "commented", "Commented"
+    ESCALATED = "escalated", "Escalated"
+    REOPENED = "reopened", "Reopened"
+    EDITED = "edited", "Edited"
+
+
+class TicketEvent(models.Model):
+    """One change to a ticket: the audit trail, never edited."""
+
+    Kind = TicketEventKind
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty when MaintainX itself made the change",
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    from_status = models.CharField(max_length=12, choices=TicketStatus.choices, blank=True)
+    to_status = models.CharField(max_length=12, choices=TicketStatus.choices, blank=True)
+    note = models.TextField(blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["ticket", "at", "id"]
+        indexes = [models.Index(fields=["ticket", "at"], name="ticketevent_ticket_at_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=TicketEventKind.values), name="ticketevent_kind_valid")
+        ]
+
+    def __str__(self):
+        who = self.actor or "MaintainX"
+        return f"{self.get_kind_display()} by {who} at {self.at:%Y-%m-%d %H:%M}"

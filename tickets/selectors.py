@@ -1,0 +1,21 @@
+from django.db.models import Prefetch, QuerySet
+
+from tickets.models import SOP, ErrorCode, SOPStep
+
+
+def error_code_list() -> QuerySet[ErrorCode]:
+    return ErrorCode.objects.all()
+
+
+def sop_for_error_code(*, code: str) -> SOP | None:
+    """The newest published SOP for the error code, with its steps in order; None if it has none.
+
+    Raises ErrorCode.DoesNotExist for an unknown code, so callers can tell the two apart.
+    """
+    error_code = ErrorCode.objects.get(code=code)
+    return (
+        error_code.sops.filter(is_published=True)
+        .order_by("-version", "-updated_at")
+        .prefetch_related(Prefetch("steps", queryset=SOPStep.objects.order_by("order", "id")), "error_codes")
+        .first()
+    )
