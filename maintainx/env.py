@@ -7,6 +7,8 @@ message an operator can act on instead of a stack trace deep inside a library.
 
 import math
 import os
+import re
+import zoneinfo
 from urllib.parse import urlsplit
 
 import environ
@@ -38,6 +40,36 @@ def env_str(name: str, *, default: str | None = None, required: bool = False) ->
         if required:
             raise SettingError(name, "must be set")
         return default
+    return value
+
+
+def env_choice(name: str, *, default: str, choices: tuple[str, ...]) -> str:
+    value = _raw(name)
+    if value is None:
+        return default
+    if value not in choices:
+        raise SettingError(name, f"must be one of {', '.join(choices)}", value)
+    return value
+
+
+def env_rate(name: str, *, default: str) -> str:
+    """A request rate as DRF's throttles read it: a count per second, minute, hour or day (20/min)."""
+    value = _raw(name)
+    if value is None:
+        return default
+    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+        raise SettingError(name, "must be a count per period, e.g. 20/min or 500/hour", value)
+    return value
+
+
+def env_timezone(name: str, *, default: str) -> str:
+    value = _raw(name)
+    if value is None:
+        return default
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise SettingError(name, "must be an IANA time zone such as Europe/Berlin", value) from None
     return value
 
 

@@ -10,10 +10,13 @@ from pathlib import Path
 from maintainx.env import (
     SettingError,
     env_bool,
+    env_choice,
     env_database,
     env_float,
     env_list,
+    env_rate,
     env_str,
+    env_timezone,
     env_url,
 )
 
@@ -135,7 +138,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Slows password guessing; per process, which is enough for one web process.
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"login": env_str("LOGIN_RATE", default="20/min")},
+    "DEFAULT_THROTTLE_RATES": {"login": env_rate("LOGIN_RATE", default="20/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "MaintainX API",
@@ -151,7 +154,7 @@ SPECTACULAR_SETTINGS = {
 # --- Internationalisation -----------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 # Shifts are plant-local wall-clock times, so the plant's zone matters; storage stays in UTC.
-TIME_ZONE = env_str("TIME_ZONE", default="UTC")
+TIME_ZONE = env_timezone("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
 
@@ -178,5 +181,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", default="INFO")},
+    "root": {
+        "handlers": ["console"],
+        "level": env_choice("LOG_LEVEL", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
+    },
 }

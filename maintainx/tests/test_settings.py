@@ -37,6 +37,9 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
         ("REDIS_URL", "http://127.0.0.1:6379"),
         ("MQTT_URL", "mqtt://"),
         ("MQTT_URL", "mqtt://broker:not-a-port"),
+        ("LOG_LEVEL", "LOUD"),
+        ("TIME_ZONE", "Mars/Olympus_Mons"),
+        ("LOGIN_RATE", "many"),
     ],
 )
 def test_bad_setting_stops_start_up_naming_the_variable(variable, value):
