@@ -46,7 +46,7 @@ seed: venv
 
 serve: venv
 	@echo "MaintainX on http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/). Ctrl-C stops it."
-	$(BIN)/uvicorn maintainx.asgi:application --host $(HOST) --port $(PORT)
+	$(BIN)/uvicorn maintainx.asgi:application --host $(HOST) --port $(PORT) --lifespan off
 
 clean:
 	rm -rf $(VENV) frontend/node_modules frontend/dist staticfiles .pytest_cache .ruff_cache
