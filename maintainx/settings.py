@@ -109,6 +109,8 @@ else:
 
 # --- MQTT and prediction ------------------------------------------------------------------------
 MQTT_URL = env_url("MQTT_URL", default="mqtt://127.0.0.1:1883", schemes=("mqtt", "mqtts"))
+# Register a machine the first time its sensor publishes, instead of rejecting its readings.
+TELEMETRY_AUTO_REGISTER = env_bool("TELEMETRY_AUTO_REGISTER", default=False)
 # A prediction at or above this failure probability raises an alert and opens a ticket.
 PREDICTION_THRESHOLD = env_float("PREDICTION_THRESHOLD", default=0.8, minimum=0.01, maximum=1.0)
 

@@ -2,12 +2,18 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from maintainx.roles import user_role
+from telemetry.live import PLANT_GROUP, machine_group, user_group
+from telemetry.models import Machine
 
-PLANT_GROUP = "plant"
 
-
-def user_group(user_id: int) -> str:
-    return f"user.{user_id}"
+async def _refuse_unless_role(consumer) -> bool:
+    """Close the socket of anonymous users and users without a role; True when refused."""
+    user = consumer.scope["user"]
+    if await database_sync_to_async(user_role)(user) is not None:
+        return False
+    # 4401/4403 mirror HTTP so the client knows to send the user to the login page.
+    await consumer.close(code=4401 if not user.is_authenticated else 4403)
+    return True
 
 
 class PlantConsumer(AsyncJsonWebsocketConsumer):
@@ -17,12 +23,9 @@ class PlantConsumer(AsyncJsonWebsocketConsumer):
     """
 
     async def connect(self):
-        user = self.scope["user"]
-        if await database_sync_to_async(user_role)(user) is None:
-            # 4401/4403 mirror HTTP so the client knows to send the user to the login page.
-            await self.close(code=4401 if not user.is_authenticated else 4403)
+        if await _refuse_unless_role(self):
             return
-        self.joined_groups = [PLANT_GROUP, user_group(user.pk)]
+        self.joined_groups = [PLANT_GROUP, user_group(self.scope["user"].pk)]
         for group in self.joined_groups:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
@@ -32,4 +35,26 @@ class PlantConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def plant_event(self, event):
+        await self.send_json(event["payload"])
+
+
+class MachineConsumer(AsyncJsonWebsocketConsumer):
+    """/ws/machines/<code>/: the live readings of one machine."""
+
+    async def connect(self):
+        if await _refuse_unless_role(self):
+            return
+        code = self.scope["url_route"]["kwargs"]["code"]
+        if not await Machine.objects.filter(code=code).aexists():
+            await self.close(code=4404)
+            return
+        self.group = machine_group(code)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def machine_reading(self, event):
         await self.send_json(event["payload"])

@@ -1,5 +1,8 @@
 from django.urls import path
 
-from telemetry.consumers import PlantConsumer
+from telemetry.consumers import MachineConsumer, PlantConsumer
 
-websocket_urlpatterns = [path("ws/plant/", PlantConsumer.as_asgi())]
+websocket_urlpatterns = [
+    path("ws/plant/", PlantConsumer.as_asgi()),
+    path("ws/machines/<str:code>/", MachineConsumer.as_asgi()),
+]

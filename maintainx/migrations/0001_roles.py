@@ -5,11 +5,9 @@ permissions decide what each role may see and do in the admin and set the ceilin
 A later migration that adds a model grants its permissions to the roles the same way.
 """
 
-from django.contrib.auth.management import create_permissions
-from django.contrib.contenttypes.management import create_contenttypes
 from django.db import migrations
 
-ALL_ACTIONS = ("add", "change", "delete", "view")
+from maintainx.migrations._role_grants import ALL_ACTIONS, grant
 
 # (app_label, model name or None for every model of the app, actions)
 ROLE_PERMISSIONS = {
@@ -42,29 +40,8 @@ ROLE_PERMISSIONS = {
 }
 
 
-def create_missing_permissions(apps):
-    # Permissions are normally created after `migrate` finishes; a fresh database has none yet.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_contenttypes(app_config, apps=apps, verbosity=0)
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-
-
 def create_roles(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    create_missing_permissions(apps)
-    for role, grants in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        for app_label, model, actions in grants:
-            permissions = Permission.objects.filter(content_type__app_label=app_label)
-            if model is not None:
-                permissions = permissions.filter(content_type__model=model)
-            wanted = [p for p in permissions if p.codename.split("_", 1)[0] in actions]
-            if not wanted:
-                raise RuntimeError(f"No permissions found for {app_label}.{model or '*'} {actions}")
-            group.permissions.add(*wanted)
+    grant(apps, ROLE_PERMISSIONS)
 
 
 def delete_roles(apps, schema_editor):

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.test import Client
 
 from maintainx.asgi import application
-from telemetry.consumers import PLANT_GROUP
+from telemetry.live import PLANT_GROUP
 
 # Transactional: the consumer reads the database from another thread. serialized_rollback brings
 # back the role groups (created by a data migration) that the flush after each test removes.

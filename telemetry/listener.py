@@ -1,0 +1,305 @@
+"""The MQTT listener: readings in, one bulk write per batch, acknowledged only after commit.
+
+Threads: paho's network thread decodes each message and hands it to the `Batcher`; the thread that
+calls `run()` takes batches by size or age, stores each in one transaction and only then acks its
+messages. A crash at any moment therefore loses nothing: what was not acked is delivered again by
+the broker (persistent session), and a redelivered reading is a duplicate that changes nothing.
+The broker's in-flight window (MQTT 5 Receive Maximum) bounds what waits in memory, so while the
+database is down the backlog stays at the broker.
+"""
+
+import datetime
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import paho.mqtt.client as mqtt
+from django.db import DatabaseError, IntegrityError, connection
+from django.utils import timezone
+
+from telemetry.ingest import DecodedReading, MachineDirectory, Rejection, message_decode
+from telemetry.live import LiveFrames
+from telemetry.mqtt import TOPIC_FILTER, BrokerAddress, client_create, connect_properties
+from telemetry.services import IngestResult, readings_ingest
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ListenerConfig:
+    broker: BrokerAddress
+    client_id: str
+    protocol: str = "5"
+    shared_group: str | None = None
+    batch_size: int = 2000
+    batch_max_age: float = 0.2
+    # The broker sends at most this many unacknowledged messages: the bound on our memory.
+    receive_maximum: int = 10_000
+    stats_interval: float = 10.0
+    retry_max_delay: float = 30.0
+    # On SIGTERM with the database down, how long to keep trying before leaving the batch at the broker.
+    shutdown_grace: float = 10.0
+
+    def __post_init__(self):
+        # A batch is acked only once committed, so it must fit in the window with room for the
+        # next one to fill while it is written; otherwise it would wait for itself.
+        if self.protocol == "5" and self.batch_size > self.receive_maximum // 2:
+            raise ValueError(f"batch size {self.batch_size} must be at most half the receive maximum")
+
+    @property
+    def topic(self) -> str:
+        return f"$share/{self.shared_group}/{TOPIC_FILTER}" if self.shared_group else TOPIC_FILTER
+
+
+@dataclass(slots=True)
+class Pending:
+    """A message waiting for its batch to commit."""
+
+    mid: int
+    qos: int
+    received_at: float
+    item: DecodedReading | Rejection
+
+
+class Batcher:
+    """Messages from the network thread, taken by the writer when the batch is full or old enough."""
+
+    def __init__(self, *, max_size: int, max_age: float, clock: Callable[[], float] = time.monotonic):
+        self.max_size = max_size
+        self.max_age = max_age
+        self._clock = clock
+        self._items: list[Pending] = []
+        self._ready = threading.Condition()
+
+    def __len__(self):
+        return len(self._items)
+
+    def add(self, pending: Pending) -> None:
+        with self._ready:
+            self._items.append(pending)
+            if len(self._items) >= self.max_size:
+                self._ready.notify()
+
+    def take(self, *, timeout: float) -> list[Pending]:
+        """The pending messages once the batch is full or its oldest is max_age old; [] on timeout."""
+        deadline = self._clock() + timeout
+        with self._ready:
+            while True:
+                now = self._clock()
+                if self._items and (
+                    len(self._items) >= self.max_size or now - self._items[0].received_at >= self.max_age
+                ):
+                    return self._swap()
+                wait = deadline - now
+                if self._items:
+                    wait = min(wait, self._items[0].received_at + self.max_age - now)
+                if wait <= 0:
+                    return []
+                self._ready.wait(wait)
+
+    def take_all(self) -> list[Pending]:
+        with self._ready:
+            return self._swap()
+
+    def _swap(self) -> list[Pending]:
+        batch, self._items = self._items, []
+        return batch
+
+
+@dataclass
+class ListenerStats:
+    """Counters for the periodic summary line; `received` is written by the network thread."""
+
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    batches: int = 0
+    max_latency: float = 0.0  # receipt to commit, over the current interval
+    newest_ts: datetime.datetime | None = None
+    _interval_started: float = field(default_factory=time.monotonic)
+    _received_at_interval_start: int = 0
+
+    def record(self, result: IngestResult, batch: list[Pending], *, newest_ts, now: float) -> None:
+        self.stored += result.stored
+        self.duplicates += result.duplicates
+        self.rejected += result.rejected
+        self.batches += 1
+        self.max_latency = max(self.max_latency, now - batch[0].received_at)
+        if newest_ts is not None and (self.newest_ts is None or newest_ts > self.newest_ts):
+            self.newest_ts = newest_ts
+
+    def summary(self, *, now: float) -> str:
+        elapsed = max(now - self._interval_started, 1e-9)
+        rate = (self.received - self._received_at_interval_start) / elapsed
+        lag = (timezone.now() - self.newest_ts).total_seconds() if self.newest_ts else None
+        line = (
+            f"received {self.received} ({rate:.0f}/s), stored {self.stored}, duplicates {self.duplicates}, "
+            f"rejected {self.rejected}, batches {self.batches}, commit latency max {self.max_latency * 1000:.0f} ms, "
+            f"data lag {'-' if lag is None else f'{lag:.1f} s'}"
+        )
+        self._interval_started = now
+        self._received_at_interval_start = self.received
+        self.max_latency = 0.0
+        return line
+
+
+class TelemetryListener:
+    def __init__(
+        self,
+        config: ListenerConfig,
+        *,
+        directory: MachineDirectory,
+        live: LiveFrames | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.config = config
+        self.directory = directory
+        self.live = live
+        self.stats = ListenerStats()
+        self._clock = clock
+        self._batcher = Batcher(max_size=config.batch_size, max_age=config.batch_max_age, clock=clock)
+        self._stop = threading.Event()
+        # Set once the broker confirms the subscription (SUBACK): from then on nothing published is missed.
+        self.subscribed = threading.Event()
+        self._stop_requested_at: float | None = None
+        self.client: mqtt.Client | None = None
+
+    # --- network thread -----------------------------------------------------------------------
+
+    def message_receive(self, *, mid: int, qos: int, topic: bytes | str, payload: bytes) -> None:
+        """Decode one message and queue it for the next batch. Never raises: a message that breaks
+        the decoder is kept as a rejection, so the broker's thread never dies on bad input."""
+        try:
+            topic_text = topic if isinstance(topic, str) else topic.decode("utf-8", errors="replace")
+            item = message_decode(topic_text, payload, now=timezone.now())
+        except Exception as exc:
+            logger.exception("could not decode a message on %r", topic)
+            item = Rejection(str(topic)[:255], bytes(payload), f"could not be decoded: {exc}")
+        self._batcher.add(Pending(mid, qos, self._clock(), item))
+        self.stats.received += 1
+
+    def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
+        # message.topic decodes strictly and raises on a non-UTF-8 topic; the raw bytes do not.
+        self.message_receive(mid=message.mid, qos=message.qos, topic=message._topic, payload=message.payload)
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            logger.error("the broker at %s refused the connection: %s", self.config.broker, reason_code)
+            return
+        session = "resumed" if flags.session_present else "new"
+        logger.info("connected to %s as %s (%s session)", self.config.broker, self.config.client_id, session)
+        # Subscribing on every connect re-subscribes after a reconnect to a broker that lost state.
+        client.subscribe(self.config.topic, qos=1)
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        refused = [code for code in reason_codes if code.is_failure]
+        if refused:
+            logger.error("the broker refused the subscription to %s: %s", self.config.topic, refused[0])
+        else:
+            logger.info("subscribed to %s", self.config.topic)
+            self.subscribed.set()
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self.subscribed.clear()
+        if not self._stop.is_set():
+            logger.warning("lost the broker at %s (%s); reconnecting", self.config.broker, reason_code)
+
+    # --- writer: the thread that calls run() ---------------------------------------------------
+
+    def batch_store(self, batch: list[Pending]) -> IngestResult:
+        """One attempt to store a batch in one transaction; raises if the database fails."""
+        decoded = [pending.item for pending in batch if isinstance(pending.item, DecodedReading)]
+        rejections = [pending.item for pending in batch if isinstance(pending.item, Rejection)]
+        rows, unknown = self.directory.rows_from(decoded)
+        return readings_ingest(
+            rows=rows, rejections=rejections + unknown, on_commit=self.live.publish if self.live else None
+        )
+
+    def batch_commit(self, batch: list[Pending], *, ack: Callable[[int, int], None]) -> bool:
+        """Store the batch, retrying with backoff while the database is down, then ack every message.
+
+        False when stopping gave up on a database that stayed down: nothing was acked, so the broker
+        delivers those messages again to the next listener.
+        """
+        delay = 0.5
+        while True:
+            try:
+                result = self.batch_store(batch)
+                break
+            except IntegrityError:
+                # A machine deleted since the directory was loaded: reload, and its readings
+                # become "unknown machine" rejections on the next attempt.
+                logger.warning("a batch referred to a machine that no longer exists; reloading machines")
+                self.directory.reload()
+            except (DatabaseError, OSError) as exc:
+                connection.close()  # a broken connection is replaced on the next attempt
+                if self._stop.is_set() and self._clock() - self._stop_requested_at >= self.config.shutdown_grace:
+                    logger.error(
+                        "database still unavailable; %d messages stay unacknowledged at the broker", len(batch)
+                    )
+                    return False
+                logger.warning(
+                    "database unavailable (%s); keeping %d messages, retrying in %.1f s",
+                    str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
+                    len(batch),
+                    delay,
+                )
+                time.sleep(delay)
+                delay = min(delay * 2, self.config.retry_max_delay)
+        for pending in batch:
+            ack(pending.mid, pending.qos)
+        newest = max((p.item.ts for p in batch if isinstance(p.item, DecodedReading)), default=None)
+        self.stats.record(result, batch, newest_ts=newest, now=self._clock())
+        return True
+
+    def request_stop(self) -> None:
+        """Safe from a signal handler: run() finishes the batch at hand, flushes and returns."""
+        if not self._stop.is_set():
+            self._stop_requested_at = self._clock()
+            self._stop.set()
+
+    def run(self) -> bool:
+        """Listen until request_stop(); True when everything received was committed and acked."""
+        client = client_create(
+            self.config.broker,
+            client_id=self.config.client_id,
+            protocol=self.config.protocol,
+            persistent=True,
+            manual_ack=True,
+        )
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        self.client = client
+        self.directory.reload()
+        client.connect_async(
+            self.config.broker.host,
+            self.config.broker.port,
+            keepalive=30,
+            clean_start=False,
+            properties=connect_properties(
+                protocol=self.config.protocol, persistent=True, receive_maximum=self.config.receive_maximum
+            ),
+        )
+        client.loop_start()
+        next_summary = self._clock() + self.config.stats_interval
+        try:
+            while not self._stop.is_set():
+                batch = self._batcher.take(timeout=0.5)
+                if batch:
+                    self.batch_commit(batch, ack=client.ack)
+                if self._clock() >= next_summary:
+                    logger.info(self.stats.summary(now=self._clock()))
+                    next_summary = self._clock() + self.config.stats_interval
+            remaining = self._batcher.take_all()
+            flushed = self.batch_commit(remaining, ack=client.ack) if remaining else True
+        finally:
+            client.disconnect()
+            client.loop_stop()
+            connection.close()
+        logger.info("stopped: %s", self.stats.summary(now=self._clock()))
+        return flushed

@@ -1,0 +1,105 @@
+"""Writes of the telemetry app: readings (one bulk write per batch), rejected messages, machines."""
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from telemetry.ingest import ReadingRow, Rejection
+from telemetry.models import Machine, MachineType, Reading, RejectedMessage
+
+UNCLASSIFIED_TYPE = "Unclassified"
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    stored: int
+    duplicates: int
+    rejected: int
+
+
+def readings_ingest(
+    *,
+    rows: Sequence[ReadingRow],
+    rejections: Sequence[Rejection] = (),
+    on_commit: Callable[[Sequence[ReadingRow]], None] | None = None,
+) -> IngestResult:
+    """Store a batch in one transaction: readings idempotently on (machine, ts), rejections as rows.
+
+    A reading whose machine and ts are already stored is a duplicate (a redelivery) and changes
+    nothing. `on_commit` runs with the batch's rows once the transaction has committed.
+    """
+    with transaction.atomic():
+        stored = _readings_insert(rows) if rows else 0
+        if rejections:
+            received_at = timezone.now()
+            RejectedMessage.objects.bulk_create([r.to_model(received_at=received_at) for r in rejections])
+        if on_commit is not None and rows:
+            # robust: a failing broadcast is logged and cannot undo or hide the committed batch.
+            transaction.on_commit(lambda: on_commit(rows), robust=True)
+    return IngestResult(stored=stored, duplicates=len(rows) - stored, rejected=len(rejections))
+
+
+def _readings_insert(rows: Sequence[ReadingRow]) -> int:
+    """Insert the rows, skipping any (machine, ts) already stored; returns how many were new."""
+    if connection.vendor == "postgresql":
+        return _readings_copy(rows)
+    return _readings_insert_or_ignore(rows)
+
+
+_STAGING_TABLE = "reading_staging"
+
+
+def _readings_copy(rows: Sequence[ReadingRow]) -> int:
+    """COPY into a session-local staging table, then one INSERT … ON CONFLICT DO NOTHING.
+
+    COPY is PostgreSQL's fastest path in, but it cannot skip conflicts; the staging table takes
+    the batch as it is and the INSERT drops the duplicates in one statement.
+    """
+    table = Reading._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING_TABLE} "
+            "(machine_id bigint, ts timestamptz, metrics jsonb, error_code varchar(32)) ON COMMIT DELETE ROWS"
+        )
+        # Machine codes, metric names and error codes were checked against strict patterns and the
+        # JSON holds only numbers, so no field can contain a tab, newline or backslash to escape.
+        lines = "".join(
+            f"{row.machine_id}\t{row.ts.isoformat()}\t{json.dumps(row.metrics, separators=(',', ':'))}\t"
+            f"{row.error_code}\n"
+            for row in rows
+        )
+        with cursor.cursor.copy(f"COPY {_STAGING_TABLE} (machine_id, ts, metrics, error_code) FROM STDIN") as copy:
+            copy.write(lines)
+        cursor.execute(
+            f"INSERT INTO {table} (machine_id, ts, metrics, error_code) "  # noqa: S608 - table names are ours
+            f"SELECT machine_id, ts, metrics, error_code FROM {_STAGING_TABLE} ON CONFLICT DO NOTHING"
+        )
+        return cursor.rowcount
+
+
+def _readings_insert_or_ignore(rows: Sequence[ReadingRow]) -> int:
+    table = Reading._meta.db_table
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT OR IGNORE INTO {table} (machine_id, ts, metrics, error_code) VALUES (%s, %s, %s, %s)",  # noqa: S608
+            [(row.machine_id, adapt(row.ts), json.dumps(row.metrics), row.error_code) for row in rows],
+        )
+        return cursor.rowcount
+
+
+def machine_auto_register(code: str) -> Machine:
+    """Register a machine first seen on the wire (TELEMETRY_AUTO_REGISTER=1).
+
+    It gets the "Unclassified" type, which lists no metrics and so accepts any, until a supervisor
+    gives it its real type in the admin.
+    """
+    machine_type, _ = MachineType.objects.get_or_create(
+        name=UNCLASSIFIED_TYPE,
+        defaults={"description": "Machines registered automatically from their telemetry; give each its type."},
+    )
+    machine, _ = Machine.objects.get_or_create(code=code, defaults={"name": code, "machine_type": machine_type})
+    return machine

@@ -1,0 +1,131 @@
+"""The payload contract: what becomes a reading, and the reason for everything that does not."""
+
+import datetime
+import json
+
+import pytest
+
+from telemetry.ingest import DecodedReading, MachineDirectory, Rejection, message_decode
+from telemetry.models import Machine
+from telemetry.services import machine_auto_register
+from telemetry.tests.factories import MachineFactory, MachineTypeFactory, MetricSpecFactory
+
+NOW = datetime.datetime(2026, 11, 26, 12, 0, tzinfo=datetime.UTC)
+TOPIC = "plant/M-001/telemetry"
+
+
+def decode(payload, topic=TOPIC):
+    raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return message_decode(topic, raw, now=NOW)
+
+
+def test_iso_timestamp_with_offset_becomes_a_reading():
+    reading = decode({"ts": "2026-11-26T13:00:00+01:00", "metrics": {"vibration": 2.5, "temperature": 61}})
+    assert isinstance(reading, DecodedReading)
+    assert (reading.machine_code, reading.ts, reading.metrics) == (
+        "M-001",
+        datetime.datetime(2026, 11, 26, 12, 0, tzinfo=datetime.UTC),
+        {"vibration": 2.5, "temperature": 61},
+    )
+
+
+def test_epoch_seconds_and_error_code_are_accepted():
+    reading = decode({"ts": NOW.timestamp() - 1.5, "metrics": {"vibration": 9.0}, "error_code": "E-BRG-01"})
+    assert reading.ts == NOW - datetime.timedelta(seconds=1.5)
+    assert reading.error_code == "E-BRG-01"
+
+
+BAD_PAYLOADS = [
+    (b"\xff\xfe{}", "payload is not UTF-8 (byte 0xff at position 0)"),
+    (b"{not json", "payload is not JSON"),
+    (b"[1, 2]", "payload is a JSON array, not an object"),
+    (b'"text"', "payload is a JSON string, not an object"),
+    ({"metrics": {"vibration": 1}}, "'ts' is missing"),
+    ({"ts": "yesterday", "metrics": {"vibration": 1}}, "'ts' 'yesterday' is not ISO-8601"),
+    ({"ts": "2026-11-26T12:00:00", "metrics": {"vibration": 1}}, "has no UTC offset"),
+    ({"ts": True, "metrics": {"vibration": 1}}, "got a boolean"),
+    ({"ts": [1], "metrics": {"vibration": 1}}, "got a JSON array"),
+    ({"ts": 1e20, "metrics": {"vibration": 1}}, "is not a usable epoch time"),
+    ({"ts": "2026-11-26T12:05:01+00:00", "metrics": {"vibration": 1}}, "more than 5 minutes in the future"),
+    ({"ts": "1999-12-31T23:59:59+00:00", "metrics": {"vibration": 1}}, "before the year 2000"),
+    ({"ts": "2026-11-26T12:00:00Z"}, "'metrics' is missing"),
+    ({"ts": "2026-11-26T12:00:00Z", "metrics": {}}, "'metrics' is empty"),
+    ({"ts": "2026-11-26T12:00:00Z", "metrics": [1.0]}, "'metrics' must be an object, got a JSON array"),
+    ({"ts": "2026-11-26T12:00:00Z", "metrics": {"vibration": "2.1"}}, "metric 'vibration' must be a finite number"),
+    ({"ts": "2026-11-26T12:00:00Z", "metrics": {"vibration": True}}, "must be a finite number, got true"),
+    ({"ts": "2026-11-26T12:00:00Z", "metrics": {"vibration": None}}, "got a JSON null"),
+    ({"ts": "2026-11-26T12:00:00Z", "metrics": {"vibration": {"rms": 1}}}, "got a JSON object"),
+    (b'{"ts": "2026-11-26T12:00:00Z", "metrics": {"vibration": NaN}}', "must be a finite number, got nan"),
+    (b'{"ts": "2026-11-26T12:00:00Z", "metrics": {"vibration": Infinity}}', "must be a finite number, got inf"),
+    ({"ts": "2026-11-26T12:00:00Z", "metrics": {"Vibration X": 1}}, "is not lower_snake_case"),
+    ({"ts": "2026-11-26T12:00:00Z", "metrics": {"vibration": 1}, "error_code": 7}, "'error_code' must be a short"),
+]
+
+
+@pytest.mark.parametrize(("payload", "reason"), BAD_PAYLOADS, ids=[reason for _, reason in BAD_PAYLOADS])
+def test_bad_payload_is_rejected_with_a_readable_reason(payload, reason):
+    rejection = decode(payload)
+    assert isinstance(rejection, Rejection)
+    assert reason in rejection.reason
+    assert rejection.machine_code == "M-001"
+    # The message is kept as it came, for whoever investigates the sensor.
+    assert rejection.payload == (payload if isinstance(payload, bytes) else json.dumps(payload).encode())
+
+
+@pytest.mark.parametrize(
+    "topic", ["plant/M-001", "plant/M-001/telemetry/extra", "factory/M-001/telemetry", "plant//telemetry"]
+)
+def test_topic_outside_the_contract_is_rejected(topic):
+    rejection = decode({"ts": NOW.isoformat(), "metrics": {"vibration": 1}}, topic=topic)
+    assert rejection.reason == f"topic {topic!r} does not match plant/<machine_code>/telemetry"
+
+
+def test_oversized_payload_is_rejected_and_kept_cut_short():
+    payload = b'{"ts": 1, "metrics": {"vibration": 1}, "pad": "' + b"x" * 70_000 + b'"}'
+    rejection = decode(payload)
+    assert rejection.reason == f"payload is {len(payload)} bytes, over the 64 KiB limit"
+    stored = rejection.to_model(received_at=NOW)
+    assert (len(stored.payload), stored.payload_size) == (64 * 1024, len(payload))
+
+
+@pytest.fixture
+def directory(db):
+    pump = MachineTypeFactory(name="Centrifugal pump")
+    MetricSpecFactory(machine_type=pump, name="vibration")
+    MetricSpecFactory(machine_type=pump, name="temperature", unit="°C", normal_min=10, normal_max=70, alarm_max=90)
+    MachineFactory(code="M-001", machine_type=pump)
+    return MachineDirectory()
+
+
+def test_known_machine_with_its_type_metrics_becomes_a_row(directory):
+    rows, rejections = directory.rows_from([decode({"ts": NOW.isoformat(), "metrics": {"vibration": 1.2}})])
+    assert rejections == []
+    assert [(row.machine_code, row.metrics) for row in rows] == [("M-001", {"vibration": 1.2})]
+
+
+def test_unknown_machine_is_rejected_unless_auto_registration_is_on(directory):
+    reading = decode({"ts": NOW.isoformat(), "metrics": {"pressure": 3.0}}, topic="plant/M-404/telemetry")
+    rows, [rejection] = directory.rows_from([reading])
+    assert rows == []
+    assert rejection.reason.startswith("unknown machine 'M-404'")
+
+    auto = MachineDirectory(auto_register=machine_auto_register)
+    [row], rejections = auto.rows_from([reading])
+    assert (row.machine_code, rejections) == ("M-404", [])
+    assert row.machine_id == Machine.objects.get(code="M-404").id
+
+
+def test_metric_the_machine_type_does_not_report_is_rejected(directory):
+    reading = decode({"ts": NOW.isoformat(), "metrics": {"vibration": 1.0, "flow": 80}})
+    rows, [rejection] = directory.rows_from([reading])
+    assert rows == []
+    assert rejection.reason == (
+        "machine type 'Centrifugal pump' does not report flow (it reports temperature, vibration)"
+    )
+
+
+def test_unknown_codes_cost_one_reload_per_refresh_interval(directory, django_assert_num_queries):
+    reading = decode({"ts": NOW.isoformat(), "metrics": {"vibration": 1.0}}, topic="plant/M-404/telemetry")
+    directory.reload()
+    with django_assert_num_queries(0):
+        directory.rows_from([reading] * 100)

@@ -1,0 +1,237 @@
+"""The listener's batches: stored once, bad input kept, acks only after commit, live frames sent."""
+
+import datetime
+import json
+import threading
+import time
+import uuid
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.utils import timezone
+
+from telemetry.ingest import MachineDirectory, ReadingRow
+from telemetry.listener import Batcher, ListenerConfig, Pending, TelemetryListener
+from telemetry.live import LiveFrames, machine_group
+from telemetry.models import Reading, RejectedMessage
+from telemetry.mqtt import BrokerAddress, client_create, telemetry_topic
+from telemetry.tests.factories import MachineFactory, MachineTypeFactory, MetricSpecFactory
+
+
+@pytest.fixture
+def plant(db):
+    pump = MachineTypeFactory(name="Centrifugal pump")
+    MetricSpecFactory(machine_type=pump, name="vibration")
+    MetricSpecFactory(machine_type=pump, name="temperature", unit="°C", normal_min=10, normal_max=70, alarm_max=90)
+    return [MachineFactory(code=f"M-00{n}", machine_type=pump) for n in (1, 2)]
+
+
+def listener_for(url=None, **config):
+    config.setdefault("batch_max_age", 0.05)
+    return TelemetryListener(
+        ListenerConfig(
+            broker=BrokerAddress.from_url(url or settings.MQTT_URL),
+            client_id=f"test-listener-{uuid.uuid4().hex[:8]}",
+            **config,
+        ),
+        directory=MachineDirectory(),
+        live=LiveFrames(),
+    )
+
+
+def payload(ts: datetime.datetime, **metrics) -> bytes:
+    return json.dumps({"ts": ts.isoformat(), "metrics": metrics or {"vibration": 2.0}}).encode()
+
+
+def receive_all(listener: TelemetryListener, messages: list[tuple[str, bytes]]) -> list:
+    for mid, (topic, body) in enumerate(messages, start=1):
+        listener.message_receive(mid=mid, qos=1, topic=topic, payload=body)
+    return listener._batcher.take_all()
+
+
+def test_batch_stores_good_readings_beside_bad_ones_and_acks_all_after_commit(plant):
+    listener = listener_for()
+    now = timezone.now().replace(microsecond=0)
+    batch = receive_all(
+        listener,
+        [
+            (telemetry_topic("M-001"), payload(now, vibration=2.1)),
+            (telemetry_topic("M-001"), b"\x00\xff garbage"),
+            (telemetry_topic("M-404"), payload(now)),
+            (telemetry_topic("M-002"), payload(now, vibration=1.4, temperature=48.0)),
+            (telemetry_topic("M-002"), payload(now, flow=3.0)),
+            ("not/a/telemetry/topic", payload(now)),
+        ],
+    )
+    acked = []
+
+    assert listener.batch_commit(batch, ack=lambda mid, qos: acked.append(mid))
+
+    assert sorted(Reading.objects.values_list("machine__code", flat=True)) == ["M-001", "M-002"]
+    reasons = sorted(RejectedMessage.objects.values_list("reason", flat=True))
+    assert len(reasons) == 4
+    assert any(reason.startswith("payload is not UTF-8") for reason in reasons)
+    assert any(reason.startswith("unknown machine 'M-404'") for reason in reasons)
+    assert any("does not report flow" in reason for reason in reasons)
+    # Every message is acknowledged, bad ones too (they are kept), in the order received.
+    assert acked == [1, 2, 3, 4, 5, 6]
+    assert (listener.stats.stored, listener.stats.rejected, listener.stats.duplicates) == (2, 4, 0)
+
+
+def test_redelivered_reading_is_counted_as_duplicate_and_changes_nothing(plant):
+    listener = listener_for()
+    now = timezone.now()
+    listener.batch_commit(receive_all(listener, [(telemetry_topic("M-001"), payload(now, vibration=2.0))]), ack=print)
+    again = receive_all(
+        listener,
+        [(telemetry_topic("M-001"), payload(now, vibration=9.9)), (telemetry_topic("M-001"), payload(now))],
+    )
+    listener.batch_commit(again, ack=lambda *_: None)
+    assert list(Reading.objects.values_list("metrics", flat=True)) == [{"vibration": 2.0}]
+    assert (listener.stats.stored, listener.stats.duplicates) == (1, 2)
+
+
+def test_a_message_that_breaks_the_decoder_is_kept_not_raised(plant, monkeypatch):
+    listener = listener_for()
+
+    def broken_decoder(*args, **kwargs):
+        raise RuntimeError("decoder bug")
+
+    monkeypatch.setattr("telemetry.listener.message_decode", broken_decoder)
+    [pending] = receive_all(listener, [(telemetry_topic("M-001"), b"{}")])
+    assert pending.item.reason == "could not be decoded: decoder bug"
+
+
+def test_batcher_hands_out_a_full_batch_at_once_and_a_partial_one_when_old_enough():
+    clock = [0.0]
+    batcher = Batcher(max_size=3, max_age=0.2, clock=lambda: clock[0])
+    for mid in (1, 2):
+        batcher.add(Pending(mid, 1, clock[0], None))
+    assert batcher.take(timeout=0) == []  # neither full nor old
+    clock[0] = 0.25
+    assert [p.mid for p in batcher.take(timeout=0)] == [1, 2]
+    for mid in (3, 4, 5):
+        batcher.add(Pending(mid, 1, clock[0], None))
+    assert [p.mid for p in batcher.take(timeout=0)] == [3, 4, 5]
+
+
+def test_batch_must_fit_in_half_the_brokers_window():
+    with pytest.raises(ValueError, match="at most half the receive maximum"):
+        ListenerConfig(broker=BrokerAddress.from_url("mqtt://x"), client_id="x", batch_size=6000)
+
+
+def test_live_frames_are_throttled_per_machine_but_failures_always_go_out(plant):
+    clock = [100.0]
+    live = LiveFrames(max_per_second=4, clock=lambda: clock[0])
+    now = timezone.now()
+    row = ReadingRow(plant[0].id, "M-001", now, {"vibration": 2.0})
+    assert live.publish([row]) == 1
+    clock[0] += 0.1
+    assert live.publish([row]) == 0
+    assert live.publish([ReadingRow(plant[0].id, "M-001", now, {"vibration": 9.0}, "E-BRG-01")]) == 1
+    clock[0] += 0.3
+    assert live.publish([row]) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_machine_group_receives_the_newest_reading_after_commit(plant):
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(machine_group("M-001"), channel)
+    listener = listener_for()
+    now = timezone.now().replace(microsecond=0)
+    batch = receive_all(
+        listener,
+        [
+            (telemetry_topic("M-001"), payload(now - datetime.timedelta(seconds=1), vibration=1.0)),
+            (telemetry_topic("M-001"), payload(now, vibration=2.5)),
+        ],
+    )
+    listener.batch_commit(batch, ack=lambda *_: None)
+
+    message = async_to_sync(layer.receive)(channel)
+    assert message == {
+        "type": "machine.reading",
+        "payload": {"machine": "M-001", "ts": now.isoformat(), "metrics": {"vibration": 2.5}},
+    }
+    async_to_sync(layer.group_discard)(machine_group("M-001"), channel)
+
+
+# --- against the real broker (MQTT_URL) ----------------------------------------------------------
+
+
+class ListenerThread:
+    """run() in a thread, as the command runs it, stopped the way SIGTERM stops it."""
+
+    def __init__(self, listener: TelemetryListener):
+        self.listener = listener
+        self.result = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        self.result = self.listener.run()
+
+    def __enter__(self):
+        self.thread.start()
+        assert self.listener.subscribed.wait(timeout=20)
+        return self.listener
+
+    def __exit__(self, *exc):
+        self.listener.request_stop()
+        self.thread.join(timeout=20)
+        assert self.result is True
+
+
+def wait_until(condition, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def publish(url: str, messages: list[tuple[str, bytes]]) -> None:
+    client = client_create(BrokerAddress.from_url(url), client_id=f"test-pub-{uuid.uuid4().hex[:8]}")
+    address = BrokerAddress.from_url(url)
+    client.connect(address.host, address.port)
+    client.loop_start()
+    infos = [client.publish(topic, body, qos=1) for topic, body in messages]
+    for info in infos:
+        info.wait_for_publish(timeout=20)
+    client.disconnect()
+    client.loop_stop()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_published_readings_become_rows_and_bad_ones_rejected_through_the_broker(plant):
+    now = timezone.now().replace(microsecond=0)
+    good = [(telemetry_topic("M-001"), payload(now - datetime.timedelta(seconds=s))) for s in range(50)]
+    bad = [(telemetry_topic("M-002"), b"{oops"), (telemetry_topic("M-002"), payload(now, rpm=3.0))]
+    duplicate = [good[0]]
+    listener = listener_for()
+    with ListenerThread(listener):
+        publish(settings.MQTT_URL, good + bad + duplicate)
+        wait_until(lambda: listener.stats.stored + listener.stats.rejected + listener.stats.duplicates == 53)
+
+    assert Reading.objects.filter(machine__code="M-001").count() == 50
+    assert RejectedMessage.objects.count() == 2
+    assert listener.stats.duplicates == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_shared_subscription_splits_the_stream_between_listeners(plant):
+    now = timezone.now().replace(microsecond=0)
+    group = f"ingest-{uuid.uuid4().hex[:6]}"
+    first, second = listener_for(shared_group=group), listener_for(shared_group=group)
+    messages = [(telemetry_topic("M-001"), payload(now - datetime.timedelta(milliseconds=10 * n))) for n in range(400)]
+    with ListenerThread(first), ListenerThread(second):
+        publish(settings.MQTT_URL, messages)
+        wait_until(lambda: first.stats.stored + second.stats.stored == 400)
+
+    assert Reading.objects.count() == 400
+    assert first.stats.received > 0
+    assert second.stats.received > 0
+    assert first.stats.received + second.stats.received == 400
