@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/vite.config.js 2>/dev/null)
 
-.PHONY: demo test lint format venv frontend migrate seed serve clean
+.PHONY: demo test lint format venv frontend migrate seed serve clean bench-ingest
 
 demo: venv frontend migrate seed serve
 
@@ -50,3 +50,7 @@ serve: venv
 
 clean:
 	rm -rf $(VENV) frontend/node_modules frontend/dist staticfiles .pytest_cache .ruff_cache
+
+# Benchmarks (not part of `make test`): they print their figures beside the limits measured in the same run.
+bench-ingest: venv
+	$(BIN)/python bench/ingest.py

@@ -58,7 +58,7 @@ def client_create(
         mqtt.CallbackAPIVersion.VERSION2,
         client_id=client_id,
         protocol=mqtt_protocol,
-        # MQTT 5 chooses clean start at connect time instead (see connect_properties).
+        # MQTT 5 chooses clean start at connect time instead (see connect_options).
         clean_session=None if mqtt_protocol == mqtt.MQTTv5 else not persistent,
         manual_ack=manual_ack,
     )
@@ -70,14 +70,15 @@ def client_create(
     return client
 
 
-def connect_properties(*, protocol: str, persistent: bool, receive_maximum: int | None = None) -> Properties | None:
-    """MQTT 5 CONNECT properties: how long the broker keeps our session, and our in-flight window."""
+def connect_options(*, protocol: str, persistent: bool, receive_maximum: int | None = None) -> dict:
+    """Keyword arguments for connect(): with MQTT 5, clean start off for a persistent session, how
+    long the broker keeps it, and our in-flight window (3.1.1 sets clean_session on the client)."""
     if PROTOCOLS[protocol] != mqtt.MQTTv5:
-        return None
+        return {}
     properties = Properties(PacketTypes.CONNECT)
     if persistent:
         # A week: the broker keeps subscriptions and queued messages while the listener is away.
         properties.SessionExpiryInterval = 7 * 24 * 3600
     if receive_maximum:
         properties.ReceiveMaximum = receive_maximum
-    return properties
+    return {"clean_start": not persistent, "properties": properties}

@@ -1,0 +1,278 @@
+"""Ingest benchmark: mqtt_listen end to end against the two limits it sits between.
+
+On a throwaway Mosquitto (queues unlimited) and a fresh PostgreSQL database, for the same M
+readings of K machines, it measures:
+  (a) a raw paho subscriber that only receives and parses JSON: the Python MQTT client's limit;
+  (b) a raw COPY of the same rows into the same table: the database's limit;
+  (c) manage.py mqtt_listen end to end: readings per second committed, lost and duplicated counted
+      in the table, and the listener's peak memory.
+Each consumer drains a backlog that was published before it started, so the publisher's own speed
+is not measured. Prints the three figures and c / min(a, b). Targets: ratio >= 0.8 and >= 10,000/s.
+
+    make bench-ingest            (or: .venv/bin/python bench/ingest.py --readings 200000 --machines 100)
+"""
+
+import argparse
+import datetime
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT_ROOT))
+
+from maintainx.throwaway import MosquittoBroker  # noqa: E402
+from telemetry.mqtt import BrokerAddress, client_create, connect_options, telemetry_topic  # noqa: E402
+
+SUBSCRIBER_ID = "bench-raw-subscriber"
+LISTENER_ID = "bench-listener"
+
+
+def payloads(readings: int, machines: int) -> list[tuple[str, bytes]]:
+    start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=1)
+    messages = []
+    for n in range(readings):
+        code = f"B-{n % machines:04d}"
+        ts = start + datetime.timedelta(milliseconds=10 * (n // machines))
+        body = {"ts": ts.isoformat(), "metrics": {"vibration": 1.5 + (n % 13) / 10, "temperature": 55.0 + n % 7}}
+        messages.append((telemetry_topic(code), json.dumps(body).encode()))
+    return messages
+
+
+def publish_backlog(url: str, messages: list[tuple[str, bytes]]) -> float:
+    address = BrokerAddress.from_url(url)
+    client = client_create(address, client_id="bench-publisher")
+    client.max_inflight_messages_set(1000)
+    client.max_queued_messages_set(0)
+    client.connect(address.host, address.port)
+    client.loop_start()
+    started = time.perf_counter()
+    # Packet ids are 16-bit: keep well under 65,536 messages outstanding or ids would collide.
+    window = 30_000
+    infos = []
+    for n, (topic, body) in enumerate(messages):
+        if n >= window:
+            infos[n - window].wait_for_publish(timeout=600)
+        infos.append(client.publish(topic, body, qos=1))
+    for info in infos[-window:]:
+        info.wait_for_publish(timeout=600)
+    elapsed = time.perf_counter() - started
+    client.disconnect()
+    client.loop_stop()
+    return len(messages) / elapsed
+
+
+def session_create(url: str, client_id: str, protocol: str) -> None:
+    """Connect once with a persistent session and subscribe, so the broker queues the backlog for us."""
+    address = BrokerAddress.from_url(url)
+    client = client_create(address, client_id=client_id, persistent=True, protocol=protocol)
+    subscribed = []
+    client.on_subscribe = lambda *args: subscribed.append(True)
+    client.connect(address.host, address.port, **connect_options(protocol=protocol, persistent=True))
+    client.subscribe("plant/+/telemetry", qos=1)
+    while not subscribed:
+        client.loop(timeout=0.1)
+    client.disconnect()
+
+
+def raw_subscriber(url: str, expected: int, protocol: str) -> None:
+    """(a), run in its own process: receive and json.loads every message, nothing else."""
+    address = BrokerAddress.from_url(url)
+    client = client_create(address, client_id=SUBSCRIBER_ID, persistent=True, protocol=protocol)
+    received = 0
+    first = None
+
+    def on_message(client, userdata, message):
+        nonlocal received, first
+        if first is None:
+            first = time.perf_counter()
+        json.loads(message.payload)
+        received += 1
+
+    client.on_message = on_message
+    client.connect(
+        address.host, address.port, **connect_options(protocol=protocol, persistent=True, receive_maximum=10_000)
+    )
+    started = time.perf_counter()
+    while received < expected and time.perf_counter() - started < 600:
+        client.loop(timeout=0.05)
+    elapsed = time.perf_counter() - started
+    client.disconnect()
+    print(json.dumps({"received": received, "seconds": elapsed}))
+
+
+def database_prepare(admin_url: str, name: str, machines: int) -> str:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    env = {**os.environ, "DATABASE_URL": url}
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=PROJECT_ROOT, env=env, check=True)
+    with psycopg.connect(url) as conn:
+        type_id = conn.execute(
+            "INSERT INTO telemetry_machinetype (name, description) VALUES ('Bench pump', '') RETURNING id"
+        ).fetchone()[0]
+        for metric, unit in (("vibration", "mm/s RMS"), ("temperature", "°C")):
+            conn.execute(
+                "INSERT INTO telemetry_metricspec (machine_type_id, name, unit) VALUES (%s, %s, %s)",
+                (type_id, metric, unit),
+            )
+        with conn.cursor().copy(
+            "COPY telemetry_machine (code, name, machine_type_id, line, location, status, status_changed_at) FROM STDIN"
+        ) as copy:
+            for n in range(machines):
+                copy.write_row((f"B-{n:04d}", f"Bench machine {n}", type_id, "", "", "running", "now"))
+    return url
+
+
+def raw_copy(url: str, messages: list[tuple[str, bytes]]) -> float:
+    """(b): the same rows straight into telemetry_reading with one COPY, committed."""
+    with psycopg.connect(url) as conn:
+        ids = dict(conn.execute("SELECT code, id FROM telemetry_machine").fetchall())
+        rows = []
+        for topic, body in messages:
+            document = json.loads(body)
+            rows.append(f"{ids[topic.split('/')[1]]}\t{document['ts']}\t{json.dumps(document['metrics'])}\t\n")
+        conn.execute("TRUNCATE telemetry_reading")
+        conn.commit()
+        started = time.perf_counter()
+        with conn.cursor().copy("COPY telemetry_reading (machine_id, ts, metrics, error_code) FROM STDIN") as copy:
+            copy.write("".join(rows))
+        conn.commit()
+        elapsed = time.perf_counter() - started
+        conn.execute("TRUNCATE telemetry_reading")
+        conn.commit()
+    return len(messages) / elapsed
+
+
+def peak_memory_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def listener_end_to_end(broker_url: str, database_url: str, expected: int, protocol: str) -> dict:
+    """(c): mqtt_listen drains the backlog; timed like (a), from the moment it starts connecting
+    (after Python and Django have loaded) to the last row committed."""
+    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
+    env.pop("REDIS_URL", None)
+    log_path = PROJECT_ROOT / "var" / "bench-listener.log"
+    log = log_path.open("w")
+    process = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "manage.py",
+            "mqtt_listen",
+            "--mqtt-url",
+            broker_url,
+            "--client-id",
+            LISTENER_ID,
+            "--stats-interval",
+            "5",
+            "--protocol",
+            protocol,
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    while "Listening on" not in log_path.read_text():
+        time.sleep(0.01)
+    started = time.perf_counter()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        stored = 0
+        while stored < expected and time.perf_counter() - started < 600 and process.poll() is None:
+            time.sleep(0.05)
+            stored = conn.execute("SELECT count(*) FROM telemetry_reading").fetchone()[0]
+        elapsed = time.perf_counter() - started
+        time.sleep(1)  # anything redelivered would land now
+        memory = peak_memory_mib(process.pid)
+        process.terminate()
+        exit_code = process.wait(timeout=60)
+        stored, distinct = conn.execute(
+            "SELECT count(*), count(DISTINCT (machine_id, ts)) FROM telemetry_reading"
+        ).fetchone()
+    return {
+        "rate": stored / elapsed,
+        "stored": stored,
+        "distinct": distinct,
+        "peak_mib": memory,
+        "exit_code": exit_code,
+        "seconds": elapsed,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--readings", type=int, default=200_000, help="M readings (default 200000)")
+    parser.add_argument("--machines", type=int, default=100, help="K machines (default 100)")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres",
+        help="a PostgreSQL server; the benchmark creates and drops its own database there",
+    )
+    parser.add_argument("--protocol", choices=("5", "3.1.1"), default="5", help="MQTT version of (a) and (c)")
+    parser.add_argument("--raw-subscriber", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--expect", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.raw_subscriber:
+        raw_subscriber(args.raw_subscriber, args.expect, args.protocol)
+        return
+
+    (PROJECT_ROOT / "var").mkdir(exist_ok=True)
+    messages = payloads(args.readings, args.machines)
+    database_url = database_prepare(args.database_url, "maintainx_bench", args.machines)
+    broker = MosquittoBroker().start()
+    try:
+        session_create(broker.url, SUBSCRIBER_ID, args.protocol)
+        session_create(broker.url, LISTENER_ID, args.protocol)
+        publish_rate = publish_backlog(broker.url, messages)  # queued twice: once per session
+
+        raw = subprocess.run(  # noqa: S603
+            [
+                sys.executable,
+                __file__,
+                "--raw-subscriber",
+                broker.url,
+                "--expect",
+                str(len(messages)),
+                "--protocol",
+                args.protocol,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        subscriber = json.loads(raw.stdout)
+        subscriber_rate = subscriber["received"] / subscriber["seconds"]
+        copy_rate = raw_copy(database_url, messages)
+        listener = listener_end_to_end(broker.url, database_url, len(messages), args.protocol)
+    finally:
+        broker.destroy()
+
+    limit = min(subscriber_rate, copy_rate)
+    lost = len(messages) - listener["distinct"]
+    duplicated = listener["stored"] - listener["distinct"]
+    print(f"ingest benchmark: {len(messages):,} readings of {args.machines} machines, QoS 1, on {os.cpu_count()} cores")
+    print(f"  publisher (filling the backlog)        {publish_rate:>10,.0f} readings/s")
+    print(f"  (a) raw paho subscriber, JSON parsed   {subscriber_rate:>10,.0f} readings/s")
+    print(f"  (b) raw COPY into telemetry_reading     {copy_rate:>10,.0f} readings/s")
+    print(
+        f"  (c) mqtt_listen end to end, committed   {listener['rate']:>10,.0f} readings/s"
+        f"   ({listener['seconds']:.1f} s, peak memory {listener['peak_mib']:.0f} MiB)"
+    )
+    print(f"  lost {lost}, duplicated {duplicated}, listener exit code {listener['exit_code']}")
+    print(f"  ratio c / min(a, b) = {listener['rate'] / limit:.2f}   (target >= 0.80; and c >= 10,000/s)")
+    with psycopg.connect(args.database_url, autocommit=True) as conn:
+        conn.execute('DROP DATABASE IF EXISTS "maintainx_bench" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
