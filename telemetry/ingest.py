@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from telemetry.models import Machine, RejectedMessage
 
@@ -53,67 +54,96 @@ class Rejection:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class ReadingRow:
-    """A reading ready to store: its machine is known and its metrics are the machine type's."""
+class ReadingRow(NamedTuple):
+    """A reading ready to store: its machine is known and its metrics are the machine type's.
+
+    A named tuple rather than a dataclass: the listener makes one per reading, and this is the
+    cheapest immutable record to build.
+    """
 
     machine_id: int
     machine_code: str
     ts: datetime.datetime
     metrics: dict[str, float]
     error_code: str = ""
+    # The message it came in, when there was one: the database can take the metrics from it,
+    # which costs less than encoding them again (see services._readings_copy).
+    payload: bytes | None = None
+
+
+# Small caches for the hot path: a plant has few topics and metric names, each checked by its
+# pattern once. Bounded so that a sender inventing names cannot grow them without limit.
+_CACHE_LIMIT = 10_000
+_machine_code_by_topic: dict[str, str] = {}
+_valid_metric_names: set[str] = set()
+
+
+def _machine_code_of(topic: str) -> str | None:
+    code = _machine_code_by_topic.get(topic)
+    if code is None:
+        match = TOPIC_PATTERN.fullmatch(topic)
+        if match is None:
+            return None
+        code = match.group(1)
+        if len(_machine_code_by_topic) < _CACHE_LIMIT:
+            _machine_code_by_topic[topic] = code
+    return code
 
 
 def message_decode(topic: str, payload: bytes, *, now: datetime.datetime) -> DecodedReading | Rejection:
     """Check one message against the payload contract (DESIGN.md), without the database."""
     if len(payload) > MAX_PAYLOAD_BYTES:
-        return Rejection(
-            topic, payload, f"payload is {len(payload)} bytes, over the {MAX_PAYLOAD_BYTES // 1024} KiB limit"
-        )
-    match = TOPIC_PATTERN.fullmatch(topic)
-    if match is None:
+        limit_kib = MAX_PAYLOAD_BYTES // 1024
+        return Rejection(topic, payload, f"payload is {len(payload)} bytes, over the {limit_kib} KiB limit")
+    machine_code = _machine_code_of(topic)
+    if machine_code is None:
         return Rejection(topic, payload, f"topic {topic!r} does not match plant/<machine_code>/telemetry")
-    machine_code = match.group(1)
+    result = _document_decode(payload, now=now)
+    if isinstance(result, str):
+        return Rejection(topic, payload, result, machine_code)
+    ts, metrics, error_code = result
+    return DecodedReading(topic, payload, machine_code, ts, metrics, error_code)
 
-    def reject(reason: str) -> Rejection:
-        return Rejection(topic, payload, reason, machine_code)
 
+def _document_decode(payload: bytes, *, now: datetime.datetime) -> tuple[datetime.datetime, dict, str] | str:
+    """(ts, metrics, error_code) of a well-formed payload, or the reason it is not."""
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return reject(f"payload is not UTF-8 (byte 0x{payload[exc.start]:02x} at position {exc.start})")
+        return f"payload is not UTF-8 (byte 0x{payload[exc.start]:02x} at position {exc.start})"
     try:
         document = json.loads(text)
     except ValueError as exc:
-        return reject(f"payload is not JSON: {exc}")
-    if not isinstance(document, dict):
-        return reject(f"payload is a JSON {_json_type(document)}, not an object")
+        return f"payload is not JSON: {exc}"
+    if type(document) is not dict:
+        return f"payload is a JSON {_json_type(document)}, not an object"
 
     ts = _ts_parse(document.get("ts"), now=now)
-    if isinstance(ts, str):
-        return reject(ts)
+    if type(ts) is str:
+        return ts
 
     metrics = document.get("metrics")
     if metrics is None:
-        return reject("'metrics' is missing")
-    if not isinstance(metrics, dict):
-        return reject(f"'metrics' must be an object, got a JSON {_json_type(metrics)}")
+        return "'metrics' is missing"
+    if type(metrics) is not dict:
+        return f"'metrics' must be an object, got a JSON {_json_type(metrics)}"
     if not metrics:
-        return reject("'metrics' is empty")
+        return "'metrics' is empty"
     for name, value in metrics.items():
-        if not METRIC_NAME_PATTERN.fullmatch(name):
-            return reject(f"metric name {name[:60]!r} is not lower_snake_case (at most 40 characters)")
-        problem = _metric_value_problem(value)
-        if problem:
-            return reject(f"metric {name!r} {problem}")
+        if name not in _valid_metric_names:
+            if not METRIC_NAME_PATTERN.fullmatch(name):
+                return f"metric name {name[:60]!r} is not lower_snake_case (at most 40 characters)"
+            if len(_valid_metric_names) < _CACHE_LIMIT:
+                _valid_metric_names.add(name)
+        # Exact type checks on purpose: bool is an int subclass, and true is no measurement.
+        value_type = type(value)
+        if not ((value_type is float and math.isfinite(value)) or value_type is int):
+            return f"metric {name!r} {_metric_value_problem(value)}"
 
-    error_code = document.get("error_code", "")
-    if error_code is None:
-        error_code = ""
-    if not isinstance(error_code, str) or (error_code and not ERROR_CODE_PATTERN.fullmatch(error_code)):
-        return reject("'error_code' must be a short code such as E-BRG-01")
-
-    return DecodedReading(topic, payload, machine_code, ts, metrics, error_code)
+    error_code = document.get("error_code") or ""
+    if type(error_code) is not str or (error_code and not ERROR_CODE_PATTERN.fullmatch(error_code)):
+        return "'error_code' must be a short code such as E-BRG-01"
+    return ts, metrics, error_code
 
 
 def _json_type(value) -> str:
@@ -130,30 +160,29 @@ def _json_type(value) -> str:
     return "object"
 
 
-def _metric_value_problem(value) -> str | None:
-    # bool is an int in Python; a sensor that sends true has sent no measurement.
+def _metric_value_problem(value) -> str:
+    """Why a metric value that failed the fast check in _document_decode is not a measurement."""
     if isinstance(value, bool):
         return f"must be a finite number, got {str(value).lower()}"
-    if isinstance(value, int):
-        return None
     if isinstance(value, float):
-        return None if math.isfinite(value) else f"must be a finite number, got {value}"
+        return f"must be a finite number, got {value}"
     shown = json.dumps(value)[:40] if not isinstance(value, str) else repr(value[:40])
     return f"must be a finite number, got a JSON {_json_type(value)} {shown}"
 
 
 def _ts_parse(raw, *, now: datetime.datetime) -> datetime.datetime | str:
     """The reading's instant, or the reason it is not acceptable."""
+    raw_type = type(raw)
     if raw is None:
         return "'ts' is missing"
-    if isinstance(raw, bool):
+    if raw_type is bool:
         return "'ts' must be ISO-8601 with an offset or epoch seconds, got a boolean"
-    if isinstance(raw, int | float):
+    if raw_type is int or raw_type is float:
         try:
             ts = datetime.datetime.fromtimestamp(raw, tz=datetime.UTC)
         except (OverflowError, OSError, ValueError):
             return f"'ts' {raw} is not a usable epoch time in seconds"
-    elif isinstance(raw, str):
+    elif raw_type is str:
         try:
             ts = datetime.datetime.fromisoformat(raw)
         except ValueError:
@@ -179,10 +208,11 @@ class MachineRef:
 
 
 class MachineDirectory:
-    """Machine codes to ids and metric names, cached; reloaded when stale or on an unknown code.
+    """Machine codes to ids and metric names, cached and reloaded every `refresh_seconds`.
 
-    An unknown code triggers at most one reload per `refresh_seconds`, so a flood of messages from
-    an unregistered sensor costs one query, not one per message.
+    An unknown code also reloads, so a machine registered in the admin is recognised at once, but
+    at most once per `unknown_reload_seconds`: a flood from an unregistered sensor costs one query
+    a second, not one per message.
     """
 
     def __init__(
@@ -190,14 +220,16 @@ class MachineDirectory:
         *,
         auto_register: Callable[[str], Machine] | None = None,
         refresh_seconds: float = 30.0,
+        unknown_reload_seconds: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ):
         # When set (TELEMETRY_AUTO_REGISTER=1), an unknown code is registered instead of rejected.
         self.auto_register = auto_register
         self.refresh_seconds = refresh_seconds
+        self.unknown_reload_seconds = unknown_reload_seconds
         self._clock = clock
         self._machines: dict[str, MachineRef] = {}
-        self._loaded_at: float | None = None
+        self._loaded_at = float("-inf")
 
     def reload(self) -> None:
         machines = {}
@@ -211,25 +243,35 @@ class MachineDirectory:
         self._machines = machines
         self._loaded_at = self._clock()
 
-    def _stale(self) -> bool:
-        return self._loaded_at is None or self._clock() - self._loaded_at >= self.refresh_seconds
+    def _age(self) -> float:
+        return self._clock() - self._loaded_at
 
     def resolve(self, code: str) -> MachineRef | None:
-        if self._stale():
+        if self._age() >= self.refresh_seconds:
             self.reload()
         machine = self._machines.get(code)
-        if machine is None and self.auto_register is not None:
+        if machine is None:
+            machine = self._resolve_unknown(code)
+        return machine
+
+    def _resolve_unknown(self, code: str) -> MachineRef | None:
+        if self.auto_register is not None:
             self.auto_register(code)
             self.reload()
-            machine = self._machines.get(code)
-        return machine
+        elif self._age() >= self.unknown_reload_seconds:
+            self.reload()
+        return self._machines.get(code)
 
     def rows_from(self, decoded: list[DecodedReading]) -> tuple[list[ReadingRow], list[Rejection]]:
         """Readings whose machine is known and whose metrics its type reports; the rest rejected."""
+        if self._age() >= self.refresh_seconds:
+            self.reload()
         rows: list[ReadingRow] = []
         rejections: list[Rejection] = []
         for reading in decoded:
-            machine = self.resolve(reading.machine_code)
+            # The directory is fresh for this batch: a plain lookup per reading, the slow path only
+            # for codes it does not know.
+            machine = self._machines.get(reading.machine_code) or self._resolve_unknown(reading.machine_code)
             if machine is None:
                 rejections.append(
                     Rejection(
@@ -253,5 +295,7 @@ class MachineDirectory:
                     )
                 )
                 continue
-            rows.append(ReadingRow(machine.id, machine.code, reading.ts, reading.metrics, reading.error_code))
+            rows.append(
+                ReadingRow(machine.id, machine.code, reading.ts, reading.metrics, reading.error_code, reading.payload)
+            )
         return rows, rejections

@@ -8,6 +8,7 @@ The broker's in-flight window (MQTT 5 Receive Maximum) bounds what waits in memo
 database is down the backlog stays at the broker.
 """
 
+import collections
 import datetime
 import logging
 import threading
@@ -64,48 +65,47 @@ class Pending:
 
 
 class Batcher:
-    """Messages from the network thread, taken by the writer when the batch is full or old enough."""
+    """Messages from the network thread, taken by the writer when the batch is full or old enough.
+
+    A deque, whose append and popleft are atomic, so the network thread takes no lock per message;
+    the event only wakes the writer early when a batch fills.
+    """
 
     def __init__(self, *, max_size: int, max_age: float, clock: Callable[[], float] = time.monotonic):
         self.max_size = max_size
         self.max_age = max_age
         self._clock = clock
-        self._items: list[Pending] = []
-        self._ready = threading.Condition()
+        self._items: collections.deque[Pending] = collections.deque()
+        self._full = threading.Event()
 
     def __len__(self):
         return len(self._items)
 
     def add(self, pending: Pending) -> None:
-        with self._ready:
-            self._items.append(pending)
-            if len(self._items) >= self.max_size:
-                self._ready.notify()
+        self._items.append(pending)
+        if len(self._items) >= self.max_size and not self._full.is_set():
+            self._full.set()
 
     def take(self, *, timeout: float) -> list[Pending]:
         """The pending messages once the batch is full or its oldest is max_age old; [] on timeout."""
         deadline = self._clock() + timeout
-        with self._ready:
-            while True:
-                now = self._clock()
-                if self._items and (
-                    len(self._items) >= self.max_size or now - self._items[0].received_at >= self.max_age
-                ):
-                    return self._swap()
+        while True:
+            now = self._clock()
+            if self._items:
+                oldest_age = now - self._items[0].received_at
+                if len(self._items) >= self.max_size or oldest_age >= self.max_age:
+                    return self.take_all()
+                wait = min(deadline - now, self.max_age - oldest_age)
+            else:
                 wait = deadline - now
-                if self._items:
-                    wait = min(wait, self._items[0].received_at + self.max_age - now)
-                if wait <= 0:
-                    return []
-                self._ready.wait(wait)
+            if wait <= 0:
+                return []
+            self._full.wait(wait)
 
     def take_all(self) -> list[Pending]:
-        with self._ready:
-            return self._swap()
-
-    def _swap(self) -> list[Pending]:
-        batch, self._items = self._items, []
-        return batch
+        self._full.clear()
+        # Only what is there now: messages appended meanwhile wait for the next batch.
+        return [self._items.popleft() for _ in range(len(self._items))]
 
 
 @dataclass

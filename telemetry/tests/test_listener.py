@@ -93,6 +93,15 @@ def test_redelivered_reading_is_counted_as_duplicate_and_changes_nothing(plant):
     assert (listener.stats.stored, listener.stats.duplicates) == (1, 2)
 
 
+def test_payload_with_newlines_tabs_and_backslashes_is_stored_exactly(plant):
+    # The bulk write sends messages as they came; characters with a meaning in COPY must survive.
+    listener = listener_for()
+    now = timezone.now().replace(microsecond=0)
+    body = f'{{\n\t"ts": "{now.isoformat()}",\r\n\t"metrics": {{"vibration": 2.25}},\n"note": "C:\\\\tmp\\t°"}}'
+    listener.batch_commit(receive_all(listener, [(telemetry_topic("M-001"), body.encode())]), ack=lambda *_: None)
+    assert list(Reading.objects.values_list("ts", "metrics")) == [(now, {"vibration": 2.25})]
+
+
 def test_a_message_that_breaks_the_decoder_is_kept_not_raised(plant, monkeypatch):
     listener = listener_for()
 
