@@ -15,19 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
-from django.db import transaction
 from django.utils import timezone
 
 from telemetry.ingest import ReadingRow
-from telemetry.models import SimulatedFault
 from telemetry.mqtt import BrokerAddress, client_create, connect_options, telemetry_topic
 from telemetry.selectors import machine_list
-from telemetry.services import readings_ingest
+from telemetry.services import readings_ingest, simulated_faults_save
 from telemetry.simulator import (
     DEFAULT_ERROR_CODES,
     REPAIRED,
     FaultEvent,
-    FaultRecord,
     LiveClock,
     MachineProfile,
     MetricRange,
@@ -35,7 +32,8 @@ from telemetry.simulator import (
     SimulatedReading,
     history_instants,
 )
-from tickets.models import ErrorCode, Ticket, TicketStatus
+from tickets.models import ErrorCode
+from tickets.selectors import tickets_resolved_since
 
 HISTORY_CHUNK_ROWS = 20_000
 QOS = 1
@@ -128,57 +126,6 @@ class GroundTruthRecorder:
             )
         simulated_faults_save(faults=[event.fault for event in events], seed=self.seed, machine_ids=self.machine_ids)
         self.events_recorded += len(events)
-
-
-def simulated_faults_save(*, faults: Iterable[FaultRecord], seed: int, machine_ids: Mapping[str, int]) -> int:
-    """Create the faults not stored yet and fill in failures and repairs; returns how many were new.
-
-    Idempotent: a fault is found by (machine, started_at), and a failure or repair already stored
-    is never cleared, so re-running a history over a window, or a shorter one, changes nothing.
-    It belongs in telemetry.services (a write); it lives here until that module takes it.
-    """
-    latest: dict[tuple[int, datetime.datetime], FaultRecord] = {}
-    for fault in faults:  # later snapshots of a fault know more: keep the last
-        latest[(machine_ids[fault.machine_code], fault.started_at)] = fault
-    if not latest:
-        return 0
-    with transaction.atomic():
-        stored = {
-            (row.machine_id, row.started_at): row
-            for row in SimulatedFault.objects.select_for_update().filter(
-                machine_id__in={machine_id for machine_id, _ in latest},
-                started_at__in={started_at for _, started_at in latest},
-            )
-        }
-        new_rows = []
-        changed_rows = []
-        for key, fault in latest.items():
-            row = stored.get(key)
-            if row is None:
-                new_rows.append(
-                    SimulatedFault(
-                        machine_id=key[0],
-                        failure_mode=fault.failure_mode,
-                        error_code=fault.error_code,
-                        started_at=fault.started_at,
-                        planned_failure_at=fault.planned_failure_at,
-                        failed_at=fault.failed_at,
-                        repaired_at=fault.repaired_at,
-                        seed=seed,
-                    )
-                )
-                continue
-            changed = False
-            if row.failed_at is None and fault.failed_at is not None:
-                row.failed_at, changed = fault.failed_at, True
-            if row.repaired_at is None and fault.repaired_at is not None:
-                row.repaired_at, changed = fault.repaired_at, True
-            if changed:
-                changed_rows.append(row)
-        # ignore_conflicts: a concurrent run with the same seed may have stored the same fault.
-        SimulatedFault.objects.bulk_create(new_rows, ignore_conflicts=True)
-        SimulatedFault.objects.bulk_update(changed_rows, ["failed_at", "repaired_at"])
-    return len(new_rows)
 
 
 # --- history ----------------------------------------------------------------------------------
@@ -385,16 +332,7 @@ class ResolvedTicketWatcher:
 
     def poll(self) -> list[tuple[str, datetime.datetime]]:
         """(machine code, resolved_at) of each newly resolved ticket, oldest first."""
-        # A read for the simulator only; tickets.selectors is the place for it if others need it.
-        resolved = (
-            Ticket.objects.filter(
-                machine__code__in=self.machine_codes,
-                status=TicketStatus.RESOLVED,
-                resolved_at__gt=self.since - self.LOOK_BACK,
-            )
-            .order_by("resolved_at", "id")
-            .values_list("id", "machine__code", "resolved_at")
-        )
+        resolved = tickets_resolved_since(machine_codes=self.machine_codes, since=self.since - self.LOOK_BACK)
         news = []
         for ticket_id, machine_code, resolved_at in resolved:
             if ticket_id in self._handled:

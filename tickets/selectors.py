@@ -1,6 +1,9 @@
+import datetime
+from collections.abc import Iterable
+
 from django.db.models import Prefetch, QuerySet
 
-from tickets.models import SOP, ErrorCode, SOPStep
+from tickets.models import SOP, ErrorCode, SOPStep, Ticket, TicketStatus
 
 
 def error_code_list() -> QuerySet[ErrorCode]:
@@ -18,4 +21,17 @@ def sop_for_error_code(*, code: str) -> SOP | None:
         .order_by("-version", "-updated_at")
         .prefetch_related(Prefetch("steps", queryset=SOPStep.objects.order_by("order", "id")), "error_codes")
         .first()
+    )
+
+
+def tickets_resolved_since(
+    *, machine_codes: Iterable[str], since: datetime.datetime
+) -> list[tuple[int, str, datetime.datetime]]:
+    """(ticket id, machine code, resolved_at) of these machines' tickets resolved after `since`, oldest first."""
+    return list(
+        Ticket.objects.filter(
+            machine__code__in=list(machine_codes), status=TicketStatus.RESOLVED, resolved_at__gt=since
+        )
+        .order_by("resolved_at", "id")
+        .values_list("id", "machine__code", "resolved_at")
     )

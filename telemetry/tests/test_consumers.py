@@ -1,12 +1,16 @@
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 
 from maintainx.asgi import application
-from telemetry.live import PLANT_GROUP
+from telemetry.ingest import ReadingRow
+from telemetry.live import PLANT_GROUP, LiveFrames
+from telemetry.services import readings_ingest
+from telemetry.tests.factories import MachineFactory
 
 # Transactional: the consumer reads the database from another thread. serialized_rollback brings
 # back the role groups (created by a data migration) that the flush after each test removes.
@@ -23,7 +27,7 @@ def session_headers_sync(user=None, origin="http://127.0.0.1:8000"):
     return headers
 
 
-session_headers = sync_to_async(session_headers_sync)
+session_headers = database_sync_to_async(session_headers_sync)
 
 
 async def test_anonymous_websocket_is_refused_with_4401():
@@ -53,3 +57,29 @@ async def test_signed_in_manager_receives_plant_events(manager):
     await get_channel_layer().group_send(PLANT_GROUP, {"type": "plant.event", "payload": event})
     assert await communicator.receive_json_from(timeout=3) == event
     await communicator.disconnect()
+
+
+async def test_machine_socket_relays_live_readings_committed_by_the_listener(manager):
+    machine = await database_sync_to_async(MachineFactory)(code="M-042")
+    communicator = WebsocketCommunicator(application, "/ws/machines/M-042/", headers=await session_headers(manager))
+    connected, _ = await communicator.connect()
+    assert connected
+    now = timezone.now().replace(microsecond=0)
+    row = ReadingRow(machine.id, "M-042", now, {"vibration": 3.3})
+    await database_sync_to_async(readings_ingest)(rows=[row], on_commit=LiveFrames().publish)
+
+    frame = await communicator.receive_json_from(timeout=3)
+    assert frame == {"machine": "M-042", "ts": now.isoformat(), "metrics": {"vibration": 3.3}}
+    await communicator.disconnect()
+
+
+async def test_socket_for_an_unknown_machine_is_refused_with_4404(manager):
+    communicator = WebsocketCommunicator(application, "/ws/machines/M-404/", headers=await session_headers(manager))
+    connected, code = await communicator.connect()
+    assert (connected, code) == (False, 4404)
+
+
+async def test_anonymous_machine_socket_is_refused(db):
+    communicator = WebsocketCommunicator(application, "/ws/machines/M-001/", headers=await session_headers())
+    connected, code = await communicator.connect()
+    assert (connected, code) == (False, 4401)
