@@ -71,9 +71,20 @@ class Batcher:
     the event only wakes the writer early when a batch fills.
     """
 
-    def __init__(self, *, max_size: int, max_age: float, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        *,
+        max_size: int,
+        max_age: float,
+        idle_gap: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.max_size = max_size
         self.max_age = max_age
+        # A batch is also due once nothing has arrived for this long: at low rates a reading need
+        # not wait the full max_age, and a broker that caps unacknowledged messages (MQTT 3.1.1,
+        # Mosquitto's default is 20) stops sending until the batch is committed and acked.
+        self.idle_gap = max_age / 10 if idle_gap is None else idle_gap
         self._clock = clock
         self._items: collections.deque[Pending] = collections.deque()
         self._full = threading.Event()
@@ -87,15 +98,17 @@ class Batcher:
             self._full.set()
 
     def take(self, *, timeout: float) -> list[Pending]:
-        """The pending messages once the batch is full or its oldest is max_age old; [] on timeout."""
+        """The pending messages once the batch is full, its oldest is max_age old or nothing new has
+        come for idle_gap; [] on timeout."""
         deadline = self._clock() + timeout
         while True:
             now = self._clock()
             if self._items:
                 oldest_age = now - self._items[0].received_at
-                if len(self._items) >= self.max_size or oldest_age >= self.max_age:
+                quiet_for = now - self._items[-1].received_at
+                if len(self._items) >= self.max_size or oldest_age >= self.max_age or quiet_for >= self.idle_gap:
                     return self.take_all()
-                wait = min(deadline - now, self.max_age - oldest_age)
+                wait = min(deadline - now, self.max_age - oldest_age, self.idle_gap - quiet_for)
             else:
                 wait = deadline - now
             if wait <= 0:

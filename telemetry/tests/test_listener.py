@@ -113,17 +113,35 @@ def test_a_message_that_breaks_the_decoder_is_kept_not_raised(plant, monkeypatch
     assert pending.item.reason == "could not be decoded: decoder bug"
 
 
-def test_batcher_hands_out_a_full_batch_at_once_and_a_partial_one_when_old_enough():
+def test_batcher_hands_out_a_batch_when_full_old_enough_or_quiet():
     clock = [0.0]
-    batcher = Batcher(max_size=3, max_age=0.2, clock=lambda: clock[0])
-    for mid in (1, 2):
+    batcher = Batcher(max_size=3, max_age=0.2, idle_gap=0.05, clock=lambda: clock[0])
+
+    def arrive(*mids):
+        for mid in mids:
+            batcher.add(Pending(mid, 1, clock[0], None))
+            clock[0] += 0.01
+
+    arrive(1, 2)
+    assert batcher.take(timeout=0) == []  # neither full, nor old, nor quiet
+    clock[0] += 0.05
+    assert [p.mid for p in batcher.take(timeout=0)] == [1, 2]  # quiet
+
+    arrive(3, 4, 5)
+    assert [p.mid for p in batcher.take(timeout=0)] == [3, 4, 5]  # full
+
+
+def test_batcher_hands_out_a_steady_trickle_when_its_oldest_is_max_age_old():
+    clock = [0.0]
+    batcher = Batcher(max_size=100, max_age=0.2, idle_gap=0.05, clock=lambda: clock[0])
+    taken = []
+    for mid in range(100):  # one every 10 ms: never quiet, never full
         batcher.add(Pending(mid, 1, clock[0], None))
-    assert batcher.take(timeout=0) == []  # neither full nor old
-    clock[0] = 0.25
-    assert [p.mid for p in batcher.take(timeout=0)] == [1, 2]
-    for mid in (3, 4, 5):
-        batcher.add(Pending(mid, 1, clock[0], None))
-    assert [p.mid for p in batcher.take(timeout=0)] == [3, 4, 5]
+        taken = batcher.take(timeout=0)
+        if taken:
+            break
+        clock[0] += 0.01
+    assert [p.mid for p in taken] == list(range(21))  # the oldest had waited 200 ms
 
 
 def test_batch_must_fit_in_half_the_brokers_window():
