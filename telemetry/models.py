@@ -206,3 +206,35 @@ class SimulatedFault(models.Model):
 
     def __str__(self):
         return f"{self.machine_id} {self.failure_mode} from {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class ReadingMinute(models.Model):
+    """Per-minute aggregates of one metric of one machine: what charts over days and the predictor's
+    windows read, instead of millions of raw rows.
+
+    Kept current by the ingest batch itself (telemetry.services.readings_ingest), from the readings
+    it actually inserted, so a redelivered duplicate is never counted twice. The mean is
+    total / count; the sum, not the mean, is stored so that a late reading can be added in.
+    """
+
+    pk = models.CompositePrimaryKey("machine_id", "metric", "minute")
+    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="+", db_index=False)
+    metric = models.CharField(max_length=40)
+    minute = models.DateTimeField(help_text="Start of the minute (UTC)")
+    count = models.PositiveIntegerField()
+    total = models.FloatField()
+    minimum = models.FloatField()
+    maximum = models.FloatField()
+
+    class Meta:
+        ordering = ["machine", "metric", "minute"]
+        # The primary key (machine, metric, minute) serves "one metric of one machine over a range";
+        # this one serves "every metric of these machines since t" (the predictor's windows).
+        indexes = [models.Index(fields=["machine", "minute"], name="readingminute_machine_minute")]
+
+    def __str__(self):
+        return f"{self.machine_id} {self.metric} {self.minute:%Y-%m-%d %H:%M}"
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.count

@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from telemetry.ingest import ReadingRow, Rejection
-from telemetry.models import Machine, MachineType, Reading, RejectedMessage, SimulatedFault
+from telemetry.models import Machine, MachineType, Reading, ReadingMinute, RejectedMessage, SimulatedFault
 from telemetry.simulator import FaultRecord
 
 UNCLASSIFIED_TYPE = "Unclassified"
@@ -71,6 +71,7 @@ def _readings_copy(rows: Sequence[ReadingRow]) -> int:
     instead of the listener encoding every reading's metrics again.
     """
     table = Reading._meta.db_table
+    rollup = ReadingMinute._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING_TABLE} "
@@ -87,23 +88,102 @@ def _readings_copy(rows: Sequence[ReadingRow]) -> int:
         columns = "machine_id, ts, payload, metrics, error_code"
         with cursor.cursor.copy(f"COPY {_STAGING_TABLE} ({columns}) FROM STDIN") as copy:
             copy.write(lines)
+        # One statement: the readings not stored yet, then their per-minute roll-ups from exactly
+        # those rows (a duplicate is in neither), then how many were new.
         cursor.execute(
-            f"INSERT INTO {table} (machine_id, ts, metrics, error_code) "  # noqa: S608 - table names are ours
-            f"SELECT machine_id, ts, coalesce(metrics, payload -> 'metrics'), error_code FROM {_STAGING_TABLE} "
-            "ON CONFLICT DO NOTHING"
+            f"""
+            WITH inserted AS (
+                INSERT INTO {table} (machine_id, ts, metrics, error_code)
+                SELECT machine_id, ts, coalesce(metrics, payload -> 'metrics'), error_code FROM {_STAGING_TABLE}
+                ON CONFLICT DO NOTHING
+                RETURNING machine_id, ts, metrics
+            ), rolled_up AS (
+                INSERT INTO {rollup} AS r (machine_id, metric, minute, count, total, minimum, maximum)
+                SELECT machine_id, m.key, date_trunc('minute', ts), count(*),
+                       sum(m.value::float8), min(m.value::float8), max(m.value::float8)
+                FROM inserted, jsonb_each_text(metrics) AS m(key, value)
+                GROUP BY 1, 2, 3
+                ON CONFLICT (machine_id, metric, minute) DO UPDATE SET
+                    count = r.count + excluded.count,
+                    total = r.total + excluded.total,
+                    minimum = least(r.minimum, excluded.minimum),
+                    maximum = greatest(r.maximum, excluded.maximum)
+            )
+            SELECT count(*) FROM inserted
+            """  # noqa: S608 - table names are ours
         )
-        return cursor.rowcount
+        return cursor.fetchone()[0]
 
 
 def _readings_insert_or_ignore(rows: Sequence[ReadingRow]) -> int:
+    """SQLite: find which rows are new, insert them and roll them up (the embedded demo's volumes)."""
     table = Reading._meta.db_table
     adapt = connection.ops.adapt_datetimefield_value
+    # Keys are compared as stored (SQLite keeps datetimes as text), one query for the whole batch.
+    keys = {(row.machine_id, adapt(row.ts)) for row in rows}
+    machine_ids = {machine_id for machine_id, _ in keys}
+    stored = set(
+        Reading.objects.filter(
+            machine_id__in=machine_ids, ts__gte=min(row.ts for row in rows), ts__lte=max(row.ts for row in rows)
+        ).values_list("machine_id", "ts")
+    )
+    stored = {(machine_id, adapt(ts)) for machine_id, ts in stored}
+    new_rows = []
+    for row in rows:
+        key = (row.machine_id, adapt(row.ts))
+        if key not in stored:
+            stored.add(key)  # a duplicate inside the batch counts once
+            new_rows.append(row)
+    if not new_rows:
+        return 0
     with connection.cursor() as cursor:
         cursor.executemany(
             f"INSERT OR IGNORE INTO {table} (machine_id, ts, metrics, error_code) VALUES (%s, %s, %s, %s)",  # noqa: S608
-            [(row.machine_id, adapt(row.ts), json.dumps(row.metrics), row.error_code) for row in rows],
+            [(row.machine_id, adapt(row.ts), json.dumps(row.metrics), row.error_code) for row in new_rows],
         )
-        return cursor.rowcount
+    _minutes_add(new_rows)
+    return len(new_rows)
+
+
+def _minutes_add(rows: Sequence[ReadingRow]) -> None:
+    """Add rows to their per-minute roll-ups (SQLite's path; PostgreSQL does it in the insert)."""
+    aggregates: dict[tuple[int, str, datetime.datetime], list[float]] = {}
+    for row in rows:
+        minute = row.ts.astimezone(datetime.UTC).replace(second=0, microsecond=0)
+        for metric, value in row.metrics.items():
+            aggregate = aggregates.get((row.machine_id, metric, minute))
+            if aggregate is None:
+                aggregates[(row.machine_id, metric, minute)] = [1, value, value, value]
+            else:
+                aggregate[0] += 1
+                aggregate[1] += value
+                aggregate[2] = min(aggregate[2], value)
+                aggregate[3] = max(aggregate[3], value)
+    # Django's upsert can only replace, so add what is stored first; SQLite runs one writer at a
+    # time (IMMEDIATE transactions), so nothing changes between this read and the write.
+    minutes = [minute for _, _, minute in aggregates]
+    for stored in ReadingMinute.objects.filter(
+        machine_id__in={machine_id for machine_id, _, _ in aggregates},
+        minute__gte=min(minutes),
+        minute__lte=max(minutes),
+    ):
+        aggregate = aggregates.get((stored.machine_id, stored.metric, stored.minute))
+        if aggregate is not None:
+            aggregate[0] += stored.count
+            aggregate[1] += stored.total
+            aggregate[2] = min(aggregate[2], stored.minimum)
+            aggregate[3] = max(aggregate[3], stored.maximum)
+    ReadingMinute.objects.bulk_create(
+        [
+            ReadingMinute(
+                machine_id=machine_id, metric=metric, minute=minute, count=n, total=total, minimum=low, maximum=high
+            )
+            for (machine_id, metric, minute), (n, total, low, high) in aggregates.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["machine", "metric", "minute"],
+        update_fields=["count", "total", "minimum", "maximum"],
+    )
 
 
 def machine_auto_register(code: str) -> Machine:
