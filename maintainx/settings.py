@@ -111,6 +111,8 @@ else:
 MQTT_URL = env_url("MQTT_URL", default="mqtt://127.0.0.1:1883", schemes=("mqtt", "mqtts"))
 # Register a machine the first time its sensor publishes, instead of rejecting its readings.
 TELEMETRY_AUTO_REGISTER = env_bool("TELEMETRY_AUTO_REGISTER", default=False)
+# Trained model versions live here, one directory each (their sha256 is checked on every load).
+MODEL_ARTIFACT_DIR = Path(env_str("MODEL_ARTIFACT_DIR", default=str(BASE_DIR / "var" / "models")))
 # A prediction at or above this failure probability raises an alert and opens a ticket.
 PREDICTION_THRESHOLD = env_float("PREDICTION_THRESHOLD", default=0.8, minimum=0.01, maximum=1.0)
 

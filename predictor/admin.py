@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from predictor.models import ModelVersion, Prediction
+from predictor.models import ModelVersion, Prediction, SensorWarning
 from predictor.services import model_version_activate
 
 
@@ -69,3 +69,20 @@ class PredictionAdmin(admin.ModelAdmin):
         if obj.rul_low_hours is None or obj.rul_high_hours is None:
             return f"{obj.rul_hours:.0f}"
         return f"{obj.rul_hours:.0f} ({obj.rul_low_hours:.0f}-{obj.rul_high_hours:.0f})"
+
+
+@admin.register(SensorWarning)
+class SensorWarningAdmin(admin.ModelAdmin):
+    """Read-only: machines the predictor skipped because their sensors looked wrong."""
+
+    list_display = ["detected_at", "machine", "problem", "detail"]
+    list_filter = ["problem", "machine__line"]
+    search_fields = ["machine__code", "machine__name", "detail"]
+    date_hierarchy = "detected_at"
+    list_select_related = ["machine"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -107,3 +107,29 @@ class Prediction(models.Model):
 
     def __str__(self):
         return f"{self.machine} {self.failure_probability:.0%} @ {self.ts:%Y-%m-%d %H:%M}"
+
+
+class SensorProblem(models.TextChoices):
+    STALE = "stale", "No recent readings"
+    FLAT = "flat", "Readings not changing"
+    OUT_OF_RANGE = "out_of_range", "Readings out of the physical range"
+
+
+class SensorWarning(models.Model):
+    """The predictor skipped a machine because its sensors looked wrong: predicting on bad data
+    would raise false alarms or hide real ones."""
+
+    machine = models.ForeignKey("telemetry.Machine", on_delete=models.CASCADE, related_name="sensor_warnings")
+    problem = models.CharField(max_length=20, choices=SensorProblem.choices)
+    detail = models.CharField(max_length=300)
+    detected_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-detected_at"]
+        indexes = [models.Index(fields=["machine", "-detected_at"], name="sensorwarning_machine_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(problem__in=SensorProblem.values), name="sensorwarning_problem_valid")
+        ]
+
+    def __str__(self):
+        return f"{self.machine} {self.get_problem_display()}: {self.detail}"

@@ -6,7 +6,9 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from predictor.ml.artifacts import artifact_verify
 from predictor.ml.features import MachineWindow
+from predictor.models import ModelKind, ModelVersion
 from telemetry.models import Machine, MachineStatus, MetricSpec, Reading, ReadingMinute
 from tickets.models import Ticket, TicketStatus
 
@@ -76,3 +78,20 @@ def machine_windows(
             )
         )
     return windows
+
+
+def active_model_versions() -> dict[str, ModelVersion]:
+    return {version.kind: version for version in ModelVersion.objects.filter(is_active=True)}
+
+
+def model_version_load(model_version: ModelVersion):
+    """The one way to load a model: its directory must hash to the sha256 recorded when it was
+    registered (ArtifactTampered otherwise), and TensorFlow is imported only for an LSTM."""
+    artifact_verify(model_version.artifact_path, model_version.sha256)
+    if model_version.kind == ModelKind.RANDOM_FOREST:
+        from predictor.ml.forest import FailureForest  # noqa: PLC0415 - scikit-learn only when serving
+
+        return FailureForest.load(model_version.artifact_path)
+    from predictor.ml.rul import RulLstm  # noqa: PLC0415 - TensorFlow only when an LSTM is used
+
+    return RulLstm.load(model_version.artifact_path)

@@ -1,7 +1,15 @@
+import datetime
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
 from django.db import transaction
 from django.utils import timezone
 
-from predictor.models import ModelVersion
+from predictor.ml.artifacts import directory_sha256
+from predictor.models import ModelVersion, Prediction, SensorWarning
+from telemetry.models import Machine
+from tickets.models import ErrorCode
 
 
 @transaction.atomic
@@ -16,3 +24,88 @@ def model_version_activate(*, model_version: ModelVersion) -> ModelVersion:
     model_version.activated_at = timezone.now()
     model_version.save(update_fields=["is_active", "activated_at"])
     return model_version
+
+
+@transaction.atomic
+def model_version_register(
+    *, kind: str, version: str, directory: Path, metrics: dict, data_description: str, activate: bool
+) -> ModelVersion:
+    """Record a trained artifact with the sha256 of its directory, which every load checks."""
+    model_version = ModelVersion.objects.create(
+        kind=kind,
+        version=version,
+        artifact_path=str(directory),
+        sha256=directory_sha256(directory),
+        metrics=_json_safe(metrics),
+        data_description=data_description,
+        trained_at=timezone.now(),
+    )
+    if activate:
+        model_version_activate(model_version=model_version)
+    return model_version
+
+
+def _json_safe(metrics: dict) -> dict:
+    # NaN (an AUC undefined on one class) is not JSON; None says "not measured" in the admin and API.
+    return {key: (None if isinstance(value, float) and math.isnan(value) else value) for key, value in metrics.items()}
+
+
+@dataclass(frozen=True)
+class PredictionDraft:
+    machine_code: str
+    ts: datetime.datetime
+    model_version: ModelVersion
+    rul_model_version: ModelVersion | None
+    failure_probability: float
+    error_code: ErrorCode | None
+    rul_hours: float | None
+    rul_low_hours: float | None
+    rul_high_hours: float | None
+    top_signals: list[str]
+
+
+@dataclass(frozen=True)
+class SensorWarningDraft:
+    machine_code: str
+    problem: str
+    detail: str
+
+
+@transaction.atomic
+def predictions_record(
+    *, predictions: list[PredictionDraft], warnings: list[SensorWarningDraft], detected_at: datetime.datetime
+) -> list[Prediction]:
+    """One tick's output in two bulk writes: a Prediction per scored machine, a SensorWarning per
+    machine whose sensors were not trusted."""
+    codes = {draft.machine_code for draft in predictions} | {draft.machine_code for draft in warnings}
+    machine_ids = dict(Machine.objects.filter(code__in=codes).values_list("code", "id"))
+    created = Prediction.objects.bulk_create(
+        [
+            Prediction(
+                machine_id=machine_ids[draft.machine_code],
+                ts=draft.ts,
+                model_version=draft.model_version,
+                rul_model_version=draft.rul_model_version,
+                failure_probability=min(max(draft.failure_probability, 0.0), 1.0),
+                error_code=draft.error_code,
+                rul_hours=draft.rul_hours,
+                rul_low_hours=draft.rul_low_hours,
+                rul_high_hours=draft.rul_high_hours,
+                top_signals=draft.top_signals,
+                created_at=detected_at,
+            )
+            for draft in predictions
+        ]
+    )
+    SensorWarning.objects.bulk_create(
+        [
+            SensorWarning(
+                machine_id=machine_ids[draft.machine_code],
+                problem=draft.problem,
+                detail=draft.detail[:300],
+                detected_at=detected_at,
+            )
+            for draft in warnings
+        ]
+    )
+    return created

@@ -35,3 +35,11 @@ def tickets_resolved_since(
         .order_by("resolved_at", "id")
         .values_list("id", "machine__code", "resolved_at")
     )
+
+
+def error_code_by_failure_mode() -> dict[str, ErrorCode]:
+    """The error code a predicted failure mode opens tickets with: the first code of each mode."""
+    codes: dict[str, ErrorCode] = {}
+    for error_code in ErrorCode.objects.order_by("code"):
+        codes.setdefault(error_code.failure_mode, error_code)
+    return codes

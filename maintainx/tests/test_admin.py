@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from maintainx.roles import Role, user_role
 from maintainx.tests.factories import UserFactory
+from predictor.models import SensorProblem, SensorWarning
 from predictor.tests.factories import ModelVersionFactory, PredictionFactory
 from telemetry.models import RejectedMessage
 from telemetry.tests.factories import MachineFactory, MetricSpecFactory
@@ -32,6 +33,7 @@ def plant(db):
     PredictionFactory(machine=machine, model_version=ModelVersionFactory(is_active=True))
     RejectedMessage.objects.create(topic="plant/x/telemetry", payload=b"\xff", payload_size=1, reason="not UTF-8")
     Shift.objects.create(name="Early", starts_at="06:00", ends_at="14:00")
+    SensorWarning.objects.create(machine=machine, problem=SensorProblem.STALE, detail="newest reading is 9 minutes old")
 
 
 @pytest.fixture

@@ -1,0 +1,67 @@
+"""manage.py train_models: train the failure models offline and register them as model versions."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from predictor.models import ModelKind
+from predictor.services import model_version_register
+from predictor.training import (
+    forest_train,
+    lstm_train,
+    training_data_database,
+    training_data_simulate,
+)
+
+
+class Command(BaseCommand):
+    help = (
+        "Train the Random Forest (failure within 24 h and its error code) and/or the LSTM (remaining "
+        "useful life), from simulated history or the database's readings and ground truth; split by "
+        "machine and by time; print the evaluation; write each artifact (model, metadata.json, "
+        "evaluation.png) and register it as a model version, active with --activate."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--kind", choices=["random_forest", "lstm", "all"], default="all")
+        parser.add_argument("--source", choices=["simulate", "db"], default="simulate")
+        parser.add_argument("--days", type=float, default=30.0, help="Days of history to learn from (30)")
+        parser.add_argument("--machines", type=int, help="--source simulate: the first N machines (all)")
+        parser.add_argument(
+            "--mtbf-hours", type=float, default=200.0, help="--source simulate: mean hours between faults"
+        )
+        parser.add_argument("--epochs", type=int, default=30, help="LSTM epochs at most (early stopping)")
+        parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument("--activate", action="store_true", help="Make the new versions the active ones")
+
+    def handle(self, *args, kind, source, days, machines, mtbf_hours, epochs, seed, activate, **options):
+        say = self.stdout.write
+        say(f"Gathering {days:g} days of {'simulated' if source == 'simulate' else 'stored'} history ...")
+        if source == "simulate":
+            data = training_data_simulate(days=days, machine_count=machines, seed=seed, mtbf_hours=mtbf_hours)
+        else:
+            data = training_data_database(days=days)
+        say(f"  {data.description['machines']} machines, {data.description['failures']} failures")
+        if data.description["failures"] == 0:
+            raise CommandError("no failures in that history to learn from: use more --days or --source simulate")
+        trained = []
+        if kind in ("random_forest", "all"):
+            say("Random Forest:")
+            trained.append(forest_train(data, seed=seed, progress=lambda line: say(f"  {line}")))
+        if kind in ("lstm", "all"):
+            say("LSTM:")
+            trained.append(lstm_train(data, seed=seed, epochs=epochs, progress=lambda line: say(f"  {line}")))
+        for artifact in trained:
+            version = model_version_register(
+                kind=artifact.kind,
+                version=artifact.version,
+                directory=artifact.directory,
+                metrics=artifact.metrics,
+                data_description=artifact.description,
+                activate=activate,
+            )
+            shown = ", ".join(
+                f"{name} {value:.3f}" for name, value in artifact.metrics.items() if isinstance(value, float)
+            )
+            state = "active" if version.is_active else "inactive (activate it in the admin)"
+            say(self.style.SUCCESS(f"{ModelKind(artifact.kind).label} {artifact.version}: {state}"))
+            say(f"  {shown}")
+            say(f"  artifact {artifact.directory}")

@@ -1,0 +1,530 @@
+"""The one feature function shared by training and serving, the labels of training, and the split.
+
+No Django here: the predictor's selectors turn readings into `MachineWindow`s, training turns the
+simulator's ground truth (or the database's) into the same windows plus `FaultTruth`s.
+
+Exactness. Serving builds a window from the last hours of readings; training builds one from a month.
+Each statistic is reduced over the readings inside its trailing window only (gathered and reduced
+segment by segment, never by differences of running sums over the whole history), with times taken
+relative to the instant, so the features at an instant do not depend on how much history came
+before the window: the serving path and the training path give the same numbers, bit for bit.
+"""
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+HOUR_S = 3600.0
+DAY_S = 24 * HOUR_S
+
+VIBRATION = "vibration"
+TEMPERATURE = "temperature"
+CURRENT = "current"
+SPEED = "speed"
+DISCHARGE_PRESSURE = "discharge_pressure"
+FLOW = "flow"
+OIL_TEMPERATURE = "oil_temperature"
+
+# The union of the metrics of the plant's machine types, in a fixed order: a feature's column is
+# its position here, so this order is part of every trained artifact (its metadata records it).
+FEATURE_METRICS: tuple[str, ...] = (VIBRATION, TEMPERATURE, CURRENT, SPEED, DISCHARGE_PRESSURE, FLOW, OIL_TEMPERATURE)
+
+SHORT_WINDOW_S = 1 * HOUR_S
+LONG_WINDOW_S = 12 * HOUR_S
+SHORT_LABEL = "1h"
+LONG_LABEL = "12h"
+# Past a month since the last repair a machine is as "long ago" repaired as it gets; the cap keeps
+# machines with no known repair (a value the model cannot extrapolate) inside the trained range.
+REPAIR_HOURS_CAP = 30 * 24.0
+ERROR_CODE_WINDOW_S = DAY_S
+
+# Per metric, in this order (the names are `<metric>_<stat>`).
+METRIC_STATS: tuple[str, ...] = (
+    f"mean_{SHORT_LABEL}",
+    f"std_{SHORT_LABEL}",
+    f"slope_{SHORT_LABEL}",  # units per hour, least squares
+    f"max_{SHORT_LABEL}",
+    f"mean_{LONG_LABEL}",
+    f"std_{LONG_LABEL}",
+    f"slope_{LONG_LABEL}",
+    f"max_{LONG_LABEL}",
+    "last",
+    f"ratio_{SHORT_LABEL}_{LONG_LABEL}",  # short mean / long mean: a recent jump or creep
+    f"std_ratio_{SHORT_LABEL}_{LONG_LABEL}",  # short std / long std: a signal getting unstable
+    "level",  # short mean on the normal range: 0 at its middle, 1 at its top edge
+    "peak_level",  # long max on the normal range
+)
+MACHINE_FEATURES: tuple[str, ...] = ("hours_since_repair", "error_codes_24h")
+
+# Tiny denominators (a flat signal's std, a metric near zero) would turn ratios into noise.
+_RATIO_EPSILON = 1e-9
+# Queries per gathered block: bounds memory in training (a 12 h window of 1-minute data is 720
+# readings per query and metric) without changing any result, since segments never cross queries.
+_QUERY_BLOCK = 512
+
+
+@dataclass(slots=True)
+class MachineWindow:
+    """One machine's readings, as arrays, and what the features need to know about the machine.
+
+    `values[name]` is aligned with `ts` (epoch seconds, ascending) and NaN where a reading lacks the
+    metric. `repair_times` lets training pass every repair of a long history; serving passes the
+    latest one as `last_repair_ts`. Either may be empty: the machine was never repaired as far as
+    anyone knows.
+    """
+
+    machine_code: str
+    ts: np.ndarray
+    values: dict[str, np.ndarray]
+    normal_ranges: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    error_code_times: np.ndarray = field(default_factory=lambda: np.empty(0))
+    last_repair_ts: float | None = None
+    repair_times: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+
+def feature_names(metrics: Sequence[str] = FEATURE_METRICS) -> list[str]:
+    return [f"{metric}_{stat}" for metric in metrics for stat in METRIC_STATS] + list(MACHINE_FEATURES)
+
+
+def normal_range_scale(bounds: tuple[float | None, float | None] | None) -> tuple[float, float] | None:
+    """(middle, half width) of a normal range; a missing lower bound is closed at zero.
+
+    Returns None when nothing can be said (no upper bound and no usable lower one): the level
+    features are then NaN and sequences get zeros, i.e. "normal".
+    """
+    if bounds is None:
+        return None
+    low, high = bounds
+    if high is None:
+        # Only a minimum (a speed that must not sag): measure the level in units of that minimum.
+        if low is None or low == 0:
+            return None
+        return float(low), abs(float(low))
+    low = 0.0 if low is None else float(low)
+    high = float(high)
+    if high <= low:
+        return None
+    return (low + high) / 2.0, (high - low) / 2.0
+
+
+def _metric_matrix(window: MachineWindow, metrics: Sequence[str]) -> tuple[np.ndarray, list[int]]:
+    """The present metrics as rows of one float64 matrix, and their positions in `metrics`."""
+    rows, positions = [], []
+    for position, name in enumerate(metrics):
+        series = window.values.get(name)
+        if series is not None and len(series):
+            rows.append(np.asarray(series, dtype=np.float64))
+            positions.append(position)
+    if not rows:
+        return np.empty((0, len(window.ts))), positions
+    return np.vstack(rows), positions
+
+
+def _segment_reduce(ufunc: np.ufunc, data: np.ndarray, offsets: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """ufunc over each segment [offset, offset + length) of the last axis; NaN for an empty segment.
+
+    `data` carries one padding column at the end so that every boundary is a valid index for
+    reduceat; the interleaved (start, end) boundaries make each even result one segment.
+    """
+    bounds = np.empty(2 * len(offsets), dtype=np.intp)
+    bounds[0::2] = offsets
+    bounds[1::2] = offsets + lengths
+    reduced = ufunc.reduceat(data, bounds, axis=-1)[..., 0::2]
+    return np.where(lengths > 0, reduced, np.nan)
+
+
+@dataclass(slots=True)
+class _WindowStats:
+    count: np.ndarray  # (metrics, queries)
+    mean: np.ndarray
+    std: np.ndarray
+    slope_per_hour: np.ndarray
+    maximum: np.ndarray
+
+
+def _window_stats(ts: np.ndarray, matrix: np.ndarray, at_times: np.ndarray, width_s: float) -> _WindowStats:
+    """Mean, std, least-squares slope and max of each metric's readings in (t - width, t], per instant.
+
+    The readings of every query's window are gathered one window after another and reduced per
+    window (two passes: sums, then sums of centred products), with times in hours relative to the
+    instant. Quantities that reduce together are stacked so that each pass is one reduceat call.
+    """
+    metric_count = matrix.shape[0]
+    end = np.searchsorted(ts, at_times, side="right")
+    start = np.searchsorted(ts, at_times - width_s, side="right")
+    lengths = end - start
+    offsets = np.cumsum(lengths) - lengths
+    total = int(lengths.sum())
+    index = np.arange(total) + np.repeat(start - offsets, lengths)
+    hours = (ts[index] - np.repeat(at_times, lengths)) / HOUR_S
+
+    # One padding column at the end keeps every reduceat boundary a valid index.
+    values = np.full((metric_count, total + 1), np.nan)
+    values[:, :-1] = matrix[:, index]
+    valid = ~np.isnan(values)
+    first = np.zeros((3 * metric_count, total + 1))
+    weight, filled, weighted_hours = first[:metric_count], first[metric_count:-metric_count], first[-metric_count:]
+    np.copyto(weight, valid)
+    np.copyto(filled, values, where=valid)
+    np.multiply(weight[:, :-1], hours, out=weighted_hours[:, :-1])
+    sums = np.nan_to_num(_segment_reduce(np.add, first, offsets, lengths), nan=0.0)
+    count, value_sum, hour_sum = sums[:metric_count], sums[metric_count:-metric_count], sums[-metric_count:]
+    some = count > 0
+    safe_count = np.where(some, count, 1.0)
+    mean = np.where(some, value_sum / safe_count, np.nan)
+    mean_hours = hour_sum / safe_count
+
+    second = np.zeros((3 * metric_count, total + 1))
+    centred = np.where(valid[:, :-1], filled[:, :-1] - np.repeat(value_sum / safe_count, lengths, axis=1), 0.0)
+    centred_hours = weight[:, :-1] * (hours - np.repeat(mean_hours, lengths, axis=1))
+    np.multiply(centred, centred, out=second[:metric_count, :-1])
+    np.multiply(centred_hours, centred_hours, out=second[metric_count:-metric_count, :-1])
+    np.multiply(centred_hours, centred, out=second[-metric_count:, :-1])
+    moments = _segment_reduce(np.add, second, offsets, lengths)
+    squares, hour_squares, products = (
+        moments[:metric_count],
+        moments[metric_count:-metric_count],
+        moments[-metric_count:],
+    )
+    std = np.where(some, np.sqrt(np.maximum(squares, 0.0) / safe_count), np.nan)
+    sloped = (count >= 2) & (hour_squares > 0)
+    slope = np.where(sloped, products / np.where(sloped, hour_squares, 1.0), np.nan)
+    maximum = _segment_reduce(np.fmax, values, offsets, lengths)
+    return _WindowStats(count, mean, std, slope, maximum)
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    usable = np.abs(denominator) > _RATIO_EPSILON
+    return np.where(usable, numerator / np.where(usable, denominator, 1.0), np.nan)
+
+
+def window_features(
+    window: MachineWindow, at_times: np.ndarray, metrics: Sequence[str] = FEATURE_METRICS
+) -> np.ndarray:
+    """Features (len(at_times), len(feature_names(metrics))) of the readings up to each instant.
+
+    Windows are trailing and closed at the instant: (t - width, t]. A metric the machine lacks, or
+    that has no reading in a window, gives NaN (the forest handles missing values).
+    """
+    at_times = np.asarray(at_times, dtype=np.float64).reshape(-1)
+    per_metric = len(METRIC_STATS)
+    features = np.full((len(at_times), len(metrics) * per_metric + len(MACHINE_FEATURES)), np.nan)
+    if len(at_times) == 0:
+        return features
+    ts = np.asarray(window.ts, dtype=np.float64)
+    matrix, positions = _metric_matrix(window, metrics)
+    if positions and len(ts):
+        for block_start in range(0, len(at_times), _QUERY_BLOCK):
+            block = slice(block_start, block_start + _QUERY_BLOCK)
+            metric_block = _metric_features(ts, matrix, at_times[block], [metrics[p] for p in positions], window)
+            for row, position in enumerate(positions):
+                columns = slice(position * per_metric, (position + 1) * per_metric)
+                features[block, columns] = metric_block[row]
+    features[:, -2] = _hours_since_repair(window, at_times)
+    error_times = np.sort(np.asarray(window.error_code_times, dtype=np.float64))
+    features[:, -1] = np.searchsorted(error_times, at_times, side="right") - np.searchsorted(
+        error_times, at_times - ERROR_CODE_WINDOW_S, side="right"
+    )
+    return features
+
+
+def _metric_features(
+    ts: np.ndarray, matrix: np.ndarray, at_times: np.ndarray, names: Sequence[str], window: MachineWindow
+) -> np.ndarray:
+    """(metrics, queries, len(METRIC_STATS)) for the metrics present in `matrix`."""
+    short = _window_stats(ts, matrix, at_times, SHORT_WINDOW_S)
+    long = _window_stats(ts, matrix, at_times, LONG_WINDOW_S)
+    end = np.searchsorted(ts, at_times, side="right")
+    last = _last_valid(matrix, end, np.searchsorted(ts, at_times - LONG_WINDOW_S, side="right"))
+    scales = [normal_range_scale(window.normal_ranges.get(name)) for name in names]
+    middle = np.array([[scale[0] if scale else np.nan] for scale in scales])
+    half = np.array([[scale[1] if scale else np.nan] for scale in scales])
+    level = (short.mean - middle) / half
+    peak_level = (long.maximum - middle) / half
+    stats = (
+        short.mean,
+        short.std,
+        short.slope_per_hour,
+        short.maximum,
+        long.mean,
+        long.std,
+        long.slope_per_hour,
+        long.maximum,
+        last,
+        _ratio(short.mean, long.mean),
+        _ratio(short.std, long.std),
+        level,
+        peak_level,
+    )
+    return np.stack(stats, axis=-1)
+
+
+def _last_valid(matrix: np.ndarray, end: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """The latest non-missing value of each metric inside [start, end) of each query, else NaN."""
+    positions = np.arange(matrix.shape[1])
+    latest = np.maximum.accumulate(np.where(np.isnan(matrix), -1, positions), axis=1)
+    before_end = np.maximum(end - 1, 0)
+    chosen = latest[:, before_end]  # (metrics, queries)
+    inside = (chosen >= start) & (end > start)
+    picked = np.take_along_axis(matrix, np.maximum(chosen, 0), axis=1)
+    return np.where(inside, picked, np.nan)
+
+
+def _hours_since_repair(window: MachineWindow, at_times: np.ndarray) -> np.ndarray:
+    repairs = np.asarray(window.repair_times, dtype=np.float64).reshape(-1)
+    if window.last_repair_ts is not None:
+        repairs = np.append(repairs, float(window.last_repair_ts))
+    repairs = np.sort(repairs)
+    hours = np.full(len(at_times), REPAIR_HOURS_CAP)
+    if len(repairs):
+        before = np.searchsorted(repairs, at_times, side="right") - 1
+        known = before >= 0
+        hours[known] = np.minimum((at_times[known] - repairs[before[known]]) / HOUR_S, REPAIR_HOURS_CAP)
+    return hours
+
+
+def sequence_window(
+    window: MachineWindow,
+    at_times: np.ndarray,
+    *,
+    steps: int = 48,
+    step_seconds: float = 900.0,
+    metrics: Sequence[str] = FEATURE_METRICS,
+) -> np.ndarray:
+    """(len(at_times), steps, len(metrics)) float32: the trailing steps·step_seconds before each instant.
+
+    Each step is the mean of its readings in (edge, edge + step], on the metric's normal range
+    (0 at its middle, ±1 at its edges), so pumps and motors share one scale. A step without
+    readings, a metric the machine lacks, or one without a normal range is 0: "normal", which is
+    what an LSTM sees as "nothing to report" rather than a made-up reading.
+    """
+    at_times = np.asarray(at_times, dtype=np.float64).reshape(-1)
+    sequences = np.zeros((len(at_times), steps, len(metrics)), dtype=np.float32)
+    ts = np.asarray(window.ts, dtype=np.float64)
+    matrix, positions = _metric_matrix(window, metrics)
+    if not positions or not len(ts) or not len(at_times):
+        return sequences
+    edges = at_times[:, None] - (steps - np.arange(steps + 1))[None, :] * step_seconds
+    bounds = np.searchsorted(ts, edges, side="right")  # (queries, steps + 1)
+    lengths = np.diff(bounds, axis=1)
+    starts = bounds[:, :-1]
+    valid = ~np.isnan(matrix)
+    padded_values = np.concatenate([np.where(valid, matrix, 0.0), np.zeros((matrix.shape[0], 1))], axis=1)
+    padded_weight = np.concatenate([valid.astype(np.float64), np.zeros((matrix.shape[0], 1))], axis=1)
+    flat_starts = starts.reshape(-1)
+    flat_lengths = lengths.reshape(-1)
+    sums = np.nan_to_num(_segment_reduce(np.add, padded_values, flat_starts, flat_lengths))
+    counts = np.nan_to_num(_segment_reduce(np.add, padded_weight, flat_starts, flat_lengths))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(counts > 0, sums / np.where(counts > 0, counts, 1.0), np.nan)
+    for row, position in enumerate(positions):
+        scale = normal_range_scale(window.normal_ranges.get(metrics[position]))
+        if scale is None:
+            continue
+        normalised = (means[row] - scale[0]) / scale[1]
+        sequences[:, :, position] = np.nan_to_num(normalised, nan=0.0).reshape(len(at_times), steps)
+    return sequences
+
+
+# --- labels ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FaultTruth:
+    """One fault from the ground truth, times in epoch seconds (None: did not happen)."""
+
+    machine_code: str
+    failure_mode: str
+    started_at: float
+    failed_at: float | None
+    repaired_at: float | None
+
+
+@dataclass(slots=True)
+class TrainingSamples:
+    X: np.ndarray
+    y_failure: np.ndarray  # bool
+    y_mode: np.ndarray  # str, "" when no failure within the horizon
+    y_rul_hours: np.ndarray  # hours to the next failure, capped
+    rul_censored: np.ndarray  # bool: no failure seen, but the data end before the cap (RUL ≥ label)
+    times: np.ndarray
+    machine_codes: np.ndarray
+    feature_names: list[str]
+    sequences: np.ndarray | None = None  # (N, steps, metrics) float32, when asked for
+
+
+def fault_truth(fault: "FaultTruth | Mapping") -> FaultTruth:
+    """A FaultTruth from itself or from a dict with the same keys (datetimes or epoch seconds)."""
+    if isinstance(fault, FaultTruth):
+        return fault
+    return FaultTruth(
+        machine_code=str(fault["machine_code"]),
+        failure_mode=str(fault["failure_mode"]),
+        started_at=_epoch(fault["started_at"]),
+        failed_at=_epoch(fault.get("failed_at")),
+        repaired_at=_epoch(fault.get("repaired_at")),
+    )
+
+
+def _epoch(value) -> float | None:
+    if value is None:
+        return None
+    if hasattr(value, "timestamp"):
+        return float(value.timestamp())
+    return float(value)
+
+
+def training_samples(
+    windows: Iterable[MachineWindow],
+    faults: Iterable["FaultTruth | Mapping"],
+    *,
+    horizon_hours: float = 24.0,
+    sample_every_seconds: float = 1800.0,
+    rul_cap_hours: float = 125.0,
+    observed_until: float | None = None,
+    metrics: Sequence[str] = FEATURE_METRICS,
+    with_sequences: bool = False,
+    sequence_steps: int = 48,
+    sequence_step_seconds: float = 900.0,
+) -> TrainingSamples:
+    """Feature rows at regular instants of every machine, labelled from the ground truth.
+
+    Instants are the multiples of `sample_every_seconds` (since the epoch, so two runs agree)
+    between a machine's first and last reading that have a reading in the hour before them, as
+    serving only predicts machines that report. Labels of the instant t:
+    - y_failure: some fault of this machine has `failed_at` in (t, t + horizon]. A fault repaired
+      before it failed (a prevented failure) is no failure: the machine did not break.
+    - y_mode: that next failure's mode, "" when none is within the horizon.
+    - y_rul_hours: hours from t to the next `failed_at` after t, capped at `rul_cap_hours`; when no
+      failure follows within the data, the cap, with `rul_censored` set if the data end before it.
+    Left out:
+    - instants while the machine is down, failed_at <= t < repaired_at (open-ended if never
+      repaired): there is nothing to predict and the readings, if any, are the failure itself;
+    - instants whose horizon reaches past `observed_until` (default: the machine's last reading)
+      without a failure inside it: a failure just after the data end would make their "no" a lie.
+    """
+    horizon_s = horizon_hours * HOUR_S
+    rul_cap_s = rul_cap_hours * HOUR_S
+    by_machine: dict[str, list[FaultTruth]] = {}
+    for fault in map(fault_truth, faults):
+        by_machine.setdefault(fault.machine_code, []).append(fault)
+    names = feature_names(metrics)
+    parts: dict[str, list] = {key: [] for key in ("X", "fail", "mode", "rul", "censored", "times", "codes", "seq")}
+    for window in windows:
+        machine_faults = by_machine.get(window.machine_code, [])
+        ts = np.asarray(window.ts, dtype=np.float64)
+        if not len(ts):
+            continue
+        end_of_truth = float(ts[-1]) if observed_until is None else float(observed_until)
+        first = math.ceil(ts[0] / sample_every_seconds) * sample_every_seconds
+        instants = np.arange(first, ts[-1] + 1e-6, sample_every_seconds)
+        recent = np.searchsorted(ts, instants, side="right") - np.searchsorted(ts, instants - HOUR_S, side="right")
+        instants = instants[recent > 0]
+        failures = sorted((f for f in machine_faults if f.failed_at is not None), key=lambda f: f.failed_at)
+        failed_at = np.array([f.failed_at for f in failures], dtype=np.float64)
+        modes = np.array([f.failure_mode for f in failures], dtype=object)
+        down = np.zeros(len(instants), dtype=bool)
+        for fault in failures:
+            back = fault.repaired_at if fault.repaired_at is not None else np.inf
+            down |= (instants >= fault.failed_at) & (instants < back)
+        instants = instants[~down]
+        next_index = np.searchsorted(failed_at, instants, side="right")  # first failure strictly after t
+        has_next = next_index < len(failed_at)
+        time_to_next = np.full(len(instants), np.inf)
+        time_to_next[has_next] = failed_at[next_index[has_next]] - instants[has_next]
+        y_failure = time_to_next <= horizon_s
+        keep = y_failure | (instants + horizon_s <= end_of_truth)
+        instants, y_failure, time_to_next = instants[keep], y_failure[keep], time_to_next[keep]
+        next_index, has_next = next_index[keep], has_next[keep]
+        y_mode = np.full(len(instants), "", dtype=object)
+        y_mode[y_failure] = modes[next_index[y_failure]]
+        censored = ~has_next & (end_of_truth - instants < rul_cap_s)
+        window_with_repairs = _with_repairs(window, machine_faults)
+        parts["X"].append(window_features(window_with_repairs, instants, metrics))
+        parts["fail"].append(y_failure)
+        parts["mode"].append(y_mode)
+        parts["rul"].append(np.minimum(time_to_next, rul_cap_s) / HOUR_S)
+        parts["censored"].append(censored)
+        parts["times"].append(instants)
+        parts["codes"].append(np.full(len(instants), window.machine_code, dtype=object))
+        if with_sequences:
+            parts["seq"].append(
+                sequence_window(
+                    window, instants, steps=sequence_steps, step_seconds=sequence_step_seconds, metrics=metrics
+                )
+            )
+    if not parts["X"]:
+        empty = np.empty(0)
+        return TrainingSamples(
+            np.empty((0, len(names))), empty.astype(bool), empty.astype(str), empty, empty.astype(bool),
+            empty, empty.astype(str), names,
+        )  # fmt: skip
+    return TrainingSamples(
+        X=np.concatenate(parts["X"]),
+        y_failure=np.concatenate(parts["fail"]),
+        y_mode=np.concatenate(parts["mode"]).astype(str),
+        y_rul_hours=np.concatenate(parts["rul"]),
+        rul_censored=np.concatenate(parts["censored"]),
+        times=np.concatenate(parts["times"]),
+        machine_codes=np.concatenate(parts["codes"]).astype(str),
+        feature_names=names,
+        sequences=np.concatenate(parts["seq"]) if with_sequences else None,
+    )
+
+
+def _with_repairs(window: MachineWindow, faults: Sequence[FaultTruth]) -> MachineWindow:
+    repairs = [f.repaired_at for f in faults if f.repaired_at is not None]
+    return MachineWindow(
+        machine_code=window.machine_code,
+        ts=window.ts,
+        values=window.values,
+        normal_ranges=window.normal_ranges,
+        error_code_times=window.error_code_times,
+        last_repair_ts=window.last_repair_ts,
+        repair_times=np.concatenate([np.asarray(window.repair_times, dtype=np.float64), np.array(repairs)]),
+    )
+
+
+# --- split ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MachineTimeSplit:
+    train: np.ndarray  # bool mask over the samples
+    test: np.ndarray
+    test_machines: tuple[str, ...]
+    test_from: float  # epoch seconds: every machine's samples from here on are test
+    train_until: float  # train samples are before this, one gap earlier
+
+
+def split_by_machine_and_time(
+    machine_codes: np.ndarray,
+    times: np.ndarray,
+    *,
+    test_machine_fraction: float = 0.25,
+    test_time_fraction: float = 0.25,
+    gap_seconds: float = 24 * HOUR_S,
+    seed: int = 42,
+) -> MachineTimeSplit:
+    """Train on some machines' early period, test on held-out machines and on everyone's late period.
+
+    Test: every sample of the held-out machines, plus every machine's samples at or after the cut
+    (the last `test_time_fraction` of the period). Train: the other machines' samples more than
+    `gap_seconds` before the cut, so no training label (which looks one horizon ahead; pass the
+    horizon as the gap) sees the test period. Samples in the gap are in neither.
+    """
+    machine_codes = np.asarray(machine_codes).astype(str)
+    times = np.asarray(times, dtype=np.float64)
+    machines = np.unique(machine_codes)
+    rng = np.random.default_rng(seed)
+    held_out_count = max(1, round(test_machine_fraction * len(machines))) if len(machines) > 1 else 0
+    test_machines = tuple(sorted(rng.choice(machines, size=held_out_count, replace=False))) if held_out_count else ()
+    start, end = float(times.min()), float(times.max())
+    test_from = end - test_time_fraction * (end - start)
+    train_until = test_from - gap_seconds
+    held_out = np.isin(machine_codes, test_machines)
+    test = held_out | (times >= test_from)
+    train = ~held_out & (times < train_until)
+    return MachineTimeSplit(train, test, test_machines, test_from, train_until)

@@ -1,0 +1,131 @@
+"""One predictor tick: every running machine's recent window → both active models → predictions.
+
+Plain classes and functions the tests call directly; `manage.py run_predictor` only loops over
+`Scorer.tick` and handles signals.
+"""
+
+import datetime
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from django.utils import timezone
+
+from predictor.ml.features import LONG_WINDOW_S, MachineWindow, sequence_window, window_features
+from predictor.models import ModelKind, ModelVersion, SensorProblem
+from predictor.selectors import active_model_versions, machine_windows, model_version_load
+from predictor.services import PredictionDraft, SensorWarningDraft, predictions_record
+from tickets.selectors import error_code_by_failure_mode
+
+logger = logging.getLogger(__name__)
+
+HORIZON_HOURS = 24.0
+# A machine whose newest reading is older than this is not predicted: its sensor or link is down.
+STALE_AFTER = datetime.timedelta(minutes=5)
+# A signal that has not moved at all for this long is a stuck sensor, not a machine.
+FLAT_WINDOW_S = 1800.0
+FLAT_MIN_POINTS = 10
+# Beyond this multiple of a metric's alarm limit a reading is physically implausible.
+IMPLAUSIBLE_FACTOR = 5.0
+
+
+@dataclass(frozen=True)
+class TickResult:
+    predicted: int
+    skipped: int
+    models: tuple[str, ...]
+
+
+def sensor_problem(window: MachineWindow, *, now: datetime.datetime) -> tuple[str, str] | None:
+    """(problem, detail) when the window cannot be trusted, None when it can."""
+    if len(window.ts) == 0:
+        return SensorProblem.STALE, "no readings in the last 12 hours"
+    age = now.timestamp() - window.ts[-1]
+    if age > STALE_AFTER.total_seconds():
+        return SensorProblem.STALE, f"newest reading is {age / 60:.0f} minutes old"
+    recent = window.ts >= window.ts[-1] - FLAT_WINDOW_S
+    for name, values in window.values.items():
+        recent_values = values[recent & ~np.isnan(values)]
+        if len(recent_values) >= FLAT_MIN_POINTS and np.ptp(recent_values) == 0:
+            return SensorProblem.FLAT, f"{name} has read exactly {recent_values[-1]:g} for 30 minutes"
+        low, high = window.normal_ranges.get(name, (None, None))
+        latest = values[~np.isnan(values)][-1:] if np.any(~np.isnan(values)) else ()
+        for value in latest:
+            limit = max(abs(low or 0.0), abs(high or 0.0)) * IMPLAUSIBLE_FACTOR
+            if limit and abs(value) > limit:
+                return SensorProblem.OUT_OF_RANGE, f"{name} reads {value:g}, beyond any plausible value"
+            if low is not None and low >= 0 and value < 0:
+                return SensorProblem.OUT_OF_RANGE, f"{name} reads {value:g}, below zero"
+    return None
+
+
+class Scorer:
+    """Keeps the active models loaded (reloading when another version is activated) and scores ticks."""
+
+    def __init__(self):
+        self._loaded: dict[str, tuple[int, object]] = {}
+
+    def _models(self) -> dict[str, tuple[ModelVersion, object]]:
+        models = {}
+        for kind, version in active_model_versions().items():
+            cached = self._loaded.get(kind)
+            if cached is None or cached[0] != version.id:
+                logger.info("loading %s", version)
+                self._loaded[kind] = (version.id, model_version_load(version))
+            models[kind] = (version, self._loaded[kind][1])
+        return models
+
+    def tick(self, *, now: datetime.datetime | None = None) -> TickResult:
+        now = now or timezone.now()
+        models = self._models()
+        forest = models.get(ModelKind.RANDOM_FOREST)
+        if forest is None:
+            logger.warning("no active Random Forest: train one with `manage.py train_models --activate`")
+            return TickResult(0, 0, ())
+        windows = machine_windows(end=now, hours=LONG_WINDOW_S / 3600 + 0.5)
+        warnings, healthy = [], []
+        for window in windows:
+            problem = sensor_problem(window, now=now)
+            if problem:
+                warnings.append(SensorWarningDraft(window.machine_code, *problem))
+            else:
+                healthy.append(window)
+        drafts = self._predict(healthy, forest=forest, lstm=models.get(ModelKind.LSTM)) if healthy else []
+        predictions_record(predictions=drafts, warnings=warnings, detected_at=now)
+        return TickResult(len(drafts), len(warnings), tuple(str(version) for version, _ in models.values()))
+
+    def _predict(self, windows: list[MachineWindow], *, forest, lstm) -> list[PredictionDraft]:
+        forest_version, forest_model = forest
+        at = [np.array([window.ts[-1]]) for window in windows]
+        features = np.vstack([window_features(window, instant) for window, instant in zip(windows, at, strict=True)])
+        probability = forest_model.predict_failure_probability(features)
+        modes = forest_model.predict_mode(features)
+        sentences = forest_model.describe_samples(features)
+        codes = error_code_by_failure_mode()
+        rul = (None, None, None)
+        if lstm is not None:
+            from predictor.ml.rul import failure_probability_within  # noqa: PLC0415 - TensorFlow is already loaded
+
+            _, lstm_model = lstm
+            sequences = np.concatenate(
+                [sequence_window(window, instant) for window, instant in zip(windows, at, strict=True)]
+            )
+            rul = lstm_model.predict(sequences.astype(np.float32))
+            # Both models vote: the RUL model's chance of a failure within the horizon can only
+            # add to the classifier's, so a fast-developing fault is not missed by either.
+            probability = np.maximum(probability, failure_probability_within(HORIZON_HOURS, *rul))
+        return [
+            PredictionDraft(
+                machine_code=window.machine_code,
+                ts=datetime.datetime.fromtimestamp(window.ts[-1], tz=datetime.UTC),
+                model_version=forest_version,
+                rul_model_version=lstm[0] if lstm else None,
+                failure_probability=float(probability[i]),
+                error_code=codes.get(modes[i]) if modes[i] else None,
+                rul_hours=None if rul[0] is None else float(rul[0][i]),
+                rul_low_hours=None if rul[1] is None else float(rul[1][i]),
+                rul_high_hours=None if rul[2] is None else float(rul[2][i]),
+                top_signals=sentences[i],
+            )
+            for i, window in enumerate(windows)
+        ]

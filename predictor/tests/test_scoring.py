@@ -1,0 +1,95 @@
+"""A predictor tick: one prediction per trustworthy machine, a sensor warning for the others."""
+
+import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.utils import timezone
+
+from predictor.ml.artifacts import ArtifactTampered
+from predictor.ml.features import feature_names
+from predictor.ml.forest import FailureForest
+from predictor.models import ModelKind, Prediction, SensorProblem, SensorWarning
+from predictor.scoring import Scorer
+from predictor.selectors import model_version_load
+from predictor.services import model_version_register
+from telemetry.ingest import ReadingRow
+from telemetry.services import readings_ingest
+from telemetry.tests.factories import MachineFactory, MetricSpecFactory
+from tickets.models import FailureMode
+from tickets.tests.factories import ErrorCodeFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def active_forest(tmp_path):
+    names = feature_names()
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, len(names)))  # noqa: N806 - a feature matrix is X
+    y = X[:, 0] > 0.5  # "failure" when the first feature is high
+    modes = np.where(y, FailureMode.BEARING_WEAR, "")
+    forest = FailureForest(n_estimators=10, n_jobs=1).fit(X, y, feature_names=names, y_mode=modes)
+    forest.save(tmp_path / "forest")
+    return model_version_register(
+        kind=ModelKind.RANDOM_FOREST,
+        version="test",
+        directory=tmp_path / "forest",
+        metrics={"f1": 1.0},
+        data_description="generated",
+        activate=True,
+    )
+
+
+def readings(machine, *, end, values, minutes=40):
+    rows = [
+        ReadingRow(machine.id, machine.code, end - datetime.timedelta(minutes=m), {"vibration": values(m)})
+        for m in range(minutes)
+    ]
+    readings_ingest(rows=rows)
+
+
+def test_tick_predicts_healthy_machines_and_warns_about_stale_and_flat_sensors(
+    active_forest, django_assert_max_num_queries
+):
+    ErrorCodeFactory(code="E-BRG-01", failure_mode=FailureMode.BEARING_WEAR)
+    now = timezone.now()
+    healthy = [MachineFactory() for _ in range(3)]
+    for machine in healthy:
+        MetricSpecFactory(machine_type=machine.machine_type, name="vibration")
+        readings(machine, end=now, values=lambda m: 2.0 + (m % 5) / 10)
+    stale, flat = MachineFactory(), MachineFactory()
+    readings(stale, end=now - datetime.timedelta(hours=2), values=lambda m: 2.0)
+    readings(flat, end=now, values=lambda m: 2.0)
+
+    scorer = Scorer()
+    scorer.tick(now=now)  # loads the model
+    Prediction.objects.all().delete()
+    SensorWarning.objects.all().delete()
+    with django_assert_max_num_queries(12):
+        result = scorer.tick(now=now)
+
+    assert (result.predicted, result.skipped) == (3, 2)
+    assert set(Prediction.objects.values_list("machine__code", flat=True)) == {m.code for m in healthy}
+    prediction = Prediction.objects.first()
+    assert prediction.model_version == active_forest
+    assert 0 <= prediction.failure_probability <= 1
+    assert abs((prediction.ts - now).total_seconds()) < 61
+    assert dict(SensorWarning.objects.values_list("machine__code", "problem")) == {
+        stale.code: SensorProblem.STALE,
+        flat.code: SensorProblem.FLAT,
+    }
+
+
+def test_tick_without_an_active_forest_predicts_nothing(db):
+    MachineFactory()
+    assert Scorer().tick().predicted == 0
+    assert Prediction.objects.count() == 0
+
+
+def test_a_tampered_artifact_is_refused(active_forest):
+    model_file = next(Path(active_forest.artifact_path).iterdir())
+    model_file.write_bytes(model_file.read_bytes() + b"x")
+    with pytest.raises(ArtifactTampered):
+        model_version_load(active_forest)

@@ -1,0 +1,353 @@
+"""Training glue: readings and ground truth (simulated or from the database) → models → artifacts.
+
+The models and features are in predictor.ml (no Django); this module gathers their input from the
+simulator or the database, evaluates on a split by machine and by time, writes each artifact with
+its metadata and plots, and leaves registering it to predictor.services.
+"""
+
+import datetime
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.utils import timezone
+
+from predictor.ml.artifacts import metadata_write
+from predictor.ml.evaluation import binary_report
+from predictor.ml.features import (
+    FEATURE_METRICS,
+    MachineWindow,
+    TrainingSamples,
+    split_by_machine_and_time,
+    training_samples,
+)
+from predictor.ml.forest import FailureForest
+from predictor.models import ModelKind
+from predictor.selectors import machine_windows
+from telemetry.models import Machine, SimulatedFault
+from telemetry.selectors import machine_list
+from telemetry.simulation_runner import plant_load
+from telemetry.simulator import history_instants
+from tickets.models import Ticket, TicketOutcome, TicketStatus
+
+HORIZON_HOURS = 24.0
+RUL_CAP_HOURS = 120.0
+SAMPLE_EVERY_SECONDS = 1800.0
+SEQUENCE_STEPS = 48
+SEQUENCE_STEP_SECONDS = 900.0
+ALERT_THRESHOLD = 0.8
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class TrainingData:
+    windows: list[MachineWindow]
+    faults: list[dict]
+    description: dict
+
+
+@dataclass
+class TrainedArtifact:
+    kind: str
+    version: str
+    directory: Path
+    metrics: dict
+    description: str
+    extra: dict = field(default_factory=dict)
+
+
+def training_data_simulate(*, days: float, machine_count: int | None, seed: int, mtbf_hours: float) -> TrainingData:
+    """`days` of simulated history ending now, in memory, one reading a minute per machine."""
+    plant = plant_load(machine_count=machine_count, seed=seed, mtbf_hours=mtbf_hours)
+    end = timezone.now()
+    start = end - datetime.timedelta(days=days)
+    stamps: dict[str, list[float]] = defaultdict(list)
+    values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    error_times: dict[str, list[float]] = defaultdict(list)
+    faults: dict[tuple[str, datetime.datetime], dict] = {}
+    for ts in history_instants(start=start, end=end, step_seconds=60):
+        tick = plant.simulation.tick(ts)
+        for reading in tick.readings:
+            code = reading.machine_code
+            stamps[code].append(reading.ts.timestamp())
+            for name, value in reading.metrics.items():
+                # Pad metrics that appear late so every list stays aligned with the timestamps.
+                column = values[code][name]
+                column.extend([np.nan] * (len(stamps[code]) - 1 - len(column)))
+                column.append(value)
+            if reading.error_code:
+                error_times[code].append(reading.ts.timestamp())
+        for event in tick.events:
+            record = event.fault
+            faults[(record.machine_code, record.started_at)] = {
+                "machine_code": record.machine_code,
+                "failure_mode": record.failure_mode,
+                "started_at": record.started_at,
+                "failed_at": record.failed_at,
+                "repaired_at": record.repaired_at,
+            }
+    ranges = _normal_ranges(plant.machine_ids)
+    windows = []
+    for code in plant.machine_ids:
+        count = len(stamps[code])
+        windows.append(
+            MachineWindow(
+                machine_code=code,
+                ts=np.array(stamps[code], dtype=np.float64),
+                values={
+                    name: np.array(column + [np.nan] * (count - len(column)), dtype=np.float64)
+                    for name, column in values[code].items()
+                },
+                normal_ranges=ranges.get(code, {}),
+                error_code_times=np.array(error_times[code], dtype=np.float64),
+            )
+        )
+    description = {
+        "source": "simulate",
+        "machines": len(windows),
+        "days": days,
+        "seed": seed,
+        "mtbf_hours": mtbf_hours,
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "failures": sum(1 for fault in faults.values() if fault["failed_at"] is not None),
+    }
+    return TrainingData(windows=windows, faults=list(faults.values()), description=description)
+
+
+def training_data_database(*, days: float) -> TrainingData:
+    """Stored roll-ups of every machine, labelled by the simulator's ground truth and by tickets
+    resolved as failure_confirmed (their downtime start, or their start, is the failure)."""
+    end = timezone.now()
+    start = end - datetime.timedelta(days=days)
+    windows = machine_windows(end=end, hours=days * 24, machines=Machine.objects.all())
+    faults = [
+        {
+            "machine_code": fault.machine.code,
+            "failure_mode": fault.failure_mode,
+            "started_at": fault.started_at,
+            "failed_at": fault.failed_at,
+            "repaired_at": fault.repaired_at,
+        }
+        for fault in SimulatedFault.objects.filter(started_at__lte=end, planned_failure_at__gte=start).select_related(
+            "machine"
+        )
+    ]
+    for ticket in Ticket.objects.filter(
+        status=TicketStatus.RESOLVED, outcome=TicketOutcome.FAILURE_CONFIRMED, resolved_at__gte=start
+    ).select_related("machine", "error_code"):
+        failed_at = ticket.downtime_start or ticket.started_at
+        faults.append(
+            {
+                "machine_code": ticket.machine.code,
+                "failure_mode": ticket.error_code.failure_mode if ticket.error_code else "other",
+                "started_at": ticket.opened_at,
+                "failed_at": failed_at,
+                "repaired_at": ticket.resolved_at,
+            }
+        )
+    description = {
+        "source": "db",
+        "machines": len(windows),
+        "days": days,
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "failures": sum(1 for fault in faults if fault["failed_at"] is not None),
+    }
+    return TrainingData(windows=windows, faults=faults, description=description)
+
+
+def _normal_ranges(machine_ids: dict[str, int]) -> dict[str, dict[str, tuple]]:
+    ranges = {}
+    for machine in machine_list().filter(id__in=machine_ids.values()):
+        ranges[machine.code] = {
+            spec.name: (spec.normal_min, spec.normal_max) for spec in machine.machine_type.metrics.all()
+        }
+    return ranges
+
+
+def samples_build(data: TrainingData, *, with_sequences: bool) -> TrainingSamples:
+    return training_samples(
+        data.windows,
+        data.faults,
+        horizon_hours=HORIZON_HOURS,
+        sample_every_seconds=SAMPLE_EVERY_SECONDS,
+        rul_cap_hours=RUL_CAP_HOURS,
+        with_sequences=with_sequences,
+        sequence_steps=SEQUENCE_STEPS,
+        sequence_step_seconds=SEQUENCE_STEP_SECONDS,
+    )
+
+
+def artifact_directory(kind: str, version: str) -> Path:
+    return Path(settings.MODEL_ARTIFACT_DIR) / kind / version
+
+
+def version_name(seed: int) -> str:
+    return f"{timezone.now():%Y%m%d-%H%M%S}-s{seed}"
+
+
+def lead_times_hours(
+    samples: TrainingSamples, mask: np.ndarray, scores: np.ndarray, faults: list[dict], threshold: float
+) -> tuple[list[float], int]:
+    """Per failure in the evaluated samples' period: hours between the first alarm in the horizon
+    before it and the failure. Returns (lead times of the failures caught, failures in the period)."""
+    times, codes = samples.times[mask], samples.machine_codes[mask]
+    alarms = scores >= threshold
+    leads, total = [], 0
+    for fault in faults:
+        failed_at = fault["failed_at"]
+        if failed_at is None:
+            continue
+        failed_s = failed_at.timestamp() if hasattr(failed_at, "timestamp") else float(failed_at)
+        before = (codes == fault["machine_code"]) & (times < failed_s) & (times >= failed_s - HORIZON_HOURS * 3600)
+        if not before.any():
+            continue  # the failure is outside the evaluated period
+        total += 1
+        caught = times[before & alarms]
+        if len(caught):
+            leads.append((failed_s - caught.min()) / 3600)
+    return leads, total
+
+
+def forest_train(data: TrainingData, *, seed: int, progress: Progress) -> TrainedArtifact:
+    started = time.monotonic()
+    samples = samples_build(data, with_sequences=False)
+    split = split_by_machine_and_time(samples.machine_codes, samples.times, gap_seconds=HORIZON_HOURS * 3600, seed=seed)
+    progress(
+        f"samples: {split.train.sum()} train, {split.test.sum()} test "
+        f"(held-out machines {', '.join(split.test_machines)}; everyone after {_iso(split.test_from)})"
+    )
+    forest = FailureForest(random_state=seed).fit(
+        samples.X[split.train],
+        samples.y_failure[split.train],
+        feature_names=samples.feature_names,
+        y_mode=samples.y_mode[split.train],
+        progress=progress,
+    )
+    scores = forest.predict_failure_probability(samples.X[split.test])
+    metrics = binary_report(samples.y_failure[split.test], scores, threshold=forest.threshold)
+    leads, failures = lead_times_hours(samples, split.test, scores, data.faults, forest.threshold)
+    metrics.update(
+        threshold=forest.threshold,
+        failures_in_test=failures,
+        failures_caught=len(leads),
+        lead_time_median_hours=float(np.median(leads)) if leads else float("nan"),
+        test_samples=int(split.test.sum()),
+        train_samples=int(split.train.sum()),
+    )
+    version = version_name(seed)
+    directory = artifact_directory(ModelKind.RANDOM_FOREST, version)
+    forest.save(directory)
+    _plot_precision_recall(directory / "evaluation.png", samples.y_failure[split.test], scores, metrics)
+    metadata_write(
+        directory,
+        kind=ModelKind.RANDOM_FOREST,
+        data_description=data.description,
+        feature_names=samples.feature_names,
+        metrics=metrics,
+        training_seconds=time.monotonic() - started,
+        extra={"horizon_hours": HORIZON_HOURS, "threshold": forest.threshold},
+    )
+    return TrainedArtifact(ModelKind.RANDOM_FOREST, version, directory, metrics, _describe(data.description))
+
+
+def lstm_train(data: TrainingData, *, seed: int, epochs: int, progress: Progress) -> TrainedArtifact:
+    from predictor.ml.rul import RulLstm, failure_probability_within  # noqa: PLC0415 - TensorFlow only when asked
+
+    started = time.monotonic()
+    samples = samples_build(data, with_sequences=True)
+    split = split_by_machine_and_time(samples.machine_codes, samples.times, gap_seconds=HORIZON_HOURS * 3600, seed=seed)
+    sequences = samples.sequences.astype(np.float32)
+    model = RulLstm(window_length=SEQUENCE_STEPS, feature_names=tuple(FEATURE_METRICS), rul_cap=RUL_CAP_HOURS)
+    # Validation: the held-out machines' early samples are test; use a slice of train for early stopping.
+    train_idx = np.flatnonzero(split.train)
+    val_idx = train_idx[np.isin(samples.machine_codes[train_idx], np.unique(samples.machine_codes[train_idx])[:2])]
+    fit_idx = np.setdiff1d(train_idx, val_idx)
+    model.fit(
+        sequences[fit_idx],
+        samples.y_rul_hours[fit_idx],
+        x_val=sequences[val_idx],
+        y_val=samples.y_rul_hours[val_idx],
+        epochs=epochs,
+        seed=seed,
+        progress=lambda epoch, logs: progress(f"epoch {epoch + 1}: loss {logs.get('loss', float('nan')):.4f}"),
+    )
+    median, low, high = model.predict(sequences[split.test])
+    true = samples.y_rul_hours[split.test]
+    probability = failure_probability_within(HORIZON_HOURS, median, low, high)
+    metrics = binary_report(samples.y_failure[split.test], probability, threshold=ALERT_THRESHOLD)
+    metrics.update(
+        rul_mae_hours=float(np.mean(np.abs(median - true))),
+        rul_interval_coverage=float(np.mean((true >= low) & (true <= high))),
+        test_samples=int(split.test.sum()),
+    )
+    version = version_name(seed)
+    directory = artifact_directory(ModelKind.LSTM, version)
+    model.save(directory)
+    _plot_rul(directory / "evaluation.png", true=true, median=median, low=low, high=high, metrics=metrics)
+    metadata_write(
+        directory,
+        kind=ModelKind.LSTM,
+        data_description=data.description,
+        feature_names=list(FEATURE_METRICS),
+        metrics=metrics,
+        training_seconds=time.monotonic() - started,
+        extra={"horizon_hours": HORIZON_HOURS, "sequence_steps": SEQUENCE_STEPS, "step_seconds": SEQUENCE_STEP_SECONDS},
+    )
+    return TrainedArtifact(ModelKind.LSTM, version, directory, metrics, _describe(data.description))
+
+
+def _iso(epoch_s: float) -> str:
+    return datetime.datetime.fromtimestamp(epoch_s, tz=datetime.UTC).isoformat(timespec="minutes")
+
+
+def _describe(description: dict) -> str:
+    return ", ".join(f"{key} {value}" for key, value in description.items())
+
+
+def _plot_precision_recall(path: Path, y_true: np.ndarray, scores: np.ndarray, metrics: dict) -> None:
+    import matplotlib  # noqa: PLC0415 - only training draws
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot  # noqa: PLC0415
+    from sklearn.metrics import precision_recall_curve  # noqa: PLC0415
+
+    precision, recall, _ = precision_recall_curve(y_true.astype(int), scores)
+    figure, axes = pyplot.subplots(figsize=(5, 4))
+    axes.plot(recall, precision)
+    axes.set(
+        xlabel="recall",
+        ylabel="precision",
+        title=f"Failure within {HORIZON_HOURS:.0f} h: PR-AUC {metrics['pr_auc']:.3f}",
+    )
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    pyplot.close(figure)
+
+
+def _plot_rul(
+    path: Path, *, true: np.ndarray, median: np.ndarray, low: np.ndarray, high: np.ndarray, metrics: dict
+) -> None:
+    import matplotlib  # noqa: PLC0415 - only training draws
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot  # noqa: PLC0415
+
+    order = np.argsort(true)
+    figure, axes = pyplot.subplots(figsize=(5, 4))
+    axes.fill_between(np.arange(len(order)), low[order], high[order], alpha=0.3, label="10-90 % range")
+    axes.plot(median[order], label="predicted")
+    axes.plot(true[order], label="true")
+    axes.set(
+        xlabel="test samples (by true RUL)", ylabel="RUL (hours)", title=f"RUL MAE {metrics['rul_mae_hours']:.1f} h"
+    )
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    pyplot.close(figure)
