@@ -8,9 +8,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/vite.config.js 2>/dev/null)
 
-.PHONY: demo test lint format venv frontend migrate seed serve clean bench-ingest
+.PHONY: demo test lint format venv frontend migrate seed demo-models models serve clean bench-ingest bench-models
 
-demo: venv frontend migrate seed serve
+demo: venv frontend migrate seed demo-models serve
 
 test: venv lint
 	$(BIN)/pytest
@@ -44,6 +44,14 @@ migrate: venv
 seed: venv
 	$(BIN)/python manage.py seed_demo
 
+# The demo's models: trained from 30 simulated days the first time, kept afterwards.
+demo-models: venv
+	$(BIN)/python manage.py train_models --kind all --days 30 --activate --unless-active
+
+# Train new versions from scratch and make them active (a few minutes on 2 cores).
+models: venv
+	$(BIN)/python manage.py train_models --kind all --days 30 --activate
+
 serve: venv
 	@echo "MaintainX on http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/). Ctrl-C stops it."
 	$(BIN)/uvicorn maintainx.asgi:application --host $(HOST) --port $(PORT) --lifespan off
@@ -54,3 +62,6 @@ clean:
 # Benchmarks (not part of `make test`): they print their figures beside the limits measured in the same run.
 bench-ingest: venv
 	$(BIN)/python bench/ingest.py
+
+bench-models: venv
+	$(BIN)/python bench/models.py

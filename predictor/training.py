@@ -16,6 +16,7 @@ import numpy as np
 from django.conf import settings
 from django.utils import timezone
 
+from predictor.ml.alerts import alert_report
 from predictor.ml.artifacts import metadata_write
 from predictor.ml.evaluation import binary_report
 from predictor.ml.features import (
@@ -192,27 +193,42 @@ def version_name(seed: int) -> str:
     return f"{timezone.now():%Y%m%d-%H%M%S}-s{seed}"
 
 
-def lead_times_hours(
-    samples: TrainingSamples, mask: np.ndarray, scores: np.ndarray, faults: list[dict], threshold: float
-) -> tuple[list[float], int]:
-    """Per failure in the evaluated samples' period: hours between the first alarm in the horizon
-    before it and the failure. Returns (lead times of the failures caught, failures in the period)."""
+def failures_in_samples(samples: TrainingSamples, mask: np.ndarray, faults: list[dict]) -> list[tuple[str, float]]:
+    """(machine, failure time) of the failures the masked samples can see coming: at least one
+    sample of that machine in the horizon before the failure."""
     times, codes = samples.times[mask], samples.machine_codes[mask]
-    alarms = scores >= threshold
-    leads, total = [], 0
+    seen = []
     for fault in faults:
         failed_at = fault["failed_at"]
         if failed_at is None:
             continue
         failed_s = failed_at.timestamp() if hasattr(failed_at, "timestamp") else float(failed_at)
         before = (codes == fault["machine_code"]) & (times < failed_s) & (times >= failed_s - HORIZON_HOURS * 3600)
-        if not before.any():
-            continue  # the failure is outside the evaluated period
-        total += 1
-        caught = times[before & alarms]
-        if len(caught):
-            leads.append((failed_s - caught.min()) / 3600)
-    return leads, total
+        if before.any():
+            seen.append((fault["machine_code"], failed_s))
+    return seen
+
+
+def alert_metrics(samples: TrainingSamples, mask: np.ndarray, scores: np.ndarray, faults: list[dict]) -> dict:
+    """Alerts at ALERT_THRESHOLD, as a manager would count them (see predictor.ml.alerts)."""
+    report = alert_report(
+        machine_codes=samples.machine_codes[mask],
+        times=samples.times[mask],
+        scores=scores,
+        failures=failures_in_samples(samples, mask, faults),
+        threshold=ALERT_THRESHOLD,
+        horizon_seconds=HORIZON_HOURS * 3600,
+        max_gap_seconds=2 * SAMPLE_EVERY_SECONDS,
+    )
+    return {
+        "alert_threshold": ALERT_THRESHOLD,
+        "alerts": report.alerts,
+        "alert_precision": report.precision,
+        "alert_recall": report.recall,
+        "failures_in_test": report.failures,
+        "failures_caught": report.failures_caught,
+        "lead_time_median_hours": report.median_lead_hours,
+    }
 
 
 def forest_train(data: TrainingData, *, seed: int, progress: Progress) -> TrainedArtifact:
@@ -232,14 +248,11 @@ def forest_train(data: TrainingData, *, seed: int, progress: Progress) -> Traine
     )
     scores = forest.predict_failure_probability(samples.X[split.test])
     metrics = binary_report(samples.y_failure[split.test], scores, threshold=forest.threshold)
-    leads, failures = lead_times_hours(samples, split.test, scores, data.faults, forest.threshold)
     metrics.update(
         threshold=forest.threshold,
-        failures_in_test=failures,
-        failures_caught=len(leads),
-        lead_time_median_hours=float(np.median(leads)) if leads else float("nan"),
         test_samples=int(split.test.sum()),
         train_samples=int(split.train.sum()),
+        **alert_metrics(samples, split.test, scores, data.faults),
     )
     version = version_name(seed)
     directory = artifact_directory(ModelKind.RANDOM_FOREST, version)
@@ -283,6 +296,7 @@ def lstm_train(data: TrainingData, *, seed: int, epochs: int, progress: Progress
     probability = failure_probability_within(HORIZON_HOURS, median, low, high)
     metrics = binary_report(samples.y_failure[split.test], probability, threshold=ALERT_THRESHOLD)
     metrics.update(
+        **alert_metrics(samples, split.test, probability, data.faults),
         rul_mae_hours=float(np.mean(np.abs(median - true))),
         rul_interval_coverage=float(np.mean((true >= low) & (true <= high))),
         test_samples=int(split.test.sum()),

@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from predictor.models import ModelKind
+from predictor.selectors import active_model_versions
 from predictor.services import model_version_register
 from predictor.training import (
     forest_train,
@@ -31,9 +32,22 @@ class Command(BaseCommand):
         parser.add_argument("--epochs", type=int, default=30, help="LSTM epochs at most (early stopping)")
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--activate", action="store_true", help="Make the new versions the active ones")
+        parser.add_argument(
+            "--unless-active",
+            action="store_true",
+            help="Do nothing for a kind that already has an active version (make demo trains on first run only)",
+        )
 
-    def handle(self, *args, kind, source, days, machines, mtbf_hours, epochs, seed, activate, **options):
+    def handle(self, *args, kind, source, days, machines, mtbf_hours, epochs, seed, activate, unless_active, **options):
         say = self.stdout.write
+        kinds = [ModelKind.RANDOM_FOREST, ModelKind.LSTM] if kind == "all" else [ModelKind(kind)]
+        if unless_active:
+            active = active_model_versions()
+            for ready in [k for k in kinds if k in active]:
+                say(f"{active[ready]} is active: not training another.")
+            kinds = [k for k in kinds if k not in active]
+            if not kinds:
+                return
         say(f"Gathering {days:g} days of {'simulated' if source == 'simulate' else 'stored'} history ...")
         if source == "simulate":
             data = training_data_simulate(days=days, machine_count=machines, seed=seed, mtbf_hours=mtbf_hours)
@@ -43,10 +57,10 @@ class Command(BaseCommand):
         if data.description["failures"] == 0:
             raise CommandError("no failures in that history to learn from: use more --days or --source simulate")
         trained = []
-        if kind in ("random_forest", "all"):
+        if ModelKind.RANDOM_FOREST in kinds:
             say("Random Forest:")
             trained.append(forest_train(data, seed=seed, progress=lambda line: say(f"  {line}")))
-        if kind in ("lstm", "all"):
+        if ModelKind.LSTM in kinds:
             say("LSTM:")
             trained.append(lstm_train(data, seed=seed, epochs=epochs, progress=lambda line: say(f"  {line}")))
         for artifact in trained:
