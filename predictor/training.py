@@ -231,8 +231,17 @@ def alert_metrics(samples: TrainingSamples, mask: np.ndarray, scores: np.ndarray
     }
 
 
-def forest_train(data: TrainingData, *, seed: int, progress: Progress) -> TrainedArtifact:
-    started = time.monotonic()
+@dataclass
+class ForestEvaluation:
+    forest: FailureForest
+    feature_names: list[str]
+    metrics: dict
+    test_labels: np.ndarray
+    test_scores: np.ndarray
+
+
+def forest_fit_evaluate(data: TrainingData, *, seed: int, progress: Progress) -> ForestEvaluation:
+    """Fit on the training machines' early period, evaluate on held-out machines and the late period."""
     samples = samples_build(data, with_sequences=False)
     split = split_by_machine_and_time(samples.machine_codes, samples.times, gap_seconds=HORIZON_HOURS * 3600, seed=seed)
     progress(
@@ -254,20 +263,28 @@ def forest_train(data: TrainingData, *, seed: int, progress: Progress) -> Traine
         train_samples=int(split.train.sum()),
         **alert_metrics(samples, split.test, scores, data.faults),
     )
+    return ForestEvaluation(forest, samples.feature_names, metrics, samples.y_failure[split.test], scores)
+
+
+def forest_train(data: TrainingData, *, seed: int, progress: Progress) -> TrainedArtifact:
+    started = time.monotonic()
+    evaluation = forest_fit_evaluate(data, seed=seed, progress=progress)
     version = version_name(seed)
     directory = artifact_directory(ModelKind.RANDOM_FOREST, version)
-    forest.save(directory)
-    _plot_precision_recall(directory / "evaluation.png", samples.y_failure[split.test], scores, metrics)
+    evaluation.forest.save(directory)
+    _plot_precision_recall(
+        directory / "evaluation.png", evaluation.test_labels, evaluation.test_scores, evaluation.metrics
+    )
     metadata_write(
         directory,
         kind=ModelKind.RANDOM_FOREST,
         data_description=data.description,
-        feature_names=samples.feature_names,
-        metrics=metrics,
+        feature_names=evaluation.feature_names,
+        metrics=evaluation.metrics,
         training_seconds=time.monotonic() - started,
-        extra={"horizon_hours": HORIZON_HOURS, "threshold": forest.threshold},
+        extra={"horizon_hours": HORIZON_HOURS, "threshold": evaluation.forest.threshold},
     )
-    return TrainedArtifact(ModelKind.RANDOM_FOREST, version, directory, metrics, _describe(data.description))
+    return TrainedArtifact(ModelKind.RANDOM_FOREST, version, directory, evaluation.metrics, _describe(data.description))
 
 
 def lstm_train(data: TrainingData, *, seed: int, epochs: int, progress: Progress) -> TrainedArtifact:
