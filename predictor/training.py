@@ -41,6 +41,8 @@ SAMPLE_EVERY_SECONDS = 1800.0
 SEQUENCE_STEPS = 48
 SEQUENCE_STEP_SECONDS = 900.0
 ALERT_THRESHOLD = 0.8
+# An alert clears only once the probability falls below this (hysteresis, as the tickets' alerts).
+ALERT_CLEAR_THRESHOLD = 0.5
 
 Progress = Callable[[str], None]
 
@@ -217,6 +219,7 @@ def alert_metrics(samples: TrainingSamples, mask: np.ndarray, scores: np.ndarray
         scores=scores,
         failures=failures_in_samples(samples, mask, faults),
         threshold=ALERT_THRESHOLD,
+        clear_threshold=ALERT_CLEAR_THRESHOLD,
         horizon_seconds=HORIZON_HOURS * 3600,
         max_gap_seconds=2 * SAMPLE_EVERY_SECONDS,
     )

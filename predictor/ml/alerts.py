@@ -1,9 +1,13 @@
 """Alert-level evaluation: what a manager sees is alerts and failures, not samples.
 
-An alert is a run of consecutive instants of one machine whose failure probability is at or above
-the threshold. It is right when the machine fails within the horizon after the alert opens (or
-while it is open); a failure is caught when an alert opened in the horizon before it. The lead
-time is the hours from the first such alert to the failure.
+An alert opens at the first instant whose failure probability reaches the threshold and stays open
+while the probability stays at or above the lower clear threshold (hysteresis, as the tickets'
+alerts do), so a probability that wavers around the threshold is one alert, not many.
+
+An alert is right when the machine fails while it is open or within the horizon after its last
+instant; a failure is caught when an alert was open at some point of the horizon before it (an
+alert that opened earlier and stayed open caught it too). The lead time is the hours from the
+opening of the first such alert to the failure.
 """
 
 from collections.abc import Sequence
@@ -40,6 +44,7 @@ def alert_report(
     scores: np.ndarray,
     failures: Sequence[tuple[str, float]],
     threshold: float,
+    clear_threshold: float | None = None,
     horizon_seconds: float,
     max_gap_seconds: float,
 ) -> AlertReport:
@@ -50,37 +55,43 @@ def alert_report(
     """
     machine_codes = np.asarray(machine_codes).astype(str)
     times = np.asarray(times, dtype=np.float64)
-    above = np.asarray(scores) >= threshold
+    scores = np.asarray(scores, dtype=np.float64)
+    opens = scores >= threshold
+    holds = scores >= (threshold if clear_threshold is None else clear_threshold)
     failures_by_machine: dict[str, list[float]] = {}
     for code, failed_at in failures:
         failures_by_machine.setdefault(code, []).append(failed_at)
 
     alerts = true_alerts = 0
-    opened_by_machine: dict[str, list[float]] = {}
+    runs_by_machine: dict[str, list[tuple[float, float]]] = {}
     for code in np.unique(machine_codes):
         mine = np.flatnonzero(machine_codes == code)
         mine = mine[np.argsort(times[mine], kind="stable")]
-        opened: list[tuple[float, float]] = []  # (opened, last instant) of each alert
+        runs: list[list[float]] = []  # [opened, last instant held open]
+        is_open = False
         for index in mine:
-            if not above[index]:
-                if opened and opened[-1][1] is not None:
-                    opened[-1] = (opened[-1][0], None)  # closed
-                continue
             t = times[index]
-            if opened and opened[-1][1] is not None and t - opened[-1][1] <= max_gap_seconds:
-                opened[-1] = (opened[-1][0], t)
+            if is_open and holds[index] and t - runs[-1][1] <= max_gap_seconds:
+                runs[-1][1] = t
+            elif opens[index]:
+                runs.append([t, t])
+                is_open = True
             else:
-                opened.append((t, t))
+                is_open = False
         machine_failures = failures_by_machine.get(code, [])
-        for start, _ in opened:
+        for opened, last in runs:
             alerts += 1
-            if any(start <= failed <= start + horizon_seconds for failed in machine_failures):
+            if any(opened <= failed <= last + horizon_seconds for failed in machine_failures):
                 true_alerts += 1
-        opened_by_machine[code] = [start for start, _ in opened]
+        runs_by_machine[code] = [(opened, last) for opened, last in runs]
 
     leads = []
     for code, failed_at in failures:
-        starts = [s for s in opened_by_machine.get(code, []) if failed_at - horizon_seconds <= s <= failed_at]
-        if starts:
-            leads.append((failed_at - min(starts)) / 3600.0)
+        openings = [
+            opened
+            for opened, last in runs_by_machine.get(code, [])
+            if opened <= failed_at and last >= failed_at - horizon_seconds
+        ]
+        if openings:
+            leads.append((failed_at - min(openings)) / 3600.0)
     return AlertReport(alerts, true_alerts, len(failures), len(leads), tuple(leads))

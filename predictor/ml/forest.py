@@ -24,6 +24,7 @@ import joblib
 import numpy as np
 from scipy import sparse
 from sklearn.ensemble import RandomForestClassifier
+from sklearn.isotonic import IsotonicRegression
 
 from predictor.ml.features import LONG_LABEL, MACHINE_FEATURES, METRIC_STATS, SHORT_LABEL
 
@@ -71,6 +72,7 @@ class FailureForest:
         self.feature_names: list[str] = []
         self.threshold = DEFAULT_THRESHOLD
         self.oob_f1: float | None = None
+        self.calibration: IsotonicRegression | None = None
         self._explain_matrix: sparse.csr_matrix | None = None
 
     # --- training -----------------------------------------------------------------------------
@@ -103,9 +105,17 @@ class FailureForest:
         self.failure_model = RandomForestClassifier(
             class_weight="balanced_subsample", oob_score=self.choose_threshold, **self.params
         ).fit(X, y)
+        self.calibration = None
         if self.choose_threshold:
-            self.threshold, self.oob_f1 = _best_f1_threshold(self.failure_model.oob_decision_function_[:, 1], y)
-            report(f"threshold {self.threshold:.3f} (out-of-bag F1 {self.oob_f1:.3f})")
+            oob = self.failure_model.oob_decision_function_[:, 1]
+            seen = np.isfinite(oob)  # a sample every tree drew has no out-of-bag score
+            # Class weights make the raw score a good ranking but not a probability, and the plant's
+            # alert threshold (PREDICTION_THRESHOLD) is a probability: calibrate on the out-of-bag
+            # scores, which no tree saw, so "0.8" means about 8 in 10 such machines do fail.
+            self.calibration = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(oob[seen], y[seen])
+            calibrated = self.calibration.predict(oob[seen])
+            self.threshold, self.oob_f1 = _best_f1_threshold(calibrated, y[seen])
+            report(f"threshold {self.threshold:.3f} (out-of-bag F1 {self.oob_f1:.3f}, calibrated)")
         self._explain_matrix = None
         self.mode_model, self.single_mode = None, None
         if y_mode is not None:
@@ -120,8 +130,13 @@ class FailureForest:
 
     # --- prediction ---------------------------------------------------------------------------
 
-    def predict_failure_probability(self, X: np.ndarray) -> np.ndarray:
+    def raw_failure_score(self, X: np.ndarray) -> np.ndarray:
+        """The forest's own vote share, before calibration: what `contributions` decompose."""
         return self._fitted().predict_proba(np.asarray(X, dtype=np.float64))[:, 1]
+
+    def predict_failure_probability(self, X: np.ndarray) -> np.ndarray:
+        raw = self.raw_failure_score(X)
+        return self.calibration.predict(raw) if self.calibration is not None else raw
 
     def predict_failure(self, X: np.ndarray) -> np.ndarray:
         return self.predict_failure_probability(X) >= self.threshold
@@ -176,6 +191,7 @@ class FailureForest:
             "feature_names": self.feature_names,
             "threshold": self.threshold,
             "oob_f1": self.oob_f1,
+            "calibration": self.calibration,
         }
         joblib.dump(state, path, compress=3)
         return path
@@ -191,6 +207,7 @@ class FailureForest:
         forest.feature_names = state["feature_names"]
         forest.threshold = state["threshold"]
         forest.oob_f1 = state["oob_f1"]
+        forest.calibration = state["calibration"]
         return forest
 
     def _fitted(self) -> RandomForestClassifier:

@@ -37,3 +37,34 @@ def test_a_failure_without_an_alert_in_its_horizon_is_missed():
         max_gap_seconds=2 * HOUR,
     )
     assert (report.alerts, report.failures_caught, report.recall) == (0, 0, 0.0)
+
+
+def test_an_alert_that_opened_early_and_stayed_open_caught_the_failure():
+    times = np.arange(0, 60) * HOUR
+    report = alert_report(
+        machine_codes=np.array(["M-1"] * 60),
+        times=times,
+        scores=np.where(times >= 10 * HOUR, 0.95, 0.1),  # open from 10 h, failure at 50 h
+        failures=[("M-1", 50 * HOUR)],
+        threshold=0.8,
+        horizon_seconds=24 * HOUR,
+        max_gap_seconds=2 * HOUR,
+    )
+    assert (report.alerts, report.true_alerts, report.failures_caught) == (1, 1, 1)
+    assert report.median_lead_hours == 40.0
+
+
+def test_a_probability_wavering_around_the_threshold_is_one_alert_until_it_falls_below_the_clear_threshold():
+    times = np.arange(0, 12) * HOUR
+    scores = np.array([0.1, 0.85, 0.7, 0.82, 0.6, 0.9, 0.3, 0.2, 0.81, 0.4, 0.1, 0.1])
+    report = alert_report(
+        machine_codes=np.array(["M-1"] * 12),
+        times=times,
+        scores=scores,
+        failures=[],
+        threshold=0.8,
+        clear_threshold=0.5,
+        horizon_seconds=24 * HOUR,
+        max_gap_seconds=2 * HOUR,
+    )
+    assert report.alerts == 2  # 1-5 h is one alert; the one at 8 h is another

@@ -111,12 +111,12 @@ def test_the_mode_forest_names_the_developing_fault(trained, unseen_machines):
     assert modes == [BEARING_WEAR, OVERHEATING]
 
 
-def test_contributions_and_bias_add_up_to_the_predicted_probability(trained):
+def test_contributions_and_bias_add_up_to_the_forests_raw_score(trained):
     forest, samples = trained
     rows = samples.X[::7]
     bias, contributions = forest.contributions(rows)
     assert contributions.shape == (len(rows), len(feature_names()))
-    np.testing.assert_allclose(bias + contributions.sum(axis=1), forest.predict_failure_probability(rows), atol=1e-9)
+    np.testing.assert_allclose(bias + contributions.sum(axis=1), forest.raw_failure_score(rows), atol=1e-9)
     assert 0.0 < bias < 1.0
 
 
