@@ -44,17 +44,3 @@ def binary_report(y_true: np.ndarray, scores: np.ndarray, threshold: float = 0.5
         "pr_auc": float(metrics.average_precision_score(y_true, scores)) if has_both_classes else float("nan"),
         "roc_auc": float(metrics.roc_auc_score(y_true, scores)) if has_both_classes else float("nan"),
     }
-
-
-def mean_lead_time(alert_times: np.ndarray, failure_times: np.ndarray) -> float:
-    """Mean time from the first alert to the failure it announced, over failures that had an alert before them.
-
-    Arrays pair up per failure; a NaN alert time means the failure was missed and is left out (recall covers it).
-    Units are the caller's (cycles, hours).
-    """
-    alert_times = np.asarray(alert_times, dtype=np.float64)
-    failure_times = np.asarray(failure_times, dtype=np.float64)
-    announced = ~np.isnan(alert_times) & (alert_times <= failure_times)
-    if not announced.any():
-        return float("nan")
-    return float(np.mean(failure_times[announced] - alert_times[announced]))

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from predictor.ml.evaluation import binary_report, mean_lead_time, nasa_score, rmse
+from predictor.ml.evaluation import binary_report, nasa_score, rmse
 
 
 def test_rmse_of_hand_computed_errors():
@@ -46,10 +46,3 @@ def test_binary_report_aucs_are_nan_when_only_one_class_is_present():
     assert report["precision"] == 0
     assert math.isnan(report["roc_auc"])
     assert math.isnan(report["pr_auc"])
-
-
-def test_mean_lead_time_ignores_missed_failures_and_alerts_after_the_failure():
-    alerts = np.array([90.0, np.nan, 150.0, 40.0])
-    failures = np.array([100.0, 200.0, 120.0, 100.0])
-
-    assert mean_lead_time(alerts, failures) == pytest.approx((10 + 60) / 2)
