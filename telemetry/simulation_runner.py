@@ -32,8 +32,7 @@ from telemetry.simulator import (
     SimulatedReading,
     history_instants,
 )
-from tickets.models import ErrorCode
-from tickets.selectors import tickets_resolved_since
+from tickets.selectors import error_code_by_failure_mode, tickets_resolved_since
 
 HISTORY_CHUNK_ROWS = 20_000
 QOS = 1
@@ -72,11 +71,9 @@ def plant_load(*, machine_count: int | None, seed: int, mtbf_hours: float) -> Si
 
 
 def error_codes_by_failure_mode() -> dict[str, str]:
-    """The code each failure mode reports: the first of the ErrorCode table, else the demo's."""
-    codes: dict[str, str] = {}
-    for code, failure_mode in ErrorCode.objects.order_by("code").values_list("code", "failure_mode"):
-        codes.setdefault(failure_mode, code)
-    return {mode: codes.get(mode, default) for mode, default in DEFAULT_ERROR_CODES.items()}
+    """The code each failure mode reports: the one predictions open tickets with, else the demo's."""
+    codes = error_code_by_failure_mode()
+    return {mode: codes[mode].code if mode in codes else default for mode, default in DEFAULT_ERROR_CODES.items()}
 
 
 def plant_utc_offset_hours() -> float:
