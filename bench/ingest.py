@@ -3,11 +3,14 @@
 On a throwaway Mosquitto (queues unlimited) and a fresh PostgreSQL database, for the same M
 readings of K machines, it measures:
   (a) a raw paho subscriber that only receives and parses JSON: the Python MQTT client's limit;
+      and, beside it, the same subscriber on the listener's TelemetryClient (paho with burst reads
+      and batched acks), which tells the client's share of (c) from the pipeline's;
   (b) a raw COPY of the same rows into the same table: the database's limit;
   (c) manage.py mqtt_listen end to end: readings per second committed, lost and duplicated counted
       in the table, and the listener's peak memory.
 Each consumer drains a backlog that was published before it started, so the publisher's own speed
-is not measured. Prints the three figures and c / min(a, b). Targets: ratio >= 0.8 and >= 10,000/s.
+is not measured. Prints the three figures and c / min(a, b), and the CPU time each consumer spent
+per reading (steadier than rates on a busy machine). Targets: ratio >= 0.8 and >= 10,000/s.
 
     make bench-ingest            (or: .venv/bin/python bench/ingest.py --readings 200000 --machines 100)
 """
@@ -20,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -27,10 +31,14 @@ import psycopg
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
+import paho.mqtt.client as mqtt  # noqa: E402
+
 from maintainx.throwaway import MosquittoBroker  # noqa: E402
-from telemetry.mqtt import BrokerAddress, client_create, connect_options, telemetry_topic  # noqa: E402
+from telemetry.mqtt import BrokerAddress, TelemetryClient, client_create, connect_options, telemetry_topic  # noqa: E402
 
 SUBSCRIBER_ID = "bench-raw-subscriber"
+TELEMETRY_SUBSCRIBER_ID = "bench-raw-telemetry-client"
+SUBSCRIBER_CLIENTS = {"paho": mqtt.Client, "telemetry": TelemetryClient}
 LISTENER_ID = "bench-listener"
 
 
@@ -81,10 +89,16 @@ def session_create(url: str, client_id: str, protocol: str) -> None:
     client.disconnect()
 
 
-def raw_subscriber(url: str, expected: int, protocol: str) -> None:
+def raw_subscriber(url: str, expected: int, protocol: str, client_name: str) -> None:
     """(a), run in its own process: receive and json.loads every message, nothing else."""
     address = BrokerAddress.from_url(url)
-    client = client_create(address, client_id=SUBSCRIBER_ID, persistent=True, protocol=protocol)
+    client = client_create(
+        address,
+        client_id=SUBSCRIBER_ID if client_name == "paho" else TELEMETRY_SUBSCRIBER_ID,
+        persistent=True,
+        protocol=protocol,
+        client_class=SUBSCRIBER_CLIENTS[client_name],
+    )
     received = 0
     first = None
 
@@ -99,12 +113,12 @@ def raw_subscriber(url: str, expected: int, protocol: str) -> None:
     client.connect(
         address.host, address.port, **connect_options(protocol=protocol, persistent=True, receive_maximum=10_000)
     )
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     while received < expected and time.perf_counter() - started < 600:
         client.loop(timeout=0.05)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     client.disconnect()
-    print(json.dumps({"received": received, "seconds": elapsed}))
+    print(json.dumps({"received": received, "seconds": elapsed, "cpu_seconds": cpu}))
 
 
 def database_prepare(admin_url: str, name: str, machines: int) -> str:
@@ -151,6 +165,12 @@ def raw_copy(url: str, messages: list[tuple[str, bytes]]) -> float:
     return len(messages) / elapsed
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_memory_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -186,14 +206,14 @@ def listener_end_to_end(broker_url: str, database_url: str, expected: int, proto
     )
     while "Listening on" not in log_path.read_text():
         time.sleep(0.01)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), cpu_seconds(process.pid)
     with psycopg.connect(database_url, autocommit=True) as conn:
         stored = 0
         while stored < expected and time.perf_counter() - started < 600 and process.poll() is None:
             # Not more often: each count scans the table on the core the listener's database shares.
             time.sleep(0.2)
             stored = conn.execute("SELECT count(*) FROM telemetry_reading").fetchone()[0]
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, cpu_seconds(process.pid) - cpu_started
         time.sleep(1)  # anything redelivered would land now
         memory = peak_memory_mib(process.pid)
         process.terminate()
@@ -203,6 +223,7 @@ def listener_end_to_end(broker_url: str, database_url: str, expected: int, proto
         ).fetchone()
     return {
         "rate": stored / elapsed,
+        "cpu_us": cpu / max(stored, 1) * 1e6,
         "stored": stored,
         "distinct": distinct,
         "peak_mib": memory,
@@ -223,10 +244,11 @@ def main() -> None:
     parser.add_argument("--protocol", choices=("5", "3.1.1"), default="5", help="MQTT version of (a) and (c)")
     parser.add_argument("--rounds", type=int, default=3, help="repeat (a), (b), (c); medians are reported")
     parser.add_argument("--raw-subscriber", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--client", choices=sorted(SUBSCRIBER_CLIENTS), default="paho", help=argparse.SUPPRESS)
     parser.add_argument("--expect", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.raw_subscriber:
-        raw_subscriber(args.raw_subscriber, args.expect, args.protocol)
+        raw_subscriber(args.raw_subscriber, args.expect, args.protocol, args.client)
         return
 
     (PROJECT_ROOT / "var").mkdir(exist_ok=True)
@@ -242,37 +264,49 @@ def main() -> None:
     report(rounds, readings=len(messages), machines=args.machines, protocol=args.protocol)
 
 
+def cpu_per_reading_us(subscriber: dict) -> float:
+    return subscriber["cpu_seconds"] / max(subscriber["received"], 1) * 1e6
+
+
 def benchmark_round(messages: list[tuple[str, bytes]], database_url: str, protocol: str) -> dict:
     """(a), (b) and (c) back to back on a fresh broker, so that each round sees the same machine load."""
     broker = MosquittoBroker().start()
     try:
-        session_create(broker.url, SUBSCRIBER_ID, protocol)
-        session_create(broker.url, LISTENER_ID, protocol)
-        publish_backlog(broker.url, messages)  # queued twice: once per session
-        raw = subprocess.run(  # noqa: S603
-            [
-                sys.executable,
-                __file__,
-                "--raw-subscriber",
-                broker.url,
-                "--expect",
-                str(len(messages)),
-                "--protocol",
-                protocol,
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        subscriber = json.loads(raw.stdout)
+        for client_id in (SUBSCRIBER_ID, TELEMETRY_SUBSCRIBER_ID, LISTENER_ID):
+            session_create(broker.url, client_id, protocol)
+        publish_backlog(broker.url, messages)  # queued once per session
+        subscribers = {}
+        for client_name in SUBSCRIBER_CLIENTS:
+            raw = subprocess.run(  # noqa: S603
+                [
+                    sys.executable,
+                    __file__,
+                    "--raw-subscriber",
+                    broker.url,
+                    "--client",
+                    client_name,
+                    "--expect",
+                    str(len(messages)),
+                    "--protocol",
+                    protocol,
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            subscribers[client_name] = json.loads(raw.stdout)
         copy_rate = raw_copy(database_url, messages)
         listener = listener_end_to_end(broker.url, database_url, len(messages), protocol)
     finally:
         broker.destroy()
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("TRUNCATE telemetry_reading")
+    subscriber, telemetry_subscriber = subscribers["paho"], subscribers["telemetry"]
     return {
         "subscriber": subscriber["received"] / subscriber["seconds"],
+        "subscriber_cpu_us": cpu_per_reading_us(subscriber),
+        "telemetry_subscriber": telemetry_subscriber["received"] / telemetry_subscriber["seconds"],
+        "telemetry_subscriber_cpu_us": cpu_per_reading_us(telemetry_subscriber),
         "copy": copy_rate,
         "listener": listener,
         "lost": len(messages) - listener["distinct"],
@@ -281,26 +315,50 @@ def benchmark_round(messages: list[tuple[str, bytes]], database_url: str, protoc
 
 
 def report(rounds: list[dict], *, readings: int, machines: int, protocol: str) -> None:
-    subscriber = statistics.median(r["subscriber"] for r in rounds)
-    copy = statistics.median(r["copy"] for r in rounds)
-    listener = statistics.median(r["listener"]["rate"] for r in rounds)
+    def median(key: Callable[[dict], float]) -> float:
+        return statistics.median(key(r) for r in rounds)
+
+    subscriber = median(lambda r: r["subscriber"])
+    telemetry_subscriber = median(lambda r: r["telemetry_subscriber"])
+    copy = median(lambda r: r["copy"])
+    listener = median(lambda r: r["listener"]["rate"])
     peak = max(r["listener"]["peak_mib"] for r in rounds)
     ratio = listener / min(subscriber, copy)
     print(
         f"ingest benchmark: {readings:,} readings of {machines} machines, MQTT {protocol} QoS 1, "
         f"{os.cpu_count()} cores, median of {len(rounds)} rounds"
     )
-    print(f"  (a) raw paho subscriber, JSON parsed   {subscriber:>10,.0f} readings/s")
+    print(
+        f"  (a) raw paho subscriber, JSON parsed   {subscriber:>10,.0f} readings/s   "
+        f"CPU {median(lambda r: r['subscriber_cpu_us']):5.1f} µs/reading"
+    )
+    print(
+        f"      same on TelemetryClient            {telemetry_subscriber:>10,.0f} readings/s   "
+        f"CPU {median(lambda r: r['telemetry_subscriber_cpu_us']):5.1f} µs/reading"
+    )
     print(f"  (b) raw COPY into telemetry_reading     {copy:>10,.0f} readings/s")
-    print(f"  (c) mqtt_listen end to end, committed   {listener:>10,.0f} readings/s   (peak memory {peak:.0f} MiB)")
+    print(
+        f"  (c) mqtt_listen end to end, committed   {listener:>10,.0f} readings/s   "
+        f"CPU {median(lambda r: r['listener']['cpu_us']):5.1f} µs/reading   (peak memory {peak:.0f} MiB)"
+    )
     for n, r in enumerate(rounds, start=1):
         print(
-            f"      round {n}: a {r['subscriber']:,.0f}  b {r['copy']:,.0f}  c {r['listener']['rate']:,.0f}  "
+            f"      round {n}: a {r['subscriber']:,.0f}  a on TelemetryClient {r['telemetry_subscriber']:,.0f}  "
+            f"b {r['copy']:,.0f}  c {r['listener']['rate']:,.0f}  "
             f"ratio {r['listener']['rate'] / min(r['subscriber'], r['copy']):.2f}  lost {r['lost']}  "
             f"duplicated {r['duplicated']}  exit {r['listener']['exit_code']}"
         )
     print(f"  lost {sum(r['lost'] for r in rounds)}, duplicated {sum(r['duplicated'] for r in rounds)}")
     print(f"  ratio c / min(a, b) = {ratio:.2f}   (target >= 0.80; and c >= 10,000/s)")
+    cpu_ratio = median(lambda r: r["subscriber_cpu_us"]) / median(lambda r: r["listener"]["cpu_us"])
+    print(
+        f"  by CPU time per reading, a / c = {cpu_ratio:.2f}   "
+        "(the same ratio, steadier when other work shares the cores)"
+    )
+    print(
+        f"  c / (a on TelemetryClient) = {listener / telemetry_subscriber:.2f}   "
+        "(the pipeline's own cost: decode, batch, COPY, ack)"
+    )
 
 
 if __name__ == "__main__":

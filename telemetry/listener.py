@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from telemetry.ingest import DecodedReading, MachineDirectory, Rejection, message_decode
 from telemetry.live import LiveFrames
-from telemetry.mqtt import TOPIC_FILTER, BrokerAddress, client_create, connect_options
+from telemetry.mqtt import TOPIC_FILTER, BrokerAddress, TelemetryClient, client_create, connect_options
 from telemetry.services import IngestResult, readings_ingest
 
 logger = logging.getLogger(__name__)
@@ -178,7 +178,7 @@ class TelemetryListener:
         # Set once the broker confirms the subscription (SUBACK): from then on nothing published is missed.
         self.subscribed = threading.Event()
         self._stop_requested_at: float | None = None
-        self.client: mqtt.Client | None = None
+        self.client: TelemetryClient | None = None
 
     # --- network thread -----------------------------------------------------------------------
 
@@ -233,8 +233,9 @@ class TelemetryListener:
             rows=rows, rejections=rejections + unknown, on_commit=self.live.publish if self.live else None
         )
 
-    def batch_commit(self, batch: list[Pending], *, ack: Callable[[int, int], None]) -> bool:
-        """Store the batch, retrying with backoff while the database is down, then ack every message.
+    def batch_commit(self, batch: list[Pending], *, ack: Callable[[list[int]], None]) -> bool:
+        """Store the batch, retrying with backoff while the database is down, then ack every message
+        (`ack` takes the packet ids of the batch's QoS 1 messages, in the order received).
 
         False when stopping gave up on a database that stayed down: nothing was acked, so the broker
         delivers those messages again to the next listener.
@@ -264,8 +265,8 @@ class TelemetryListener:
                 )
                 time.sleep(delay)
                 delay = min(delay * 2, self.config.retry_max_delay)
-        for pending in batch:
-            ack(pending.mid, pending.qos)
+        # Subscribed at QoS 1, the broker sends nothing above it, and QoS 0 is never acknowledged.
+        ack([pending.mid for pending in batch if pending.qos == 1])
         newest = max((p.item.ts for p in batch if isinstance(p.item, DecodedReading)), default=None)
         self.stats.record(result, batch, newest_ts=newest, now=self._clock())
         return True
@@ -305,12 +306,12 @@ class TelemetryListener:
             while not self._stop.is_set():
                 batch = self._batcher.take(timeout=0.5)
                 if batch:
-                    self.batch_commit(batch, ack=client.ack)
+                    self.batch_commit(batch, ack=client.ack_many)
                 if self._clock() >= next_summary:
                     logger.info(self.stats.summary(now=self._clock()))
                     next_summary = self._clock() + self.config.stats_interval
             remaining = self._batcher.take_all()
-            flushed = self.batch_commit(remaining, ack=client.ack) if remaining else True
+            flushed = self.batch_commit(remaining, ack=client.ack_many) if remaining else True
         finally:
             client.disconnect()
             client.loop_stop()

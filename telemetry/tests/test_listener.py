@@ -67,7 +67,7 @@ def test_batch_stores_good_readings_beside_bad_ones_and_acks_all_after_commit(pl
     )
     acked = []
 
-    assert listener.batch_commit(batch, ack=lambda mid, qos: acked.append(mid))
+    assert listener.batch_commit(batch, ack=acked.extend)
 
     assert sorted(Reading.objects.values_list("machine__code", flat=True)) == ["M-001", "M-002"]
     reasons = sorted(RejectedMessage.objects.values_list("reason", flat=True))
@@ -83,12 +83,13 @@ def test_batch_stores_good_readings_beside_bad_ones_and_acks_all_after_commit(pl
 def test_redelivered_reading_is_counted_as_duplicate_and_changes_nothing(plant):
     listener = listener_for()
     now = timezone.now()
-    listener.batch_commit(receive_all(listener, [(telemetry_topic("M-001"), payload(now, vibration=2.0))]), ack=print)
+    first = receive_all(listener, [(telemetry_topic("M-001"), payload(now, vibration=2.0))])
+    listener.batch_commit(first, ack=lambda mids: None)
     again = receive_all(
         listener,
         [(telemetry_topic("M-001"), payload(now, vibration=9.9)), (telemetry_topic("M-001"), payload(now))],
     )
-    listener.batch_commit(again, ack=lambda *_: None)
+    listener.batch_commit(again, ack=lambda mids: None)
     assert list(Reading.objects.values_list("metrics", flat=True)) == [{"vibration": 2.0}]
     assert (listener.stats.stored, listener.stats.duplicates) == (1, 2)
 
@@ -98,7 +99,7 @@ def test_payload_with_newlines_tabs_and_backslashes_is_stored_exactly(plant):
     listener = listener_for()
     now = timezone.now().replace(microsecond=0)
     body = f'{{\n\t"ts": "{now.isoformat()}",\r\n\t"metrics": {{"vibration": 2.25}},\n"note": "C:\\\\tmp\\t°"}}'
-    listener.batch_commit(receive_all(listener, [(telemetry_topic("M-001"), body.encode())]), ack=lambda *_: None)
+    listener.batch_commit(receive_all(listener, [(telemetry_topic("M-001"), body.encode())]), ack=lambda mids: None)
     assert list(Reading.objects.values_list("ts", "metrics")) == [(now, {"vibration": 2.25})]
 
 
@@ -176,7 +177,7 @@ def test_machine_group_receives_the_newest_reading_after_commit(plant):
             (telemetry_topic("M-001"), payload(now, vibration=2.5)),
         ],
     )
-    listener.batch_commit(batch, ack=lambda *_: None)
+    listener.batch_commit(batch, ack=lambda mids: None)
 
     message = async_to_sync(layer.receive)(channel)
     assert message == {

@@ -1,0 +1,92 @@
+"""TelemetryClient against the real broker: bursts of QoS 1 messages all arrive, and `ack_many`
+acknowledges exactly the messages it names (what is not acked comes back on the next session)."""
+
+import threading
+import time
+import uuid
+
+import pytest
+from django.conf import settings
+
+from telemetry.mqtt import BrokerAddress, TelemetryClient, client_create, connect_options
+
+MESSAGES = 3 * TelemetryClient.READ_BURST + 17  # several bursts and a partial one
+# Fewer than a 3.1.1 broker's default in-flight cap (Mosquitto: 20), so the first session still
+# receives them all while they stay unacknowledged.
+HELD_BACK = 10
+
+
+def subscriber_session(
+    address: BrokerAddress, client_id: str, protocol: str, topic: str, received: list
+) -> TelemetryClient:
+    """Connect with a persistent session, collect (mid, payload) until nothing arrives for 0.5 s."""
+    client = client_create(address, client_id=client_id, protocol=protocol, persistent=True, manual_ack=True)
+    subscribed = threading.Event()
+    client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
+    client.on_subscribe = lambda *_: subscribed.set()
+    client.on_message = lambda c, u, message: received.append((message.mid, message.payload))
+    client.connect(address.host, address.port, **connect_options(protocol=protocol, persistent=True))
+    client.loop_start()
+    assert subscribed.wait(timeout=10)
+    return client
+
+
+def wait_quiet(received: list, *, quiet: float = 0.5, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    seen = -1
+    while time.monotonic() < deadline:
+        if len(received) == seen and seen > 0:
+            return
+        seen = len(received)
+        time.sleep(quiet)
+
+
+def stop(client) -> None:
+    client.disconnect()
+    client.loop_stop()
+
+
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+def test_ack_many_acknowledges_exactly_the_named_messages_and_the_rest_come_back(protocol):
+    address = BrokerAddress.from_url(settings.MQTT_URL)
+    topic = f"test/ack-many/{uuid.uuid4().hex[:8]}"
+    client_id = f"test-ack-many-{uuid.uuid4().hex[:8]}"
+    first_session: list[tuple[int, bytes]] = []
+    subscriber = subscriber_session(address, client_id, protocol, topic, first_session)
+
+    publisher = client_create(address, client_id=f"test-pub-{uuid.uuid4().hex[:8]}", protocol=protocol)
+    publisher.connect(address.host, address.port)
+    publisher.loop_start()
+    infos = [publisher.publish(topic, f"{n}".encode(), qos=1) for n in range(MESSAGES)]
+    for info in infos:
+        info.wait_for_publish(timeout=20)
+    stop(publisher)
+
+    # Ack as the listener does, batch by batch, until all but the last HELD_BACK are acknowledged.
+    acknowledged: set[bytes] = set()
+    deadline = time.monotonic() + 30
+    while len(acknowledged) < MESSAGES - HELD_BACK and time.monotonic() < deadline:
+        batch = first_session[len(acknowledged) : MESSAGES - HELD_BACK]
+        subscriber.ack_many([mid for mid, _ in batch])
+        acknowledged.update(body for _, body in batch)
+        time.sleep(0.05)
+    wait_quiet(first_session)
+    assert len(first_session) == MESSAGES  # every burst delivered, none lost inside a burst
+    assert [body for _, body in first_session] == [f"{n}".encode() for n in range(MESSAGES)]
+    time.sleep(0.3)  # let the network thread write the last PUBACKs
+    stop(subscriber)
+
+    second_session: list[tuple[int, bytes]] = []
+    resumed = subscriber_session(address, client_id, protocol, topic, second_session)
+    wait_quiet(second_session, timeout=10)
+    resumed.ack_many([mid for mid, _ in second_session])
+    time.sleep(0.3)
+    stop(resumed)
+
+    assert sorted(int(body) for _, body in second_session) == list(range(MESSAGES - HELD_BACK, MESSAGES))
+
+
+def test_ack_many_with_no_messages_sends_nothing():
+    client = client_create(BrokerAddress.from_url(settings.MQTT_URL), client_id="unused", manual_ack=True)
+    client.ack_many([])
+    assert len(client._out_packet) == 0
