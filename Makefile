@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/vite.config.js 2>/dev/null)
 
-.PHONY: demo test lint format venv frontend migrate seed demo-models models serve clean bench-ingest bench-models
+.PHONY: demo test lint format venv frontend migrate seed demo-models models serve clean bench-ingest bench-models bench-scoring
 
 demo: venv frontend migrate seed demo-models serve
 
@@ -65,3 +65,6 @@ bench-ingest: venv
 
 bench-models: venv
 	$(BIN)/python bench/models.py
+
+bench-scoring: venv
+	$(BIN)/python bench/scoring.py

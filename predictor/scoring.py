@@ -6,7 +6,10 @@ Plain classes and functions the tests call directly; `manage.py run_predictor` o
 
 import datetime
 import logging
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import numpy as np
 from django.utils import timezone
@@ -29,11 +32,31 @@ FLAT_MIN_POINTS = 10
 IMPLAUSIBLE_FACTOR = 5.0
 
 
+# The stages of a tick, in order; TickResult.stage_seconds has one entry per stage that ran.
+TICK_STAGES: tuple[str, ...] = ("selector", "features", "forest", "explanations", "lstm", "write")
+
+
 @dataclass(frozen=True)
 class TickResult:
     predicted: int
     skipped: int
     models: tuple[str, ...]
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+
+class StageClock:
+    """Wall time per stage of a tick: what the benchmark and the operator's log break a tick into."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
 
 
 def sensor_problem(window: MachineWindow, *, now: datetime.datetime) -> tuple[str, str] | None:
@@ -82,7 +105,9 @@ class Scorer:
         if forest is None:
             logger.warning("no active Random Forest: train one with `manage.py train_models --activate`")
             return TickResult(0, 0, ())
-        windows = machine_windows(end=now, hours=LONG_WINDOW_S / 3600 + 0.5)
+        clock = StageClock()
+        with clock.stage("selector"):
+            windows = machine_windows(end=now, hours=LONG_WINDOW_S / 3600 + 0.5)
         warnings, healthy = [], []
         for window in windows:
             problem = sensor_problem(window, now=now)
@@ -90,27 +115,36 @@ class Scorer:
                 warnings.append(SensorWarningDraft(window.machine_code, *problem))
             else:
                 healthy.append(window)
-        drafts = self._predict(healthy, forest=forest, lstm=models.get(ModelKind.LSTM)) if healthy else []
-        predictions_record(predictions=drafts, warnings=warnings, detected_at=now)
-        return TickResult(len(drafts), len(warnings), tuple(str(version) for version, _ in models.values()))
+        drafts = self._predict(healthy, forest=forest, lstm=models.get(ModelKind.LSTM), clock=clock) if healthy else []
+        with clock.stage("write"):
+            predictions_record(predictions=drafts, warnings=warnings, detected_at=now)
+        return TickResult(
+            len(drafts), len(warnings), tuple(str(version) for version, _ in models.values()), clock.seconds
+        )
 
-    def _predict(self, windows: list[MachineWindow], *, forest, lstm) -> list[PredictionDraft]:
+    def _predict(self, windows: list[MachineWindow], *, forest, lstm, clock: StageClock) -> list[PredictionDraft]:
         forest_version, forest_model = forest
         at = [np.array([window.ts[-1]]) for window in windows]
-        features = np.vstack([window_features(window, instant) for window, instant in zip(windows, at, strict=True)])
-        probability = forest_model.predict_failure_probability(features)
-        modes = forest_model.predict_mode(features)
-        sentences = forest_model.describe_samples(features)
+        with clock.stage("features"):
+            features = np.vstack(
+                [window_features(window, instant) for window, instant in zip(windows, at, strict=True)]
+            )
+        with clock.stage("forest"):
+            probability = forest_model.predict_failure_probability(features)
+            modes = forest_model.predict_mode(features)
+        with clock.stage("explanations"):
+            sentences = forest_model.describe_samples(features)
         codes = error_code_by_failure_mode()
         rul = (None, None, None)
         if lstm is not None:
             from predictor.ml.rul import failure_probability_within  # noqa: PLC0415 - TensorFlow is already loaded
 
             _, lstm_model = lstm
-            sequences = np.concatenate(
-                [sequence_window(window, instant) for window, instant in zip(windows, at, strict=True)]
-            )
-            rul = lstm_model.predict(sequences.astype(np.float32))
+            with clock.stage("lstm"):
+                sequences = np.concatenate(
+                    [sequence_window(window, instant) for window, instant in zip(windows, at, strict=True)]
+                )
+                rul = lstm_model.predict(sequences.astype(np.float32))
             # Both models vote: the RUL model's chance of a failure within the horizon can only
             # add to the classifier's, so a fast-developing fault is not missed by either.
             probability = np.maximum(probability, failure_probability_within(HORIZON_HOURS, *rul))

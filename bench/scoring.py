@@ -1,0 +1,277 @@
+"""Scoring benchmark: one predictor tick over 1,000 machines against the 1 s limit of issue 4.
+
+On a fresh PostgreSQL database it:
+  1. seeds the demo plant (machine types, metric ranges, error codes, 24 machines) and adds machines
+     up to --machines, spread over the three types;
+  2. trains a real Failure Forest (production settings: 300 trees) and a real RulLstm (production
+     architecture, a few epochs) on simulated history of the 24 demo machines, with the training
+     code of `manage.py train_models`, and activates both;
+  3. simulates --hours of every machine, one reading a minute, written through readings_ingest (the
+     listener's bulk write, which keeps the per-minute roll-ups the predictor reads);
+  4. runs Scorer.tick (what `manage.py run_predictor` runs every 10 s) at the end of that history:
+     one warm-up tick that loads the models, then --ticks timed ones.
+It prints the median and p95 of whole ticks and of each stage beside the 1 s limit, and their ratio.
+
+    make bench-scoring            (or: .venv/bin/python bench/scoring.py --machines 1000 --ticks 7)
+"""
+
+import argparse
+import datetime
+import os
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import psycopg
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT_ROOT))
+# TensorFlow's start-up chatter would bury the figures.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+DATABASE_NAME = "maintainx_bench_scoring"
+LIMIT_SECONDS = 1.0
+DEMO_MACHINES = 24
+# Added machines sort after the demo plant's M-001…M-024, so training simulates those 24.
+ADDED_MACHINE_PREFIX = "P-"
+# Models and ground truth of the run; kept with the database by --keep, to profile a tick afterwards.
+SCRATCH_DIRECTORY = PROJECT_ROOT / "var" / "bench-scoring"
+# run_predictor's default interval: each timed tick is this much later than the one before.
+TICK_INTERVAL = datetime.timedelta(seconds=10)
+
+
+def database_create(admin_url: str) -> str:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+    return admin_url.rsplit("/", 1)[0] + f"/{DATABASE_NAME}"
+
+
+def database_drop(admin_url: str) -> None:
+    from django.db import connections  # noqa: PLC0415 - Django is set up by main
+
+    connections.close_all()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)')
+
+
+def django_setup(database_url: str, artifact_directory: Path) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ["MODEL_ARTIFACT_DIR"] = str(artifact_directory)
+    os.environ["DEBUG"] = "0"  # as in production: Django keeps no log of every query
+    os.environ.setdefault("SECRET_KEY", "bench-scoring-only")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "maintainx.settings")
+    import django  # noqa: PLC0415 - after the environment above
+
+    django.setup()
+
+
+def plant_seed(machine_count: int) -> None:
+    from django.core.management import call_command  # noqa: PLC0415
+
+    from maintainx.demo_seed import MACHINE_TYPES, demo_plant_seed  # noqa: PLC0415
+    from telemetry.models import Machine, MachineStatus, MachineType  # noqa: PLC0415
+
+    call_command("migrate", verbosity=0)
+    demo_plant_seed()
+    types = [MachineType.objects.get(name=seed.name) for seed in MACHINE_TYPES]
+    Machine.objects.bulk_create(
+        Machine(
+            code=f"{ADDED_MACHINE_PREFIX}{n:04d}",
+            name=f"Bench machine {n}",
+            machine_type=types[n % len(types)],
+            status=MachineStatus.RUNNING,
+        )
+        for n in range(DEMO_MACHINES + 1, machine_count + 1)
+    )
+
+
+def models_train(*, days: float, epochs: int, seed: int, mtbf_hours: float) -> dict[str, float]:
+    """Both models trained and activated as `train_models --activate` does; seconds each took."""
+    from predictor.services import model_version_register  # noqa: PLC0415
+    from predictor.training import forest_train, lstm_train, training_data_simulate  # noqa: PLC0415
+
+    def quiet(_message: str) -> None:
+        return None
+
+    started = time.perf_counter()
+    data = training_data_simulate(days=days, machine_count=DEMO_MACHINES, seed=seed, mtbf_hours=mtbf_hours)
+    seconds = {"simulate": time.perf_counter() - started}
+    for kind, train in (
+        ("random_forest", lambda: forest_train(data, seed=seed, progress=quiet)),
+        ("lstm", lambda: lstm_train(data, seed=seed, epochs=epochs, progress=quiet)),
+    ):
+        started = time.perf_counter()
+        artifact = train()
+        model_version_register(
+            kind=artifact.kind,
+            version=artifact.version,
+            directory=artifact.directory,
+            metrics=artifact.metrics,
+            data_description=artifact.description,
+            activate=True,
+        )
+        seconds[kind] = time.perf_counter() - started
+    return seconds
+
+
+def history_simulate(*, hours: float, end: datetime.datetime, seed: int, mtbf_hours: float, truth_path: Path):
+    from telemetry.simulation_runner import GroundTruthRecorder, history_write, plant_load  # noqa: PLC0415
+
+    plant = plant_load(machine_count=None, seed=seed, mtbf_hours=mtbf_hours)
+    truth = GroundTruthRecorder(path=truth_path, seed=seed, machine_ids=plant.machine_ids)
+    return history_write(
+        plant=plant, start=end - datetime.timedelta(hours=hours), end=end, step_seconds=60.0, truth=truth
+    )
+
+
+def ticks_run(*, start: datetime.datetime, ticks: int) -> tuple[float, list[float], list[dict[str, float]], object]:
+    """(warm-up seconds, whole-tick seconds, stage seconds per tick, last result).
+
+    Tick k scores at start + k·10 s, as run_predictor would, so each tick's predictions are its own.
+    """
+    from predictor.scoring import Scorer  # noqa: PLC0415
+
+    scorer = Scorer()
+    started = time.perf_counter()
+    result = scorer.tick(now=start)  # loads both models (TensorFlow included)
+    warm_up = time.perf_counter() - started
+    totals, stages = [], []
+    for k in range(1, ticks + 1):
+        started = time.perf_counter()
+        result = scorer.tick(now=start + k * TICK_INTERVAL)
+        totals.append(time.perf_counter() - started)
+        stages.append(result.stage_seconds)
+    return warm_up, totals, stages, result
+
+
+def predictions_check(result, *, machines: int) -> dict[str, int]:
+    """What the last tick wrote, counted in the database: a fast tick that wrote nothing proves nothing."""
+    from predictor.models import Prediction  # noqa: PLC0415
+
+    latest = Prediction.objects.filter(created_at=Prediction.objects.latest("created_at").created_at)
+    counts = {
+        "predictions": latest.count(),
+        "with_rul_range": latest.filter(rul_low_hours__isnull=False, rul_high_hours__isnull=False).count(),
+        "with_error_code": latest.filter(error_code__isnull=False).count(),
+        "with_explanation": latest.exclude(top_signals=[]).count(),
+        "sensor_warnings": result.skipped,
+    }
+    if counts["predictions"] != result.predicted or result.predicted + result.skipped != machines:
+        raise SystemExit(f"the tick did not account for every machine: {counts}, {machines} machines")
+    if counts["with_rul_range"] != counts["predictions"]:
+        raise SystemExit(f"predictions without the LSTM's range: {counts}")
+    return counts
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q))
+
+
+def report(
+    *,
+    machines: int,
+    hours: float,
+    rollups: int,
+    warm_up: float,
+    totals: list[float],
+    stages: list[dict],
+    counts: dict[str, int],
+    setup: dict[str, float],
+) -> None:
+    from django.db import connection  # noqa: PLC0415
+
+    from predictor.scoring import TICK_STAGES  # noqa: PLC0415
+
+    server = connection.cursor().connection.info.server_version
+    print(
+        f"scoring benchmark: {machines:,} machines, {hours:g} h of per-minute history ({rollups:,} roll-up rows), "
+        f"PostgreSQL {server // 10000}, {os.cpu_count()} cores; {len(totals)} ticks after a warm-up tick"
+    )
+    print(
+        f"  last tick: {counts['predictions']:,} predictions ({counts['with_rul_range']:,} with a RUL range, "
+        f"{counts['with_error_code']:,} with an error code, {counts['with_explanation']:,} with an explanation), "
+        f"{counts['sensor_warnings']:,} sensor warnings"
+    )
+    print(f"  setup: {', '.join(f'{name} {seconds:.0f} s' for name, seconds in setup.items())}")
+    print(f"  warm-up tick (loads both models): {warm_up:.2f} s")
+    print(f"  {'stage':<14} {'median s':>9} {'p95 s':>8} {'limit s':>8} {'median/limit':>13} {'p95/limit':>10}")
+    rows = [(name, [tick.get(name, 0.0) for tick in stages]) for name in TICK_STAGES]
+    rows.append(("whole tick", totals))
+    for name, seconds in rows:
+        median, p95 = statistics.median(seconds), percentile(seconds, 95)
+        print(
+            f"  {name:<14} {median:>9.3f} {p95:>8.3f} {LIMIT_SECONDS:>8.3f} "
+            f"{median / LIMIT_SECONDS:>13.2f} {p95 / LIMIT_SECONDS:>10.2f}"
+        )
+    print(f"  ticks: {', '.join(f'{seconds:.3f}' for seconds in totals)} s")
+    verdict = "meets" if percentile(totals, 95) <= LIMIT_SECONDS else "MISSES"
+    print(f"  p95 whole tick / limit = {percentile(totals, 95) / LIMIT_SECONDS:.2f}: {verdict} the 1 s limit")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--machines", type=int, default=1000, help="machines scored per tick (1000)")
+    parser.add_argument("--hours", type=float, default=12.5, help="hours of history; the window is 12 h (12.5)")
+    parser.add_argument("--ticks", type=int, default=7, help="timed ticks after the warm-up (7)")
+    parser.add_argument("--train-days", type=float, default=14.0, help="simulated days the models learn from (14)")
+    parser.add_argument("--epochs", type=int, default=2, help="LSTM epochs: its size, not its accuracy, matters (2)")
+    parser.add_argument("--mtbf-hours", type=float, default=200.0, help="simulated mean hours between faults (200)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres",
+        help=f"a PostgreSQL server; the benchmark creates and drops its own database ({DATABASE_NAME}) there",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards, to profile a tick")
+    args = parser.parse_args()
+    if args.machines < DEMO_MACHINES or args.ticks < 1 or args.hours <= 0:
+        parser.error(f"--machines must be at least {DEMO_MACHINES}, --ticks at least 1, --hours positive")
+
+    database_url = database_create(args.database_url)
+    shutil.rmtree(SCRATCH_DIRECTORY, ignore_errors=True)
+    django_setup(database_url, SCRATCH_DIRECTORY / "models")
+    try:
+        setup = {}
+        started = time.perf_counter()
+        plant_seed(args.machines)
+        setup["seed"] = time.perf_counter() - started
+        trained = models_train(days=args.train_days, epochs=args.epochs, seed=args.seed, mtbf_hours=args.mtbf_hours)
+        setup.update({f"train {name}": seconds for name, seconds in trained.items()})
+        from django.utils import timezone  # noqa: PLC0415
+
+        from telemetry.models import ReadingMinute  # noqa: PLC0415
+
+        end = timezone.now().replace(second=0, microsecond=0)
+        history = history_simulate(
+            hours=args.hours,
+            end=end,
+            seed=args.seed + 1,
+            mtbf_hours=args.mtbf_hours,
+            truth_path=SCRATCH_DIRECTORY / "ground_truth.jsonl",
+        )
+        setup["history"] = history.seconds
+        warm_up, totals, stages, result = ticks_run(start=end, ticks=args.ticks)
+        report(
+            machines=args.machines,
+            hours=args.hours,
+            rollups=ReadingMinute.objects.count(),
+            warm_up=warm_up,
+            totals=totals,
+            stages=stages,
+            counts=predictions_check(result, machines=args.machines),
+            setup=setup,
+        )
+    finally:
+        if args.keep:
+            print(f"kept: database {DATABASE_NAME}, models in {SCRATCH_DIRECTORY / 'models'}")
+        else:
+            database_drop(args.database_url)
+            shutil.rmtree(SCRATCH_DIRECTORY, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
