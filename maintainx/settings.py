@@ -13,6 +13,7 @@ from maintainx.env import (
     env_choice,
     env_database,
     env_float,
+    env_int,
     env_list,
     env_rate,
     env_str,
@@ -115,6 +116,17 @@ TELEMETRY_AUTO_REGISTER = env_bool("TELEMETRY_AUTO_REGISTER", default=False)
 MODEL_ARTIFACT_DIR = Path(env_str("MODEL_ARTIFACT_DIR", default=str(BASE_DIR / "var" / "models")))
 # A prediction at or above this failure probability raises an alert and opens a ticket.
 PREDICTION_THRESHOLD = env_float("PREDICTION_THRESHOLD", default=0.8, minimum=0.01, maximum=1.0)
+# Hysteresis, so that a probability hovering around the threshold does not open and close alerts
+# every tick: an open alert clears itself only once the probability has stayed below
+# ALERT_CLEAR_THRESHOLD for ALERT_CLEAR_MINUTES, and a machine whose alert cleared is not alerted
+# again within ALERT_COOLDOWN_MINUTES unless its probability fell below PREDICTION_THRESHOLD and rose again.
+ALERT_CLEAR_THRESHOLD = env_float("ALERT_CLEAR_THRESHOLD", default=0.5, minimum=0.0, maximum=1.0)
+if ALERT_CLEAR_THRESHOLD >= PREDICTION_THRESHOLD:
+    raise SettingError("ALERT_CLEAR_THRESHOLD", f"must be below PREDICTION_THRESHOLD ({PREDICTION_THRESHOLD})")
+ALERT_CLEAR_MINUTES = env_int("ALERT_CLEAR_MINUTES", default=30, minimum=1, maximum=7 * 24 * 60)
+ALERT_COOLDOWN_MINUTES = env_int("ALERT_COOLDOWN_MINUTES", default=60, minimum=0, maximum=7 * 24 * 60)
+# An open ticket nobody has started after this long is escalated to the supervisors, once.
+TICKET_ESCALATE_MINUTES = env_int("TICKET_ESCALATE_MINUTES", default=30, minimum=1, maximum=7 * 24 * 60)
 
 # --- Auth, API ----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -153,6 +165,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets used by several fields get one name each in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "tickets.models.TicketStatus",
+        "AlertStatusEnum": "tickets.models.AlertStatus",
+        "SeverityEnum": "tickets.models.Severity",
+        "MachineStatusEnum": "telemetry.models.MachineStatus",
+    },
 }
 
 # --- Internationalisation -----------------------------------------------------------------------

@@ -10,6 +10,7 @@ from predictor.ml.artifacts import directory_sha256
 from predictor.models import ModelVersion, Prediction, SensorWarning
 from telemetry.models import Machine
 from tickets.models import ErrorCode
+from tickets.services import predictions_handle
 
 
 @transaction.atomic
@@ -108,4 +109,5 @@ def predictions_record(
             for draft in warnings
         ]
     )
+    predictions_handle(predictions=created, detected_at=detected_at)
     return created

@@ -12,6 +12,7 @@ from django.utils import timezone
 from telemetry.ingest import ReadingRow, Rejection
 from telemetry.models import Machine, MachineType, Reading, ReadingMinute, RejectedMessage, SimulatedFault
 from telemetry.simulator import FaultRecord
+from tickets.services import machine_reports_handle
 
 UNCLASSIFIED_TYPE = "Unclassified"
 
@@ -36,6 +37,8 @@ def readings_ingest(
     """
     with transaction.atomic():
         stored = _readings_insert(rows) if rows else 0
+        if reports := [row for row in rows if row.error_code]:
+            machine_reports_handle(reports=reports)
         if rejections:
             received_at = timezone.now()
             RejectedMessage.objects.bulk_create([r.to_model(received_at=received_at) for r in rejections])

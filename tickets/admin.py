@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.db.models import Count
 
-from tickets.models import SOP, Alert, ErrorCode, Shift, SOPStep, Ticket, TicketEvent
+from tickets.models import SOP, Alert, Breakdown, ErrorCode, Shift, SOPStep, Ticket, TicketEvent
 from tickets.services import ticket_create, ticket_record_edit
 
 
@@ -151,12 +151,32 @@ class TicketAdmin(admin.ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["title", "machine", "error_code", "sop", "priority", "description"]}),
-        ("Workflow", {"fields": [*workflow_fields, "assignee"]}),
+        ("Workflow", {"fields": [*workflow_fields, "assignee", "assigned_at", "escalated_at"]}),
+        (
+            "What the alert knew",
+            {
+                "classes": ["collapse"],
+                "fields": ["probability", "explanation", "rul_hours", "rul_low_hours", "rul_high_hours", "evidence"],
+            },
+        ),
+    ]
+    alert_fields = [
+        "assigned_at",
+        "escalated_at",
+        "probability",
+        "explanation",
+        "rul_hours",
+        "rul_low_hours",
+        "rul_high_hours",
+        "evidence",
     ]
 
     def get_readonly_fields(self, request, obj=None):
         # The assignee is set by auto-assignment or a reassignment, which records its own event.
-        return [*self.workflow_fields, "assignee"] if obj else self.workflow_fields
+        if obj:
+            return [*self.workflow_fields, "assignee", *self.alert_fields]
+        # A new work order: leave the assignee empty and the assignment policy picks one.
+        return [*self.workflow_fields, *self.alert_fields]
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -171,6 +191,26 @@ class TicketAdmin(admin.ModelAdmin):
             error_code=obj.error_code,
             sop=obj.sop,
             priority=obj.priority,
+            assignee=obj.assignee,
         )
         obj.pk = created.pk
         obj._state.adding = False
+
+
+@admin.register(Breakdown)
+class BreakdownAdmin(admin.ModelAdmin):
+    """Breakdowns are recorded by the machines' reports and the tickets; shown for the reports."""
+
+    list_display = ["machine", "error_code", "down_at", "up_at", "source", "predicted", "ticket"]
+    list_filter = ["source", "error_code", "machine__line"]
+    search_fields = ["machine__code", "error_code__code"]
+    date_hierarchy = "down_at"
+    list_select_related = ["machine", "error_code", "ticket"]
+    readonly_fields = ["machine", "error_code", "source", "down_at", "up_at", "predicted_by", "ticket"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(boolean=True, description="Predicted")
+    def predicted(self, obj):
+        return obj.predicted

@@ -1,11 +1,71 @@
+"""The alerts, tickets, SOPs and reports API: thin views over tickets.selectors (reads) and
+tickets.services (writes), with nested Input/Output serializers.
+
+Permissions are enforced on the object (tickets.permissions) and the list querysets are filtered by
+the same rules, so a technician sees their own tickets and unassigned ones, and nothing else.
+"""
+
+import contextlib
+import csv
+import datetime
+import io
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
-from rest_framework import generics, serializers
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
+from rest_framework import exceptions, generics, serializers, status
+from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tickets.models import SOP, ErrorCode, SOPStep
-from tickets.selectors import error_code_list, sop_for_error_code
+from maintainx.permissions import HasRole, IsSupervisor
+from tickets.filters import AlertFilter, TicketFilter
+from tickets.models import SOP, Alert, ErrorCode, SOPStep, Ticket, TicketEvent, TicketOutcome, TicketStatus
+from tickets.permissions import (
+    CanAcknowledgeAlerts,
+    CanReadReports,
+    TicketObjectPermission,
+    ticket_may_manage,
+    ticket_may_work_on,
+)
+from tickets.reports import Period, plant_report
+from tickets.selectors import (
+    alert_list,
+    error_code_list,
+    sop_for_error_code,
+    sop_list,
+    ticket_detail_list,
+    ticket_list,
+)
+from tickets.services import (
+    WorkflowError,
+    alert_acknowledge,
+    ticket_comment,
+    ticket_reassign,
+    ticket_reopen,
+    ticket_resolve,
+    ticket_start,
+)
+
+User = get_user_model()
+
+
+class WorkflowRefused(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "workflow_refused"
+
+
+@contextlib.contextmanager
+def _service_errors():
+    """A refused change is a 400 that says why; a refused actor a 403 that says who may."""
+    try:
+        yield
+    except WorkflowError as error:
+        raise WorkflowRefused(str(error)) from error
+    except DjangoPermissionDenied as error:
+        raise exceptions.PermissionDenied(str(error) or None) from error
 
 
 class ErrorCodeOutputSerializer(serializers.ModelSerializer):
@@ -72,3 +132,440 @@ class ErrorCodeSopApi(APIView):
         if sop is None:
             raise Http404(f"Error code {code} has no published SOP yet.")
         return Response(SOPOutputSerializer(sop).data)
+
+
+class SOPListApi(generics.ListAPIView):
+    """Published SOPs with their steps; `?error_code=` for the procedures of one code."""
+
+    serializer_class = SOPOutputSerializer
+    search_fields = ["title", "summary"]
+    ordering = ["title", "-version"]
+
+    @extend_schema(parameters=[OpenApiParameter("error_code", str, description="Only SOPs for this error code")])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        sops = sop_list()
+        code = self.request.query_params.get("error_code")
+        return sops.filter(error_codes__code=code) if code else sops
+
+
+class SOPDetailApi(generics.RetrieveAPIView):
+    serializer_class = SOPOutputSerializer
+
+    def get_queryset(self):
+        return sop_list()
+
+
+# --- alerts -------------------------------------------------------------------------------------
+
+
+class UserOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    full_name = serializers.CharField(source="get_full_name")
+
+
+class AlertOutputSerializer(serializers.ModelSerializer):
+    machine = serializers.CharField(source="machine.code")
+    machine_name = serializers.CharField(source="machine.name")
+    error_code = serializers.CharField(source="error_code.code")
+    error_code_title = serializers.CharField(source="error_code.title")
+    severity = serializers.IntegerField(source="error_code.severity")
+    acknowledged_by = UserOutputSerializer(allow_null=True)
+    cleared_by = UserOutputSerializer(allow_null=True)
+    ticket = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id",
+            "machine",
+            "machine_name",
+            "error_code",
+            "error_code_title",
+            "severity",
+            "source",
+            "status",
+            "probability",
+            "opened_at",
+            "refreshed_at",
+            "acknowledged_at",
+            "acknowledged_by",
+            "cleared_at",
+            "cleared_by",
+            "clear_reason",
+            "ticket",
+            "updated_at",
+        ]
+
+    def get_ticket(self, alert) -> int | None:
+        ticket = getattr(alert, "ticket", None)
+        return ticket.pk if ticket is not None else None
+
+
+class AlertListApi(generics.ListAPIView):
+    """Alerts, newest first. `?status=active&status=acknowledged` for the open ones; `?since=` after a reconnect."""
+
+    serializer_class = AlertOutputSerializer
+    filterset_class = AlertFilter
+    ordering_fields = ["opened_at", "updated_at", "probability"]
+    ordering = ["-opened_at"]
+
+    def get_queryset(self):
+        return alert_list()
+
+
+class AlertDetailApi(generics.RetrieveAPIView):
+    serializer_class = AlertOutputSerializer
+
+    def get_queryset(self):
+        return alert_list()
+
+
+class AlertAcknowledgeApi(APIView):
+    """A manager or supervisor has seen the alert: active → acknowledged, with who and when."""
+
+    permission_classes = [HasRole, CanAcknowledgeAlerts]
+
+    @extend_schema(request=None, responses=AlertOutputSerializer)
+    def post(self, request, pk: int):
+        alert = generics.get_object_or_404(alert_list(), pk=pk)
+        with _service_errors():
+            alert_acknowledge(alert=alert, actor=request.user)
+        return Response(AlertOutputSerializer(alert_list().get(pk=pk)).data)
+
+
+# --- tickets ------------------------------------------------------------------------------------
+
+
+class TicketListOutputSerializer(serializers.ModelSerializer):
+    machine = serializers.CharField(source="machine.code")
+    machine_name = serializers.CharField(source="machine.name")
+    error_code = serializers.CharField(source="error_code.code", allow_null=True)
+    assignee = UserOutputSerializer(allow_null=True)
+    alert = serializers.PrimaryKeyRelatedField(read_only=True)
+    priority_display = serializers.CharField(source="get_priority_display")
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "id",
+            "title",
+            "machine",
+            "machine_name",
+            "error_code",
+            "status",
+            "priority",
+            "priority_display",
+            "assignee",
+            "alert",
+            "outcome",
+            "opened_at",
+            "assigned_at",
+            "started_at",
+            "resolved_at",
+            "escalated_at",
+            "updated_at",
+        ]
+
+
+class TicketEventOutputSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username", allow_null=True, default=None)
+    assignee = serializers.CharField(source="assignee.username", allow_null=True, default=None)
+
+    class Meta:
+        model = TicketEvent
+        fields = ["at", "kind", "actor", "assignee", "from_status", "to_status", "note"]
+
+
+class TicketDetailOutputSerializer(TicketListOutputSerializer):
+    sop = SOPOutputSerializer(allow_null=True)
+    rul = serializers.SerializerMethodField()
+    events = TicketEventOutputSerializer(many=True)
+    actions = serializers.SerializerMethodField(help_text="What the signed-in user may do with it now")
+
+    class Meta(TicketListOutputSerializer.Meta):
+        fields = [
+            *TicketListOutputSerializer.Meta.fields,
+            "description",
+            "sop",
+            "probability",
+            "explanation",
+            "rul",
+            "evidence",
+            "resolution_notes",
+            "downtime_start",
+            "downtime_end",
+            "events",
+            "actions",
+        ]
+
+    def get_rul(self, ticket) -> dict | None:
+        if ticket.rul_hours is None:
+            return None
+        return {"hours": ticket.rul_hours, "low_hours": ticket.rul_low_hours, "high_hours": ticket.rul_high_hours}
+
+    def get_actions(self, ticket) -> list[str]:
+        user = self.context["request"].user
+        actions = []
+        if ticket_may_work_on(user, ticket):
+            if ticket.status == TicketStatus.OPEN:
+                actions.append("start")
+            elif ticket.status == TicketStatus.IN_PROGRESS:
+                actions.append("resolve")
+            actions.append("comment")
+        if ticket_may_manage(user):
+            if ticket.status != TicketStatus.RESOLVED:
+                actions.append("reassign")
+            elif ticket.resolved_at is not None:
+                actions.append("reopen")
+        return actions
+
+
+class TicketListApi(generics.ListAPIView):
+    """Tickets the signed-in user may see (technicians: their own and unassigned ones).
+
+    `?mine=true`, `?status=open&status=in_progress`, `?machine=M-007`, `?since=` after a reconnect.
+    """
+
+    serializer_class = TicketListOutputSerializer
+    filterset_class = TicketFilter
+    search_fields = ["title", "machine__code", "error_code__code"]
+    ordering_fields = ["opened_at", "updated_at", "priority", "status"]
+    ordering = ["-priority", "opened_at"]
+
+    def get_queryset(self):
+        return ticket_list(user=self.request.user)
+
+
+class TicketDetailApi(generics.GenericAPIView):
+    """One ticket with its SOP steps, explanation, evidence and audit trail. PATCH moves it along
+    its workflow: `{"status": "in_progress"}` starts it, `{"status": "resolved", "outcome": ...,
+    "notes": ...}` resolves it, `{"status": "open"}` reopens it (supervisors, within 24 h)."""
+
+    permission_classes = [HasRole, TicketObjectPermission]
+    serializer_class = TicketDetailOutputSerializer
+
+    @extend_schema_serializer(component_name="TicketStatusChangeInput")
+    class InputSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=TicketStatus.choices)
+        outcome = serializers.ChoiceField(choices=TicketOutcome.choices, required=False)
+        notes = serializers.CharField(required=False, allow_blank=True, help_text="Resolution notes, or why reopened")
+
+    def get_queryset(self):
+        return ticket_detail_list(user=self.request.user)
+
+    def _detail(self, pk: int) -> Response:
+        ticket = self.get_queryset().get(pk=pk)
+        return Response(TicketDetailOutputSerializer(ticket, context={"request": self.request}).data)
+
+    def get(self, request, pk: int):
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(request=InputSerializer, responses=TicketDetailOutputSerializer)
+    def patch(self, request, pk: int):
+        ticket = self.get_object()
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        with _service_errors():
+            if data["status"] == TicketStatus.IN_PROGRESS:
+                ticket_start(ticket=ticket, actor=request.user)
+            elif data["status"] == TicketStatus.RESOLVED:
+                ticket_resolve(
+                    ticket=ticket, actor=request.user, outcome=data.get("outcome", ""), notes=data.get("notes", "")
+                )
+            else:
+                ticket_reopen(ticket=ticket, actor=request.user, note=data.get("notes", ""))
+        return self._detail(pk)
+
+
+class TicketCommentApi(generics.GenericAPIView):
+    """Add a comment to the ticket's audit trail (its assignee or a supervisor)."""
+
+    permission_classes = [HasRole, TicketObjectPermission]
+
+    @extend_schema_serializer(component_name="TicketCommentInput")
+    class InputSerializer(serializers.Serializer):
+        text = serializers.CharField(max_length=4000)
+
+    def get_queryset(self):
+        return ticket_list(user=self.request.user)
+
+    @extend_schema(request=InputSerializer, responses={201: TicketEventOutputSerializer})
+    def post(self, request, pk: int):
+        ticket = self.get_object()
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with _service_errors():
+            event = ticket_comment(ticket=ticket, actor=request.user, text=serializer.validated_data["text"])
+        return Response(TicketEventOutputSerializer(event).data, status=status.HTTP_201_CREATED)
+
+
+class TicketReassignApi(generics.GenericAPIView):
+    """Give the ticket to another technician (supervisors)."""
+
+    permission_classes = [HasRole, IsSupervisor]
+
+    @extend_schema_serializer(component_name="TicketReassignInput")
+    class InputSerializer(serializers.Serializer):
+        assignee = serializers.SlugRelatedField(
+            slug_field="username", queryset=User.objects.all(), help_text="The technician's username"
+        )
+
+    def get_queryset(self):
+        return ticket_list(user=self.request.user)
+
+    @extend_schema(request=InputSerializer, responses=TicketDetailOutputSerializer)
+    def post(self, request, pk: int):
+        ticket = self.get_object()
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with _service_errors():
+            ticket_reassign(ticket=ticket, actor=request.user, assignee=serializer.validated_data["assignee"])
+        ticket = ticket_detail_list(user=request.user).get(pk=pk)
+        return Response(TicketDetailOutputSerializer(ticket, context={"request": request}).data)
+
+
+# --- reports ------------------------------------------------------------------------------------
+
+
+class ReportCsvRenderer(BaseRenderer):
+    """The summary as one CSV table in long form (section, key, figure, value), so that every
+    figure, per machine and per day included, fits one rectangular sheet."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        if "period" not in data:  # an error: say it in CSV too
+            writer.writerow(["error"])
+            writer.writerows([[str(message)] for message in _messages(data)])
+            return buffer.getvalue().encode(self.charset)
+        writer.writerow(["section", "key", "figure", "value"])
+        period = data["period"]
+        writer.writerow(["period", "", "first_day", period["first_day"]])
+        writer.writerow(["period", "", "last_day", period["last_day"]])
+        for name, value in data.items():
+            if name not in ("period", "by_machine", "by_day"):
+                writer.writerow(["plant", "", name, "" if value is None else value])
+        for section, key_field, rows in (("machine", "machine", data["by_machine"]), ("day", "day", data["by_day"])):
+            for row in rows:
+                for name, value in row.items():
+                    if name != key_field:
+                        writer.writerow([section, row[key_field], name, "" if value is None else value])
+        return buffer.getvalue().encode(self.charset)
+
+
+def _messages(data) -> list:
+    if isinstance(data, dict):
+        return [message for value in data.values() for message in _messages(value)]
+    if isinstance(data, list):
+        return [message for value in data for message in _messages(value)]
+    return [data]
+
+
+class ReportOutputSerializer(serializers.Serializer):
+    class PeriodSerializer(serializers.Serializer):
+        first_day = serializers.DateField()
+        last_day = serializers.DateField(help_text="Included")
+        start = serializers.DateTimeField()
+        end = serializers.DateTimeField()
+        hours_elapsed = serializers.FloatField(help_text="Hours of the period that have passed")
+
+    class MachineRowSerializer(serializers.Serializer):
+        machine = serializers.CharField()
+        name = serializers.CharField()
+        breakdowns = serializers.IntegerField()
+        predicted = serializers.IntegerField()
+        surprise = serializers.IntegerField()
+        downtime_hours = serializers.FloatField()
+        mtbf_hours = serializers.FloatField(allow_null=True)
+        mttr_hours = serializers.FloatField(allow_null=True)
+
+    class DayRowSerializer(serializers.Serializer):
+        day = serializers.DateField()
+        breakdowns = serializers.IntegerField()
+        predicted = serializers.IntegerField()
+        surprise = serializers.IntegerField()
+
+    period = PeriodSerializer()
+    machines = serializers.IntegerField()
+    machines_broken_down = serializers.IntegerField(help_text="How many machines broke down in the period")
+    breakdowns = serializers.IntegerField()
+    breakdowns_predicted = serializers.IntegerField()
+    breakdowns_surprise = serializers.IntegerField()
+    downtime_hours = serializers.FloatField()
+    mtbf_hours = serializers.FloatField(allow_null=True)
+    mttr_hours = serializers.FloatField(allow_null=True)
+    tickets_opened = serializers.IntegerField()
+    tickets_resolved = serializers.IntegerField()
+    alert_tickets_resolved = serializers.IntegerField()
+    alert_precision = serializers.FloatField(allow_null=True)
+    median_lead_time_hours = serializers.FloatField(allow_null=True)
+    by_machine = MachineRowSerializer(many=True)
+    by_day = DayRowSerializer(many=True)
+
+
+class ReportSummaryApi(APIView):
+    """Breakdowns, downtime, MTBF, MTTR, tickets and alert precision over whole days (default: the
+    last 7 days, today included). `?format=csv` for a spreadsheet. Definitions: tickets/reports.py."""
+
+    permission_classes = [HasRole, CanReadReports]
+    renderer_classes = [JSONRenderer, BrowsableAPIRenderer, ReportCsvRenderer]
+    MAX_DAYS = 366
+
+    @extend_schema_serializer(component_name="ReportPeriodInput")
+    class InputSerializer(serializers.Serializer):
+        # "from" is a Python keyword, hence the field names and the mapping in validate.
+        from_day = serializers.DateField(required=False, help_text="First day (plant-local), YYYY-MM-DD")
+        to_day = serializers.DateField(required=False, help_text="Last day, included (default: today)")
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "from", OpenApiTypes.DATE, description="First day, YYYY-MM-DD (default: 6 days before to)"
+            ),
+            OpenApiParameter("to", OpenApiTypes.DATE, description="Last day, included, YYYY-MM-DD (default: today)"),
+            OpenApiParameter("format", str, enum=["json", "csv"], description="csv: the figures as a CSV table"),
+        ],
+        responses={(200, "application/json"): ReportOutputSerializer, (200, "text/csv"): OpenApiTypes.STR},
+    )
+    def get(self, request):
+        serializer = self.InputSerializer(
+            data={
+                key: value
+                for key, value in (
+                    ("from_day", request.query_params.get("from")),
+                    ("to_day", request.query_params.get("to")),
+                )
+                if value
+            }
+        )
+        if not serializer.is_valid():
+            errors = {("from" if key == "from_day" else "to"): value for key, value in serializer.errors.items()}
+            raise exceptions.ValidationError(errors)
+        period = self._period(**serializer.validated_data)
+        response = Response(ReportOutputSerializer(plant_report(period=period)).data)
+        if request.accepted_renderer.format == "csv":
+            name = f"maintainx-report-{period.first_day}-{period.last_day}.csv"
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+    def _period(self, *, from_day: datetime.date | None = None, to_day: datetime.date | None = None) -> Period:
+        if from_day is None and to_day is None:
+            return Period.last_days(days=7)
+        if to_day is None:
+            to_day = from_day + datetime.timedelta(days=6)
+        if from_day is None:
+            from_day = to_day - datetime.timedelta(days=6)
+        if from_day > to_day:
+            raise exceptions.ValidationError({"from": [f"The first day ({from_day}) is after the last ({to_day})."]})
+        if (to_day - from_day).days + 1 > self.MAX_DAYS:
+            raise exceptions.ValidationError({"to": [f"A report covers at most {self.MAX_DAYS} days."]})
+        return Period.of_days(first_day=from_day, last_day=to_day)

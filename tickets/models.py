@@ -161,6 +161,18 @@ class Alert(models.Model):
         help_text="Empty when the alert cleared itself or with its ticket",
     )
     clear_reason = models.CharField(max_length=200, blank=True)
+    below_clear_threshold_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Since when the probability has stayed below the clear threshold (hysteresis)",
+    )
+    rearmed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When, after clearing, the probability first fell below the alert threshold: "
+        "from then on a new alert may open within the cooldown",
+    )
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["-opened_at"]
@@ -228,6 +240,20 @@ class Ticket(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     downtime_start = models.DateTimeField(null=True, blank=True)
     downtime_end = models.DateTimeField(null=True, blank=True)
+    assigned_at = models.DateTimeField(null=True, blank=True, help_text="When the current assignee got it")
+    escalated_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the supervisors were told nobody had started it"
+    )
+    # What the alert knew when the ticket opened, kept as it was then.
+    probability = models.FloatField(null=True, blank=True, help_text="Failure probability that opened it")
+    explanation = models.JSONField(default=list, blank=True, help_text="Top contributing signals, in words")
+    rul_hours = models.FloatField(null=True, blank=True)
+    rul_low_hours = models.FloatField(null=True, blank=True)
+    rul_high_hours = models.FloatField(null=True, blank=True)
+    evidence = models.JSONField(
+        default=dict, blank=True, help_text="The recent readings window and the model versions that fired"
+    )
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["-priority", "opened_at"]
@@ -272,6 +298,8 @@ class TicketEventKind(models.TextChoices):
     ESCALATED = "escalated", "Escalated"
     REOPENED = "reopened", "Reopened"
     EDITED = "edited", "Edited"
+    FAILURE_REPORTED = "failure_reported", "Failure reported by the machine"
+    ALERT_CLEARED = "alert_cleared", "Alert cleared"
 
 
 class TicketEvent(models.Model):
@@ -289,6 +317,14 @@ class TicketEvent(models.Model):
         help_text="Empty when MaintainX itself made the change",
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who the ticket was assigned to, on assignment events",
+    )
     from_status = models.CharField(max_length=12, choices=TicketStatus.choices, blank=True)
     to_status = models.CharField(max_length=12, choices=TicketStatus.choices, blank=True)
     note = models.TextField(blank=True)
@@ -304,3 +340,63 @@ class TicketEvent(models.Model):
     def __str__(self):
         who = self.actor or "MaintainX"
         return f"{self.get_kind_display()} by {who} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class BreakdownSource(models.TextChoices):
+    MACHINE_REPORT = "machine_report", "Reported by the machine"
+    TICKET = "ticket", "Confirmed on a ticket"
+
+
+class Breakdown(models.Model):
+    """A failure of a machine, from when it went down to when it was back up.
+
+    Reports count these: breakdowns, downtime, MTBF, MTTR, and "predicted" (an alert from a
+    prediction was open when it failed) against "surprise".
+    """
+
+    Source = BreakdownSource
+
+    machine = models.ForeignKey("telemetry.Machine", on_delete=models.CASCADE, related_name="breakdowns")
+    error_code = models.ForeignKey(
+        ErrorCode, on_delete=models.PROTECT, null=True, blank=True, related_name="breakdowns"
+    )
+    source = models.CharField(max_length=20, choices=Source.choices)
+    down_at = models.DateTimeField()
+    up_at = models.DateTimeField(null=True, blank=True, help_text="Empty while the machine is still down")
+    predicted_by = models.ForeignKey(
+        Alert,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="breakdowns",
+        help_text="The predicted alert that was open before the failure; empty for a surprise",
+    )
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.SET_NULL, null=True, blank=True, related_name="breakdowns", help_text="The repair"
+    )
+
+    class Meta:
+        ordering = ["-down_at"]
+        indexes = [
+            models.Index(fields=["down_at"], name="breakdown_down_idx"),
+            models.Index(fields=["machine", "down_at"], name="breakdown_machine_down_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["machine"],
+                condition=Q(up_at__isnull=True),
+                name="breakdown_one_open_per_machine",
+                violation_error_message="This machine is already down.",
+            ),
+            models.CheckConstraint(
+                condition=Q(up_at__isnull=True) | Q(up_at__gte=F("down_at")), name="breakdown_up_after_down"
+            ),
+            models.CheckConstraint(condition=Q(source__in=BreakdownSource.values), name="breakdown_source_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.machine_id} down {self.down_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def predicted(self) -> bool:
+        return self.predicted_by_id is not None

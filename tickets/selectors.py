@@ -3,7 +3,10 @@ from collections.abc import Iterable
 
 from django.db.models import Prefetch, QuerySet
 
-from tickets.models import SOP, ErrorCode, SOPStep, Ticket, TicketStatus
+from tickets.models import SOP, Alert, ErrorCode, SOPStep, Ticket, TicketEvent, TicketStatus
+from tickets.permissions import ticket_visibility
+
+_STEPS_IN_ORDER = Prefetch("steps", queryset=SOPStep.objects.order_by("order", "id"))
 
 
 def error_code_list() -> QuerySet[ErrorCode]:
@@ -19,7 +22,7 @@ def sop_for_error_code(*, code: str) -> SOP | None:
     return (
         error_code.sops.filter(is_published=True)
         .order_by("-version", "-updated_at")
-        .prefetch_related(Prefetch("steps", queryset=SOPStep.objects.order_by("order", "id")), "error_codes")
+        .prefetch_related(_STEPS_IN_ORDER, "error_codes")
         .first()
     )
 
@@ -43,3 +46,26 @@ def error_code_by_failure_mode() -> dict[str, ErrorCode]:
     for error_code in ErrorCode.objects.order_by("code"):
         codes.setdefault(error_code.failure_mode, error_code)
     return codes
+
+
+def sop_list() -> QuerySet[SOP]:
+    """Published SOPs, newest version first within a title, with their steps and error codes."""
+    return SOP.objects.filter(is_published=True).prefetch_related(_STEPS_IN_ORDER, "error_codes")
+
+
+def alert_list() -> QuerySet[Alert]:
+    """Every alert (all roles read them), newest first, with what the list shows in one query."""
+    return Alert.objects.select_related("machine", "error_code", "acknowledged_by", "cleared_by", "ticket")
+
+
+def ticket_list(*, user) -> QuerySet[Ticket]:
+    """The tickets `user` may see (tickets.permissions): the API lists and fetches through this."""
+    return Ticket.objects.filter(ticket_visibility(user)).select_related("machine", "error_code", "assignee", "alert")
+
+
+def ticket_detail_list(*, user) -> QuerySet[Ticket]:
+    """ticket_list with the SOP's steps and the audit trail, for one ticket's page."""
+    return ticket_list(user=user).prefetch_related(
+        Prefetch("sop", queryset=SOP.objects.prefetch_related(_STEPS_IN_ORDER, "error_codes")),
+        Prefetch("events", queryset=TicketEvent.objects.select_related("actor", "assignee").order_by("at", "id")),
+    )

@@ -12,7 +12,7 @@ from predictor.tests.factories import ModelVersionFactory, PredictionFactory
 from telemetry.models import RejectedMessage
 from telemetry.tests.factories import MachineFactory, MetricSpecFactory
 from tickets.models import Shift, TicketEvent, TicketEventKind
-from tickets.tests.factories import AlertFactory, SOPFactory, SOPStepFactory, TicketFactory
+from tickets.tests.factories import AlertFactory, BreakdownFactory, SOPFactory, SOPStepFactory, TicketFactory
 
 # API tokens stay with superusers: a supervisor who could read or mint one for any account could
 # act as a superuser.
@@ -29,7 +29,8 @@ def plant(db):
     MetricSpecFactory(machine_type=machine.machine_type)
     alert = AlertFactory(machine=machine)
     SOPStepFactory(sop=SOPFactory(error_codes=[alert.error_code]))
-    TicketFactory(machine=machine, alert=alert, error_code=alert.error_code)
+    ticket = TicketFactory(machine=machine, alert=alert, error_code=alert.error_code)
+    BreakdownFactory(machine=machine, error_code=alert.error_code, ticket=ticket, predicted_by=alert)
     PredictionFactory(machine=machine, model_version=ModelVersionFactory(is_active=True))
     RejectedMessage.objects.create(topic="plant/x/telemetry", payload=b"\xff", payload_size=1, reason="not UTF-8")
     Shift.objects.create(name="Early", starts_at="06:00", ends_at="14:00")
@@ -100,8 +101,10 @@ def test_work_order_created_in_admin_records_who_opened_it(supervisor_client, su
         },
     )
     assert response.status_code == 302, response.content.decode()[:3000]
-    event = TicketEvent.objects.get(ticket__title="Replace worn belt")
-    assert (event.kind, event.actor) == (TicketEventKind.CREATED, supervisor)
+    created, assignment = TicketEvent.objects.filter(ticket__title="Replace worn belt").order_by("id")
+    assert (created.kind, created.actor) == (TicketEventKind.CREATED, supervisor)
+    # Left without an assignee, the work order goes through the assignment policy (nobody on shift here).
+    assert (assignment.kind, assignment.assignee) == (TicketEventKind.ASSIGNED, None)
 
 
 def test_manager_is_not_staff_even_with_a_role(db):

@@ -1,7 +1,10 @@
+import datetime
+
 import factory
+from django.utils import timezone
 
 from telemetry.tests.factories import MachineFactory
-from tickets.models import SOP, Alert, ErrorCode, FailureMode, Severity, SOPStep, Ticket
+from tickets.models import SOP, Alert, Breakdown, BreakdownSource, ErrorCode, FailureMode, Severity, SOPStep, Ticket
 
 
 class ErrorCodeFactory(factory.django.DjangoModelFactory):
@@ -54,3 +57,13 @@ class TicketFactory(factory.django.DjangoModelFactory):
 
     machine = factory.SubFactory(MachineFactory)
     title = factory.LazyAttribute(lambda t: f"Inspect {t.machine.code}")
+
+
+class BreakdownFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Breakdown
+
+    machine = factory.SubFactory(MachineFactory)
+    source = BreakdownSource.MACHINE_REPORT
+    down_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(hours=2))
+    up_at = factory.LazyAttribute(lambda b: b.down_at + datetime.timedelta(hours=1))
