@@ -8,9 +8,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/vite.config.js 2>/dev/null)
 
-.PHONY: demo test lint format venv frontend migrate seed demo-models models serve clean bench-ingest bench-models bench-scoring
+.PHONY: demo test lint format venv frontend migrate seed demo-models models run-demo serve clean bench-ingest bench-models bench-scoring
 
-demo: venv frontend migrate seed demo-models serve
+demo: venv frontend migrate seed demo-models run-demo
 
 test: venv lint
 	$(BIN)/pytest
@@ -52,6 +52,12 @@ demo-models: venv
 models: venv
 	$(BIN)/python manage.py train_models --kind all --days 30 --activate
 
+# The whole system in one process: web server, embedded MQTT broker, listener, predictor and a
+# simulated plant in which one machine fails within minutes. Ctrl-C stops it.
+run-demo: venv
+	$(BIN)/python manage.py run_demo --host $(HOST) --port $(PORT)
+
+# The web server alone, for installs that run the listener, predictor and broker separately.
 serve: venv
 	@echo "MaintainX on http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/). Ctrl-C stops it."
 	$(BIN)/uvicorn maintainx.asgi:application --host $(HOST) --port $(PORT) --lifespan off

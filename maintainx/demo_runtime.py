@@ -1,0 +1,277 @@
+"""The whole system in one process, for `make demo`: web server, MQTT broker, listener, predictor
+and simulator, on the embedded defaults.
+
+One process because the in-memory channel layer (no REDIS_URL) only reaches websockets of its own
+process: the listener's live frames and the tickets' pushes must be sent where the web server runs.
+The web server, the embedded broker (amqtt, pure Python, MQTT 3.1.1) and the websockets share one
+asyncio loop; the listener, predictor and simulator are the same blocking code their commands run,
+each in a worker thread started through asgiref, so that their channel-layer sends are carried out
+on that loop. With MQTT_URL set the demo uses that broker instead of embedding one; REDIS_URL and
+DATABASE_URL are honoured as everywhere else.
+"""
+
+import asyncio
+import concurrent.futures
+import contextlib
+import datetime
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+from asgiref.sync import SyncToAsync
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from maintainx.throwaway import free_port
+from predictor.scoring import Scorer
+from telemetry.ingest import MachineDirectory
+from telemetry.listener import ListenerConfig, TelemetryListener
+from telemetry.live import LiveFrames
+from telemetry.mqtt import BrokerAddress, default_client_id
+from telemetry.simulation_runner import (
+    GroundTruthRecorder,
+    ResolvedTicketWatcher,
+    SimulatedPlant,
+    TelemetryPublisher,
+    history_write,
+    live_run,
+    plant_load,
+)
+from telemetry.simulator import LiveClock
+
+logger = logging.getLogger(__name__)
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # None: embed a broker; otherwise the broker at this URL (MQTT_URL).
+    mqtt_url: str | None = None
+    seed: int = 1
+    # The scenario: this machine is developing a fault that ends in failure this long after start-up.
+    fail_soon: str | None = "M-007"
+    fail_soon_minutes: float = 5.0
+    # Enough history for the predictor's longest window (12 h), written before going live.
+    history_hours: float = 12.5
+    rate: float = 1.0
+    predict_interval: float = 10.0
+    # The simulator's ground truth (JSON lines, appended to), as simulate_plant writes it.
+    truth_path: Path = settings.BASE_DIR / "var" / "simulator" / "ground_truth.jsonl"
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without its own signal handlers: the demo's handler stops every part, not only the web."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        yield
+
+
+async def broker_embedded_start(*, host: str):
+    """amqtt on a free port of this loop, anonymous, no $SYS topics; returns (broker, url)."""
+    from amqtt.broker import Broker  # noqa: PLC0415 - only the demo embeds a broker
+
+    port = free_port()
+    broker = Broker(
+        {
+            "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},
+            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+        }
+    )
+    await broker.start()
+    return broker, f"mqtt://{host}:{port}"
+
+
+class DemoRuntime:
+    """Starts the parts in order, stops them in reverse on `request_stop()` or when one of them fails."""
+
+    def __init__(self, options: DemoOptions, *, say: Say):
+        self.options = options
+        self.say = say
+        self.stop = threading.Event()
+        self.broker = None
+        self.mqtt_url = options.mqtt_url
+        self.protocol = "5" if options.mqtt_url else "3.1.1"  # amqtt speaks MQTT 3.1.1
+        self.listener: TelemetryListener | None = None
+        self.server: _EmbeddedServer | None = None
+        self.ticks = 0
+        # Set by _plant_prepare, used by the simulator.
+        self._clock: LiveClock | None = None
+        self._truth: GroundTruthRecorder | None = None
+        # Long-running blocking parts, one thread each; not the loop's default executor, which
+        # Django's sync views and the consumers' database calls use.
+        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="demo")
+
+    def _in_thread(self, function: Callable, *args) -> asyncio.Future:
+        return asyncio.ensure_future(SyncToAsync(function, thread_sensitive=False, executor=self._executor)(*args))
+
+    def request_stop(self) -> None:
+        if self.stop.is_set() and self.server is not None:
+            self.server.force_exit = True  # a second Ctrl-C: stop waiting for open connections
+        self.stop.set()
+        if self.listener is not None:
+            self.listener.request_stop()
+        if self.server is not None:
+            self.server.should_exit = True
+
+    async def run(self) -> None:
+        # The embedded broker narrates every connection and state change at INFO.
+        for chatty in ("amqtt", "transitions"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, self.request_stop)
+        try:
+            await self._run()
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+            self._executor.shutdown(wait=False)
+
+    async def _run(self) -> None:
+        options = self.options
+        if self.mqtt_url is None:
+            self.broker, self.mqtt_url = await broker_embedded_start(host="127.0.0.1")
+            self.say(f"Embedded MQTT broker on {self.mqtt_url}")
+        else:
+            self.say(f"MQTT broker {self.mqtt_url} (MQTT_URL)")
+        parts: list[asyncio.Future] = []
+        try:
+            plant = await self._in_thread(self._plant_prepare)
+            self.listener = self._listener_create()
+            parts.append(self._in_thread(self._listener_run))
+            await self._in_thread(self._listener_wait_subscribed)
+            parts.append(self._in_thread(self._predictor_run))
+            parts.append(self._in_thread(self._simulator_run, plant))
+            self.server = _EmbeddedServer(
+                uvicorn.Config(
+                    "maintainx.asgi:application",
+                    host=options.host,
+                    port=options.port,
+                    lifespan="off",
+                    log_level="warning",
+                )
+            )
+            parts.append(asyncio.ensure_future(self.server.serve()))
+            self.say(f"MaintainX demo on http://{options.host}:{options.port}/  (Ctrl-C stops it)")
+            done, _ = await asyncio.wait(parts, return_when=asyncio.FIRST_COMPLETED)
+            if not self.stop.is_set():
+                failed = next(iter(done))
+                self.say("A part of the demo stopped unexpectedly; stopping the rest.")
+                failed.result()  # raises what stopped it
+        finally:
+            self.request_stop()
+            results = await asyncio.gather(*parts, return_exceptions=True)
+            for result in results:
+                if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+                    logger.error("demo part failed", exc_info=result)
+            if self.broker is not None:
+                await self.broker.shutdown()
+        self.say(f"Stopped. {self.ticks} predictor ticks.")
+
+    # --- the parts, each run in its own thread ------------------------------------------------
+
+    def _plant_prepare(self) -> SimulatedPlant:
+        """The simulated plant with the scenario's fault, and the hours of history before now."""
+        options = self.options
+        try:
+            plant = plant_load(machine_count=None, seed=options.seed, mtbf_hours=200.0)
+            if not plant.machine_ids:
+                raise RuntimeError("there are no machines: run `manage.py seed_demo` first")
+            history_end = timezone.now()
+            self._truth = GroundTruthRecorder(path=options.truth_path, seed=options.seed, machine_ids=plant.machine_ids)
+            if options.fail_soon:
+                fault = plant.simulation.fault_force(
+                    machine_code=options.fail_soon,
+                    failure_at=history_end + datetime.timedelta(minutes=options.fail_soon_minutes),
+                    failure_mode=None,
+                    started_before=history_end,
+                )
+                self.say(
+                    f"Scenario: {options.fail_soon} is developing {fault.failure_mode} ({fault.error_code}) and "
+                    f"fails in {options.fail_soon_minutes:g} minutes unless its ticket is resolved first."
+                )
+            start = history_end - datetime.timedelta(hours=options.history_hours)
+            result = history_write(
+                plant=plant, start=start, end=history_end, step_seconds=60.0, truth=self._truth, stop=self.stop
+            )
+            self.say(f"History: the last {options.history_hours:g} h, {result.stored:,} new readings.")
+            # Live time starts now, not when the history began to be written: readings are never late.
+            self._clock = LiveClock.ending_at_present(
+                now=timezone.now(), rate=options.rate, speedup=1.0, duration_s=None
+            )
+            return plant
+        finally:
+            connection.close()
+
+    def _listener_create(self) -> TelemetryListener:
+        return TelemetryListener(
+            ListenerConfig(
+                broker=BrokerAddress.from_url(self.mqtt_url),
+                client_id=default_client_id("demo-listener"),
+                protocol=self.protocol,
+                stats_interval=60.0,
+            ),
+            directory=MachineDirectory(),
+            live=LiveFrames(),
+        )
+
+    def _listener_run(self) -> None:
+        if not self.listener.run():
+            raise RuntimeError("the listener stopped with a batch uncommitted")
+
+    def _listener_wait_subscribed(self) -> None:
+        # A reading published before the first subscription would have no session to wait in.
+        while not self.listener.subscribed.wait(timeout=0.5):
+            if self.stop.is_set():
+                return
+
+    def _predictor_run(self) -> None:
+        scorer = Scorer()
+        try:
+            while not self.stop.is_set():
+                started = time.monotonic()
+                result = scorer.tick()
+                self.ticks += 1
+                if self.ticks == 1:
+                    self.say(
+                        f"Predictor: scored {result.predicted} machines "
+                        f"({', '.join(result.models) or 'no active model: run make demo-models'})"
+                    )
+                self.stop.wait(max(0.0, self.options.predict_interval - (time.monotonic() - started)))
+        finally:
+            connection.close()
+
+    def _simulator_run(self, plant: SimulatedPlant) -> None:
+        publisher = TelemetryPublisher(
+            url=self.mqtt_url, client_id=default_client_id("demo-simulator"), protocol=self.protocol
+        )
+        publisher.connect()
+        try:
+            live_run(
+                plant=plant,
+                clock=self._clock,
+                publish=publisher.publish,
+                truth=self._truth,
+                stop=self.stop,
+                tickets=ResolvedTicketWatcher(machine_codes=plant.machine_ids, since=timezone.now()),
+            )
+        finally:
+            publisher.flush(timeout_s=5.0)
+            publisher.close()
+            connection.close()
+
+
+def demo_options_from_environment(**overrides) -> DemoOptions:
+    """The demo's options: the embedded broker unless MQTT_URL is set in the environment."""
+    return DemoOptions(mqtt_url=os.environ.get("MQTT_URL") or None, **overrides)

@@ -1,0 +1,57 @@
+"""manage.py run_demo: the whole system in one process (what `make demo` runs after seeding and training)."""
+
+import asyncio
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from maintainx.demo_runtime import DemoOptions, DemoRuntime, demo_options_from_environment
+from maintainx.demo_seed import USERS
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the demo in one process: the web server (dashboard, API, admin, websockets), an embedded MQTT "
+        "broker (unless MQTT_URL is set), the listener, the predictor and the plant simulator, with one "
+        "machine developing a fault that fails within minutes. Needs a seeded database (seed_demo) and "
+        "active models (train_models --activate). Ctrl-C stops every part cleanly."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1", help="Web server address (127.0.0.1)")
+        parser.add_argument("--port", type=int, default=8000, help="Web server port (8000)")
+        parser.add_argument("--seed", type=int, default=1, help="Simulator seed (1)")
+        parser.add_argument(
+            "--fail-soon", default="M-007", metavar="CODE", help="The machine that fails soon (M-007); '' for none"
+        )
+        parser.add_argument(
+            "--fail-soon-minutes", type=float, default=5.0, help="Minutes after start-up at which it fails (5)"
+        )
+        parser.add_argument("--predict-interval", type=float, default=10.0, help="Seconds between predictor ticks (10)")
+        parser.add_argument(
+            "--truth-file",
+            type=Path,
+            default=DemoOptions.truth_path,
+            help="The simulator's ground truth, JSON lines, appended to (var/simulator/ground_truth.jsonl)",
+        )
+
+    def handle(self, *args, **options):
+        runtime = DemoRuntime(
+            demo_options_from_environment(
+                host=options["host"],
+                port=options["port"],
+                seed=options["seed"],
+                fail_soon=options["fail_soon"] or None,
+                fail_soon_minutes=options["fail_soon_minutes"],
+                predict_interval=options["predict_interval"],
+                truth_path=options["truth_file"],
+            ),
+            say=self.stdout.write,
+        )
+        self.stdout.write(
+            "Demo logins (demo only): " + ", ".join(f"{user.username} / {user.demo_password}" for user in USERS)
+        )
+        try:
+            asyncio.run(runtime.run())
+        except Exception as exc:
+            raise CommandError(f"the demo stopped: {exc}") from exc
