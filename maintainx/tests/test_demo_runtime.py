@@ -31,12 +31,14 @@ def manage(*args: str, env: dict, timeout: float = 300) -> str:
     return result.stdout
 
 
-def wait_for_row(database: Path, query: str, *, timeout: float, process: subprocess.Popen) -> tuple:
+def wait_for_row(
+    database: Path, query: str, parameters: tuple = (), *, timeout: float, process: subprocess.Popen
+) -> tuple:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert process.poll() is None, "the demo stopped on its own"
         with sqlite3.connect(database, timeout=10) as conn:
-            row = conn.execute(query).fetchone()
+            row = conn.execute(query, parameters).fetchone()
         if row and all(value is not None for value in row):
             return row
         time.sleep(0.5)
@@ -98,14 +100,16 @@ def test_demo_runs_every_part_in_one_process_until_ctrl_c(demo_environment, tmp_
         probability = wait_for_row(
             database,
             "SELECT max(p.failure_probability) FROM predictor_prediction p JOIN telemetry_machine m "
-            f"ON m.id = p.machine_id WHERE m.code = '{SCENARIO_MACHINE}' HAVING max(p.failure_probability) >= 0.8",
+            "ON m.id = p.machine_id WHERE m.code = ? HAVING max(p.failure_probability) >= 0.8",
+            (SCENARIO_MACHINE,),
             timeout=60,
             process=process,
         )
         ticket = wait_for_row(
             database,
             "SELECT t.id, u.username, t.sop_id FROM tickets_ticket t JOIN telemetry_machine m ON m.id = t.machine_id "
-            f"JOIN auth_user u ON u.id = t.assignee_id WHERE m.code = '{SCENARIO_MACHINE}'",
+            "JOIN auth_user u ON u.id = t.assignee_id WHERE m.code = ?",
+            (SCENARIO_MACHINE,),
             timeout=60,
             process=process,
         )
@@ -123,6 +127,7 @@ def test_demo_runs_every_part_in_one_process_until_ctrl_c(demo_environment, tmp_
     with sqlite3.connect(database) as conn:
         open_alerts = conn.execute(
             "SELECT count(*) FROM tickets_alert a JOIN telemetry_machine m ON m.id = a.machine_id "
-            f"WHERE m.code = '{SCENARIO_MACHINE}' AND a.status != 'cleared'"
+            "WHERE m.code = ? AND a.status != 'cleared'",
+            (SCENARIO_MACHINE,),
         ).fetchone()[0]
     assert open_alerts >= 1
