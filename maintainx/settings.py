@@ -55,6 +55,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: probes from inside a container must not meet host validation or the HTTPS redirect.
+    "maintainx.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -128,6 +130,20 @@ ALERT_COOLDOWN_MINUTES = env_int("ALERT_COOLDOWN_MINUTES", default=60, minimum=0
 # An open ticket nobody has started after this long is escalated to the supervisors, once.
 TICKET_ESCALATE_MINUTES = env_int("TICKET_ESCALATE_MINUTES", default=30, minimum=1, maximum=7 * 24 * 60)
 
+# --- HTTPS, when DEBUG is off ------------------------------------------------------------------
+# Production sits behind a TLS-terminating proxy that sets X-Forwarded-Proto (see docker-compose.yml).
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
+    # A year, the HSTS preload list's minimum; start lower (e.g. 3600) while trying HTTPS out.
+    SECURE_HSTS_SECONDS = env_int(
+        "SECURE_HSTS_SECONDS", default=365 * 24 * 3600, minimum=0, maximum=2 * 365 * 24 * 3600
+    )
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+
 # --- Auth, API ----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -199,11 +215,15 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 
+LOG_FORMAT = env_choice("LOG_FORMAT", default="plain", choices=("plain", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "maintainx.log_format.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {
         "handlers": ["console"],
         "level": env_choice("LOG_LEVEL", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),

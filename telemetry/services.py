@@ -251,3 +251,18 @@ def simulated_faults_save(*, faults: Iterable[FaultRecord], seed: int, machine_i
         SimulatedFault.objects.bulk_create(new_rows, ignore_conflicts=True)
         SimulatedFault.objects.bulk_update(changed_rows, ["failed_at", "repaired_at"])
     return len(new_rows)
+
+
+def readings_prune(*, before: datetime.datetime, dry_run: bool = False) -> int:
+    """Delete the raw readings older than `before`, keeping their per-minute roll-ups (charts over
+    long ranges and the predictor read those). One machine per transaction: each DELETE walks the
+    (machine, ts) primary key, and no statement holds a lock over the whole table."""
+    removed = 0
+    for machine_id in Machine.objects.order_by("id").values_list("id", flat=True):
+        old = Reading.objects.filter(machine_id=machine_id, ts__lt=before)
+        if dry_run:
+            removed += old.count()
+            continue
+        with transaction.atomic():
+            removed += old.delete()[0]
+    return removed
