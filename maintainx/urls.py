@@ -14,6 +14,7 @@ api_patterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("telemetry.urls")),
+    path("", include("predictor.urls")),
     path("", include("tickets.urls")),
 ]
 

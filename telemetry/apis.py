@@ -1,9 +1,18 @@
+import dataclasses
+import datetime
+
 from django.http import Http404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from telemetry.filters import MachineFilter
+from telemetry.ingest import METRIC_NAME_PATTERN
 from telemetry.models import Machine, MetricSpec
-from telemetry.selectors import machine_get, machine_list
+from telemetry.selectors import HistorySource, machine_get, machine_list, reading_history
 
 
 class MetricSpecOutputSerializer(serializers.ModelSerializer):
@@ -56,3 +65,104 @@ class MachineDetailApi(generics.RetrieveAPIView):
             return machine_get(code=self.kwargs["code"])
         except Machine.DoesNotExist:
             raise Http404(f"No machine with code {self.kwargs['code']!r}.") from None
+
+
+class MachineReadingsApi(APIView):
+    """History of a machine's metrics for charts: at most `points` buckets with the average, minimum and
+    maximum of each, aggregated in the database (from the per-minute roll-ups once buckets span whole
+    minutes). Buckets without readings are left out; `ts` holds each bucket's start in epoch seconds.
+    """
+
+    MAX_SPAN = datetime.timedelta(days=366)
+    DEFAULT_SPAN = datetime.timedelta(hours=1)
+
+    class InputSerializer(serializers.Serializer):
+        metric = serializers.ListField(
+            child=serializers.CharField(),
+            required=False,
+            help_text="Repeat or separate with commas; default: every metric of the machine's type",
+        )
+        from_ = serializers.DateTimeField(required=False, help_text="Start, ISO 8601; default: an hour before `to`")
+        to = serializers.DateTimeField(required=False, help_text="End, ISO 8601; default: now")
+        points = serializers.IntegerField(required=False, default=600, min_value=2, max_value=5000)
+
+        def get_fields(self):
+            fields = super().get_fields()
+            fields["from"] = fields.pop("from_")  # `from` is a Python keyword
+            return fields
+
+    class ReadingHistoryOutputSerializer(serializers.Serializer):
+        class MetricHistorySerializer(serializers.Serializer):
+            metric = serializers.CharField()
+            unit = serializers.CharField()
+            ts = serializers.ListField(child=serializers.IntegerField())
+            avg = serializers.ListField(child=serializers.FloatField())
+            min = serializers.ListField(child=serializers.FloatField())
+            max = serializers.ListField(child=serializers.FloatField())
+            count = serializers.ListField(child=serializers.IntegerField())
+
+        machine = serializers.CharField()
+        from_ = serializers.DateTimeField()
+        to = serializers.DateTimeField()
+        bucket_seconds = serializers.IntegerField()
+        source = serializers.ChoiceField(choices=[HistorySource.READINGS, HistorySource.MINUTES])
+        series = MetricHistorySerializer(many=True)
+
+        def get_fields(self):
+            fields = super().get_fields()
+            fields["from"] = fields.pop("from_")
+            return fields
+
+    @extend_schema(parameters=[InputSerializer], responses=ReadingHistoryOutputSerializer)
+    def get(self, request, code):
+        try:
+            machine = machine_get(code=code)
+        except Machine.DoesNotExist:
+            raise Http404(f"No machine with code {code!r}.") from None
+        query = self.InputSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        end = query.validated_data.get("to") or timezone.now()
+        start = query.validated_data.get("from") or end - self.DEFAULT_SPAN
+        if start >= end:
+            message = f"The start ({start.isoformat()}) is not before the end ({end.isoformat()})."
+            raise ValidationError({"from": [message]})
+        if end - start > self.MAX_SPAN:
+            raise ValidationError({"to": [f"A chart covers at most {self.MAX_SPAN.days} days."]})
+        specs = {spec.name: spec for spec in machine.machine_type.metrics.all()}
+        metrics = self._metrics_asked(query.validated_data.get("metric"), machine=machine, specs=specs)
+        history = reading_history(
+            machine=machine, metrics=metrics, start=start, end=end, points=query.validated_data["points"]
+        )
+        output = self.ReadingHistoryOutputSerializer(
+            {
+                "machine": machine.code,
+                "from": start,
+                "to": end,
+                "bucket_seconds": history.grid.bucket_s,
+                "source": history.source,
+                "series": [
+                    {**dataclasses.asdict(series), "unit": specs[series.metric].unit if series.metric in specs else ""}
+                    for series in history.series
+                ],
+            }
+        )
+        return Response(output.data)
+
+    @staticmethod
+    def _metrics_asked(asked: list[str] | None, *, machine: Machine, specs: dict[str, MetricSpec]) -> list[str]:
+        names = list(dict.fromkeys(name.strip() for item in asked or [] for name in item.split(",") if name.strip()))
+        if not names:
+            if not specs:
+                raise ValidationError({"metric": [f"{machine.code}'s type lists no metrics: name one."]})
+            return list(specs)
+        if specs:
+            unknown = [name for name in names if name not in specs]
+            if unknown:
+                reported, asked = ", ".join(specs), ", ".join(unknown)
+                message = f"{machine.code} ({machine.machine_type}) reports {reported}, not {asked}."
+                raise ValidationError({"metric": [message]})
+        else:
+            bad = [name for name in names if not METRIC_NAME_PATTERN.fullmatch(name)]
+            if bad:
+                raise ValidationError({"metric": [f"Not a metric name: {', '.join(bad)}."]})
+        return names

@@ -1,6 +1,13 @@
-from django.db.models import Prefetch, QuerySet
+import datetime
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from telemetry.models import Machine, MetricSpec
+from django.db.models import Avg, Count, DateTimeField, F, FloatField, Func, Max, Min, Prefetch, QuerySet, Sum
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
+
+from telemetry.models import Machine, MetricSpec, Reading, ReadingMinute
 
 
 def machine_list() -> QuerySet[Machine]:
@@ -13,3 +20,170 @@ def machine_list() -> QuerySet[Machine]:
 def machine_get(*, code: str) -> Machine:
     """The machine with this code; raises Machine.DoesNotExist."""
     return machine_list().get(code=code)
+
+
+# --- history for charts -------------------------------------------------------------------------
+
+# Bucket widths a chart can label; the grid is aligned to multiples of the width since the epoch, so
+# the buckets of a sliding window stay put between refetches and, from a minute up, hold whole minutes.
+_BUCKET_STEPS_S = (1, 2, 5, 10, 15, 20, 30, 60, 120, 180, 300, 600, 900, 1200, 1800, 3600, 7200, 10800, 21600, 43200)
+_DAY_S = 86400
+
+
+class HistorySource:
+    READINGS = "readings"  # the raw table
+    MINUTES = "minutes"  # the per-minute roll-ups
+
+
+@dataclass(frozen=True)
+class HistoryGrid:
+    """Buckets of `bucket_s` seconds from `origin` (epoch seconds) up to `stop`, covering the asked range."""
+
+    origin: int
+    bucket_s: int
+    count: int
+
+    @property
+    def stop(self) -> int:
+        return self.origin + self.bucket_s * self.count
+
+
+def history_grid(*, start: datetime.datetime, end: datetime.datetime, points: int) -> HistoryGrid:
+    """The narrowest grid of whole buckets over [start, end) with at most `points` buckets (points ≥ 2).
+
+    Any width of at least span / (points - 1) fits, whatever the alignment: the aligned origin adds
+    less than one bucket to the span.
+    """
+    start_s, end_s = start.timestamp(), end.timestamp()
+    needed = (end_s - start_s) / (points - 1)
+    bucket_s = next((step for step in _BUCKET_STEPS_S if step >= needed), None)
+    if bucket_s is None:
+        bucket_s = _DAY_S * math.ceil(needed / _DAY_S)
+    origin = math.floor(start_s / bucket_s) * bucket_s
+    count = max(1, math.ceil((end_s - origin) / bucket_s))
+    return HistoryGrid(origin=origin, bucket_s=bucket_s, count=count)
+
+
+def history_source_for(grid: HistoryGrid) -> str:
+    """Roll-ups once a bucket spans whole minutes: they hold the same aggregates in 1/60 of the rows."""
+    return HistorySource.MINUTES if grid.bucket_s % 60 == 0 else HistorySource.READINGS
+
+
+class _BucketStart(Func):
+    """The start of the grid's bucket that holds the expression's instant, computed in the database.
+
+    PostgreSQL's date_bin is plain integer arithmetic on timestamps. SQLite keeps datetimes as UTC
+    text; whole seconds are enough there, since the origin and the width are whole seconds and so a
+    fraction of a second never moves a reading across a bucket boundary.
+    """
+
+    output_field = DateTimeField()
+
+    def __init__(self, expression, *, grid: HistoryGrid):
+        self.origin, self.bucket_s = int(grid.origin), int(grid.bucket_s)
+        super().__init__(expression)
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        template = f"date_bin('{self.bucket_s} seconds'::interval, %(expressions)s, to_timestamp({self.origin}))"
+        return self.as_sql(compiler, connection, template=template, **extra_context)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        seconds = "CAST(strftime('%%%%s', %(expressions)s) AS INTEGER)"
+        start = f"{self.origin} + ({seconds} - {self.origin}) / {self.bucket_s} * {self.bucket_s}"
+        return self.as_sql(compiler, connection, template=f"datetime({start}, 'unixepoch')", **extra_context)
+
+
+@dataclass(frozen=True)
+class MetricHistory:
+    """One metric's buckets, as columns (what chart libraries take): bucket starts in epoch seconds."""
+
+    metric: str
+    ts: list[int]
+    avg: list[float]
+    min: list[float]
+    max: list[float]
+    count: list[int]
+
+
+@dataclass(frozen=True)
+class ReadingHistory:
+    grid: HistoryGrid
+    source: str
+    series: list[MetricHistory]
+
+
+def reading_history(
+    *,
+    machine: Machine,
+    metrics: Sequence[str],
+    start: datetime.datetime,
+    end: datetime.datetime,
+    points: int = 600,
+    source: str | None = None,
+) -> ReadingHistory:
+    """Average, minimum and maximum of each metric per bucket over [start, end), at most `points`
+    buckets, aggregated in the database; buckets without readings are left out.
+
+    `source` defaults to the roll-ups whenever the buckets are whole minutes (history_source_for);
+    both sources give the same figures on the same grid.
+    """
+    grid = history_grid(start=start, end=end, points=points)
+    source = source or history_source_for(grid)
+    window_start = datetime.datetime.fromtimestamp(grid.origin, tz=datetime.UTC)
+    window_stop = datetime.datetime.fromtimestamp(grid.stop, tz=datetime.UTC)
+    if source == HistorySource.MINUTES:
+        if grid.bucket_s % 60:
+            raise ValueError(f"roll-ups need buckets of whole minutes, not {grid.bucket_s} s")
+        rows = _minute_buckets(machine, metrics, grid, window_start, window_stop)
+    else:
+        rows = _reading_buckets(machine, metrics, grid, window_start, window_stop)
+    series = {metric: MetricHistory(metric, [], [], [], [], []) for metric in metrics}
+    for metric, bucket, avg, low, high, count in rows:
+        history = series[metric]
+        history.ts.append(int(bucket.timestamp()))
+        history.avg.append(avg)
+        history.min.append(low)
+        history.max.append(high)
+        history.count.append(count)
+    return ReadingHistory(grid=grid, source=source, series=list(series.values()))
+
+
+def _minute_buckets(machine, metrics, grid, window_start, window_stop):
+    rows = (
+        ReadingMinute.objects.filter(
+            machine=machine, metric__in=list(metrics), minute__gte=window_start, minute__lt=window_stop
+        )
+        .annotate(bucket=_BucketStart("minute", grid=grid))
+        .values("metric", "bucket")
+        .annotate(n=Sum("count"), low=Min("minimum"), high=Max("maximum"), total=Sum("total"))
+        .annotate(avg=F("total") / Cast(F("n"), FloatField()))
+        .order_by("metric", "bucket")
+        .values_list("metric", "bucket", "avg", "low", "high", "n")
+    )
+    return list(rows)
+
+
+def _reading_buckets(machine, metrics, grid, window_start, window_stop):
+    """One scan of the machine's raw rows in the window, every metric aggregated in that scan."""
+    aggregates = {}
+    for index, metric in enumerate(metrics):
+        value = Cast(KT(f"metrics__{metric}"), FloatField())
+        aggregates |= {
+            f"avg{index}": Avg(value),
+            f"low{index}": Min(value),
+            f"high{index}": Max(value),
+            f"n{index}": Count(value),
+        }
+    buckets = list(
+        Reading.objects.filter(machine=machine, ts__gte=window_start, ts__lt=window_stop)
+        .annotate(bucket=_BucketStart("ts", grid=grid))
+        .values("bucket")
+        .annotate(**aggregates)
+        .order_by("bucket")
+    )
+    return [
+        (metric, row["bucket"], row[f"avg{index}"], row[f"low{index}"], row[f"high{index}"], row[f"n{index}"])
+        for index, metric in enumerate(metrics)
+        for row in buckets
+        if row[f"n{index}"]
+    ]
