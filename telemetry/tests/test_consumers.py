@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from maintainx.asgi import application
 from telemetry.ingest import ReadingRow
-from telemetry.live import PLANT_GROUP, LiveFrames
+from telemetry.live import PLANT_GROUP, LiveFrames, user_group
 from telemetry.services import readings_ingest
 from telemetry.tests.factories import MachineFactory
 
@@ -83,3 +83,79 @@ async def test_anonymous_machine_socket_is_refused(db):
     communicator = WebsocketCommunicator(application, "/ws/machines/M-001/", headers=await session_headers())
     connected, code = await communicator.connect()
     assert (connected, code) == (False, 4401)
+
+
+async def test_socket_without_an_origin_header_is_refused(manager):
+    headers = [header for header in await session_headers(manager) if header[0] != b"origin"]
+    communicator = WebsocketCommunicator(application, "/ws/plant/", headers=headers)
+    connected, _ = await communicator.connect()
+    assert connected is False
+
+
+async def test_machine_socket_refuses_a_foreign_origin(manager):
+    await database_sync_to_async(MachineFactory)(code="M-042")
+    headers = await session_headers(manager, origin="http://evil.example")
+    communicator = WebsocketCommunicator(application, "/ws/machines/M-042/", headers=headers)
+    connected, _ = await communicator.connect()
+    assert connected is False
+
+
+async def test_user_group_reaches_only_that_users_sockets(manager, technician):
+    tech_socket = WebsocketCommunicator(application, "/ws/plant/", headers=await session_headers(technician))
+    manager_socket = WebsocketCommunicator(application, "/ws/plant/", headers=await session_headers(manager))
+    assert (await tech_socket.connect())[0]
+    assert (await manager_socket.connect())[0]
+
+    event = {"type": "ticket", "event": "assigned", "id": 7, "assignee": technician.pk}
+    await get_channel_layer().group_send(user_group(technician.pk), {"type": "plant.event", "payload": event})
+
+    assert await tech_socket.receive_json_from(timeout=3) == event
+    assert await manager_socket.receive_nothing(timeout=0.3)
+    await tech_socket.disconnect()
+    await manager_socket.disconnect()
+
+
+async def test_every_role_receives_plant_events(technician, supervisor):
+    sockets = [
+        WebsocketCommunicator(application, "/ws/plant/", headers=await session_headers(user))
+        for user in (technician, supervisor)
+    ]
+    for socket in sockets:
+        assert (await socket.connect())[0]
+
+    event = {"type": "alert", "event": "raised", "id": 3, "machine": "M-007", "probability": 0.93}
+    await get_channel_layer().group_send(PLANT_GROUP, {"type": "plant.event", "payload": event})
+
+    for socket in sockets:
+        assert await socket.receive_json_from(timeout=3) == event
+        await socket.disconnect()
+
+
+async def test_machine_socket_receives_only_its_own_machine(manager):
+    pump, fan = await database_sync_to_async(lambda: (MachineFactory(code="M-001"), MachineFactory(code="M-002")))()
+    communicator = WebsocketCommunicator(application, "/ws/machines/M-001/", headers=await session_headers(manager))
+    assert (await communicator.connect())[0]
+    now = timezone.now().replace(microsecond=0)
+    rows = [ReadingRow(fan.id, "M-002", now, {"vibration": 9.9}), ReadingRow(pump.id, "M-001", now, {"vibration": 1.1})]
+    await database_sync_to_async(readings_ingest)(rows=rows, on_commit=LiveFrames().publish)
+
+    assert (await communicator.receive_json_from(timeout=3))["machine"] == "M-001"
+    assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
+
+
+async def test_plant_socket_receives_the_compact_telemetry_frame_of_a_batch(manager):
+    pump, fan = await database_sync_to_async(lambda: (MachineFactory(code="M-001"), MachineFactory(code="M-002")))()
+    communicator = WebsocketCommunicator(application, "/ws/plant/", headers=await session_headers(manager))
+    assert (await communicator.connect())[0]
+    now = timezone.now().replace(microsecond=0)
+    rows = [ReadingRow(pump.id, "M-001", now, {"vibration": 1.1}), ReadingRow(fan.id, "M-002", now, {"vibration": 2.2})]
+    await database_sync_to_async(readings_ingest)(rows=rows, on_commit=LiveFrames().publish)
+
+    frame = await communicator.receive_json_from(timeout=3)
+    assert frame["type"] == "telemetry"
+    assert {reading["machine"]: reading["metrics"] for reading in frame["readings"]} == {
+        "M-001": {"vibration": 1.1},
+        "M-002": {"vibration": 2.2},
+    }
+    await communicator.disconnect()
