@@ -10,6 +10,8 @@ from predictor.ml.features import (
     split_by_machine_and_time,
     training_samples,
     window_features,
+    windows_features,
+    windows_sequences,
 )
 
 T0 = 1_772_409_600.0  # 2026-03-02 00:00 UTC, a multiple of 30 minutes
@@ -72,6 +74,62 @@ def test_training_samples_rows_are_the_serving_features_at_the_same_instant():
     instant = samples.times[10]
     served = window_features(history, np.array([instant]))[0]
     assert np.array_equal(samples.X[10], served, equal_nan=True)
+
+
+def a_mixed_plant() -> tuple[list[MachineWindow], list[np.ndarray]]:
+    """Motors and pumps (other metrics, other ranges), a motor without current, a silent machine."""
+    motors = [noisy_motor_window(days=1.0, code=f"M-{n:02d}", seed=n) for n in range(3)]
+    del motors[2].values["current"]
+    pumps = []
+    for n in range(2):
+        window = noisy_motor_window(days=1.0, step_s=90.0, code=f"P-{n:02d}", seed=10 + n)
+        window.values = {
+            "vibration": window.values["vibration"] * 1.5,
+            "discharge_pressure": 4.0 + window.values["current"] / 100,
+            "flow": 80.0 + window.values["temperature"] - 55.0,
+        }
+        window.normal_ranges = {"vibration": (None, 4.5), "discharge_pressure": (2.5, 6.0), "flow": (40.0, 110.0)}
+        pumps.append(window)
+    silent = MachineWindow("M-99", np.empty(0), {}, MOTOR_RANGES)
+    windows = [motors[0], pumps[0], silent, motors[1], pumps[1], motors[2]]
+    at = [np.array([window.ts[-1] if len(window.ts) else T0]) for window in windows]
+    at[3] = T0 + np.array([6.0, 12.5, 23.9]) * HOUR_S  # training asks for several instants of one window
+    return windows, at
+
+
+def test_a_batch_of_machines_gets_each_machines_own_features_bit_for_bit():
+    windows, at = a_mixed_plant()
+    batch = windows_features(windows, at)
+    alone = np.vstack([window_features(window, instants) for window, instants in zip(windows, at, strict=True)])
+    assert batch.shape == (8, len(feature_names()))
+    assert np.array_equal(batch, alone, equal_nan=True)
+    pump_row, silent_row = 1, 2
+    assert np.isfinite(batch[pump_row, column("flow_level")])
+    assert np.isnan(batch[pump_row, column("current_mean_1h")])
+    assert np.isnan(batch[silent_row, column("vibration_mean_12h")])
+    assert np.isnan(batch[-1, column("current_mean_1h")])  # the motor without current
+    assert np.isfinite(batch[-1, column("speed_mean_1h")])
+
+
+def test_a_batch_of_machines_gets_each_machines_own_sequences_bit_for_bit():
+    windows, at = a_mixed_plant()
+    batch = windows_sequences(windows, at, steps=12, step_seconds=600.0)
+    alone = np.concatenate(
+        [
+            sequence_window(window, instants, steps=12, step_seconds=600.0)
+            for window, instants in zip(windows, at, strict=True)
+        ]
+    )
+    assert batch.shape == (8, 12, len(FEATURE_METRICS))
+    assert np.array_equal(batch, alone)
+    assert batch[1, :, FEATURE_METRICS.index("flow")].any()
+    assert not batch[2].any()  # the silent machine: all "normal"
+
+
+def test_a_batch_needs_one_set_of_instants_per_window():
+    windows, at = a_mixed_plant()
+    with pytest.raises(ValueError, match="6 windows but 5 sets of instants"):
+        windows_features(windows, at[:-1])
 
 
 def test_mean_std_slope_max_and_last_of_a_hand_made_window():
