@@ -1,10 +1,14 @@
 """The role matrix: every endpoint, for anonymous users, users without a role and each role."""
 
 import pytest
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from maintainx.roles import Role
+from maintainx.tests.factories import UserFactory
 from telemetry.tests.factories import MachineFactory
-from tickets.tests.factories import ErrorCodeFactory, SOPFactory, SOPStepFactory
+from tickets.models import TicketStatus
+from tickets.tests.factories import AlertFactory, ErrorCodeFactory, SOPFactory, SOPStepFactory, TicketFactory
 
 # Declared because several tests ask for their user fixture by name at run time, which pytest-django
 # cannot see when it orders database tests before transactional ones.
@@ -15,6 +19,9 @@ READ_ENDPOINTS = [
     "/api/machines/M-001/",
     "/api/error-codes/",
     "/api/error-codes/E-BRG-01/sop/",
+    "/api/sops/",
+    "/api/alerts/",
+    "/api/tickets/",
     "/api/schema/",
     "/api/docs/",
 ]
@@ -28,10 +35,31 @@ def plant(db):
     SOPStepFactory(sop=SOPFactory(error_codes=[code]))
 
 
-@pytest.mark.parametrize("url", [*READ_ENDPOINTS, "/api/me/"])
+# Every endpoint that changes something, with a body it would accept.
+WRITE_ENDPOINTS = [
+    ("patch", "/api/tickets/1/", {"status": "in_progress"}),
+    ("post", "/api/tickets/1/comments/", {"text": "hello"}),
+    ("post", "/api/tickets/1/reassign/", {"assignee": "tech3"}),
+    ("post", "/api/alerts/1/acknowledge/", {}),
+]
+
+
+@pytest.mark.parametrize("url", [*READ_ENDPOINTS, "/api/me/", "/api/reports/summary/", "/api/alerts/1/"])
 def test_anonymous_user_is_refused_with_401(api_client, plant, url):
     response = api_client.get(url)
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize(("method", "url", "body"), WRITE_ENDPOINTS)
+def test_anonymous_user_may_change_nothing(api_client, plant, method, url, body):
+    assert getattr(api_client, method)(url, body, format="json").status_code == 401
+
+
+@pytest.mark.usefixtures("plant")
+@pytest.mark.parametrize(("method", "url", "body"), WRITE_ENDPOINTS)
+def test_user_without_a_role_may_change_nothing(api_client, user_without_role, method, url, body):
+    api_client.force_authenticate(user_without_role)
+    assert getattr(api_client, method)(url, body, format="json").status_code == 403
 
 
 def test_anonymous_user_cannot_log_out(api_client, db):
@@ -93,3 +121,89 @@ def test_token_authentication_reads_the_api(api_client, plant, technician):
 def test_unknown_token_is_refused(api_client, plant):
     api_client.credentials(HTTP_AUTHORIZATION="Token 0123456789abcdef")
     assert api_client.get("/api/machines/").status_code == 401
+
+
+# --- tickets and alerts: every role on every object --------------------------------------------
+
+
+@pytest.fixture
+def tickets(plant, technician):
+    """Three tickets as a technician sees them: their own, one nobody has, a colleague's."""
+    colleague = UserFactory(username="tech2", role=Role.TECHNICIAN)
+    UserFactory(username="tech3", role=Role.TECHNICIAN)  # whom supervisors reassign to
+    return {
+        "own": TicketFactory(assignee=technician),
+        "unassigned": TicketFactory(),
+        "colleague's": TicketFactory(assignee=colleague),
+    }
+
+
+# (role, ticket) -> expected status of: read, start, comment, reassign
+TICKET_MATRIX = {
+    ("technician", "own"): (200, 200, 201, 403),
+    ("technician", "unassigned"): (200, 403, 403, 403),
+    ("technician", "colleague's"): (404, 404, 404, 403),
+    ("manager", "own"): (200, 403, 403, 403),
+    ("manager", "unassigned"): (200, 403, 403, 403),
+    ("manager", "colleague's"): (200, 403, 403, 403),
+    ("supervisor", "own"): (200, 200, 201, 200),
+    ("supervisor", "unassigned"): (200, 200, 201, 200),
+    ("supervisor", "colleague's"): (200, 200, 201, 200),
+}
+
+
+@pytest.mark.parametrize(("role_fixture", "which"), list(TICKET_MATRIX), ids=lambda v: v)
+def test_ticket_permissions_per_role_and_object(api_client, tickets, request, role_fixture, which):
+    api_client.force_authenticate(request.getfixturevalue(role_fixture))
+    url = f"/api/tickets/{tickets[which].pk}/"
+
+    statuses = (
+        api_client.get(url).status_code,
+        api_client.patch(url, {"status": "in_progress"}, format="json").status_code,
+        api_client.post(f"{url}comments/", {"text": "On my way"}, format="json").status_code,
+        api_client.post(f"{url}reassign/", {"assignee": "tech3"}, format="json").status_code,
+    )
+
+    assert statuses == TICKET_MATRIX[(role_fixture, which)]
+    expected_status = TicketStatus.IN_PROGRESS if statuses[1] == 200 else TicketStatus.OPEN
+    tickets[which].refresh_from_db()
+    assert tickets[which].status == expected_status
+
+
+@pytest.mark.parametrize(("role_fixture", "visible"), [("technician", 2), ("manager", 3), ("supervisor", 3)])
+def test_ticket_lists_are_filtered_like_the_objects(api_client, tickets, request, role_fixture, visible):
+    api_client.force_authenticate(request.getfixturevalue(role_fixture))
+    assert api_client.get("/api/tickets/").json()["count"] == visible
+
+
+@pytest.mark.parametrize(
+    ("role_fixture", "acknowledge", "report"),
+    [("technician", 403, 403), ("manager", 200, 200), ("supervisor", 200, 200)],
+)
+@pytest.mark.usefixtures("plant")
+def test_alert_acknowledgement_and_reports_per_role(api_client, request, role_fixture, acknowledge, report):
+    alert = AlertFactory()
+    api_client.force_authenticate(request.getfixturevalue(role_fixture))
+    assert api_client.get(f"/api/alerts/{alert.pk}/").status_code == 200
+    assert api_client.post(f"/api/alerts/{alert.pk}/acknowledge/").status_code == acknowledge
+    assert api_client.get("/api/reports/summary/").status_code == report
+    assert api_client.get("/api/reports/summary/", {"format": "csv"}).status_code == report
+
+
+@pytest.mark.usefixtures("plant")
+@pytest.mark.parametrize("role_fixture", ["technician", "manager"])
+def test_only_supervisors_reopen(api_client, technician, supervisor, request, role_fixture):
+    now = timezone.now()
+    resolved = TicketFactory(
+        assignee=technician,
+        status=TicketStatus.RESOLVED,
+        started_at=now,
+        resolved_at=now,
+        outcome="false_alarm",
+        resolution_notes="ok",
+    )
+    url = f"/api/tickets/{resolved.pk}/"
+    api_client.force_authenticate(request.getfixturevalue(role_fixture))
+    assert api_client.patch(url, {"status": "open"}, format="json").status_code == 403
+    api_client.force_authenticate(supervisor)
+    assert api_client.patch(url, {"status": "open"}, format="json").status_code == 200

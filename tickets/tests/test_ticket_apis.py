@@ -1,0 +1,198 @@
+"""The alerts and tickets API: lists and filters, the detail a technician works from, the workflow
+through PATCH, and refusals that say why. The role matrix is in maintainx/tests/test_api_access.py."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from maintainx.roles import Role
+from maintainx.tests.factories import UserFactory
+from telemetry.models import Machine, MachineStatus
+from telemetry.tests.factories import MachineFactory
+from tickets.models import Alert, AlertStatus, Ticket, TicketStatus
+from tickets.services import alerts_from_predictions
+from tickets.tests.conftest import AT
+from tickets.tests.factories import AlertFactory, TicketFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def alert_ticket(pump, bearing_code, predict, technician_on_shift) -> Ticket:
+    alerts_from_predictions(
+        predictions=[predict(pump, 0.9, bearing_code, rul_hours=30.0, rul_low_hours=18.0, rul_high_hours=44.0)], at=AT
+    )
+    return Ticket.objects.get()
+
+
+@pytest.fixture
+def tech1_client(api_client, technician_on_shift):
+    api_client.force_authenticate(technician_on_shift)
+    return api_client
+
+
+def test_the_ticket_detail_has_the_sop_steps_explanation_rul_evidence_and_what_i_may_do(alert_ticket, tech1_client):
+    body = tech1_client.get(f"/api/tickets/{alert_ticket.pk}/").json()
+
+    assert (body["machine"], body["error_code"], body["status"], body["assignee"]["username"]) == (
+        "M-007",
+        "E-BRG-01",
+        "open",
+        "tech1",
+    )
+    assert [step["instruction"] for step in body["sop"]["steps"]] == [
+        "Lock out and tag out the drive.",
+        "Pull the drive-end bearing.",
+    ]
+    assert body["explanation"] == ["vibration 3.1x its 12-hour level, rising 0.4 mm/s per hour"]
+    assert body["rul"] == {"hours": 30.0, "low_hours": 18.0, "high_hours": 44.0}
+    assert body["evidence"]["prediction"]["probability"] == 0.9
+    assert [event["kind"] for event in body["events"]] == ["created", "assigned"]
+    assert body["actions"] == ["start", "comment"]
+
+
+def test_a_technician_starts_and_resolves_their_ticket_through_the_api(alert_ticket, tech1_client):
+    url = f"/api/tickets/{alert_ticket.pk}/"
+    started = tech1_client.patch(url, {"status": "in_progress"}, format="json")
+    assert started.status_code == 200
+    assert (started.json()["status"], started.json()["actions"]) == ("in_progress", ["resolve", "comment"])
+    assert Machine.objects.get(code="M-007").status == MachineStatus.MAINTENANCE
+
+    resolved = tech1_client.patch(
+        url, {"status": "resolved", "outcome": "preventive_fix", "notes": "Regreased the bearing"}, format="json"
+    )
+
+    assert resolved.status_code == 200
+    body = resolved.json()
+    assert (body["status"], body["outcome"], body["resolution_notes"]) == (
+        "resolved",
+        "preventive_fix",
+        "Regreased the bearing",
+    )
+    assert [(event["kind"], event["to_status"]) for event in body["events"]][-2:] == [
+        ("status_changed", "in_progress"),
+        ("status_changed", "resolved"),
+    ]
+    assert Alert.objects.get().status == AlertStatus.CLEARED
+    assert Machine.objects.get(code="M-007").status == MachineStatus.RUNNING
+
+
+@pytest.mark.parametrize(
+    ("body", "status_code", "reason"),
+    [
+        ({"status": "resolved", "outcome": "false_alarm", "notes": "x"}, 400, "start it first"),
+        ({"status": "open"}, 403, "Only supervisors may reopen"),
+    ],
+)
+def test_illegal_transitions_are_refused_saying_why(alert_ticket, tech1_client, body, status_code, reason):
+    response = tech1_client.patch(f"/api/tickets/{alert_ticket.pk}/", body, format="json")
+    assert response.status_code == status_code
+    assert reason in response.json()["detail"]
+    assert Ticket.objects.get().status == TicketStatus.OPEN
+
+
+def test_resolving_without_notes_is_a_400_that_says_notes_are_needed(alert_ticket, tech1_client):
+    url = f"/api/tickets/{alert_ticket.pk}/"
+    tech1_client.patch(url, {"status": "in_progress"}, format="json")
+    response = tech1_client.patch(url, {"status": "resolved", "outcome": "false_alarm"}, format="json")
+    assert response.status_code == 400
+    assert "needs notes" in response.json()["detail"]
+
+
+def test_an_unknown_status_or_outcome_is_a_400_naming_the_field(alert_ticket, tech1_client):
+    url = f"/api/tickets/{alert_ticket.pk}/"
+    assert "status" in tech1_client.patch(url, {"status": "done"}, format="json").json()
+    response = tech1_client.patch(url, {"status": "resolved", "outcome": "fixed", "notes": "x"}, format="json")
+    assert response.status_code == 400
+    assert "outcome" in response.json()
+
+
+def test_comments_are_added_to_the_audit_trail(alert_ticket, tech1_client):
+    response = tech1_client.post(f"/api/tickets/{alert_ticket.pk}/comments/", {"text": "Parts ordered"}, format="json")
+    assert response.status_code == 201
+    assert (response.json()["kind"], response.json()["actor"], response.json()["note"]) == (
+        "commented",
+        "tech1",
+        "Parts ordered",
+    )
+    assert (
+        tech1_client.post(f"/api/tickets/{alert_ticket.pk}/comments/", {"text": ""}, format="json").status_code == 400
+    )
+
+
+def test_a_supervisor_reassigns_by_username(alert_ticket, api_client, supervisor, day_shift):
+    tech2 = UserFactory(username="tech2", role=Role.TECHNICIAN)
+    api_client.force_authenticate(supervisor)
+    url = f"/api/tickets/{alert_ticket.pk}/reassign/"
+
+    response = api_client.post(url, {"assignee": "tech2"}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["assignee"]["id"] == tech2.pk
+    assert api_client.post(url, {"assignee": "nobody"}, format="json").status_code == 400
+    again = api_client.post(url, {"assignee": "tech2"}, format="json")
+    assert (again.status_code, "already assigned" in again.json()["detail"]) == (400, True)
+
+
+def test_technicians_list_their_own_and_unassigned_tickets_and_filter_mine_status_machine(
+    api_client, technician_on_shift
+):
+    other = UserFactory(username="tech2", role=Role.TECHNICIAN)
+    mine = TicketFactory(assignee=technician_on_shift, machine=MachineFactory(code="M-001"))
+    unassigned = TicketFactory(machine=MachineFactory(code="M-002"))
+    TicketFactory(assignee=other)
+    api_client.force_authenticate(technician_on_shift)
+
+    def ids(params=None):
+        return {row["id"] for row in api_client.get("/api/tickets/", params or {}).json()["results"]}
+
+    assert ids() == {mine.pk, unassigned.pk}
+    assert ids({"mine": "true"}) == {mine.pk}
+    assert ids({"machine": "M-002"}) == {unassigned.pk}
+    assert ids({"status": ["in_progress", "resolved"]}) == set()
+
+
+def test_since_returns_only_what_changed_after_it(api_client, manager, pump, bearing_code):
+    old = TicketFactory(machine=pump)
+    Ticket.objects.filter(pk=old.pk).update(updated_at=timezone.now() - datetime.timedelta(hours=1))
+    new = TicketFactory(machine=pump)
+    old_alert = AlertFactory(machine=pump, error_code=bearing_code, status=AlertStatus.CLEARED, cleared_at=AT)
+    Alert.objects.filter(pk=old_alert.pk).update(updated_at=timezone.now() - datetime.timedelta(hours=1))
+    new_alert = AlertFactory(machine=pump, error_code=bearing_code)
+    api_client.force_authenticate(manager)
+    since = (timezone.now() - datetime.timedelta(minutes=5)).isoformat()
+
+    assert [row["id"] for row in api_client.get("/api/tickets/", {"since": since}).json()["results"]] == [new.pk]
+    assert [row["id"] for row in api_client.get("/api/alerts/", {"since": since}).json()["results"]] == [new_alert.pk]
+    bad = api_client.get("/api/alerts/", {"since": "yesterday"})
+    assert (bad.status_code, "since" in bad.json()) == (400, True)
+
+
+def test_alerts_are_listed_by_status_and_acknowledged_by_a_manager(alert_ticket, api_client, manager):
+    api_client.force_authenticate(manager)
+    [row] = api_client.get("/api/alerts/", {"status": ["active"], "machine": "M-007"}).json()["results"]
+    assert (row["error_code"], row["probability"], row["ticket"], row["severity"]) == (
+        "E-BRG-01",
+        0.9,
+        alert_ticket.pk,
+        3,
+    )
+
+    acknowledged = api_client.post(f"/api/alerts/{row['id']}/acknowledge/")
+    assert acknowledged.status_code == 200
+    assert (acknowledged.json()["status"], acknowledged.json()["acknowledged_by"]["username"]) == (
+        "acknowledged",
+        "boss",
+    )
+    again = api_client.post(f"/api/alerts/{row['id']}/acknowledge/")
+    assert again.status_code == 400
+    assert "already acknowledged by" in again.json()["detail"]
+    assert api_client.get("/api/alerts/", {"status": ["active"]}).json()["count"] == 0
+
+
+def test_sops_are_listed_with_their_steps_and_filtered_by_error_code(bearing_code, tech1_client):
+    [sop] = tech1_client.get("/api/sops/", {"error_code": "E-BRG-01"}).json()["results"]
+    assert (sop["title"], len(sop["steps"]), sop["estimated_minutes"]) == ("Replace a worn bearing", 2, 50)
+    assert tech1_client.get("/api/sops/", {"error_code": "E-NONE"}).json()["count"] == 0
+    assert tech1_client.get(f"/api/sops/{sop['id']}/").json()["error_codes"] == ["E-BRG-01"]
