@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.utils import timezone
 
-from predictor.ml.features import LONG_WINDOW_S, MachineWindow, sequence_window, window_features
+from predictor.ml.features import LONG_WINDOW_S, MachineWindow, windows_features, windows_sequences
 from predictor.models import ModelKind, ModelVersion, SensorProblem
-from predictor.selectors import active_model_versions, machine_windows, model_version_load
+from predictor.selectors import active_model_versions, model_version_load
 from predictor.services import PredictionDraft, SensorWarningDraft, predictions_record
+from predictor.windows import RecentWindows
 from tickets.selectors import error_code_by_failure_mode
 
 logger = logging.getLogger(__name__)
@@ -83,10 +84,13 @@ def sensor_problem(window: MachineWindow, *, now: datetime.datetime) -> tuple[st
 
 
 class Scorer:
-    """Keeps the active models loaded (reloading when another version is activated) and scores ticks."""
+    """Keeps the active models loaded (reloading when another version is activated) and the machines'
+    recent windows (reading only what changed since the last tick), and scores ticks."""
 
     def __init__(self):
         self._loaded: dict[str, tuple[int, object]] = {}
+        # Features look 12 hours back from a machine's latest reading, which may be minutes old.
+        self._windows = RecentWindows(hours=LONG_WINDOW_S / 3600 + 0.5)
 
     def _models(self) -> dict[str, tuple[ModelVersion, object]]:
         models = {}
@@ -107,7 +111,7 @@ class Scorer:
             return TickResult(0, 0, ())
         clock = StageClock()
         with clock.stage("selector"):
-            windows = machine_windows(end=now, hours=LONG_WINDOW_S / 3600 + 0.5)
+            windows = self._windows.windows(end=now)
         warnings, healthy = [], []
         for window in windows:
             problem = sensor_problem(window, now=now)
@@ -124,11 +128,9 @@ class Scorer:
 
     def _predict(self, windows: list[MachineWindow], *, forest, lstm, clock: StageClock) -> list[PredictionDraft]:
         forest_version, forest_model = forest
-        at = [np.array([window.ts[-1]]) for window in windows]
+        at = [window.ts[-1:] for window in windows]
         with clock.stage("features"):
-            features = np.vstack(
-                [window_features(window, instant) for window, instant in zip(windows, at, strict=True)]
-            )
+            features = windows_features(windows, at)
         with clock.stage("forest"):
             probability = forest_model.predict_failure_probability(features)
             modes = forest_model.predict_mode(features)
@@ -141,10 +143,7 @@ class Scorer:
 
             _, lstm_model = lstm
             with clock.stage("lstm"):
-                sequences = np.concatenate(
-                    [sequence_window(window, instant) for window, instant in zip(windows, at, strict=True)]
-                )
-                rul = lstm_model.predict(sequences.astype(np.float32))
+                rul = lstm_model.predict(windows_sequences(windows, at))
             # Both models vote: the RUL model's chance of a failure within the horizon can only
             # add to the classifier's, so a fast-developing fault is not missed by either.
             probability = np.maximum(probability, failure_probability_within(HORIZON_HOURS, *rul))

@@ -1,16 +1,240 @@
 """Reads for the predictor: the recent window of every machine, from the per-minute roll-ups."""
 
 import datetime
-from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
+from django.db import connection
+from django.db.models import Max, Q
 
 from predictor.ml.artifacts import artifact_verify
-from predictor.ml.features import MachineWindow
+from predictor.ml.features import ERROR_CODE_WINDOW_S, MachineWindow
 from predictor.models import ModelKind, ModelVersion
 from telemetry.models import Machine, MachineStatus, MetricSpec, Reading, ReadingMinute
 from tickets.models import Ticket, TicketStatus
+
+# A minute's mean stands at the middle of its minute.
+MINUTE_MIDDLE_S = 30.0
+ERROR_CODE_WINDOW = datetime.timedelta(seconds=ERROR_CODE_WINDOW_S)
+
+# Machines and the start of the period to read for them.
+Spans = Sequence[tuple[Sequence[int], datetime.datetime]]
+
+
+@dataclass(frozen=True)
+class MachineRef:
+    id: int
+    code: str
+    machine_type_id: int
+
+
+@dataclass(frozen=True)
+class MinuteMeans:
+    """Per-minute means of many machines, one entry per machine, metric and minute, in no set order."""
+
+    machine_ids: np.ndarray  # int64
+    metric_names: tuple[str, ...]  # sorted
+    metrics: np.ndarray  # index into metric_names
+    minutes: np.ndarray  # int64 epoch seconds at the start of the minute
+    means: np.ndarray  # float64
+
+
+@dataclass(frozen=True)
+class MachineMinutes:
+    """One machine's minutes (int64 epoch seconds, ascending) and their means, a column per metric
+    name of the MinuteMeans they came from (NaN where a minute lacks the metric)."""
+
+    minutes: np.ndarray
+    means: np.ndarray  # (minutes, metric names)
+
+
+def machines_to_score(machines: Iterable[Machine] | None = None) -> list[MachineRef]:
+    """The given machines, or every running (or degraded) one, ordered by id."""
+    if machines is not None:
+        return sorted((MachineRef(m.id, m.code, m.machine_type_id) for m in machines), key=lambda ref: ref.id)
+    running = Machine.objects.filter(status__in=[MachineStatus.RUNNING, MachineStatus.DEGRADED]).order_by("id")
+    return [MachineRef(*row) for row in running.values_list("id", "code", "machine_type_id")]
+
+
+def metric_ranges(*, machine_type_ids: Iterable[int]) -> dict[int, dict[str, tuple[float | None, float | None]]]:
+    """Per machine type, each metric's normal range."""
+    ranges: dict[int, dict[str, tuple[float | None, float | None]]] = {}
+    for type_id, name, low, high in MetricSpec.objects.filter(machine_type_id__in=set(machine_type_ids)).values_list(
+        "machine_type_id", "name", "normal_min", "normal_max"
+    ):
+        ranges.setdefault(type_id, {})[name] = (low, high)
+    return ranges
+
+
+def minute_means(*, spans: Spans, end: datetime.datetime) -> MinuteMeans:
+    """In one query, the per-minute means of each span's machines from its start to `end`, both included.
+
+    On PostgreSQL the database packs each machine's metric into two binary arrays, so that a
+    million minutes cross as a few thousand rows instead of a million Python tuples.
+    """
+    spans = [(list(ids), start) for ids, start in spans if len(ids)]
+    if not spans:
+        return _minute_means_from([], [], [], [], [])
+    if connection.vendor == "postgresql":
+        return _minute_means_postgresql(spans, end)
+    condition = Q()
+    for ids, start in spans:
+        condition |= Q(machine_id__in=ids, minute__gte=start)
+    rows = (
+        ReadingMinute.objects.filter(condition, minute__lte=end)
+        .order_by()
+        .values_list("machine_id", "metric", "minute", "count", "total")
+    )
+    machine_ids, metrics, minutes, means = [], [], [], []
+    for machine_id, metric, minute, count, total in rows:
+        machine_ids.append(machine_id)
+        metrics.append(metric)
+        minutes.append(round(minute.timestamp()))
+        means.append(total / count)
+    return _minute_means_from(machine_ids, metrics, [1] * len(metrics), minutes, means)
+
+
+def _minute_means_postgresql(spans: Spans, end: datetime.datetime) -> MinuteMeans:
+    table = ReadingMinute._meta.db_table
+    conditions = " OR ".join("(machine_id = ANY(%s) AND minute >= %s)" for _ in spans)
+    params: list = [end]
+    for ids, start in spans:
+        params += [ids, start]
+    sql = f"""
+        SELECT machine_id, metric,
+               array_send(array_agg(extract(epoch FROM minute)::bigint)),
+               array_send(array_agg(total / "count"))
+        FROM {table}
+        WHERE minute <= %s AND ({conditions})
+        GROUP BY machine_id, metric
+    """  # noqa: S608 - the table name is ours, every value is a parameter
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        groups = cursor.fetchall()
+    # Both aggregates of a group see its rows in the same order, so minutes and means stay paired.
+    minutes = [_binary_array(bytes(packed), ">i8") for _, _, packed, _ in groups]
+    means = [_binary_array(bytes(packed), ">f8") for *_, packed in groups]
+    return _minute_means_from(
+        [machine_id for machine_id, *_ in groups],
+        [metric for _, metric, *_ in groups],
+        [len(group_minutes) for group_minutes in minutes],
+        np.concatenate(minutes) if minutes else [],
+        np.concatenate(means) if means else [],
+    )
+
+
+def _binary_array(packed: bytes, element: str) -> np.ndarray:
+    """The values of a one-dimensional PostgreSQL array without NULLs in its binary form (array_send):
+    a header (dimensions, NULL flag, element type, length, lower bound), then length-prefixed values."""
+    dimensions, has_nulls, _element_type, length, _lower_bound = np.frombuffer(packed, ">i4", count=5)
+    if dimensions != 1 or has_nulls:
+        raise ValueError("expected a one-dimensional array without NULLs")
+    values = np.frombuffer(packed, [("size", ">i4"), ("value", element)], count=length, offset=20)["value"]
+    return values.astype(element.replace(">", "="))
+
+
+def _minute_means_from(
+    group_machine_ids: Sequence[int], group_metrics: Sequence[str], group_sizes: Sequence[int], minutes, means
+) -> MinuteMeans:
+    """MinuteMeans from groups of consecutive entries that share a machine and a metric."""
+    names = tuple(sorted(set(group_metrics)))
+    column = {name: index for index, name in enumerate(names)}
+    return MinuteMeans(
+        machine_ids=np.repeat(np.asarray(group_machine_ids, dtype=np.int64), group_sizes),
+        metric_names=names,
+        metrics=np.repeat(np.array([column[name] for name in group_metrics], dtype=np.intp), group_sizes),
+        minutes=np.asarray(minutes, dtype=np.int64),
+        means=np.asarray(means, dtype=np.float64),
+    )
+
+
+def minutes_by_machine(means: MinuteMeans, columns: Sequence[str] | None = None) -> dict[int, MachineMinutes]:
+    """The flat means turned into each machine's minutes, a row per minute and a column per metric.
+
+    The columns are `means.metric_names`, or `columns` (which must hold them all) so that means read
+    at different times line up.
+    """
+    columns = means.metric_names if columns is None else tuple(columns)
+    if not len(means.machine_ids):
+        return {}
+    column_of = np.array([columns.index(name) for name in means.metric_names], dtype=np.intp)
+    # One sort key, machine then minute; a stable sort is fast on the runs the database returns.
+    minute_numbers = means.minutes // 60
+    key = (means.machine_ids << 32) | (minute_numbers - minute_numbers.min())
+    order = np.argsort(key, kind="stable")
+    machine_ids, minutes, key = means.machine_ids[order], means.minutes[order], key[order]
+    new_row = np.r_[True, key[1:] != key[:-1]]
+    row = np.cumsum(new_row) - 1
+    grid = np.full((row[-1] + 1, len(columns)), np.nan)
+    grid[row, column_of[means.metrics[order]]] = means.means[order]
+    row_machines, row_minutes = machine_ids[new_row], minutes[new_row]
+    starts = np.flatnonzero(np.r_[True, row_machines[1:] != row_machines[:-1]])
+    ends = np.r_[starts[1:], len(row_machines)]
+    return {
+        int(row_machines[start]): MachineMinutes(row_minutes[start:end], grid[start:end])
+        for start, end in zip(starts, ends, strict=True)
+    }
+
+
+def error_code_times(*, spans: Spans, end: datetime.datetime) -> dict[int, np.ndarray]:
+    """Per machine, the epoch seconds (ascending) of its readings that carried an error code, from each
+    span's start to `end`."""
+    spans = [(list(ids), start) for ids, start in spans if len(ids)]
+    if not spans:
+        return {}
+    condition = Q()
+    for ids, start in spans:
+        condition |= Q(machine_id__in=ids, ts__gte=start)
+    times: dict[int, list[float]] = {}
+    for machine_id, ts in (
+        Reading.objects.filter(condition, ts__lte=end)
+        .exclude(error_code="")
+        .order_by("machine_id", "ts")
+        .values_list("machine_id", "ts")
+    ):
+        times.setdefault(machine_id, []).append(ts.timestamp())
+    return {machine_id: np.array(stamps, dtype=np.float64) for machine_id, stamps in times.items()}
+
+
+def last_repairs(*, machine_ids: Sequence[int], end: datetime.datetime) -> dict[int, float]:
+    """Per machine, when its latest ticket up to `end` was resolved (epoch seconds)."""
+    return {
+        machine_id: resolved_at.timestamp()
+        for machine_id, resolved_at in Ticket.objects.filter(
+            machine_id__in=machine_ids, status=TicketStatus.RESOLVED, resolved_at__lte=end
+        )
+        .order_by()
+        .values("machine_id")
+        .annotate(latest=Max("resolved_at"))
+        .values_list("machine_id", "latest")
+    }
+
+
+def machine_window(
+    machine: MachineRef,
+    minutes: MachineMinutes | None,
+    metric_names: Sequence[str],
+    *,
+    normal_ranges: Mapping[str, tuple[float | None, float | None]],
+    error_times: np.ndarray | None,
+    last_repair_ts: float | None,
+) -> MachineWindow:
+    """A MachineWindow of one machine's minutes; a metric is in it when one of its minutes has it."""
+    if minutes is None or not len(minutes.minutes):
+        ts, values = np.empty(0, dtype=np.float64), {}
+    else:
+        ts = minutes.minutes.astype(np.float64) + MINUTE_MIDDLE_S
+        reported = ~np.isnan(minutes.means).all(axis=0)
+        values = {name: minutes.means[:, column] for column, name in enumerate(metric_names) if reported[column]}
+    return MachineWindow(
+        machine_code=machine.code,
+        ts=ts,
+        values=values,
+        normal_ranges=dict(normal_ranges),
+        error_code_times=error_times if error_times is not None else np.empty(0, dtype=np.float64),
+        last_repair_ts=last_repair_ts,
+    )
 
 
 def machine_windows(
@@ -18,66 +242,29 @@ def machine_windows(
 ) -> list[MachineWindow]:
     """Each machine's last `hours` of per-minute means, ending at `end`, in five queries whatever their number.
 
-    Running machines by default. A minute's mean stands at the middle of its minute; metric
-    ranges come from the machine's type, error codes from the readings that carried one, and the
-    last repair from the machine's latest resolved ticket.
+    Running machines by default, in id order. Metric ranges come from the machine's type, error
+    codes from the readings that carried one (over the last day at least, as the error-code
+    feature counts a day), and the last repair from the machine's latest resolved ticket.
     """
-    if machines is None:
-        machines = Machine.objects.filter(status__in=[MachineStatus.RUNNING, MachineStatus.DEGRADED])
-    machines = list(machines)
+    refs = machines_to_score(machines)
+    ids = [machine.id for machine in refs]
     start = end - datetime.timedelta(hours=hours)
-    ids = [machine.id for machine in machines]
-
-    minutes: dict[int, dict[datetime.datetime, dict[str, float]]] = defaultdict(dict)
-    for machine_id, metric, minute, count, total in (
-        ReadingMinute.objects.filter(machine_id__in=ids, minute__gte=start, minute__lte=end)
-        .order_by()
-        .values_list("machine_id", "metric", "minute", "count", "total")
-    ):
-        minutes[machine_id].setdefault(minute, {})[metric] = total / count
-
-    ranges: dict[int, dict[str, tuple[float | None, float | None]]] = defaultdict(dict)
-    type_of = {machine.id: machine.machine_type_id for machine in machines}
-    for type_id, name, low, high in MetricSpec.objects.filter(machine_type_id__in=set(type_of.values())).values_list(
-        "machine_type_id", "name", "normal_min", "normal_max"
-    ):
-        ranges[type_id][name] = (low, high)
-
-    error_times: dict[int, list[float]] = defaultdict(list)
-    for machine_id, ts in (
-        Reading.objects.filter(machine_id__in=ids, ts__gte=start, ts__lte=end)
-        .exclude(error_code="")
-        .values_list("machine_id", "ts")
-    ):
-        error_times[machine_id].append(ts.timestamp())
-
-    last_repair: dict[int, float] = {}
-    for machine_id, resolved_at in (
-        Ticket.objects.filter(machine_id__in=ids, status=TicketStatus.RESOLVED, resolved_at__lte=end)
-        .order_by("machine_id", "resolved_at")
-        .values_list("machine_id", "resolved_at")
-    ):
-        last_repair[machine_id] = resolved_at.timestamp()  # ordered, so the latest wins
-
-    windows = []
-    for machine in machines:
-        by_minute = minutes.get(machine.id, {})
-        stamps = sorted(by_minute)
-        metric_names = sorted({name for values in by_minute.values() for name in values})
-        windows.append(
-            MachineWindow(
-                machine_code=machine.code,
-                ts=np.array([stamp.timestamp() + 30.0 for stamp in stamps], dtype=np.float64),
-                values={
-                    name: np.array([by_minute[stamp].get(name, np.nan) for stamp in stamps], dtype=np.float64)
-                    for name in metric_names
-                },
-                normal_ranges=ranges.get(machine.machine_type_id, {}),
-                error_code_times=np.array(sorted(error_times.get(machine.id, [])), dtype=np.float64),
-                last_repair_ts=last_repair.get(machine.id),
-            )
+    means = minute_means(spans=[(ids, start)], end=end)
+    by_machine = minutes_by_machine(means)
+    ranges = metric_ranges(machine_type_ids={machine.machine_type_id for machine in refs})
+    errors = error_code_times(spans=[(ids, min(start, end - ERROR_CODE_WINDOW))], end=end)
+    repairs = last_repairs(machine_ids=ids, end=end)
+    return [
+        machine_window(
+            machine,
+            by_machine.get(machine.id),
+            means.metric_names,
+            normal_ranges=ranges.get(machine.machine_type_id, {}),
+            error_times=errors.get(machine.id),
+            last_repair_ts=repairs.get(machine.id),
         )
-    return windows
+        for machine in refs
+    ]
 
 
 def active_model_versions() -> dict[str, ModelVersion]:
@@ -95,17 +282,3 @@ def model_version_load(model_version: ModelVersion):
     from predictor.ml.rul import RulLstm  # noqa: PLC0415 - TensorFlow only when an LSTM is used
 
     return RulLstm.load(model_version.artifact_path)
-
-
-def model_version_list(*, kind: str) -> list[ModelVersion]:
-    """The kind's versions, newest first."""
-    return list(ModelVersion.objects.filter(kind=kind).order_by("-trained_at"))
-
-
-def model_version_previous(*, kind: str) -> ModelVersion | None:
-    """The version that was active before the current one: the latest activated of the inactive ones."""
-    return (
-        ModelVersion.objects.filter(kind=kind, is_active=False, activated_at__isnull=False)
-        .order_by("-activated_at")
-        .first()
-    )
