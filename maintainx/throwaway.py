@@ -39,28 +39,63 @@ class MosquittoBroker:
 
     Started as root, Mosquitto drops to the mosquitto user, so its directory is a fresh one under
     the system temp folder that this user owns (it cannot enter root's private temp folders).
+
+    With `config_file`, it runs a deployment's configuration instead (deploy/mosquitto): the same
+    file with its listener moved to 127.0.0.1:<port> and the files it names (password file, ACL,
+    persistence) moved into the broker's directory. An ACL file found beside `config_file` is
+    copied there; the password file, `password_file`, is the caller's to write before `start()`.
     """
 
-    def __init__(self, *, port: int | None = None, extra_config: str = ""):
+    def __init__(self, *, port: int | None = None, extra_config: str = "", config_file: Path | None = None):
         self.directory = Path(tempfile.mkdtemp(prefix="maintainx-mqtt-"))
         if os.geteuid() == 0:
             shutil.chown(self.directory, "mosquitto", "mosquitto")
         self.port = port or free_port()
         self.config_path = self.directory / "mosquitto.conf"
-        self.config_path.write_text(
-            f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
-            "persistence true\n"
-            f"persistence_location {self.directory}/\n"
-            # A persistent session keeps queued QoS 1 messages while its client is away.
-            "max_queued_messages 0\n"
-            "max_queued_bytes 0\n"
-            "max_inflight_messages 0\n"
-            "log_dest stderr\n"
-            "log_type error\n"
-            "log_type warning\n" + extra_config
-        )
+        self.password_file: Path | None = None
+        if config_file is not None:
+            self.config_path.write_text(self._relocated_config(config_file) + extra_config)
+        else:
+            self.config_path.write_text(
+                f"listener {self.port} 127.0.0.1\n"
+                "allow_anonymous true\n"
+                "persistence true\n"
+                f"persistence_location {self.directory}/\n"
+                # A persistent session keeps queued QoS 1 messages while its client is away.
+                "max_queued_messages 0\n"
+                "max_queued_bytes 0\n"
+                "max_inflight_messages 0\n"
+                "log_dest stderr\n"
+                "log_type error\n"
+                "log_type warning\n" + extra_config
+            )
         self.process: subprocess.Popen | None = None
+
+    def _relocated_config(self, config_file: Path) -> str:
+        lines = []
+        listeners = 0
+        for original in config_file.read_text().splitlines():
+            option, _, value = original.strip().partition(" ")
+            line = original
+            if option == "listener":
+                listeners += 1
+                line = f"listener {self.port} 127.0.0.1"
+            elif option in ("password_file", "acl_file"):
+                name = Path(value.strip()).name
+                beside = config_file.parent / name
+                if beside.is_file():
+                    shutil.copyfile(beside, self.directory / name)
+                if option == "password_file":
+                    self.password_file = self.directory / name
+                line = f"{option} {self.directory / name}"
+            elif option == "persistence_location":
+                line = f"persistence_location {self.directory}/"
+            elif option == "log_dest":
+                line = "log_dest stderr"  # start() keeps stderr in mosquitto.log
+            lines.append(line)
+        if listeners != 1:
+            raise ValueError(f"{config_file}: expected one listener, found {listeners}")
+        return "\n".join(lines) + "\n"
 
     @property
     def url(self) -> str:
@@ -72,8 +107,22 @@ class MosquittoBroker:
             stdout=subprocess.DEVNULL,
             stderr=open(self.directory / "mosquitto.log", "ab"),  # noqa: SIM115 - the process owns it
         )
-        port_wait(self.port)
+        self._started_wait()
         return self
+
+    def _started_wait(self, timeout: float = 20.0) -> None:
+        """Until the port opens; a broker that exits instead (a bad config) fails at once with its log."""
+        deadline = time.monotonic() + timeout
+        while self.process.poll() is None and time.monotonic() < deadline:
+            try:
+                port_wait(self.port, timeout=0.2)
+            except TimeoutError:
+                continue
+            return
+        log = (self.directory / "mosquitto.log").read_text(errors="replace").strip()
+        if self.process.poll() is None:
+            raise TimeoutError(f"mosquitto did not open port {self.port} within {timeout} s: {log}")
+        raise RuntimeError(f"mosquitto exited with status {self.process.returncode}: {log}")
 
     def stop(self) -> None:
         """Stop as a service manager would (SIGTERM): it saves its persistent state first."""
