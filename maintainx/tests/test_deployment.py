@@ -591,6 +591,8 @@ def test_machine_cannot_publish_on_another_machines_topic_nor_read_it(deployed_b
     assert not machine.publish(telemetry_topic("M-001"), b"reading of M-001").is_failure
     listener.wait_for(b"reading of M-001")
     assert listener.received == [("plant/M-001/telemetry", b"reading of M-001")]
+    # The broker answers M-002 in order: anything it had delivered to M-002 came before this PUBACK.
+    assert not other_machine.publish(telemetry_topic("M-002"), b"reading of M-002").is_failure
     assert other_machine.received == []
 
 
