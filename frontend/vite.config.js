@@ -24,4 +24,10 @@ export default defineConfig({
       '/ws': { target: backend, ws: true },
     },
   },
+  test: {
+    environment: 'jsdom',
+    include: ['src/**/*.test.{js,jsx}'],
+    setupFiles: ['./src/test/setup.js'],
+    restoreMocks: true,
+  },
 });

@@ -1,6 +1,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import App from './App.jsx';
+import App from './app/App.jsx';
+import './app/styles.css';
 
 createRoot(document.getElementById('root')).render(
   <StrictMode>

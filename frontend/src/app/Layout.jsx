@@ -1,0 +1,81 @@
+import { NavLink, Outlet, useNavigate } from 'react-router';
+import ConnectionStatus from '../components/ConnectionStatus.jsx';
+import AlertBanner from '../features/alerts/components/AlertBanner.jsx';
+import { useLogout } from '../features/auth/hooks/useCurrentUser.js';
+import { mayReadReports, mayWatchPlant, ROLES } from '../lib/roles.js';
+import { PlantEventsProvider, usePlantSocket } from './PlantEvents.jsx';
+
+function Navigation({ user }) {
+  const links = [];
+  if (mayWatchPlant(user.role)) links.push({ to: '/', label: 'Plant', end: true });
+  links.push({ to: '/tickets', label: user.role === ROLES.TECHNICIAN ? 'My tickets' : 'Tickets' });
+  if (mayReadReports(user.role)) links.push({ to: '/reports', label: 'Reports' });
+  return (
+    <nav className="nav" aria-label="Main">
+      {links.map((link) => (
+        <NavLink key={link.to} to={link.to} end={link.end} className="nav__link">
+          {link.label}
+        </NavLink>
+      ))}
+      {user.is_staff && (
+        <a className="nav__link" href="/admin/">
+          Admin
+        </a>
+      )}
+    </nav>
+  );
+}
+
+function SocketStatus() {
+  const socket = usePlantSocket();
+  return <ConnectionStatus status={socket.status} detail={socket.detail} />;
+}
+
+function UserMenu({ user }) {
+  const logout = useLogout();
+  const navigate = useNavigate();
+  return (
+    <div className="user-menu">
+      <span className="user-menu__who">
+        <strong>{user.full_name || user.username}</strong>
+        <span className="muted small">{user.role}</span>
+      </span>
+      <button
+        type="button"
+        className="button button--small"
+        disabled={logout.isPending}
+        onClick={() => logout.mutate(undefined, { onSettled: () => navigate('/login', { replace: true }) })}
+      >
+        Sign out
+      </button>
+    </div>
+  );
+}
+
+export default function Layout({ user }) {
+  return (
+    <PlantEventsProvider>
+      <div className="shell">
+        <header className="topbar">
+          <div className="topbar__inner">
+            <div className="brand">
+              <span className="brand__mark" aria-hidden="true">
+                M
+              </span>
+              MaintainX
+            </div>
+            <Navigation user={user} />
+            <div className="topbar__right">
+              <SocketStatus />
+              <UserMenu user={user} />
+            </div>
+          </div>
+        </header>
+        <AlertBanner role={user.role} />
+        <main className="content">
+          <Outlet />
+        </main>
+      </div>
+    </PlantEventsProvider>
+  );
+}

@@ -1,0 +1,53 @@
+import { createContext, useCallback, useContext, useEffect } from 'react';
+import { useQueryClient } from '@tanstack/react-query';
+import { useLiveSocket } from '../lib/live-socket.js';
+import { alertEventApply, alertsCatchUp } from '../features/alerts/hooks/useAlerts.js';
+import { ME_KEY } from '../features/auth/hooks/useCurrentUser.js';
+import { machineEventApply, machinesCatchUp } from '../features/machines/hooks/plantEvents.js';
+import { reportKeys } from '../features/reports/hooks/useReport.js';
+import { ticketEventApply, ticketsCatchUp } from '../features/tickets/hooks/useTickets.js';
+
+const PlantSocketContext = createContext({ status: 'connecting', detail: null });
+
+export const usePlantSocket = () => useContext(PlantSocketContext);
+
+/**
+ * The one /ws/plant/ socket of the app: machine status and live values, alerts, tickets, and the
+ * user's own events, each handed to its feature. After a reconnect every feature fetches what
+ * changed while it was down.
+ */
+export function PlantEventsProvider({ children }) {
+  const queryClient = useQueryClient();
+
+  const onMessage = useCallback(
+    (frame) => {
+      if (machineEventApply(queryClient, frame) && frame.type === 'telemetry') return;
+      alertEventApply(queryClient, frame);
+      if (ticketEventApply(queryClient, frame) || frame.type === 'machine') {
+        // Breakdowns start and end with these; the report on screen follows.
+        queryClient.invalidateQueries({ queryKey: reportKeys.all });
+      }
+    },
+    [queryClient],
+  );
+
+  const onReconnect = useCallback(
+    async (since) => {
+      await Promise.allSettled([
+        alertsCatchUp(queryClient, since),
+        ticketsCatchUp(queryClient, since),
+        machinesCatchUp(queryClient),
+        queryClient.invalidateQueries({ queryKey: reportKeys.all }),
+      ]);
+    },
+    [queryClient],
+  );
+
+  const socket = useLiveSocket('/ws/plant/', { onMessage, onReconnect });
+  const signedOut = socket.status === 'refused' && socket.detail === 'signed-out';
+  useEffect(() => {
+    // The session ended elsewhere (signed out in another tab, expired): back to the login.
+    if (signedOut) queryClient.invalidateQueries({ queryKey: ME_KEY });
+  }, [signedOut, queryClient]);
+  return <PlantSocketContext.Provider value={socket}>{children}</PlantSocketContext.Provider>;
+}

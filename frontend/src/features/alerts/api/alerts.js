@@ -1,0 +1,22 @@
+import { api } from '../../../lib/api-client.js';
+
+export const OPEN_ALERT_STATUSES = ['active', 'acknowledged'];
+
+export async function fetchOpenAlerts() {
+  const page = await api.get('/api/alerts/', { status: OPEN_ALERT_STATUSES, limit: 500 });
+  return page.results;
+}
+
+/** Alerts changed after `since` (any status), for a client that reconnects. */
+export async function fetchAlertsChangedSince(since) {
+  const page = await api.get('/api/alerts/', { since: since.toISOString(), limit: 500 });
+  return page.results;
+}
+
+export const acknowledgeAlert = (id) => api.post(`/api/alerts/${id}/acknowledge/`);
+
+/** The "why" of a machine's alert: its newest prediction's strongest signals. */
+export async function fetchAlertReasons(machine) {
+  const page = await api.get('/api/predictions/', { machine, limit: 1 });
+  return page.results[0] ?? null;
+}

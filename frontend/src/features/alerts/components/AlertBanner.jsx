@@ -1,0 +1,92 @@
+import { useState } from 'react';
+import { Link } from 'react-router';
+import { percent, since } from '../../../lib/format.js';
+import { mayAcknowledgeAlerts } from '../../../lib/roles.js';
+import { useAcknowledgeAlert, useAlertReasons, useOpenAlerts } from '../hooks/useAlerts.js';
+
+function AlertReasons({ alert }) {
+  const reasons = useAlertReasons(alert);
+  if (reasons.isPending) return <span className="alert-banner__why alert-banner__why--pending">Finding out why…</span>;
+  const signals = reasons.data?.top_signals ?? [];
+  if (reasons.isError || !signals.length) {
+    return alert.source === 'machine' ? <span>Reported by the machine itself.</span> : null;
+  }
+  return (
+    <ul className="alert-banner__why">
+      {signals.slice(0, 3).map((signal) => (
+        <li key={signal}>{signal}</li>
+      ))}
+    </ul>
+  );
+}
+
+function AlertBannerItem({ alert, role }) {
+  const acknowledge = useAcknowledgeAlert();
+  return (
+    <article className="alert-banner__item" data-alert-id={alert.id} data-machine={alert.machine}>
+      <div className="alert-banner__headline">
+        <span className="alert-banner__icon" aria-hidden="true">
+          !
+        </span>
+        <div>
+          <strong>
+            <Link to={`/machines/${encodeURIComponent(alert.machine)}`}>{alert.machine}</Link>
+            {alert.machine_name ? ` · ${alert.machine_name}` : ''}
+          </strong>{' '}
+          <span className="alert-banner__code">{alert.error_code}</span>
+          {alert.error_code_title ? ` ${alert.error_code_title}` : ''}
+          <div className="alert-banner__meta">
+            <span className="alert-banner__probability">{percent(alert.probability)} failure probability</span>
+            {alert.opened_at && <span> · opened {since(alert.opened_at)}</span>}
+          </div>
+        </div>
+      </div>
+      <AlertReasons alert={alert} />
+      <div className="alert-banner__actions">
+        {mayAcknowledgeAlerts(role) && (
+          <button
+            type="button"
+            className="button button--light"
+            disabled={acknowledge.isPending}
+            onClick={() => acknowledge.mutate(alert)}
+          >
+            {acknowledge.isPending ? 'Acknowledging…' : 'Acknowledge'}
+          </button>
+        )}
+        {alert.ticket && (
+          <Link className="button button--ghost-light" to={`/tickets/${alert.ticket}`}>
+            Ticket #{alert.ticket}
+          </Link>
+        )}
+      </div>
+      {acknowledge.isError && <p className="alert-banner__error">{acknowledge.error.message}</p>}
+    </article>
+  );
+}
+
+// More alerts than this fold behind a "show" button, so the page under the banner stays usable.
+const SHOWN = 2;
+
+/** The red banner: every active (not yet acknowledged) failure alert, pushed over the plant socket. */
+export default function AlertBanner({ role }) {
+  const alerts = useOpenAlerts();
+  const [expanded, setExpanded] = useState(false);
+  const active = (alerts.data ?? []).filter((alert) => alert.status === 'active');
+  if (!active.length) return null;
+  const shown = expanded ? active : active.slice(0, SHOWN);
+  const hidden = active.length - shown.length;
+  return (
+    <section className="alert-banner" role="alert" aria-label="Failure alerts">
+      {shown.map((alert) => (
+        <AlertBannerItem key={alert.id} alert={alert} role={role} />
+      ))}
+      {(hidden > 0 || expanded) && active.length > SHOWN && (
+        <div className="alert-banner__more">
+          <button type="button" className="button button--small button--ghost-light" onClick={() => setExpanded(!expanded)}>
+            {expanded ? 'Show fewer' : `Show ${hidden} more alert${hidden === 1 ? '' : 's'}`}
+          </button>
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,68 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import {
+  OPEN_ALERT_STATUSES,
+  acknowledgeAlert,
+  fetchAlertReasons,
+  fetchAlertsChangedSince,
+  fetchOpenAlerts,
+} from '../api/alerts.js';
+
+export const alertKeys = {
+  open: ['alerts', 'open'],
+  reasons: (machine, refreshedAt) => ['alerts', 'reasons', machine, refreshedAt],
+};
+
+export function useOpenAlerts({ enabled = true } = {}) {
+  return useQuery({ queryKey: alertKeys.open, queryFn: fetchOpenAlerts, enabled });
+}
+
+export function useAlertReasons(alert) {
+  return useQuery({
+    queryKey: alertKeys.reasons(alert.machine, alert.refreshed_at ?? alert.probability),
+    queryFn: () => fetchAlertReasons(alert.machine),
+    staleTime: 60_000,
+  });
+}
+
+/** Puts changed alerts into the open list: new and updated ones in place, closed ones out. */
+export function alertsMerge(current, changed) {
+  const byId = new Map((current ?? []).map((alert) => [alert.id, alert]));
+  for (const alert of changed) {
+    if (OPEN_ALERT_STATUSES.includes(alert.status)) byId.set(alert.id, { ...byId.get(alert.id), ...alert });
+    else byId.delete(alert.id);
+  }
+  return [...byId.values()].sort((a, b) => b.probability - a.probability || a.id - b.id);
+}
+
+export function useAcknowledgeAlert() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (alert) => acknowledgeAlert(alert.id),
+    onSuccess: (alert) => queryClient.setQueryData(alertKeys.open, (current) => alertsMerge(current, [alert])),
+  });
+}
+
+/**
+ * An alert frame from the plant socket. The banner shows it at once from the frame itself (machine,
+ * error code, probability), then the full alert is fetched behind it.
+ */
+export function alertEventApply(queryClient, frame) {
+  if (frame.type !== 'alert') return false;
+  const provisional = {
+    id: frame.id,
+    machine: frame.machine,
+    error_code: frame.error_code,
+    status: frame.status,
+    probability: frame.probability,
+  };
+  queryClient.setQueryData(alertKeys.open, (current) => alertsMerge(current ?? [], [provisional]));
+  queryClient.invalidateQueries({ queryKey: alertKeys.open });
+  return true;
+}
+
+/** After a reconnect: only the alerts that changed while the socket was down. */
+export async function alertsCatchUp(queryClient, since) {
+  const changed = await fetchAlertsChangedSince(since);
+  if (changed.length) queryClient.setQueryData(alertKeys.open, (current) => alertsMerge(current ?? [], changed));
+  return changed.length;
+}

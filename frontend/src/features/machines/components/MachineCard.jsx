@@ -1,0 +1,75 @@
+import { Link } from 'react-router';
+import { number, percent, rulRange, since } from '../../../lib/format.js';
+import { useLatestReading } from '../hooks/liveReadings.js';
+import HealthBadge from './HealthBadge.jsx';
+
+function LiveValues({ machine }) {
+  const reading = useLatestReading(machine.code);
+  if (!reading) return <p className="card__live muted">Waiting for readings…</p>;
+  const units = Object.fromEntries(machine.metrics.map((metric) => [metric.name, metric.unit]));
+  return (
+    <dl className="card__live" data-live-ts={reading.ts}>
+      {['vibration', 'temperature']
+        .filter((name) => reading.metrics[name] !== undefined)
+        .map((name) => (
+          <div key={name}>
+            <dt>{name}</dt>
+            <dd>
+              {number(reading.metrics[name], name === 'temperature' ? 1 : 2)} <small>{units[name]}</small>
+            </dd>
+          </div>
+        ))}
+    </dl>
+  );
+}
+
+export default function MachineCard({ machine, health, prediction, sensorWarning, alert }) {
+  const rul = prediction && {
+    hours: prediction.rul_hours,
+    low_hours: prediction.rul_low_hours,
+    high_hours: prediction.rul_high_hours,
+  };
+  return (
+    <Link
+      to={`/machines/${encodeURIComponent(machine.code)}`}
+      className={`machine-card machine-card--${health}`}
+      data-machine={machine.code}
+      data-health={health}
+    >
+      <div className="machine-card__head">
+        <div>
+          <div className="machine-card__code">{machine.code}</div>
+          <div className="machine-card__name">{machine.name}</div>
+        </div>
+        <HealthBadge health={health} />
+      </div>
+      <div className="machine-card__figures">
+        <div>
+          <span className="figure-label">Failure risk</span>
+          <span className="figure-value">{percent(prediction?.failure_probability)}</span>
+        </div>
+        <div>
+          <span className="figure-label">Remaining life</span>
+          <span className="figure-value">{rulRange(rul)}</span>
+        </div>
+      </div>
+      <LiveValues machine={machine} />
+      <div className="machine-card__foot">
+        {alert ? (
+          <span className="machine-card__alert">
+            {alert.error_code} {alert.status === 'acknowledged' ? '(acknowledged)' : ''}
+          </span>
+        ) : sensorWarning ? (
+          <span className="machine-card__warning" title={sensorWarning.detail}>
+            Sensor: {sensorWarning.problem_display}
+          </span>
+        ) : (
+          <span className="muted">
+            {machine.machine_type} · {machine.line || 'no line'}
+          </span>
+        )}
+        <span className="muted">{since(machine.status_changed_at)}</span>
+      </div>
+    </Link>
+  );
+}

@@ -1,0 +1,115 @@
+import { useMemo } from 'react';
+import { Link, useSearchParams } from 'react-router';
+import { ErrorState, Loading } from '../../../components/States.jsx';
+import ConnectionStatus from '../../../components/ConnectionStatus.jsx';
+import { clockTime } from '../../../lib/format.js';
+import { machineHealth } from '../hooks/health.js';
+import { RANGES, useMachineReadings } from '../hooks/useMachineReadings.js';
+import { useLatestPredictions, useMachine } from '../hooks/useMachines.js';
+import HealthBadge from './HealthBadge.jsx';
+import MetricChart from './MetricChart.jsx';
+import { LatestPrediction, PredictionHistory } from './PredictionPanel.jsx';
+
+const METRIC_ORDER = ['vibration', 'temperature'];
+
+function orderedMetrics(metrics) {
+  const rank = (name) => (METRIC_ORDER.includes(name) ? METRIC_ORDER.indexOf(name) : METRIC_ORDER.length);
+  return [...metrics].sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
+}
+
+/** One machine: live charts with limits, history zoom, its predictions, and (aside) its tickets. */
+export default function MachinePage({ code, openAlerts = [], aside = null }) {
+  const machine = useMachine(code);
+  const latest = useLatestPredictions();
+  const [searchParams, setSearchParams] = useSearchParams();
+  const rangeKey = RANGES[searchParams.get('range')] ? searchParams.get('range') : 'live';
+  const { history, charts, socket, lastFrame } = useMachineReadings(code, rangeKey);
+  const predictionFrom = useMemo(() => {
+    const seconds = Math.max(RANGES[rangeKey].seconds, 3600);
+    return new Date(Math.floor((Date.now() - seconds * 1000) / 60000) * 60000).toISOString();
+  }, [rangeKey]);
+
+  if (machine.isPending) return <Loading label={`Loading ${code}…`} />;
+  if (machine.isError) {
+    return (
+      <section className="page">
+        <ErrorState error={machine.error} onRetry={machine.refetch} title={`Could not load ${code}`} />
+        <Link to="/">Back to the plant</Link>
+      </section>
+    );
+  }
+  const row = latest.data?.machines.find((entry) => entry.machine === code);
+  const alert = openAlerts.find((entry) => entry.machine === code);
+  const health = machineHealth(machine.data, { prediction: row?.prediction, threshold: latest.data?.threshold, alert });
+
+  return (
+    <section className="page machine-page">
+      <nav className="breadcrumbs" aria-label="Breadcrumbs">
+        <Link to="/">Plant</Link> <span aria-hidden="true">›</span> {code}
+      </nav>
+      <header className="page__header">
+        <div>
+          <h1>
+            {machine.data.code} <span className="light">{machine.data.name}</span>
+          </h1>
+          <p className="muted">
+            {machine.data.machine_type} · {machine.data.line || 'no line'}
+            {machine.data.location ? ` · ${machine.data.location}` : ''}
+          </p>
+        </div>
+        <HealthBadge health={health} />
+      </header>
+
+      <div className="machine-page__grid">
+        <div className="machine-page__main">
+          <div className="toolbar">
+            <div className="segmented" role="group" aria-label="Time range">
+              {Object.entries(RANGES).map(([key, range]) => (
+                <button
+                  key={key}
+                  type="button"
+                  aria-pressed={key === rangeKey}
+                  onClick={() => setSearchParams({ range: key }, { replace: true })}
+                >
+                  {range.label}
+                </button>
+              ))}
+            </div>
+            <div className="toolbar__status">
+              <ConnectionStatus status={socket.status} detail={socket.detail} />
+              <span className="muted small" data-testid="last-reading">
+                Last reading {lastFrame ? clockTime(lastFrame.ts) : '–'}
+              </span>
+            </div>
+          </div>
+          {history.isPending && <Loading label="Loading the history…" />}
+          {history.isError && (
+            <ErrorState error={history.error} onRetry={history.refetch} title="Could not load the history" />
+          )}
+          {charts &&
+            orderedMetrics(machine.data.metrics).map((spec, index) => (
+              <MetricChart key={spec.name} spec={spec} columns={charts[spec.name]} index={index} />
+            ))}
+          {charts && !machine.data.metrics.length && (
+            <p className="muted">This machine's type lists no metrics; a supervisor sets them in the admin site.</p>
+          )}
+        </div>
+        <aside className="machine-page__side">
+          <section className="card">
+            <h2>Prediction</h2>
+            <LatestPrediction
+              prediction={row?.prediction}
+              threshold={latest.data?.threshold}
+              sensorWarning={row?.sensor_warning}
+            />
+          </section>
+          <section className="card">
+            <h2>Failure probability</h2>
+            <PredictionHistory code={code} from={predictionFrom} threshold={latest.data?.threshold} />
+          </section>
+          {aside}
+        </aside>
+      </div>
+    </section>
+  );
+}

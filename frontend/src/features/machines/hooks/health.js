@@ -1,0 +1,38 @@
+// A machine's health as the plant grid colours it: what the machine says (down, maintenance,
+// degraded) first, then what the models predict.
+export const HEALTH = {
+  down: { label: 'Down', rank: 0 },
+  predicted: { label: 'Predicted failure', rank: 1 },
+  degraded: { label: 'Degraded', rank: 2 },
+  maintenance: { label: 'Maintenance', rank: 3 },
+  running: { label: 'Running', rank: 4 },
+  unknown: { label: 'Unknown', rank: 5 },
+};
+
+export function machineHealth(machine, { prediction, threshold, alert } = {}) {
+  if (machine.status === 'down') return 'down';
+  if (machine.status === 'maintenance') return 'maintenance';
+  const atRisk = Boolean(alert) || (prediction && threshold !== undefined && prediction.failure_probability >= threshold);
+  if (atRisk) return 'predicted';
+  if (machine.status === 'degraded') return 'degraded';
+  if (machine.status === 'running') return 'running';
+  return 'unknown';
+}
+
+export const SORTS = {
+  health: { label: 'Health', compare: (a, b) => HEALTH[a.health].rank - HEALTH[b.health].rank },
+  probability: {
+    label: 'Failure probability',
+    compare: (a, b) => (b.prediction?.failure_probability ?? -1) - (a.prediction?.failure_probability ?? -1),
+  },
+  rul: {
+    label: 'Remaining life',
+    compare: (a, b) => (a.prediction?.rul_hours ?? Infinity) - (b.prediction?.rul_hours ?? Infinity),
+  },
+  code: { label: 'Machine', compare: () => 0 },
+};
+
+export function sortMachines(rows, sortKey) {
+  const compare = SORTS[sortKey]?.compare ?? SORTS.health.compare;
+  return [...rows].sort((a, b) => compare(a, b) || a.machine.code.localeCompare(b.machine.code));
+}

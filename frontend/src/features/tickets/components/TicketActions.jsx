@@ -1,0 +1,92 @@
+import { useState } from 'react';
+import { OUTCOMES } from '../api/tickets.js';
+import { useResolveTicket, useStartTicket } from '../hooks/useTickets.js';
+
+function ResolveForm({ ticket }) {
+  const resolve = useResolveTicket(ticket.id);
+  const [outcome, setOutcome] = useState('');
+  const [notes, setNotes] = useState('');
+
+  function submit(event) {
+    event.preventDefault();
+    resolve.mutate({ outcome, notes });
+  }
+
+  return (
+    <form className="resolve-form" onSubmit={submit} aria-label="Resolve the ticket">
+      <fieldset>
+        <legend>Outcome</legend>
+        {OUTCOMES.map((option) => (
+          <label key={option.value} className="choice">
+            <input
+              type="radio"
+              name="outcome"
+              value={option.value}
+              checked={outcome === option.value}
+              onChange={() => setOutcome(option.value)}
+              required
+            />
+            <span>
+              <strong>{option.label}</strong>
+              <span className="muted small">{option.help}</span>
+            </span>
+          </label>
+        ))}
+      </fieldset>
+      <label className="field">
+        <span>Notes: what you found and what you did</span>
+        <textarea name="notes" rows={4} value={notes} onChange={(event) => setNotes(event.target.value)} required />
+      </label>
+      {resolve.isError && (
+        <p className="form-error" role="alert">
+          {resolve.error.message}
+        </p>
+      )}
+      <button type="submit" className="button button--primary" disabled={resolve.isPending || !outcome || !notes.trim()}>
+        {resolve.isPending ? 'Resolving…' : 'Resolve ticket'}
+      </button>
+    </form>
+  );
+}
+
+/** What the signed-in user may do with the ticket now, as the API says (`actions`). */
+export default function TicketActions({ ticket }) {
+  const start = useStartTicket(ticket.id);
+  const actions = ticket.actions ?? [];
+
+  if (actions.includes('start')) {
+    return (
+      <div className="ticket-actions">
+        <p>Start when you are at the machine: it is marked under maintenance.</p>
+        <button
+          type="button"
+          className="button button--primary button--large"
+          disabled={start.isPending}
+          onClick={() => start.mutate()}
+        >
+          {start.isPending ? 'Starting…' : 'Start work'}
+        </button>
+        {start.isError && (
+          <p className="form-error" role="alert">
+            {start.error.message}
+          </p>
+        )}
+      </div>
+    );
+  }
+  if (actions.includes('resolve')) {
+    return (
+      <div className="ticket-actions">
+        <ResolveForm ticket={ticket} />
+      </div>
+    );
+  }
+  if (ticket.status === 'resolved') return null;
+  return (
+    <p className="notice">
+      {ticket.assignee
+        ? `Assigned to ${ticket.assignee.full_name || ticket.assignee.username}: only they or a supervisor work on it.`
+        : 'Not assigned yet: a supervisor assigns it to a technician.'}
+    </p>
+  );
+}

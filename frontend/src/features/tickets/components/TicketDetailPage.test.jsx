@@ -1,0 +1,159 @@
+import { screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { csrfRoute, fakeServer, reply } from '../../../test/fakes.js';
+import { renderWithApp } from '../../../test/render.jsx';
+import TicketDetailPage from './TicketDetailPage.jsx';
+
+const SOP = {
+  id: 3,
+  title: 'Restore lubrication of a screw compressor',
+  version: 2,
+  summary: 'Oil level, filter and temperature.',
+  error_codes: ['E-LUB-01'],
+  estimated_minutes: 40,
+  steps: [
+    { order: 1, instruction: 'Lock out and tag out the compressor.', warning: 'Stored pressure', tools: ['LOTO kit'], estimated_minutes: 10 },
+    { order: 2, instruction: 'Check the oil level and top up.', warning: '', tools: [], estimated_minutes: 30 },
+  ],
+};
+
+function ticket(overrides = {}) {
+  return {
+    id: 12,
+    title: 'Lubrication loss predicted on M-007',
+    machine: 'M-007',
+    machine_name: 'Air compressor 1',
+    error_code: 'E-LUB-01',
+    status: 'open',
+    priority: 3,
+    priority_display: 'High',
+    assignee: { id: 5, username: 'tech2', full_name: 'Lena Fischer' },
+    alert: 7,
+    outcome: '',
+    opened_at: '2026-11-27T09:00:00Z',
+    assigned_at: '2026-11-27T09:00:00Z',
+    started_at: null,
+    resolved_at: null,
+    escalated_at: null,
+    updated_at: '2026-11-27T09:00:00Z',
+    description: 'Predicted lubrication loss within 24 h.',
+    sop: SOP,
+    probability: 0.93,
+    explanation: ['oil temperature 14 °C above its 12-hour level'],
+    rul: { hours: 5, low_hours: 2, high_hours: 9 },
+    evidence: { window: { from: '2026-11-27T08:00:00Z', to: '2026-11-27T09:00:00Z', metrics: {} } },
+    resolution_notes: '',
+    events: [{ at: '2026-11-27T09:00:00Z', kind: 'assigned', actor: null, assignee: 'tech2', note: 'Auto-assigned' }],
+    actions: [],
+    ...overrides,
+  };
+}
+
+describe('TicketDetailPage', () => {
+  let server;
+  let current;
+
+  beforeEach(() => {
+    current = ticket({ actions: ['start', 'comment'] });
+    server = fakeServer({
+      ...csrfRoute,
+      'GET /api/tickets/12/': () => current,
+      'PATCH /api/tickets/12/': (request) => {
+        if (request.body.status === 'in_progress') {
+          current = ticket({ status: 'in_progress', started_at: '2026-11-27T09:05:00Z', actions: ['resolve', 'comment'] });
+          return current;
+        }
+        if (!request.body.notes) return reply(400, { detail: 'Resolving a ticket needs notes.' });
+        current = ticket({
+          status: 'resolved',
+          outcome: request.body.outcome,
+          resolution_notes: request.body.notes,
+          resolved_at: '2026-11-27T09:40:00Z',
+          actions: [],
+        });
+        return current;
+      },
+    });
+  });
+
+  it('shows the assigned technician the SOP, the why and a Start button; starting offers the resolve form', async () => {
+    renderWithApp(<TicketDetailPage id="12" />);
+
+    expect(await screen.findByRole('heading', { name: /Lubrication loss predicted on M-007/ })).toBeTruthy();
+    expect(screen.getByText('Lock out and tag out the compressor.')).toBeTruthy();
+    expect(screen.getByText('oil temperature 14 °C above its 12-hour level')).toBeTruthy();
+    expect(screen.queryByRole('form', { name: 'Resolve the ticket' })).toBeNull();
+    // The checklist is for the work itself: it opens once the ticket is started.
+    expect(screen.getAllByRole('checkbox').every((box) => box.disabled)).toBe(true);
+
+    await userEvent.click(screen.getByRole('button', { name: 'Start work' }));
+
+    const form = await screen.findByRole('form', { name: 'Resolve the ticket' });
+    const patch = server.requests.find((r) => r.method === 'PATCH');
+    expect(patch.body).toEqual({ status: 'in_progress' });
+    expect(patch.headers['X-CSRFToken']).toBe('test-token');
+    expect(screen.queryByRole('button', { name: 'Start work' })).toBeNull();
+    const [firstStep] = screen.getAllByRole('checkbox');
+    await userEvent.click(firstStep);
+    expect(within(form.ownerDocument.body).getByLabelText('Steps done').textContent).toMatch(/^1 \/ 2 steps/);
+  });
+
+  it('resolves with an outcome and notes', async () => {
+    current = ticket({ status: 'in_progress', actions: ['resolve', 'comment'] });
+    renderWithApp(<TicketDetailPage id="12" />);
+    const form = await screen.findByRole('form', { name: 'Resolve the ticket' });
+    const submit = within(form).getByRole('button', { name: 'Resolve ticket' });
+    expect(submit.disabled).toBe(true); // outcome and notes first
+
+    await userEvent.click(within(form).getByLabelText(/Failure confirmed/));
+    await userEvent.type(within(form).getByLabelText(/Notes/), 'Oil line clogged; cleaned and refilled.');
+    await userEvent.click(submit);
+
+    expect(await screen.findByRole('heading', { name: 'Resolution' })).toBeTruthy();
+    const patch = server.requests.filter((r) => r.method === 'PATCH').at(-1);
+    expect(patch.body).toEqual({
+      status: 'resolved',
+      outcome: 'failure_confirmed',
+      notes: 'Oil line clogged; cleaned and refilled.',
+    });
+    expect(screen.getByText('Oil line clogged; cleaned and refilled.')).toBeTruthy();
+  });
+
+  it('shows the reason when the server refuses a change', async () => {
+    current = ticket({ status: 'in_progress', actions: ['resolve', 'comment'] });
+    server = fakeServer({
+      ...csrfRoute,
+      'GET /api/tickets/12/': () => current,
+      'PATCH /api/tickets/12/': () => reply(400, { detail: 'Ticket #12 was reassigned to tech3 meanwhile.' }),
+    });
+    renderWithApp(<TicketDetailPage id="12" />);
+    const form = await screen.findByRole('form', { name: 'Resolve the ticket' });
+    await userEvent.click(within(form).getByLabelText(/False alarm/));
+    await userEvent.type(within(form).getByLabelText(/Notes/), 'Bearing sounds fine.');
+
+    await userEvent.click(within(form).getByRole('button', { name: 'Resolve ticket' }));
+
+    expect((await within(form).findByRole('alert')).textContent).toBe('Ticket #12 was reassigned to tech3 meanwhile.');
+    expect(within(form).getByLabelText(/Notes/).value).toBe('Bearing sounds fine.'); // nothing typed is lost
+  });
+
+  it('gives a manager the ticket to read, without workflow buttons', async () => {
+    current = ticket({ actions: [] });
+    renderWithApp(<TicketDetailPage id="12" />);
+
+    expect(await screen.findByText(/Assigned to Lena Fischer: only they or a supervisor work on it/)).toBeTruthy();
+    expect(screen.queryByRole('button', { name: 'Start work' })).toBeNull();
+    expect(screen.queryByRole('form', { name: 'Resolve the ticket' })).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Comment' })).toBeNull();
+    expect(screen.getByText('Lock out and tag out the compressor.')).toBeTruthy();
+  });
+
+  it('says so when the ticket cannot be loaded', async () => {
+    server = fakeServer({ 'GET /api/tickets/12/': () => reply(404, { detail: 'No Ticket matches the given query.' }) });
+    renderWithApp(<TicketDetailPage id="12" />);
+
+    expect(await screen.findByText('Could not load ticket #12')).toBeTruthy();
+    expect(screen.getByText('No Ticket matches the given query.')).toBeTruthy();
+  });
+});

@@ -1,0 +1,110 @@
+// The one API client: same-origin JSON requests with the Django session, the CSRF token on writes,
+// and errors turned into messages a person can read.
+
+export class ApiError extends Error {
+  constructor(message, { status, body } = {}) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.body = body;
+  }
+}
+
+let csrfToken = null;
+// Server time minus client time, from the Date header of the last answer: websocket catch-up asks
+// the server for what changed `?since=` an instant on the server's clock, not the browser's.
+let serverClockOffsetMs = 0;
+
+export function serverNow() {
+  return new Date(Date.now() + serverClockOffsetMs);
+}
+
+export function resetCsrfToken() {
+  csrfToken = null;
+}
+
+async function csrf() {
+  if (csrfToken === null) {
+    const body = await request('/api/auth/csrf/');
+    csrfToken = body.csrf_token;
+  }
+  return csrfToken;
+}
+
+// DRF answers {"detail": "..."} or {"field": ["message", ...], ...}; join whichever came into one line.
+export function errorMessage(body, status) {
+  if (body && typeof body === 'object') {
+    if (typeof body.detail === 'string') return body.detail;
+    const messages = Object.entries(body).flatMap(([field, value]) => {
+      const texts = Array.isArray(value) ? value.flat().map(String) : [String(value)];
+      return field === 'non_field_errors' ? texts : texts.map((text) => `${field}: ${text}`);
+    });
+    if (messages.length) return messages.join(' ');
+  }
+  if (status === 401) return 'Your session has ended: please sign in again.';
+  if (status >= 500) return `The server had a problem (status ${status}). Please try again in a moment.`;
+  return `The server answered with status ${status}.`;
+}
+
+function queryString(params) {
+  if (!params) return '';
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value === undefined || value === null || value === '') continue;
+    for (const item of Array.isArray(value) ? value : [value]) search.append(key, String(item));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
+export function apiUrl(path, params) {
+  return `${path}${queryString(params)}`;
+}
+
+async function request(path, { method = 'GET', params, body, signal } = {}) {
+  const headers = { Accept: 'application/json' };
+  if (method !== 'GET') {
+    headers['Content-Type'] = 'application/json';
+    headers['X-CSRFToken'] = await csrf();
+  }
+  let response;
+  try {
+    response = await fetch(apiUrl(path, params), {
+      method,
+      headers,
+      credentials: 'same-origin',
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
+    });
+  } catch (error) {
+    if (error?.name === 'AbortError') throw error;
+    throw new ApiError('Could not reach the MaintainX server. Check the connection and try again.', { status: 0 });
+  }
+  const date = response.headers.get('Date');
+  if (date) {
+    const serverMs = Date.parse(date);
+    if (!Number.isNaN(serverMs)) serverClockOffsetMs = serverMs - Date.now();
+  }
+  if (response.status === 204) return null;
+  let payload = null;
+  const text = await response.text();
+  if (text) {
+    try {
+      payload = JSON.parse(text);
+    } catch {
+      if (response.ok) throw new ApiError('The server sent an answer that is not JSON.', { status: response.status });
+    }
+  }
+  if (!response.ok) {
+    // A rejected CSRF token (rotated at login) is fetched again on the next write.
+    if (response.status === 403 && /CSRF/i.test(payload?.detail ?? '')) resetCsrfToken();
+    throw new ApiError(errorMessage(payload, response.status), { status: response.status, body: payload });
+  }
+  return payload;
+}
+
+export const api = {
+  get: (path, params, options) => request(path, { ...options, params }),
+  post: (path, body, options) => request(path, { ...options, method: 'POST', body }),
+  patch: (path, body, options) => request(path, { ...options, method: 'PATCH', body }),
+};
