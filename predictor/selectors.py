@@ -70,8 +70,8 @@ def metric_ranges(*, machine_type_ids: Iterable[int]) -> dict[int, dict[str, tup
 def minute_means(*, spans: Spans, end: datetime.datetime) -> MinuteMeans:
     """In one query, the per-minute means of each span's machines from its start to `end`, both included.
 
-    On PostgreSQL the database packs each machine's metric into two binary arrays, so that a
-    million minutes cross as a few thousand rows instead of a million Python tuples.
+    On PostgreSQL the database packs each metric's entries into binary arrays, so that a million
+    minutes cross as a few rows instead of a million Python tuples.
     """
     spans = [(list(ids), start) for ids, start in spans if len(ids)]
     if not spans:
@@ -92,7 +92,7 @@ def minute_means(*, spans: Spans, end: datetime.datetime) -> MinuteMeans:
         metrics.append(metric)
         minutes.append(round(minute.timestamp()))
         means.append(total / count)
-    return _minute_means_from(machine_ids, metrics, [1] * len(metrics), minutes, means)
+    return _minute_means_from(metrics, [1] * len(metrics), machine_ids, minutes, means)
 
 
 def _minute_means_postgresql(spans: Spans, end: datetime.datetime) -> MinuteMeans:
@@ -101,26 +101,27 @@ def _minute_means_postgresql(spans: Spans, end: datetime.datetime) -> MinuteMean
     params: list = [end]
     for ids, start in spans:
         params += [ids, start]
+    # One row per metric: grouping by machine as well made ten times the rows and twice the database time.
     sql = f"""
-        SELECT machine_id, metric,
+        SELECT metric,
+               array_send(array_agg(machine_id::bigint)),
                array_send(array_agg(extract(epoch FROM minute)::bigint)),
                array_send(array_agg(total / "count"))
         FROM {table}
         WHERE minute <= %s AND ({conditions})
-        GROUP BY machine_id, metric
+        GROUP BY metric
     """  # noqa: S608 - the table name is ours, every value is a parameter
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         groups = cursor.fetchall()
-    # Both aggregates of a group see its rows in the same order, so minutes and means stay paired.
-    minutes = [_binary_array(bytes(packed), ">i8") for _, _, packed, _ in groups]
-    means = [_binary_array(bytes(packed), ">f8") for *_, packed in groups]
+    # The aggregates of a group see its rows in the same order, so the three arrays stay aligned.
+    machine_ids = [_binary_array(bytes(packed), ">i8") for _, packed, _, _ in groups]
     return _minute_means_from(
-        [machine_id for machine_id, *_ in groups],
-        [metric for _, metric, *_ in groups],
-        [len(group_minutes) for group_minutes in minutes],
-        np.concatenate(minutes) if minutes else [],
-        np.concatenate(means) if means else [],
+        [metric for metric, *_ in groups],
+        [len(ids) for ids in machine_ids],
+        np.concatenate(machine_ids) if groups else [],
+        np.concatenate([_binary_array(bytes(packed), ">i8") for _, _, packed, _ in groups]) if groups else [],
+        np.concatenate([_binary_array(bytes(packed), ">f8") for *_, packed in groups]) if groups else [],
     )
 
 
@@ -134,14 +135,12 @@ def _binary_array(packed: bytes, element: str) -> np.ndarray:
     return values.astype(element.replace(">", "="))
 
 
-def _minute_means_from(
-    group_machine_ids: Sequence[int], group_metrics: Sequence[str], group_sizes: Sequence[int], minutes, means
-) -> MinuteMeans:
-    """MinuteMeans from groups of consecutive entries that share a machine and a metric."""
+def _minute_means_from(group_metrics: Sequence[str], group_sizes: Sequence[int], machine_ids, minutes, means):
+    """MinuteMeans from groups of consecutive entries that share a metric."""
     names = tuple(sorted(set(group_metrics)))
     column = {name: index for index, name in enumerate(names)}
     return MinuteMeans(
-        machine_ids=np.repeat(np.asarray(group_machine_ids, dtype=np.int64), group_sizes),
+        machine_ids=np.asarray(machine_ids, dtype=np.int64),
         metric_names=names,
         metrics=np.repeat(np.array([column[name] for name in group_metrics], dtype=np.intp), group_sizes),
         minutes=np.asarray(minutes, dtype=np.int64),
