@@ -281,3 +281,17 @@ def model_version_load(model_version: ModelVersion):
     from predictor.ml.rul import RulLstm  # noqa: PLC0415 - TensorFlow only when an LSTM is used
 
     return RulLstm.load(model_version.artifact_path)
+
+
+def model_version_list(*, kind: str) -> list[ModelVersion]:
+    """The kind's versions, newest first."""
+    return list(ModelVersion.objects.filter(kind=kind).order_by("-trained_at"))
+
+
+def model_version_previous(*, kind: str) -> ModelVersion | None:
+    """The version that was active before the current one: the latest activated of the inactive ones."""
+    return (
+        ModelVersion.objects.filter(kind=kind, is_active=False, activated_at__isnull=False)
+        .order_by("-activated_at")
+        .first()
+    )
