@@ -13,7 +13,8 @@ from tickets.services import alerts_from_predictions
 from tickets.tests.conftest import AT
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("role_groups"),
     pytest.mark.skipif(
         connection.vendor != "postgresql",
         reason="SQLite runs one writing transaction at a time (BEGIN IMMEDIATE): two cannot interleave, "

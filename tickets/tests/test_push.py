@@ -21,9 +21,8 @@ from tickets.push import PLANT_EVENT
 from tickets.services import alerts_from_predictions, ticket_create, ticket_start
 from tickets.tests.conftest import AT
 
-# Transactional: on_commit runs only when a real transaction commits. serialized_rollback brings
-# back the role groups (a data migration) that the flush after each test removes.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# Transactional: on_commit runs only when a real transaction commits.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("role_groups")]
 
 
 class Listener:
