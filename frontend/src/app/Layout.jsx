@@ -71,7 +71,8 @@ export default function Layout({ user }) {
             </div>
           </div>
         </header>
-        <AlertBanner role={user.role} />
+        {/* Technicians get their own tickets pushed; the plant's alerts are the managers' view. */}
+        {mayWatchPlant(user.role) && <AlertBanner role={user.role} />}
         <main className="content">
           <Outlet />
         </main>

@@ -100,7 +100,8 @@ export default function TimeSeriesChart({
           labelSize: unit ? 18 : 0,
         },
       ],
-      series: [{}, ...series.map((s) => ({ spanGaps: false, ...s }))],
+      // Points only show where data is sparse (uPlot decides); filled, so they do not cut the line.
+      series: [{}, ...series.map((s) => ({ spanGaps: false, points: { size: 4, width: 0, fill: s.stroke }, ...s }))],
       bands,
       plugins: thresholds.length ? [thresholdsPlugin(thresholds)] : [],
     };

@@ -53,7 +53,7 @@ function AlertBannerItem({ alert, role }) {
             {acknowledge.isPending ? 'Acknowledging…' : 'Acknowledge'}
           </button>
         )}
-        {alert.ticket && (
+        {alert.ticket && mayAcknowledgeAlerts(role) && (
           <Link className="button button--ghost-light" to={`/tickets/${alert.ticket}`}>
             Ticket #{alert.ticket}
           </Link>

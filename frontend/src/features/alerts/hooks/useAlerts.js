@@ -1,4 +1,4 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import {
   OPEN_ALERT_STATUSES,
   acknowledgeAlert,
@@ -9,18 +9,22 @@ import {
 
 export const alertKeys = {
   open: ['alerts', 'open'],
-  reasons: (machine, refreshedAt) => ['alerts', 'reasons', machine, refreshedAt],
+  reasons: (alert) => ['alerts', 'reasons', alert.id, alert.machine],
 };
 
 export function useOpenAlerts({ enabled = true } = {}) {
   return useQuery({ queryKey: alertKeys.open, queryFn: fetchOpenAlerts, enabled });
 }
 
+// The why is the newest prediction's; predictions are not pushed, so it is read again now and then.
+const REASONS_REFRESH_MS = 30_000;
+
 export function useAlertReasons(alert) {
   return useQuery({
-    queryKey: alertKeys.reasons(alert.machine, alert.refreshed_at ?? alert.probability),
+    queryKey: alertKeys.reasons(alert),
     queryFn: () => fetchAlertReasons(alert.machine),
-    staleTime: 60_000,
+    refetchInterval: REASONS_REFRESH_MS,
+    placeholderData: keepPreviousData,
   });
 }
 

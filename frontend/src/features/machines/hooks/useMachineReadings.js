@@ -36,21 +36,14 @@ function appendLive(buffer, ts, metrics) {
   }
 }
 
-function medianSpacing(ts) {
-  if (ts.length < 3) return 0;
-  const deltas = [];
-  for (let i = 1; i < ts.length; i += 1) deltas.push(ts[i] - ts[i - 1]);
-  deltas.sort((a, b) => a - b);
-  return deltas[Math.floor(deltas.length / 2)];
-}
+// A silence shorter than this is drawn through: sensors that report once a minute (or a history
+// written at that pace) are not a string of gaps.
+const MIN_GAP_SECONDS = 150;
 
-/**
- * Null between points much further apart than usual (three buckets, or three times the usual
- * spacing of the readings, whichever is wider), so a machine that went silent shows as a gap.
- */
+/** Null where readings stop for longer than three buckets (and MIN_GAP_SECONDS), so a silent machine shows as a gap. */
 function withGaps(columns, bucketSeconds) {
   const [ts, ...rest] = columns;
-  const maxGap = 3 * Math.max(bucketSeconds, medianSpacing(ts));
+  const maxGap = Math.max(3 * bucketSeconds, MIN_GAP_SECONDS);
   const out = [[], ...rest.map(() => [])];
   for (let i = 0; i < ts.length; i += 1) {
     if (i > 0 && ts[i] - ts[i - 1] > maxGap) {

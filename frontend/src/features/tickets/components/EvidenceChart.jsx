@@ -24,7 +24,7 @@ export default function EvidenceChart({ evidence }) {
         ];
         return (
           <figure key={metric} className="evidence__chart">
-            <figcaption>{metric}</figcaption>
+            <figcaption>{metric.replaceAll('_', ' ')}</figcaption>
             <TimeSeriesChart
               data={data}
               series={[

@@ -56,7 +56,7 @@ export default function TicketActions({ ticket }) {
 
   if (actions.includes('start')) {
     return (
-      <div className="ticket-actions">
+      <section className="card ticket-actions">
         <p>Start when you are at the machine: it is marked under maintenance.</p>
         <button
           type="button"
@@ -71,14 +71,14 @@ export default function TicketActions({ ticket }) {
             {start.error.message}
           </p>
         )}
-      </div>
+      </section>
     );
   }
   if (actions.includes('resolve')) {
     return (
-      <div className="ticket-actions">
+      <section className="card ticket-actions">
         <ResolveForm ticket={ticket} />
-      </div>
+      </section>
     );
   }
   if (ticket.status === 'resolved') return null;

@@ -60,9 +60,7 @@ export default function TicketDetailPage({ id }) {
 
       <div className="ticket-page__grid">
         <div className="ticket-page__main">
-          <section className="card">
-            <TicketActions ticket={data} />
-          </section>
+          <TicketActions ticket={data} />
           {data.status === 'resolved' && <Resolution ticket={data} />}
           <section className="card">
             <h2>Procedure</h2>
