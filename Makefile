@@ -8,12 +8,24 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/vite.config.js 2>/dev/null)
 
-.PHONY: demo test lint format venv frontend migrate seed demo-models models run-demo serve clean bench-ingest bench-models bench-scoring
+.PHONY: demo test test-frontend test-e2e browser lint format venv frontend migrate seed demo-models models run-demo serve clean bench-ingest bench-models bench-scoring bench-charts
 
 demo: venv frontend migrate seed demo-models run-demo
 
 test: venv lint
 	$(BIN)/pytest
+	$(MAKE) test-frontend test-e2e
+
+# The dashboard's unit tests (Vitest, jsdom).
+test-frontend: frontend/node_modules/.package-lock.json
+	cd frontend && npm test
+
+# The dashboard end to end in Chromium against the one-process demo (see frontend/e2e/).
+test-e2e: venv frontend browser
+	cd frontend && MAINTAINX_PYTHON=$(abspath $(BIN))/python npm run e2e
+
+browser:
+	frontend/e2e/browser-install.sh
 
 lint: venv
 	$(BIN)/ruff check .
@@ -74,3 +86,9 @@ bench-models: venv
 
 bench-scoring: venv
 	$(BIN)/python bench/scoring.py
+
+# The chart history API on >= 10 million readings (raw table vs roll-ups, PostgreSQL: DATABASE_URL or
+# the local server), then 20 live uPlot charts at 1 Hz in Chromium.
+bench-charts: venv frontend/node_modules/.package-lock.json browser
+	$(BIN)/python bench/charts.py
+	cd frontend && npm run bench:charts

@@ -9,14 +9,16 @@ import {
   MachineRoute,
   NotFound,
   ReportsRoute,
+  RouteError,
   TicketRoute,
   TicketsRoute,
 } from './routes.jsx';
 
 export const routes = [
-  { path: '/login', element: <LoginPage /> },
+  { path: '/login', element: <LoginPage />, errorElement: <RouteError /> },
   {
     element: <AuthenticatedLayout />,
+    errorElement: <RouteError />,
     children: [
       { index: true, element: <HomeRoute /> },
       { path: 'machines/:code', element: <MachineRoute /> },

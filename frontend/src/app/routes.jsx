@@ -1,5 +1,5 @@
 // Route components: where the features meet (a feature never imports another).
-import { Link, Navigate, useLocation, useParams } from 'react-router';
+import { Link, Navigate, useLocation, useParams, useRouteError } from 'react-router';
 import { Loading, ErrorState } from '../components/States.jsx';
 import { useOpenAlerts } from '../features/alerts/hooks/useAlerts.js';
 import { useCurrentUser } from '../features/auth/hooks/useCurrentUser.js';
@@ -85,5 +85,22 @@ export function NotFound() {
         There is no page here. <Link to="/">Go to the start page</Link>.
       </p>
     </section>
+  );
+}
+
+/** What a page that failed to render shows instead of a blank screen. */
+export function RouteError() {
+  const error = useRouteError();
+  return (
+    <main className="content">
+      <ErrorState
+        title="This page could not be shown"
+        error={{ message: error?.message ?? 'An unexpected error happened.' }}
+        onRetry={() => window.location.reload()}
+      />
+      <p>
+        <a href="/">Back to the start page</a>
+      </p>
+    </main>
   );
 }

@@ -117,7 +117,6 @@ export default function TimeSeriesChart({
       plot.current = null;
     };
     // Rebuilt only when the chart's shape changes; data goes through setData below.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [signature, supported]);
 
   useEffect(() => {

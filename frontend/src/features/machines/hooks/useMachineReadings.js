@@ -141,7 +141,6 @@ export function useMachineReadings(code, rangeKey) {
     }
     return byMetric;
     // liveVersion: the live buffer is a ref that changed.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [history.data, liveVersion, range.seconds]);
 
   return { history, charts, socket, lastFrame };
