@@ -185,6 +185,7 @@ async function main() {
   server.stderr.pipe(serverLog);
   const problems = [];
   let browser;
+  let stopping = false;
   const figures = {};
   try {
     await waitForHttp(`${base}/healthz`, server);
@@ -331,16 +332,26 @@ async function main() {
     await screenshot(manager, '07-manager-reports');
 
     check(problems.length === 0, `no console errors:\n${problems.join('\n')}`);
+
+    // --- the server goes away: the page says so and keeps trying -----------------------------------
+    stopping = true;
+    server.kill('SIGINT');
+    await manager.locator('[data-connection="reconnecting"]').first().waitFor();
+    await manager.getByText(/Connection to MaintainX lost/).waitFor();
+    await screenshot(manager, '08-manager-reconnecting');
   } finally {
     await browser?.close();
-    server.kill('SIGINT');
-    const code = await new Promise((resolve) => {
-      const timer = setTimeout(() => server.kill('SIGKILL'), 60_000);
-      server.on('exit', (exitCode) => {
-        clearTimeout(timer);
-        resolve(exitCode);
-      });
-    });
+    if (!stopping) server.kill('SIGINT');
+    const code =
+      server.exitCode ??
+      server.signalCode ??
+      (await new Promise((resolve) => {
+        const timer = setTimeout(() => server.kill('SIGKILL'), 60_000);
+        server.on('exit', (exitCode, signal) => {
+          clearTimeout(timer);
+          resolve(exitCode ?? signal);
+        });
+      }));
     writeFileSync(path.join(ARTIFACTS, 'figures.json'), `${JSON.stringify(figures, null, 2)}\n`);
     rmSync(workdir, { recursive: true, force: true });
     log(`demo stopped (exit ${code}); server log in e2e/artifacts/server.log`);

@@ -31,6 +31,18 @@ function SocketStatus() {
   return <ConnectionStatus status={socket.status} detail={socket.detail} />;
 }
 
+/** While the plant socket is down, say so across the page: what it shows may be going stale. */
+function ConnectionLost() {
+  const socket = usePlantSocket();
+  if (socket.status !== 'reconnecting') return null;
+  return (
+    <div className="connection-lost" role="status">
+      <span className="spinner spinner--light" aria-hidden="true" />
+      Connection to MaintainX lost: reconnecting… Figures on this page may be out of date until it is back.
+    </div>
+  );
+}
+
 function UserMenu({ user }) {
   const logout = useLogout();
   const navigate = useNavigate();
@@ -71,6 +83,7 @@ export default function Layout({ user }) {
             </div>
           </div>
         </header>
+        <ConnectionLost />
         {/* Technicians get their own tickets pushed; the plant's alerts are the managers' view. */}
         {mayWatchPlant(user.role) && <AlertBanner role={user.role} />}
         <main className="content">

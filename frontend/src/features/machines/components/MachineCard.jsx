@@ -1,12 +1,13 @@
 import { Link } from 'react-router';
 import { number, percent, rulRange, since } from '../../../lib/format.js';
+import { readingLevel } from '../hooks/health.js';
 import { useLatestReading } from '../hooks/liveReadings.js';
 import HealthBadge from './HealthBadge.jsx';
 
 function LiveValues({ machine }) {
   const reading = useLatestReading(machine.code);
   if (!reading) return <p className="card__live muted">Waiting for readings…</p>;
-  const units = Object.fromEntries(machine.metrics.map((metric) => [metric.name, metric.unit]));
+  const specs = Object.fromEntries(machine.metrics.map((metric) => [metric.name, metric]));
   return (
     <dl className="card__live" data-live-ts={reading.ts}>
       {['vibration', 'temperature']
@@ -14,8 +15,8 @@ function LiveValues({ machine }) {
         .map((name) => (
           <div key={name}>
             <dt>{name}</dt>
-            <dd>
-              {number(reading.metrics[name], name === 'temperature' ? 1 : 2)} <small>{units[name]}</small>
+            <dd className={`level--${readingLevel(specs[name], reading.metrics[name])}`}>
+              {number(reading.metrics[name], name === 'temperature' ? 1 : 2)} <small>{specs[name]?.unit}</small>
             </dd>
           </div>
         ))}

@@ -1,5 +1,6 @@
 import TimeSeriesChart from '../../../components/TimeSeriesChart.jsx';
 import { number } from '../../../lib/format.js';
+import { readingLevel } from '../hooks/health.js';
 
 const COLORS = { vibration: '#2563eb', temperature: '#ea580c' };
 const FALLBACK_COLORS = ['#0d9488', '#7c3aed', '#db2777', '#65a30d'];
@@ -31,7 +32,7 @@ export default function MetricChart({ spec, columns, index = 0 }) {
     <figure className="metric-chart card" data-metric={spec.name}>
       <figcaption className="metric-chart__caption">
         <span className="metric-chart__name">{spec.name.replaceAll('_', ' ')}</span>
-        <span className="metric-chart__value">
+        <span className={`metric-chart__value level--${readingLevel(spec, latest)}`}>
           {number(latest, 2)} <small>{spec.unit}</small>
         </span>
       </figcaption>

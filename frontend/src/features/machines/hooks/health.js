@@ -36,3 +36,12 @@ export function sortMachines(rows, sortKey) {
   const compare = SORTS[sortKey]?.compare ?? SORTS.health.compare;
   return [...rows].sort((a, b) => compare(a, b) || a.machine.code.localeCompare(b.machine.code));
 }
+
+/** Where a reading stands against its metric's limits: "alarm", "warning" (outside normal) or "normal". */
+export function readingLevel(spec, value) {
+  if (!spec || value === null || value === undefined) return 'normal';
+  const beyond = (limit, compare) => limit !== null && limit !== undefined && compare(value, limit);
+  if (beyond(spec.alarm_max, (v, l) => v >= l) || beyond(spec.alarm_min, (v, l) => v <= l)) return 'alarm';
+  if (beyond(spec.normal_max, (v, l) => v > l) || beyond(spec.normal_min, (v, l) => v < l)) return 'warning';
+  return 'normal';
+}

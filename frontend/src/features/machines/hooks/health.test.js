@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { machineHealth, sortMachines } from './health.js';
+import { machineHealth, readingLevel, sortMachines } from './health.js';
 
 const machine = (code, status = 'running') => ({ code, status });
 const prediction = (failure_probability, rul_hours = null) => ({ failure_probability, rul_hours });
@@ -35,5 +35,17 @@ describe('sortMachines', () => {
     expect(codes(sortMachines(rows, 'probability'))).toEqual(['M-1', 'M-4', 'M-3', 'M-2']);
     expect(codes(sortMachines(rows, 'rul'))).toEqual(['M-1', 'M-4', 'M-3', 'M-2']);
     expect(codes(sortMachines(rows, 'code'))).toEqual(['M-1', 'M-2', 'M-3', 'M-4']);
+  });
+});
+
+describe('readingLevel', () => {
+  const temperature = { normal_min: 10, normal_max: 80, alarm_min: null, alarm_max: 95 };
+
+  it('tells a reading inside the normal range, outside it, and at or past an alarm limit', () => {
+    expect(readingLevel(temperature, 60)).toBe('normal');
+    expect(readingLevel(temperature, 85)).toBe('warning');
+    expect(readingLevel(temperature, 5)).toBe('warning');
+    expect(readingLevel(temperature, 95)).toBe('alarm');
+    expect(readingLevel(undefined, 95)).toBe('normal');
   });
 });
