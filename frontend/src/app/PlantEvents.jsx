@@ -21,10 +21,22 @@ export function PlantEventsProvider({ children }) {
 
   const onMessage = useCallback(
     (frame) => {
-      if (machineEventApply(queryClient, frame) && frame.type === 'telemetry') return;
-      alertEventApply(queryClient, frame);
-      if (ticketEventApply(queryClient, frame) || frame.type === 'machine') {
-        // Breakdowns start and end with these; the report on screen follows.
+      switch (frame.type) {
+        case 'telemetry':
+        case 'machine':
+          machineEventApply(queryClient, frame);
+          break;
+        case 'alert':
+          alertEventApply(queryClient, frame);
+          break;
+        case 'ticket':
+          ticketEventApply(queryClient, frame);
+          break;
+        default:
+          return; // a kind of frame this version does not show
+      }
+      if (frame.type === 'machine' || frame.type === 'ticket') {
+        // Breakdowns start and end with these; a report on screen follows.
         queryClient.invalidateQueries({ queryKey: reportKeys.all });
       }
     },
