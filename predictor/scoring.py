@@ -34,7 +34,7 @@ IMPLAUSIBLE_FACTOR = 5.0
 
 
 # The stages of a tick, in order; TickResult.stage_seconds has one entry per stage that ran.
-TICK_STAGES: tuple[str, ...] = ("selector", "features", "forest", "explanations", "lstm", "write")
+TICK_STAGES: tuple[str, ...] = ("selector", "sensor checks", "features", "forest", "explanations", "lstm", "write")
 
 
 @dataclass(frozen=True)
@@ -67,19 +67,23 @@ def sensor_problem(window: MachineWindow, *, now: datetime.datetime) -> tuple[st
     age = now.timestamp() - window.ts[-1]
     if age > STALE_AFTER.total_seconds():
         return SensorProblem.STALE, f"newest reading is {age / 60:.0f} minutes old"
-    recent = window.ts >= window.ts[-1] - FLAT_WINDOW_S
+    # Times ascend: the last 30 minutes are a tail, which nearly always holds a metric's latest value.
+    recent_from = int(np.searchsorted(window.ts, window.ts[-1] - FLAT_WINDOW_S, side="left"))
     for name, values in window.values.items():
-        recent_values = values[recent & ~np.isnan(values)]
-        if len(recent_values) >= FLAT_MIN_POINTS and np.ptp(recent_values) == 0:
+        tail = values[recent_from:]
+        recent_values = tail[~np.isnan(tail)]
+        if len(recent_values) >= FLAT_MIN_POINTS and recent_values.max() == recent_values.min():
             return SensorProblem.FLAT, f"{name} has read exactly {recent_values[-1]:g} for 30 minutes"
+        known = recent_values if len(recent_values) else values[~np.isnan(values)]
+        if not len(known):
+            continue
+        value = known[-1]
         low, high = window.normal_ranges.get(name, (None, None))
-        latest = values[~np.isnan(values)][-1:] if np.any(~np.isnan(values)) else ()
-        for value in latest:
-            limit = max(abs(low or 0.0), abs(high or 0.0)) * IMPLAUSIBLE_FACTOR
-            if limit and abs(value) > limit:
-                return SensorProblem.OUT_OF_RANGE, f"{name} reads {value:g}, beyond any plausible value"
-            if low is not None and low >= 0 and value < 0:
-                return SensorProblem.OUT_OF_RANGE, f"{name} reads {value:g}, below zero"
+        limit = max(abs(low or 0.0), abs(high or 0.0)) * IMPLAUSIBLE_FACTOR
+        if limit and abs(value) > limit:
+            return SensorProblem.OUT_OF_RANGE, f"{name} reads {value:g}, beyond any plausible value"
+        if low is not None and low >= 0 and value < 0:
+            return SensorProblem.OUT_OF_RANGE, f"{name} reads {value:g}, below zero"
     return None
 
 
@@ -113,12 +117,13 @@ class Scorer:
         with clock.stage("selector"):
             windows = self._windows.windows(end=now)
         warnings, healthy = [], []
-        for window in windows:
-            problem = sensor_problem(window, now=now)
-            if problem:
-                warnings.append(SensorWarningDraft(window.machine_code, *problem))
-            else:
-                healthy.append(window)
+        with clock.stage("sensor checks"):
+            for window in windows:
+                problem = sensor_problem(window, now=now)
+                if problem:
+                    warnings.append(SensorWarningDraft(window.machine_code, *problem))
+                else:
+                    healthy.append(window)
         drafts = self._predict(healthy, forest=forest, lstm=models.get(ModelKind.LSTM), clock=clock) if healthy else []
         with clock.stage("write"):
             predictions_record(predictions=drafts, warnings=warnings, detected_at=now)

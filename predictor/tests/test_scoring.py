@@ -8,10 +8,10 @@ import pytest
 from django.utils import timezone
 
 from predictor.ml.artifacts import ArtifactTampered
-from predictor.ml.features import feature_names
+from predictor.ml.features import MachineWindow, feature_names
 from predictor.ml.forest import FailureForest
 from predictor.models import ModelKind, Prediction, SensorProblem, SensorWarning
-from predictor.scoring import Scorer
+from predictor.scoring import Scorer, sensor_problem
 from predictor.selectors import model_version_load
 from predictor.services import model_version_register
 from telemetry.ingest import ReadingRow
@@ -94,3 +94,48 @@ def test_a_tampered_artifact_is_refused(active_forest):
     model_file.write_bytes(model_file.read_bytes() + b"x")
     with pytest.raises(ArtifactTampered):
         model_version_load(active_forest)
+
+
+NOW = datetime.datetime(2026, 11, 26, 12, 0, tzinfo=datetime.UTC)
+RANGES = {"vibration": (None, 4.5), "temperature": (10.0, 70.0)}
+
+
+def window_of(*, minutes_old: float = 0.5, **values: list[float]) -> MachineWindow:
+    """A minute-by-minute window whose newest reading is `minutes_old`, one list of values per metric."""
+    count = len(next(iter(values.values())))
+    ts = NOW.timestamp() - 60 * minutes_old - 60 * np.arange(count)[::-1]
+    return MachineWindow("M-001", ts, {name: np.array(series, dtype=float) for name, series in values.items()}, RANGES)
+
+
+def wavy(count: int = 60, level: float = 2.0) -> list[float]:
+    return [level + 0.1 * (n % 7) for n in range(count)]
+
+
+@pytest.mark.parametrize(
+    ("window", "expected"),
+    [
+        (window_of(vibration=wavy(), temperature=wavy(level=50.0)), None),
+        (MachineWindow("M-001", np.empty(0), {}, RANGES), (SensorProblem.STALE, "no readings in the last 12 hours")),
+        (window_of(minutes_old=10, vibration=wavy()), (SensorProblem.STALE, "newest reading is 10 minutes old")),
+        (
+            window_of(vibration=wavy(), temperature=wavy(level=50.0)[:25] + [55.0] * 35),
+            (SensorProblem.FLAT, "temperature has read exactly 55 for 30 minutes"),
+        ),
+        (
+            window_of(vibration=[*wavy()[:-1], 40.0]),
+            (SensorProblem.OUT_OF_RANGE, "vibration reads 40, beyond any plausible value"),
+        ),
+        (
+            window_of(vibration=wavy(), temperature=[*wavy(level=50.0)[:-1], -3.0]),
+            (SensorProblem.OUT_OF_RANGE, "temperature reads -3, below zero"),
+        ),
+        (
+            # Its latest reading is older than the flat check's 30 minutes, and still implausible.
+            window_of(vibration=wavy(), temperature=wavy(15, level=50.0)[:-1] + [900.0] + [np.nan] * 45),
+            (SensorProblem.OUT_OF_RANGE, "temperature reads 900, beyond any plausible value"),
+        ),
+    ],
+    ids=["healthy", "silent", "stale", "flat", "implausible", "negative", "implausible-before-the-flat-window"],
+)
+def test_sensor_problem_names_what_makes_a_window_untrustworthy(window, expected):
+    assert sensor_problem(window, now=NOW) == expected
