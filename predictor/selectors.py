@@ -1,7 +1,7 @@
 """Reads for the predictor: the recent window of every machine, from the per-minute roll-ups."""
 
 import datetime
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -216,7 +216,7 @@ def machine_window(
     minutes: MachineMinutes | None,
     metric_names: Sequence[str],
     *,
-    normal_ranges: Mapping[str, tuple[float | None, float | None]],
+    normal_ranges: dict[str, tuple[float | None, float | None]],
     error_times: np.ndarray | None,
     last_repair_ts: float | None,
 ) -> MachineWindow:
@@ -231,7 +231,7 @@ def machine_window(
         machine_code=machine.code,
         ts=ts,
         values=values,
-        normal_ranges=dict(normal_ranges),
+        normal_ranges=normal_ranges,
         error_code_times=error_times if error_times is not None else np.empty(0, dtype=np.float64),
         last_repair_ts=last_repair_ts,
     )

@@ -192,12 +192,19 @@ def _readings_up_to(timeline: _Timeline, query_counts: np.ndarray, instants: np.
 
 def _range_scales(windows: Sequence[MachineWindow], query_counts: np.ndarray, names: Sequence[str]) -> np.ndarray:
     """(2, len(names), queries): the middle and half width of each metric's normal range per query, NaN if none."""
-    per_window = np.full((2, len(names), len(windows)), np.nan)
+    per_window = np.empty((2, len(names), len(windows)))
+    # Machines of one type usually share one ranges mapping: work each mapping out once.
+    scales_of: dict[int, np.ndarray] = {}
     for column, window in enumerate(windows):
-        for row, name in enumerate(names):
-            scale = normal_range_scale(window.normal_ranges.get(name))
-            if scale is not None:
-                per_window[:, row, column] = scale
+        scales = scales_of.get(id(window.normal_ranges))
+        if scales is None:
+            scales = np.full((2, len(names)), np.nan)
+            for row, name in enumerate(names):
+                scale = normal_range_scale(window.normal_ranges.get(name))
+                if scale is not None:
+                    scales[:, row] = scale
+            scales_of[id(window.normal_ranges)] = scales
+        per_window[:, :, column] = scales
     return np.repeat(per_window, query_counts, axis=2)
 
 
@@ -320,10 +327,7 @@ def windows_features(
     for window, times, first in zip(windows, instants, first_rows, strict=True):
         rows = slice(first, first + len(times))
         features[rows, -2] = _hours_since_repair(window, times)
-        error_times = np.sort(np.asarray(window.error_code_times, dtype=np.float64))
-        features[rows, -1] = np.searchsorted(error_times, times, side="right") - np.searchsorted(
-            error_times, times - ERROR_CODE_WINDOW_S, side="right"
-        )
+        features[rows, -1] = _error_code_counts(window, times)
     return features
 
 
@@ -375,7 +379,18 @@ def _last_valid(matrix: np.ndarray, latest: np.ndarray, end: np.ndarray, start: 
     return np.where(inside, picked, np.nan)
 
 
-def _hours_since_repair(window: MachineWindow, at_times: np.ndarray) -> np.ndarray:
+def _error_code_counts(window: MachineWindow, at_times: np.ndarray) -> np.ndarray | float:
+    if not len(window.error_code_times):  # most machines, most of the time: no array work
+        return 0.0
+    error_times = np.sort(np.asarray(window.error_code_times, dtype=np.float64))
+    return np.searchsorted(error_times, at_times, side="right") - np.searchsorted(
+        error_times, at_times - ERROR_CODE_WINDOW_S, side="right"
+    )
+
+
+def _hours_since_repair(window: MachineWindow, at_times: np.ndarray) -> np.ndarray | float:
+    if window.last_repair_ts is None and not len(window.repair_times):
+        return REPAIR_HOURS_CAP
     repairs = np.asarray(window.repair_times, dtype=np.float64).reshape(-1)
     if window.last_repair_ts is not None:
         repairs = np.append(repairs, float(window.last_repair_ts))
