@@ -102,11 +102,12 @@ def _minute_means_postgresql(spans: Spans, end: datetime.datetime) -> MinuteMean
     for ids, start in spans:
         # As an array literal: psycopg would adapt a list of a thousand ids one by one, in Python.
         params += ["{" + ",".join(str(int(machine_id)) for machine_id in ids) + "}", start]
-    # One row per metric: grouping by machine as well made ten times the rows and twice the database time.
+    # One row per metric: grouping by machine as well made ten times the rows and twice the database
+    # time. date_part (a float, exact for whole seconds) is cheaper than extract (a numeric).
     sql = f"""
         SELECT metric,
                array_send(array_agg(machine_id::bigint)),
-               array_send(array_agg(extract(epoch FROM minute)::bigint)),
+               array_send(array_agg(date_part('epoch', minute)::bigint)),
                array_send(array_agg(total / "count"))
         FROM {table}
         WHERE minute <= %s AND ({conditions})
