@@ -45,6 +45,8 @@ class _Kept:
 
 
 class RecentWindows:
+    """The windows of the last `hours`, kept from one call of `windows` to the next (see above)."""
+
     def __init__(
         self,
         *,
