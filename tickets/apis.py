@@ -14,7 +14,13 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+)
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
@@ -22,12 +28,24 @@ from rest_framework.views import APIView
 
 from maintainx.permissions import HasRole, IsSupervisor
 from tickets.filters import AlertFilter, TicketFilter
-from tickets.models import SOP, Alert, ErrorCode, SOPStep, Ticket, TicketEvent, TicketOutcome, TicketStatus
+from tickets.models import (
+    SOP,
+    Alert,
+    AlertSource,
+    ErrorCode,
+    SOPStep,
+    Ticket,
+    TicketEvent,
+    TicketOutcome,
+    TicketStatus,
+)
 from tickets.permissions import (
     CanAcknowledgeAlerts,
     CanReadReports,
+    CanTakeTickets,
     TicketObjectPermission,
     ticket_may_manage,
+    ticket_may_take,
     ticket_may_work_on,
 )
 from tickets.reports import Period, plant_report
@@ -47,6 +65,7 @@ from tickets.services import (
     ticket_reopen,
     ticket_resolve,
     ticket_start,
+    ticket_take,
 )
 
 User = get_user_model()
@@ -167,6 +186,21 @@ class UserOutputSerializer(serializers.Serializer):
     full_name = serializers.CharField(source="get_full_name")
 
 
+class RulOutputSerializer(serializers.Serializer):
+    """Remaining useful life in hours, with its 10-90 % range (null ends when the model gave none)."""
+
+    hours = serializers.FloatField(source="rul_hours")
+    low_hours = serializers.FloatField(source="rul_low_hours", allow_null=True)
+    high_hours = serializers.FloatField(source="rul_high_hours", allow_null=True)
+
+
+def _rul(source) -> dict | None:
+    """The RUL of a prediction or a ticket (same field names); None when none was predicted."""
+    if source is None or source.rul_hours is None:
+        return None
+    return RulOutputSerializer(source).data
+
+
 class AlertOutputSerializer(serializers.ModelSerializer):
     machine = serializers.CharField(source="machine.code")
     machine_name = serializers.CharField(source="machine.name")
@@ -176,6 +210,11 @@ class AlertOutputSerializer(serializers.ModelSerializer):
     acknowledged_by = UserOutputSerializer(allow_null=True)
     cleared_by = UserOutputSerializer(allow_null=True)
     ticket = serializers.SerializerMethodField()
+    explanation = serializers.SerializerMethodField(
+        help_text="Why, in words: the top signals of the alert's last prediction, after a sentence "
+        "saying so when the machine reported the code itself"
+    )
+    rul = serializers.SerializerMethodField(help_text="Remaining useful life of the alert's last prediction")
 
     class Meta:
         model = Alert
@@ -197,12 +236,26 @@ class AlertOutputSerializer(serializers.ModelSerializer):
             "cleared_by",
             "clear_reason",
             "ticket",
+            "explanation",
+            "rul",
             "updated_at",
         ]
 
     def get_ticket(self, alert) -> int | None:
         ticket = getattr(alert, "ticket", None)
         return ticket.pk if ticket is not None else None
+
+    def get_explanation(self, alert) -> list[str]:
+        lines = []
+        if alert.source == AlertSource.MACHINE:
+            lines.append(f"{alert.machine.code} reported {alert.error_code.code} itself: it has failed.")
+        if alert.last_prediction is not None:
+            lines.extend(alert.last_prediction.top_signals)
+        return lines
+
+    @extend_schema_field(RulOutputSerializer(allow_null=True))
+    def get_rul(self, alert) -> dict | None:
+        return _rul(alert.last_prediction)
 
 
 class AlertListApi(generics.ListAPIView):
@@ -302,14 +355,15 @@ class TicketDetailOutputSerializer(TicketListOutputSerializer):
             "actions",
         ]
 
+    @extend_schema_field(RulOutputSerializer(allow_null=True))
     def get_rul(self, ticket) -> dict | None:
-        if ticket.rul_hours is None:
-            return None
-        return {"hours": ticket.rul_hours, "low_hours": ticket.rul_low_hours, "high_hours": ticket.rul_high_hours}
+        return _rul(ticket)
 
     def get_actions(self, ticket) -> list[str]:
         user = self.context["request"].user
         actions = []
+        if ticket.status == TicketStatus.OPEN and ticket.assignee_id is None and ticket_may_take(user):
+            actions.append("take")
         if ticket_may_work_on(user, ticket):
             if ticket.status == TicketStatus.OPEN:
                 actions.append("start")
@@ -402,6 +456,38 @@ class TicketCommentApi(generics.GenericAPIView):
         with _service_errors():
             event = ticket_comment(ticket=ticket, actor=request.user, text=serializer.validated_data["text"])
         return Response(TicketEventOutputSerializer(event).data, status=status.HTTP_201_CREATED)
+
+
+class TicketTakeApi(generics.GenericAPIView):
+    """Take an open ticket nobody has: it becomes yours to start and resolve (technicians, and
+    supervisors who go themselves). Of two who take it at once, the second is refused with 400."""
+
+    permission_classes = [HasRole, CanTakeTickets]
+
+    def get_queryset(self):
+        return ticket_list(user=self.request.user)
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: TicketDetailOutputSerializer,
+            400: OpenApiResponse(description="Not open, or someone has it already: `detail` says who"),
+            403: OpenApiResponse(description="Only technicians and supervisors take tickets"),
+            404: OpenApiResponse(description="No such ticket among those you may see"),
+        },
+    )
+    def post(self, request, pk: int):
+        try:
+            ticket = self.get_object()
+        except Http404:
+            # A technician no longer sees a ticket a colleague has taken; say what that likely means.
+            raise exceptions.NotFound(
+                f"Ticket #{pk} is not there for you to take: another technician has it, or it does not exist."
+            ) from None
+        with _service_errors():
+            ticket_take(ticket=ticket, actor=request.user)
+        ticket = ticket_detail_list(user=request.user).get(pk=pk)
+        return Response(TicketDetailOutputSerializer(ticket, context={"request": request}).data)
 
 
 class TicketReassignApi(generics.GenericAPIView):

@@ -1,7 +1,8 @@
 """Who may see and change alerts and tickets: the rules on the object, shared by the services (which
 refuse an actor who may not) and the API (which filters its querysets with the same rules).
 
-- Technicians see their own tickets and unassigned ones, and work only on their own.
+- Technicians see their own tickets and unassigned ones, take an unassigned one for themselves,
+  and work only on their own.
 - Managers read everything and acknowledge alerts.
 - Supervisors do everything: start, resolve, comment, reassign, reopen.
 """
@@ -36,6 +37,11 @@ def ticket_may_work_on(user, ticket: Ticket) -> bool:
     return role == Role.SUPERVISOR or (role == Role.TECHNICIAN and ticket.assignee_id == user.pk)
 
 
+def ticket_may_take(user) -> bool:
+    """Take an unassigned ticket for oneself: technicians, and supervisors who go themselves."""
+    return user_role(user) in (Role.TECHNICIAN, Role.SUPERVISOR)
+
+
 def ticket_may_manage(user) -> bool:
     """Reassign and reopen."""
     return user_role(user) == Role.SUPERVISOR
@@ -58,6 +64,13 @@ class TicketObjectPermission(BasePermission):
         if request.method in SAFE_METHODS:
             return ticket_may_view(request.user, obj)
         return ticket_may_work_on(request.user, obj)
+
+
+class CanTakeTickets(BasePermission):
+    message = "Only technicians and supervisors take tickets."
+
+    def has_permission(self, request, view):
+        return ticket_may_take(request.user)
 
 
 class CanAcknowledgeAlerts(BasePermission):

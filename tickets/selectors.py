@@ -54,8 +54,11 @@ def sop_list() -> QuerySet[SOP]:
 
 
 def alert_list() -> QuerySet[Alert]:
-    """Every alert (all roles read them), newest first, with what the list shows in one query."""
-    return Alert.objects.select_related("machine", "error_code", "acknowledged_by", "cleared_by", "ticket")
+    """Every alert (all roles read them), newest first, with what the list shows in one query: the
+    why and the remaining life come from the alert's last prediction."""
+    return Alert.objects.select_related(
+        "machine", "error_code", "acknowledged_by", "cleared_by", "ticket", "last_prediction"
+    )
 
 
 def ticket_list(*, user) -> QuerySet[Ticket]:

@@ -44,7 +44,7 @@ from tickets.models import (
     TicketOutcome,
     TicketStatus,
 )
-from tickets.permissions import alert_may_acknowledge, ticket_may_manage, ticket_may_work_on
+from tickets.permissions import alert_may_acknowledge, ticket_may_manage, ticket_may_take, ticket_may_work_on
 from tickets.push import broadcast_on_commit
 from tickets.selectors import sop_for_error_code
 
@@ -737,11 +737,14 @@ def ticket_record_edit(*, ticket: Ticket, actor, changed_fields: list[str]) -> T
 
 
 def _ticket_locked(ticket: Ticket) -> Ticket:
-    return (
-        Ticket.objects.select_for_update(of=("self",))
-        .select_related("machine", "alert", "assignee", "error_code")
-        .get(pk=ticket.pk)
-    )
+    """The ticket, row-locked for the rest of the transaction, as the last commit left it.
+
+    Lock first, then read with the joins: in one statement, a transaction that waited for the lock
+    gets the ticket's row as the other transaction committed it, but PostgreSQL re-checks the joined
+    rows by their old keys, so an assignee set meanwhile would come back as None.
+    """
+    list(Ticket.objects.select_for_update().filter(pk=ticket.pk).values_list("pk", flat=True))
+    return Ticket.objects.select_related("machine", "alert", "assignee", "error_code").get(pk=ticket.pk)
 
 
 def _require_work(actor, ticket: Ticket, action: str) -> None:
@@ -778,6 +781,27 @@ def _refuse_unless_status(ticket: Ticket, wanted: str, action: str) -> None:
         TicketStatus.RESOLVED: "it is resolved; a supervisor may reopen it within 24 hours of its resolution",
     }
     raise WorkflowError(f"Ticket #{ticket.pk} cannot be {action}: {reasons[ticket.status]}.")
+
+
+@transaction.atomic
+def ticket_take(*, ticket: Ticket, actor, at: datetime.datetime | None = None) -> Ticket:
+    """A technician (or a supervisor who goes themself) takes an open ticket nobody has.
+
+    The row lock decides between two who take it at once: the second waits for the first to
+    commit, then finds the ticket assigned and is refused, saying who has it.
+    """
+    at = _at(at)
+    ticket = _ticket_locked(ticket)
+    if not ticket_may_take(actor):
+        raise PermissionDenied("Only technicians and supervisors take tickets.")
+    _refuse_unless_status(ticket, TicketStatus.OPEN, "taken")
+    if ticket.assignee_id == actor.pk:
+        raise WorkflowError(f"Ticket #{ticket.pk} is already yours.")
+    if ticket.assignee_id is not None:
+        since = f" since {timezone.localtime(ticket.assigned_at):%Y-%m-%d %H:%M}" if ticket.assigned_at else ""
+        raise WorkflowError(f"Ticket #{ticket.pk} cannot be taken: {_name(ticket.assignee)} has it{since}.")
+    _ticket_assign(ticket=ticket, assignee=actor, actor=actor, at=at, note=f"Taken by {_name(actor)}")
+    return ticket
 
 
 @transaction.atomic

@@ -13,6 +13,7 @@ from tickets.apis import (
     TicketDetailApi,
     TicketListApi,
     TicketReassignApi,
+    TicketTakeApi,
 )
 
 urlpatterns = [
@@ -26,6 +27,7 @@ urlpatterns = [
     path("tickets/", TicketListApi.as_view(), name="ticket-list"),
     path("tickets/<int:pk>/", TicketDetailApi.as_view(), name="ticket-detail"),
     path("tickets/<int:pk>/comments/", TicketCommentApi.as_view(), name="ticket-comment"),
+    path("tickets/<int:pk>/take/", TicketTakeApi.as_view(), name="ticket-take"),
     path("tickets/<int:pk>/reassign/", TicketReassignApi.as_view(), name="ticket-reassign"),
     path("reports/summary/", ReportSummaryApi.as_view(), name="report-summary"),
 ]

@@ -1,4 +1,5 @@
-"""Two predictor processes scoring the same sick machine at once: still one alert and one ticket.
+"""Races between real transactions: two predictor processes scoring the same sick machine at once
+make one alert and one ticket; two technicians taking the same ticket at once make one winner.
 
 Two real transactions on two connections (threads), started together with a barrier.
 """
@@ -8,8 +9,10 @@ import threading
 import pytest
 from django.db import IntegrityError, connection, connections, transaction
 
+from maintainx.roles import Role
+from maintainx.tests.factories import UserFactory
 from tickets.models import Alert, AlertSource, Ticket, TicketEventKind
-from tickets.services import alerts_from_predictions
+from tickets.services import WorkflowError, alerts_from_predictions, ticket_create, ticket_take
 from tickets.tests.conftest import AT
 
 pytestmark = [
@@ -23,15 +26,15 @@ pytestmark = [
 ]
 
 
-def run_together(*jobs) -> list[BaseException]:
-    """Run each job in its own thread and transaction; all begin and read before any writes."""
+def run_together(*jobs, read=lambda: list(Alert.objects.all())) -> list[BaseException]:
+    """Run each job in its own thread and transaction; all begin and `read` before any writes."""
     barrier = threading.Barrier(len(jobs))
     errors: list[BaseException] = []
 
     def run(job):
         try:
             with transaction.atomic():
-                list(Alert.objects.all())  # both transactions have read "no alert" ...
+                read()  # both transactions have read the state before the race (e.g. "no alert") ...
                 barrier.wait(timeout=10)  # ... before either goes on
                 job()
         except BaseException as error:  # handed to the test thread, which asserts on it
@@ -74,3 +77,29 @@ def test_the_database_refuses_a_second_open_alert_from_a_concurrent_transaction(
 
     assert [type(error) for error in errors] == [IntegrityError]
     assert Alert.objects.count() == 1
+
+
+def test_two_technicians_taking_the_same_ticket_at_once_make_one_winner_and_one_clear_refusal(pump):
+    ticket = ticket_create(machine=pump, title="Coupling rattles", at=AT)
+    first = UserFactory(username="tech1", role=Role.TECHNICIAN)
+    second = UserFactory(username="tech2", role=Role.TECHNICIAN)
+
+    def nobody_has_it():
+        assert Ticket.objects.get(pk=ticket.pk).assignee_id is None
+
+    errors = run_together(
+        lambda: ticket_take(ticket=ticket, actor=first, at=AT),
+        lambda: ticket_take(ticket=ticket, actor=second, at=AT),
+        read=nobody_has_it,
+    )
+
+    ticket.refresh_from_db()
+    assert ticket.assignee in (first, second)
+    loser = second if ticket.assignee == first else first
+    assert [type(error) for error in errors] == [WorkflowError]
+    assert str(errors[0]) == (
+        f"Ticket #{ticket.pk} cannot be taken: {ticket.assignee.get_full_name()} has it since {AT:%Y-%m-%d %H:%M}."
+    )
+    taken = ticket.events.filter(kind=TicketEventKind.ASSIGNED, actor__isnull=False)
+    assert [(event.actor, event.assignee) for event in taken] == [(ticket.assignee, ticket.assignee)]
+    assert loser not in {event.actor for event in ticket.events.all()}

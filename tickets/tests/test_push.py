@@ -18,7 +18,7 @@ from telemetry.live import PLANT_GROUP, user_group
 from telemetry.tests.factories import MachineFactory
 from tickets.models import Ticket
 from tickets.push import PLANT_EVENT
-from tickets.services import alerts_from_predictions, ticket_create, ticket_start
+from tickets.services import alerts_from_predictions, ticket_create, ticket_start, ticket_take
 from tickets.tests.conftest import AT
 
 # Transactional: on_commit runs only when a real transaction commits.
@@ -136,3 +136,16 @@ def test_supervisors_are_told_of_a_ticket_nobody_is_on_shift_for(machine, listen
     assert [f["event"] for f in personal.frames(machine.code)] == ["unassigned"]
     # The plant hears of the new ticket, not of the staffing problem.
     assert [(f["event"], f["id"]) for f in plant.frames(machine.code)] == [("opened", ticket.pk)]
+
+
+def test_a_taken_ticket_reaches_the_plant_and_the_technician_who_took_it(machine, listen):
+    ticket = ticket_create(machine=machine, title="Check the coupling", at=AT)
+    taker = UserFactory(username="tech2", role=Role.TECHNICIAN)
+    plant, personal = listen(PLANT_GROUP), listen(user_group(taker.pk))
+
+    ticket_take(ticket=ticket, actor=taker)
+
+    expected = [("ticket", "assigned", ticket.pk, taker.pk)]
+    # The plant: other technicians' "unassigned" lists drop it.
+    assert [(f["type"], f["event"], f["id"], f["assignee"]) for f in plant.frames(machine.code)] == expected
+    assert [(f["type"], f["event"], f["id"], f["assignee"]) for f in personal.frames(machine.code)] == expected

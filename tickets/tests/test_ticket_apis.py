@@ -4,14 +4,16 @@ through PATCH, and refusals that say why. The role matrix is in maintainx/tests/
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from maintainx.roles import Role
 from maintainx.tests.factories import UserFactory
 from telemetry.models import Machine, MachineStatus
 from telemetry.tests.factories import MachineFactory
-from tickets.models import Alert, AlertStatus, Ticket, TicketStatus
-from tickets.services import alerts_from_predictions
+from tickets.models import Alert, AlertSource, AlertStatus, Ticket, TicketStatus
+from tickets.services import alerts_from_predictions, ticket_create
 from tickets.tests.conftest import AT
 from tickets.tests.factories import AlertFactory, TicketFactory
 
@@ -108,6 +110,63 @@ def test_an_unknown_status_or_outcome_is_a_400_naming_the_field(alert_ticket, te
     assert "outcome" in response.json()
 
 
+@pytest.fixture
+def unassigned(pump) -> Ticket:
+    """Opened while nobody was on shift."""
+    return ticket_create(machine=pump, title="Coupling rattles", at=AT)
+
+
+def test_a_technician_takes_an_unassigned_ticket_and_may_then_start_it(unassigned, api_client):
+    tech = UserFactory(username="tech2", role=Role.TECHNICIAN)
+    api_client.force_authenticate(tech)
+    url = f"/api/tickets/{unassigned.pk}/"
+    assert api_client.get(url).json()["actions"] == ["take"]
+
+    response = api_client.post(f"{url}take/")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["assignee"]["username"], body["status"], body["actions"]) == ("tech2", "open", ["start", "comment"])
+    assert (body["events"][-1]["kind"], body["events"][-1]["actor"], body["events"][-1]["assignee"]) == (
+        "assigned",
+        "tech2",
+        "tech2",
+    )
+    assert api_client.patch(url, {"status": "in_progress"}, format="json").status_code == 200
+
+
+def test_supervisors_are_offered_take_on_unassigned_tickets_only(unassigned, api_client, supervisor):
+    assigned = TicketFactory(assignee=UserFactory(username="tech2", role=Role.TECHNICIAN))
+    api_client.force_authenticate(supervisor)
+    assert api_client.get(f"/api/tickets/{unassigned.pk}/").json()["actions"] == [
+        "take",
+        "start",
+        "comment",
+        "reassign",
+    ]
+    assert api_client.get(f"/api/tickets/{assigned.pk}/").json()["actions"] == ["start", "comment", "reassign"]
+
+
+def test_a_ticket_taken_meanwhile_is_refused_saying_so(unassigned, api_client, supervisor):
+    first = UserFactory(username="tech2", role=Role.TECHNICIAN)
+    second = UserFactory(username="tech3", role=Role.TECHNICIAN)
+    url = f"/api/tickets/{unassigned.pk}/take/"
+    api_client.force_authenticate(first)
+    assert api_client.post(url).status_code == 200
+
+    # The colleague's page was stale: the ticket is now someone else's, which they may not see.
+    api_client.force_authenticate(second)
+    late = api_client.post(url)
+    assert late.status_code == 404
+    assert "another technician has it" in late.json()["detail"]
+    # A supervisor sees every ticket, and is told who has it.
+    api_client.force_authenticate(supervisor)
+    refused = api_client.post(url)
+    assert refused.status_code == 400
+    assert f"{first.get_full_name()} has it since" in refused.json()["detail"]
+    assert Ticket.objects.get().assignee == first
+
+
 def test_comments_are_added_to_the_audit_trail(alert_ticket, tech1_client):
     response = tech1_client.post(f"/api/tickets/{alert_ticket.pk}/comments/", {"text": "Parts ordered"}, format="json")
     assert response.status_code == 201
@@ -196,3 +255,57 @@ def test_sops_are_listed_with_their_steps_and_filtered_by_error_code(bearing_cod
     assert (sop["title"], len(sop["steps"]), sop["estimated_minutes"]) == ("Replace a worn bearing", 2, 50)
     assert tech1_client.get("/api/sops/", {"error_code": "E-NONE"}).json()["count"] == 0
     assert tech1_client.get(f"/api/sops/{sop['id']}/").json()["error_codes"] == ["E-BRG-01"]
+
+
+def test_an_alert_carries_its_why_and_remaining_life_from_its_last_prediction(alert_ticket, api_client, manager):
+    api_client.force_authenticate(manager)
+    [row] = api_client.get("/api/alerts/").json()["results"]
+    assert row["explanation"] == ["vibration 3.1x its 12-hour level, rising 0.4 mm/s per hour"]
+    assert row["rul"] == {"hours": 30.0, "low_hours": 18.0, "high_hours": 44.0}
+    assert api_client.get(f"/api/alerts/{row['id']}/").json()["explanation"] == row["explanation"]
+
+
+def test_a_machine_reported_alert_says_the_machine_reported_it(api_client, manager, pump, bearing_code, predict):
+    reported = AlertFactory(machine=pump, error_code=bearing_code, source=AlertSource.MACHINE, probability=1.0)
+    api_client.force_authenticate(manager)
+
+    body = api_client.get(f"/api/alerts/{reported.pk}/").json()
+    assert (body["explanation"], body["rul"]) == (["M-007 reported E-BRG-01 itself: it has failed."], None)
+
+    # A prediction that refreshes it since adds its own signals after the machine's word.
+    Alert.objects.filter(pk=reported.pk).update(last_prediction=predict(pump, 0.95, bearing_code, rul_hours=2.0))
+    body = api_client.get(f"/api/alerts/{reported.pk}/").json()
+    assert body["explanation"] == [
+        "M-007 reported E-BRG-01 itself: it has failed.",
+        "vibration 3.1x its 12-hour level, rising 0.4 mm/s per hour",
+    ]
+    assert body["rul"] == {"hours": 2.0, "low_hours": None, "high_hours": None}
+
+
+def test_the_alert_list_costs_the_same_queries_for_one_alert_or_many(
+    api_client, manager, bearing_code, predict, django_assert_num_queries
+):
+    def add_alerts(count: int, first: int) -> None:
+        for number in range(first, first + count):
+            machine = MachineFactory(code=f"M-{number:03d}")
+            prediction = predict(machine, 0.9, bearing_code, rul_hours=10.0, rul_low_hours=5.0, rul_high_hours=20.0)
+            alert = AlertFactory(machine=machine, error_code=bearing_code, last_prediction=prediction)
+            TicketFactory(machine=machine, alert=alert)
+        AlertFactory(
+            machine=MachineFactory(code=f"M-{first + count:03d}"), error_code=bearing_code, source=AlertSource.MACHINE
+        )
+
+    api_client.force_authenticate(manager)
+    add_alerts(1, first=1)
+    api_client.get("/api/alerts/")  # the user's role groups are cached on the first request's user
+
+    def queries_for_list(expected_rows: int) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            rows = api_client.get("/api/alerts/").json()["results"]
+        assert len(rows) == expected_rows
+        assert all(row["explanation"] for row in rows)
+        return len(captured)
+
+    few = queries_for_list(2)
+    add_alerts(8, first=10)
+    assert queries_for_list(11) == few

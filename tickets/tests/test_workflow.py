@@ -1,6 +1,7 @@
-"""The ticket workflow: open → in_progress → resolved, reopen, reassign, comment; who may, and why not."""
+"""The ticket workflow: take, open → in_progress → resolved, reopen, reassign, comment; who may, and why not."""
 
 import datetime
+import re
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -23,10 +24,12 @@ from tickets.services import (
     alert_acknowledge,
     alerts_from_predictions,
     ticket_comment,
+    ticket_create,
     ticket_reassign,
     ticket_reopen,
     ticket_resolve,
     ticket_start,
+    ticket_take,
 )
 from tickets.tests.conftest import AT
 
@@ -56,6 +59,14 @@ def ticket(pump, bearing_code, predict, technician_on_shift) -> Ticket:
     return ticket
 
 
+@pytest.fixture
+def unassigned(pump) -> Ticket:
+    """A ticket opened while nobody was on shift: nobody has it."""
+    ticket = ticket_create(machine=pump, title="Coupling rattles", at=AT)
+    assert ticket.assignee is None
+    return ticket
+
+
 def started(ticket, actor, at=AT + 5 * MINUTE) -> Ticket:
     return ticket_start(ticket=ticket, actor=actor, at=at)
 
@@ -78,6 +89,22 @@ def test_the_assignee_starts_the_ticket_and_the_machine_goes_into_maintenance(ti
 
 def test_a_supervisor_may_start_someone_elses_ticket(ticket, boss):
     assert started(ticket, boss).status == TicketStatus.IN_PROGRESS
+
+
+def test_a_technician_takes_an_unassigned_ticket_and_may_then_work_on_it(unassigned, colleague):
+    ticket = ticket_take(ticket=unassigned, actor=colleague, at=AT + MINUTE)
+
+    assert (ticket.assignee, ticket.assigned_at, ticket.status) == (colleague, AT + MINUTE, TicketStatus.OPEN)
+    stored = Ticket.objects.get(pk=ticket.pk)
+    assert (stored.assignee, stored.assigned_at) == (colleague, AT + MINUTE)
+    event = ticket.events.filter(kind=TicketEventKind.ASSIGNED).last()
+    assert (event.actor, event.assignee, event.at) == (colleague, colleague, AT + MINUTE)
+    assert event.note == f"Taken by {colleague.get_full_name()}"
+    assert started(ticket, colleague).status == TicketStatus.IN_PROGRESS
+
+
+def test_a_supervisor_may_take_an_unassigned_ticket_to_go_themself(unassigned, boss):
+    assert ticket_take(ticket=unassigned, actor=boss).assignee == boss
 
 
 @pytest.mark.parametrize("outcome", TicketOutcome.values)
@@ -276,6 +303,34 @@ def test_reassigning_to_someone_who_is_not_a_technician_or_to_the_same_one_is_re
         ticket_reassign(ticket=ticket, actor=boss, assignee=boss)
     with pytest.raises(WorkflowError, match="already assigned to"):
         ticket_reassign(ticket=ticket, actor=boss, assignee=technician_on_shift)
+
+
+def test_taking_a_ticket_someone_has_is_refused_saying_who_and_since_when(ticket, colleague, technician_on_shift):
+    who = re.escape(technician_on_shift.get_full_name())
+    with pytest.raises(WorkflowError, match=rf"cannot be taken: {who} has it since"):
+        ticket_take(ticket=ticket, actor=colleague)
+    with pytest.raises(WorkflowError, match="is already yours"):
+        ticket_take(ticket=ticket, actor=technician_on_shift)
+    assert Ticket.objects.get().assignee == technician_on_shift
+
+
+def test_a_ticket_in_progress_or_resolved_cannot_be_taken(unassigned, boss, colleague):
+    # A supervisor may start a ticket nobody has; it is then no longer free to take.
+    started(unassigned, boss)
+    with pytest.raises(WorkflowError, match="cannot be taken: it is already in progress since"):
+        ticket_take(ticket=unassigned, actor=colleague)
+    ticket_resolve(ticket=unassigned, actor=boss, outcome=TicketOutcome.PREVENTIVE_FIX, notes="Tightened")
+    with pytest.raises(WorkflowError, match="cannot be taken: it is resolved"):
+        ticket_take(ticket=unassigned, actor=colleague)
+    assert Ticket.objects.get().assignee is None
+
+
+def test_managers_and_users_without_a_role_may_not_take_tickets(unassigned):
+    for user in (UserFactory(username="boss", role=Role.MANAGER), UserFactory(username="visitor")):
+        with pytest.raises(PermissionDenied, match="Only technicians and supervisors take tickets"):
+            ticket_take(ticket=unassigned, actor=user)
+    assert Ticket.objects.get().assignee is None
+    assert not Ticket.objects.get().events.filter(kind=TicketEventKind.ASSIGNED, actor__isnull=False).exists()
 
 
 def test_an_empty_comment_is_refused(ticket, technician_on_shift):
