@@ -1,4 +1,5 @@
-"""Sign in, sign out and "who am I": the only API an anonymous user may call is the login."""
+"""Sign in, sign out and "who am I": the only API an anonymous user may call is the login (and the
+CSRF token it needs, which says who is signed in: nobody, for them)."""
 
 from django.contrib.auth import authenticate, login, logout
 from django.middleware.csrf import get_token
@@ -29,15 +30,28 @@ class MeOutputSerializer(serializers.Serializer):
 
 
 class CsrfApi(APIView):
-    """Sets the CSRF cookie, which the login form must send back in the X-CSRFToken header."""
+    """Sets the CSRF cookie, which the login form must send back in the X-CSRFToken header, and
+    says who the session belongs to: the dashboard learns whether it is signed in without a request
+    that fails (/api/me/ answers 401 to anonymous users, as API clients expect)."""
 
     permission_classes = [AllowAny]
-    authentication_classes = []
+    # The session only: a browser's cookie says who is signed in; tokens are for scripts, which
+    # ask /api/me/.
+    authentication_classes = [SessionAuthentication]
 
-    @extend_schema(responses=inline_serializer("CsrfToken", {"csrf_token": serializers.CharField()}))
+    @extend_schema(
+        responses=inline_serializer(
+            "CsrfToken",
+            {
+                "csrf_token": serializers.CharField(),
+                "user": MeOutputSerializer(allow_null=True, help_text="The signed-in user; null when nobody is"),
+            },
+        )
+    )
     @method_decorator(ensure_csrf_cookie)
     def get(self, request):
-        return Response({"csrf_token": get_token(request)})
+        user = MeOutputSerializer(request.user).data if request.user.is_authenticated else None
+        return Response({"csrf_token": get_token(request), "user": user})
 
 
 class LoginApi(APIView):

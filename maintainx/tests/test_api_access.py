@@ -17,6 +17,8 @@ pytestmark = pytest.mark.django_db
 READ_ENDPOINTS = [
     "/api/machines/",
     "/api/machines/M-001/",
+    "/api/predictions/",
+    "/api/predictions/latest/",
     "/api/error-codes/",
     "/api/error-codes/E-BRG-01/sop/",
     "/api/sops/",
@@ -39,6 +41,7 @@ def plant(db):
 WRITE_ENDPOINTS = [
     ("patch", "/api/tickets/1/", {"status": "in_progress"}),
     ("post", "/api/tickets/1/comments/", {"text": "hello"}),
+    ("post", "/api/tickets/1/take/", {}),
     ("post", "/api/tickets/1/reassign/", {"assignee": "tech3"}),
     ("post", "/api/alerts/1/acknowledge/", {}),
 ]
@@ -168,6 +171,31 @@ def test_ticket_permissions_per_role_and_object(api_client, tickets, request, ro
     expected_status = TicketStatus.IN_PROGRESS if statuses[1] == 200 else TicketStatus.OPEN
     tickets[which].refresh_from_db()
     assert tickets[which].status == expected_status
+
+
+# (role, ticket) -> expected status of taking it, and who has it afterwards
+TAKE_MATRIX = {
+    ("technician", "own"): (400, "tech"),
+    ("technician", "unassigned"): (200, "tech"),
+    ("technician", "colleague's"): (404, "tech2"),
+    ("manager", "own"): (403, "tech"),
+    ("manager", "unassigned"): (403, None),
+    ("manager", "colleague's"): (403, "tech2"),
+    ("supervisor", "own"): (400, "tech"),
+    ("supervisor", "unassigned"): (200, "super"),
+    ("supervisor", "colleague's"): (400, "tech2"),
+}
+
+
+@pytest.mark.parametrize(("role_fixture", "which"), list(TAKE_MATRIX), ids=lambda v: v)
+def test_taking_a_ticket_per_role_and_object(api_client, tickets, request, role_fixture, which):
+    api_client.force_authenticate(request.getfixturevalue(role_fixture))
+
+    status = api_client.post(f"/api/tickets/{tickets[which].pk}/take/").status_code
+
+    tickets[which].refresh_from_db()
+    assignee = tickets[which].assignee.username if tickets[which].assignee else None
+    assert (status, assignee) == TAKE_MATRIX[(role_fixture, which)]
 
 
 @pytest.mark.parametrize(("role_fixture", "visible"), [("technician", 2), ("manager", 3), ("supervisor", 3)])

@@ -1,4 +1,5 @@
 import pytest
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from maintainx.tests.factories import TEST_PASSWORD
@@ -12,6 +13,30 @@ def browser():
 
 def csrf_token(client) -> str:
     return client.get("/api/auth/csrf/").json()["csrf_token"]
+
+
+def test_the_csrf_answer_tells_an_anonymous_visitor_nothing_but_null(browser, db):
+    response = browser.get("/api/auth/csrf/")
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"csrf_token", "user"}
+    assert body["user"] is None
+    assert browser.get("/api/me/").status_code == 401  # API clients still get their 401
+
+
+def test_the_csrf_answer_names_the_signed_in_user_as_me_does(browser, technician):
+    browser.force_login(technician)
+    body = browser.get("/api/auth/csrf/").json()
+    assert body["user"] == browser.get("/api/me/").json()
+    assert (body["user"]["username"], body["user"]["role"]) == ("tech", "Technician")
+
+
+def test_the_csrf_answer_follows_the_session_not_a_token(api_client, technician):
+    # A script's token is not a browser session: it asks /api/me/, which answers for the token.
+    token = Token.objects.create(user=technician)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert api_client.get("/api/auth/csrf/").json()["user"] is None
+    assert api_client.get("/api/me/").json()["username"] == "tech"
 
 
 def test_login_sets_a_session_that_reads_the_api(browser, technician):
@@ -52,6 +77,7 @@ def test_logout_ends_the_session(browser, technician):
     token = csrf_token(browser)
     assert browser.post("/api/auth/logout/", HTTP_X_CSRFTOKEN=token).status_code == 204
     assert browser.get("/api/me/").status_code == 401
+    assert browser.get("/api/auth/csrf/").json()["user"] is None
 
 
 def test_token_endpoint_issues_a_token_for_scripts(api_client, manager):
