@@ -1,4 +1,5 @@
-"""Throwaway Mosquitto brokers and PostgreSQL clusters on free ports, for tests and benchmarks.
+"""Throwaway Mosquitto brokers, PostgreSQL clusters and Redis servers on free ports, for tests and
+benchmarks.
 
 Outage tests stop and restart these, never the shared services on the standard ports.
 """
@@ -192,4 +193,63 @@ class PostgresCluster:
     def destroy(self) -> None:
         if (self.data / "postmaster.pid").exists():
             self.stop(mode="immediate")
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class RedisServer:
+    """A Redis server on a free port that keeps nothing (no RDB snapshots, no append-only file), as
+    the channel layer's Redis is deployed: a restart starts it empty.
+
+    Its working directory is a fresh one under the system temp folder; it writes nothing there but
+    its log.
+    """
+
+    def __init__(self, *, port: int | None = None):
+        self.directory = Path(tempfile.mkdtemp(prefix="maintainx-redis-"))
+        self.port = port or free_port()
+        self.process: subprocess.Popen | None = None
+
+    def url(self, database: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> "RedisServer":
+        self.process = subprocess.Popen(  # noqa: S603 - fixed binary, our own arguments
+            [  # noqa: S607 - found on PATH like the shared one
+                "redis-server",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--dir",
+                str(self.directory),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+            ],
+            stdout=open(self.directory / "redis.log", "ab"),  # noqa: SIM115 - the process owns it
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 20
+        while self.process.poll() is None and time.monotonic() < deadline:
+            try:
+                port_wait(self.port, timeout=0.2)
+            except TimeoutError:
+                continue
+            return self
+        log = (self.directory / "redis.log").read_text(errors="replace").strip()
+        self.stop()
+        raise RuntimeError(f"redis-server did not open port {self.port} (status {self.process.returncode}): {log}")
+
+    def stop(self) -> None:
+        """SIGTERM: with persistence off it exits at once and everything it held is gone."""
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+        port_wait(self.port, open_=False)
+
+    def destroy(self) -> None:
+        self.stop()
         shutil.rmtree(self.directory, ignore_errors=True)
