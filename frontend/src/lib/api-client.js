@@ -23,11 +23,19 @@ export function resetCsrfToken() {
   csrfToken = null;
 }
 
+/**
+ * The session as the server sees it, `{csrf_token, user}` (user null when nobody is signed in), from
+ * the one endpoint anonymous visitors may call: no failing request just to find out. The token is
+ * kept for the writes that follow.
+ */
+export async function fetchSession() {
+  const body = await request('/api/auth/csrf/');
+  csrfToken = body.csrf_token;
+  return body;
+}
+
 async function csrf() {
-  if (csrfToken === null) {
-    const body = await request('/api/auth/csrf/');
-    csrfToken = body.csrf_token;
-  }
+  if (csrfToken === null) await fetchSession();
   return csrfToken;
 }
 

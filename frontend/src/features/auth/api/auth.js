@@ -1,13 +1,12 @@
-import { api, ApiError, resetCsrfToken } from '../../../lib/api-client.js';
+import { api, fetchSession, resetCsrfToken } from '../../../lib/api-client.js';
 
-/** The signed-in user, or null when nobody is (the API answers 401 or 403). */
+/**
+ * The signed-in user, or null when nobody is. Asked of the CSRF endpoint, which answers anonymous
+ * visitors too: /api/me/ would answer them 401, which the browser logs as an error on the login page.
+ */
 export async function fetchMe() {
-  try {
-    return await api.get('/api/me/');
-  } catch (error) {
-    if (error instanceof ApiError && (error.status === 401 || error.status === 403)) return null;
-    throw error;
-  }
+  const session = await fetchSession();
+  return session.user ?? null;
 }
 
 export async function login({ username, password }) {

@@ -2,7 +2,7 @@ import { screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { Route, Routes } from 'react-router';
-import { csrfRoute, fakeServer, reply } from '../../../test/fakes.js';
+import { fakeServer, reply } from '../../../test/fakes.js';
 import { renderWithApp } from '../../../test/render.jsx';
 import LoginPage from './LoginPage.jsx';
 
@@ -20,6 +20,9 @@ function renderLogin() {
   );
 }
 
+// The CSRF endpoint answers anonymous visitors too, with the user who is signed in: null for them.
+const session = (user) => ({ 'GET /api/auth/csrf/': () => ({ csrf_token: 'test-token', user }) });
+
 async function signIn(username, password) {
   await userEvent.type(await screen.findByLabelText('Username'), username);
   await userEvent.type(screen.getByLabelText('Password'), password);
@@ -29,8 +32,7 @@ async function signIn(username, password) {
 describe('LoginPage', () => {
   it('signs in with the CSRF token and lands each role on its own start page', async () => {
     const server = fakeServer({
-      ...csrfRoute,
-      'GET /api/me/': () => reply(401, { detail: 'Authentication credentials were not provided.' }),
+      ...session(null),
       'POST /api/auth/login/': (request) => (request.body.username === 'tech2' ? TECHNICIAN : MANAGER),
     });
     renderLogin();
@@ -42,10 +44,18 @@ describe('LoginPage', () => {
     expect(login.headers['X-CSRFToken']).toBe('test-token');
   });
 
+  it('finds out that nobody is signed in without a request that fails', async () => {
+    const server = fakeServer(session(null));
+    renderLogin();
+
+    expect(await screen.findByRole('button', { name: 'Sign in' })).toBeTruthy();
+    expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /api/auth/csrf/']);
+    expect(screen.queryByRole('alert')).toBeNull();
+  });
+
   it('says why a sign-in failed and keeps the form', async () => {
     fakeServer({
-      ...csrfRoute,
-      'GET /api/me/': () => reply(403, { detail: 'Authentication credentials were not provided.' }),
+      ...session(null),
       'POST /api/auth/login/': () => reply(400, { detail: 'Wrong username or password.' }),
     });
     renderLogin();
@@ -56,8 +66,18 @@ describe('LoginPage', () => {
   });
 
   it('sends a signed-in user straight on', async () => {
-    fakeServer({ 'GET /api/me/': () => MANAGER });
+    const server = fakeServer(session(MANAGER));
     renderLogin();
     await waitFor(() => expect(screen.getByText('plant overview')).toBeTruthy());
+    expect(server.requests.some((r) => r.path === '/api/me/')).toBe(false);
+  });
+
+  it('says so when the server cannot be asked who is signed in', async () => {
+    fakeServer({ 'GET /api/auth/csrf/': () => reply(502, undefined) });
+    renderLogin();
+
+    expect((await screen.findByRole('alert')).textContent).toBe(
+      'The server had a problem (status 502). Please try again in a moment.',
+    );
   });
 });
