@@ -14,9 +14,3 @@ export async function fetchAlertsChangedSince(since) {
 }
 
 export const acknowledgeAlert = (id) => api.post(`/api/alerts/${id}/acknowledge/`);
-
-/** The "why" of a machine's alert: its newest prediction's strongest signals. */
-export async function fetchAlertReasons(machine) {
-  const page = await api.get('/api/predictions/', { machine, limit: 1 });
-  return page.results[0] ?? null;
-}

@@ -1,20 +1,23 @@
 import { useState } from 'react';
 import { Link } from 'react-router';
-import { percent, since } from '../../../lib/format.js';
+import { percent, rulRange, since } from '../../../lib/format.js';
 import { mayAcknowledgeAlerts } from '../../../lib/roles.js';
-import { useAcknowledgeAlert, useAlertReasons, useOpenAlerts } from '../hooks/useAlerts.js';
+import { useAcknowledgeAlert, useOpenAlerts } from '../hooks/useAlerts.js';
 
+/**
+ * The why, as the API words it: the last prediction's strongest signals (after the machine's own
+ * report, for a failure it reported). A pushed alert shows first from its frame, which has no why:
+ * the full alert is being fetched behind it. A refresh keeps the why it had until the new one comes.
+ */
 function AlertReasons({ alert }) {
-  const reasons = useAlertReasons(alert);
-  if (reasons.isPending) return <span className="alert-banner__why alert-banner__why--pending">Finding out why…</span>;
-  const signals = reasons.data?.top_signals ?? [];
-  if (reasons.isError || !signals.length) {
-    return alert.source === 'machine' ? <span>Reported by the machine itself.</span> : null;
+  if (alert.explanation === undefined) {
+    return <span className="alert-banner__why alert-banner__why--pending">Finding out why…</span>;
   }
+  if (!alert.explanation.length) return null;
   return (
     <ul className="alert-banner__why">
-      {signals.slice(0, 3).map((signal) => (
-        <li key={signal}>{signal}</li>
+      {alert.explanation.map((line) => (
+        <li key={line}>{line}</li>
       ))}
     </ul>
   );
@@ -37,6 +40,7 @@ function AlertBannerItem({ alert, role }) {
           {alert.error_code_title ? ` ${alert.error_code_title}` : ''}
           <div className="alert-banner__meta">
             <span className="alert-banner__probability">{percent(alert.probability)} failure probability</span>
+            {alert.rul && <span className="alert-banner__rul"> · remaining life {rulRange(alert.rul)}</span>}
             {alert.opened_at && <span> · opened {since(alert.opened_at)}</span>}
           </div>
         </div>

@@ -20,8 +20,28 @@ const ALERT = {
   opened_at: new Date().toISOString(),
   refreshed_at: new Date().toISOString(),
   ticket: 12,
+  explanation: ['oil temperature 14 °C above its 12-hour level'],
+  rul: { hours: 5, low_hours: 2, high_hours: 9 },
 };
-const WHY = { results: [{ machine: 'M-007', top_signals: ['oil temperature 14 °C above its 12-hour level'] }] };
+const REPORTED = {
+  ...ALERT,
+  id: 8,
+  machine: 'M-012',
+  machine_name: 'Press 12',
+  error_code: 'E-ELC-01',
+  source: 'machine',
+  probability: 1,
+  ticket: 13,
+  explanation: ['M-012 reported E-ELC-01 itself: it has failed.'],
+  rul: null,
+};
+
+/** A promise the test settles itself: holds an answer back to look at the page meanwhile. */
+function deferred() {
+  let resolve;
+  const promise = new Promise((settle) => (resolve = settle));
+  return { promise, resolve };
+}
 
 function SocketStatus() {
   const socket = usePlantSocket();
@@ -40,26 +60,31 @@ function renderBanner(role) {
 describe('AlertBanner', () => {
   let server;
   let openAlerts;
+  let held; // while set, the alert list answers only once the test releases it
 
   beforeEach(() => {
     installFakeWebSocket();
     openAlerts = [];
+    held = null;
     server = fakeServer({
       ...csrfRoute,
-      'GET /api/alerts/': (request) => ({ results: request.query.has('since') ? [ALERT] : openAlerts }),
-      'GET /api/predictions/': () => WHY,
+      'GET /api/alerts/': async (request) => {
+        if (held) await held.promise;
+        return { results: request.query.has('since') ? [ALERT] : openAlerts };
+      },
       'GET /api/tickets/': () => ({ results: [] }),
       'POST /api/alerts/7/acknowledge/': () => ({ ...ALERT, status: 'acknowledged' }),
     });
   });
 
-  it('appears when an alert is pushed, with the machine, error code, probability and why', async () => {
+  it('appears when an alert is pushed, with the machine, error code, probability, remaining life and why', async () => {
     renderBanner('Manager');
     FakeWebSocket.latest().open();
     await waitFor(() => expect(server.requests.some((r) => r.path === '/api/alerts/')).toBe(true));
     expect(screen.queryByRole('alert', { name: 'Failure alerts' })).toBeNull();
 
     openAlerts = [ALERT];
+    held = deferred();
     FakeWebSocket.latest().receive({
       type: 'alert',
       event: 'raised',
@@ -70,12 +95,56 @@ describe('AlertBanner', () => {
       probability: 0.93,
     });
 
+    // At once from the frame, which has no why yet ...
     const banner = await screen.findByRole('alert', { name: 'Failure alerts' });
     expect(within(banner).getByText('M-007')).toBeTruthy();
     expect(within(banner).getByText('E-LUB-01')).toBeTruthy();
     expect(within(banner).getByText('93 % failure probability')).toBeTruthy();
+    expect(within(banner).getByText('Finding out why…')).toBeTruthy();
+    // ... then the full alert, fetched behind it, with the why and the remaining life.
+    held.resolve();
     expect(await within(banner).findByText('oil temperature 14 °C above its 12-hour level')).toBeTruthy();
-    expect(await within(banner).findByText(/Lubrication loss/)).toBeTruthy(); // the full alert, fetched behind
+    expect(within(banner).getByText(/Lubrication loss/)).toBeTruthy();
+    expect(within(banner).getByText('· remaining life 5.0 h (2.0 h–9.0 h)')).toBeTruthy();
+    expect(within(banner).queryByText('Finding out why…')).toBeNull();
+    // The why comes with the alert: no request per alert for it.
+    expect(server.requests.filter((r) => r.path !== '/api/alerts/')).toEqual([]);
+  });
+
+  it('keeps the why while a refreshed alert is fetched again, then shows the new one', async () => {
+    openAlerts = [ALERT];
+    renderBanner('Manager');
+    FakeWebSocket.latest().open();
+    const banner = await screen.findByRole('alert', { name: 'Failure alerts' });
+    expect(await within(banner).findByText('oil temperature 14 °C above its 12-hour level')).toBeTruthy();
+
+    openAlerts = [{ ...ALERT, probability: 0.97, explanation: ['oil temperature 19 °C above its 12-hour level'] }];
+    held = deferred();
+    FakeWebSocket.latest().receive({
+      type: 'alert',
+      event: 'refreshed',
+      id: 7,
+      machine: 'M-007',
+      error_code: 'E-LUB-01',
+      status: 'active',
+      probability: 0.97,
+    });
+
+    expect(await within(banner).findByText('97 % failure probability')).toBeTruthy(); // from the frame
+    expect(within(banner).getByText('oil temperature 14 °C above its 12-hour level')).toBeTruthy(); // the why it had
+    expect(within(banner).queryByText('Finding out why…')).toBeNull();
+    held.resolve();
+    expect(await within(banner).findByText('oil temperature 19 °C above its 12-hour level')).toBeTruthy();
+  });
+
+  it("says the machine reported a failure itself, without a remaining life it doesn't have", async () => {
+    openAlerts = [REPORTED];
+    renderBanner('Manager');
+    const banner = await screen.findByRole('alert', { name: 'Failure alerts' });
+
+    expect(within(banner).getByText('M-012 reported E-ELC-01 itself: it has failed.')).toBeTruthy();
+    expect(within(banner).getByText('100 % failure probability')).toBeTruthy();
+    expect(within(banner).queryByText(/remaining life/)).toBeNull();
   });
 
   it('lets a manager acknowledge it, which takes it off the banner', async () => {

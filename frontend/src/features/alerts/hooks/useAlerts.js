@@ -1,31 +1,13 @@
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import {
-  OPEN_ALERT_STATUSES,
-  acknowledgeAlert,
-  fetchAlertReasons,
-  fetchAlertsChangedSince,
-  fetchOpenAlerts,
-} from '../api/alerts.js';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { OPEN_ALERT_STATUSES, acknowledgeAlert, fetchAlertsChangedSince, fetchOpenAlerts } from '../api/alerts.js';
 
 export const alertKeys = {
   open: ['alerts', 'open'],
-  reasons: (alert) => ['alerts', 'reasons', alert.id, alert.machine],
 };
 
+/** The open alerts, each with its why (`explanation`) and remaining life (`rul`) from the API. */
 export function useOpenAlerts({ enabled = true } = {}) {
   return useQuery({ queryKey: alertKeys.open, queryFn: fetchOpenAlerts, enabled });
-}
-
-// The why is the newest prediction's; predictions are not pushed, so it is read again now and then.
-const REASONS_REFRESH_MS = 30_000;
-
-export function useAlertReasons(alert) {
-  return useQuery({
-    queryKey: alertKeys.reasons(alert),
-    queryFn: () => fetchAlertReasons(alert.machine),
-    refetchInterval: REASONS_REFRESH_MS,
-    placeholderData: keepPreviousData,
-  });
 }
 
 /** Puts changed alerts into the open list: new and updated ones in place, closed ones out. */
