@@ -9,6 +9,9 @@ export const changeTicketStatus = (id, change) => api.patch(`/api/tickets/${id}/
 
 export const commentOnTicket = (id, text) => api.post(`/api/tickets/${id}/comments/`, { text });
 
+/** An open ticket nobody has becomes mine; answers the ticket as I now see it. */
+export const takeTicket = (id) => api.post(`/api/tickets/${id}/take/`);
+
 export async function fetchTicketsChangedSince(since) {
   const page = await api.get('/api/tickets/', { since: since.toISOString(), limit: 500 });
   return page.results;

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { OUTCOMES } from '../api/tickets.js';
-import { useResolveTicket, useStartTicket } from '../hooks/useTickets.js';
+import { useResolveTicket, useStartTicket, useTakeTicket } from '../hooks/useTickets.js';
 
 function ResolveForm({ ticket }) {
   const resolve = useResolveTicket(ticket.id);
@@ -49,28 +49,61 @@ function ResolveForm({ ticket }) {
   );
 }
 
+function TakeButton({ ticket, take, large }) {
+  return (
+    <button
+      type="button"
+      className={large ? 'button button--primary button--large' : 'button'}
+      disabled={take.isPending}
+      onClick={() => take.mutate(ticket.id)}
+    >
+      {take.isPending ? 'Taking…' : 'Take ticket'}
+    </button>
+  );
+}
+
 /** What the signed-in user may do with the ticket now, as the API says (`actions`). */
 export default function TicketActions({ ticket }) {
   const start = useStartTicket(ticket.id);
+  const take = useTakeTicket();
   const actions = ticket.actions ?? [];
+  const takeError = take.isError && (
+    <p className="form-error" role="alert">
+      {take.error.message}
+    </p>
+  );
 
   if (actions.includes('start')) {
     return (
       <section className="card ticket-actions">
         <p>Start when you are at the machine: it is marked under maintenance.</p>
-        <button
-          type="button"
-          className="button button--primary button--large"
-          disabled={start.isPending}
-          onClick={() => start.mutate()}
-        >
-          {start.isPending ? 'Starting…' : 'Start work'}
-        </button>
+        <div className="ticket-actions__buttons">
+          <button
+            type="button"
+            className="button button--primary button--large"
+            disabled={start.isPending}
+            onClick={() => start.mutate()}
+          >
+            {start.isPending ? 'Starting…' : 'Start work'}
+          </button>
+          {/* A supervisor may start any ticket; taking one nobody has also makes it theirs. */}
+          {actions.includes('take') && <TakeButton ticket={ticket} take={take} />}
+        </div>
         {start.isError && (
           <p className="form-error" role="alert">
             {start.error.message}
           </p>
         )}
+        {takeError}
+      </section>
+    );
+  }
+  if (actions.includes('take')) {
+    return (
+      <section className="card ticket-actions">
+        <p>Nobody has this ticket yet. Take it to work on it: it becomes yours to start and resolve.</p>
+        <TakeButton ticket={ticket} take={take} large />
+        {takeError}
       </section>
     );
   }

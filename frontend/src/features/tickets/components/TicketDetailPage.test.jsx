@@ -138,6 +138,55 @@ describe('TicketDetailPage', () => {
     expect(within(form).getByLabelText(/Notes/).value).toBe('Bearing sounds fine.'); // nothing typed is lost
   });
 
+  it('lets a technician take a ticket nobody has, and then start it', async () => {
+    current = ticket({ assignee: null, actions: ['take'] });
+    server = fakeServer({
+      ...csrfRoute,
+      'GET /api/tickets/12/': () => current,
+      'POST /api/tickets/12/take/': () => {
+        current = ticket({ actions: ['start', 'comment'] }); // now assigned to tech2, Lena Fischer
+        return current;
+      },
+    });
+    renderWithApp(<TicketDetailPage id="12" />);
+    expect(await screen.findByText(/Nobody has this ticket yet/)).toBeTruthy();
+    expect(screen.getByText(/· unassigned$/)).toBeTruthy();
+    expect(screen.queryByRole('button', { name: 'Start work' })).toBeNull();
+
+    await userEvent.click(screen.getByRole('button', { name: 'Take ticket' }));
+
+    expect(await screen.findByRole('button', { name: 'Start work' })).toBeTruthy();
+    expect(screen.getByText(/assigned to Lena Fischer/)).toBeTruthy();
+    expect(screen.queryByRole('button', { name: 'Take ticket' })).toBeNull();
+    const take = server.requests.find((r) => r.method === 'POST');
+    expect(take.headers['X-CSRFToken']).toBe('test-token');
+    expect(take.path).toBe('/api/tickets/12/take/');
+  });
+
+  it('keeps the ticket on screen and says why when someone else took it first', async () => {
+    // The page as it was before the colleague took it; since then the ticket is theirs, which
+    // this technician may no longer see.
+    let taken = false;
+    server = fakeServer({
+      ...csrfRoute,
+      'GET /api/tickets/12/': () =>
+        taken ? reply(404, { detail: 'No Ticket matches the given query.' }) : ticket({ assignee: null, actions: ['take'] }),
+      'POST /api/tickets/12/take/': () => {
+        taken = true;
+        return reply(404, {
+          detail: 'Ticket #12 is not there for you to take: another technician has it, or it does not exist.',
+        });
+      },
+    });
+    renderWithApp(<TicketDetailPage id="12" />);
+
+    await userEvent.click(await screen.findByRole('button', { name: 'Take ticket' }));
+
+    expect((await screen.findByRole('alert')).textContent).toMatch(/another technician has it/);
+    expect(screen.getByRole('heading', { name: /Lubrication loss predicted on M-007/ })).toBeTruthy();
+    expect(server.requests.filter((r) => r.path === '/api/tickets/12/')).toHaveLength(1); // not refetched into a 404
+  });
+
   it('gives a manager the ticket to read, without workflow buttons', async () => {
     current = ticket({ actions: [] });
     renderWithApp(<TicketDetailPage id="12" />);

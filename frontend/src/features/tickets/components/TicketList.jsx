@@ -4,9 +4,10 @@ import { since } from '../../../lib/format.js';
 import { STATUS_LABELS } from '../api/tickets.js';
 import { useTickets } from '../hooks/useTickets.js';
 
-export function TicketRow({ ticket }) {
+/** One ticket, linked to its page; `action` (a button) sits beside the link, not inside it. */
+export function TicketRow({ ticket, action = null }) {
   return (
-    <li>
+    <li className={action ? 'ticket-list__item ticket-list__item--with-action' : 'ticket-list__item'}>
       <Link to={`/tickets/${ticket.id}`} className="ticket-row" data-ticket-id={ticket.id}>
         <span className={`priority priority--${ticket.priority}`} title={`Priority: ${ticket.priority_display}`}>
           {ticket.priority_display}
@@ -23,12 +24,13 @@ export function TicketRow({ ticket }) {
         </span>
         <span className={`status status--${ticket.status}`}>{STATUS_LABELS[ticket.status] ?? ticket.status}</span>
       </Link>
+      {action}
     </li>
   );
 }
 
-/** Tickets matching `params` (the API's filters), or the empty message. */
-export default function TicketList({ params, empty, loading = 'Loading tickets…' }) {
+/** Tickets matching `params` (the API's filters), or the empty message; `rowAction(ticket)` adds a button to each. */
+export default function TicketList({ params, empty, loading = 'Loading tickets…', rowAction }) {
   const tickets = useTickets(params);
   return (
     <QueryState query={tickets} loading={loading} errorTitle="Could not load tickets">
@@ -36,7 +38,7 @@ export default function TicketList({ params, empty, loading = 'Loading tickets�
         page.results.length ? (
           <ul className="ticket-list">
             {page.results.map((ticket) => (
-              <TicketRow key={ticket.id} ticket={ticket} />
+              <TicketRow key={ticket.id} ticket={ticket} action={rowAction?.(ticket)} />
             ))}
           </ul>
         ) : (

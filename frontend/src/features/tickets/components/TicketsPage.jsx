@@ -1,7 +1,39 @@
 import { ROLES } from '../../../lib/roles.js';
+import { useTakeTicket } from '../hooks/useTickets.js';
 import TicketList from './TicketList.jsx';
 
 const OPEN = ['open', 'in_progress'];
+
+/** Tickets nobody has, each with Take: taken, it moves up to "Assigned to me". */
+function UnassignedTickets() {
+  const take = useTakeTicket();
+  return (
+    <section className="card">
+      <h2>Unassigned</h2>
+      <p className="muted small">Waiting for a technician: take one to work on it, or a supervisor assigns it.</p>
+      {take.isError && (
+        <p className="form-error" role="alert">
+          {take.error.message}
+        </p>
+      )}
+      <TicketList
+        params={{ mine: false, status: ['open'] }}
+        empty="No unassigned tickets."
+        rowAction={(ticket) => (
+          <button
+            type="button"
+            className="button button--primary ticket-row__action"
+            disabled={take.isPending}
+            aria-label={`Take ticket #${ticket.id}`}
+            onClick={() => take.mutate(ticket.id)}
+          >
+            {take.isPending && take.variables === ticket.id ? 'Taking…' : 'Take'}
+          </button>
+        )}
+      />
+    </section>
+  );
+}
 
 /** Technicians: their tickets and the unassigned ones. Managers and supervisors: all open tickets. */
 export default function TicketsPage({ user }) {
@@ -18,11 +50,7 @@ export default function TicketsPage({ user }) {
           <h2>Assigned to me</h2>
           <TicketList params={{ mine: true, status: OPEN }} empty="Nothing assigned to you right now." />
         </section>
-        <section className="card">
-          <h2>Unassigned</h2>
-          <p className="muted small">Waiting for a technician; a supervisor assigns them.</p>
-          <TicketList params={{ mine: false, status: ['open'] }} empty="No unassigned tickets." />
-        </section>
+        <UnassignedTickets />
         <section className="card">
           <h2>Resolved by me</h2>
           <TicketList

@@ -1,8 +1,16 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { changeTicketStatus, commentOnTicket, fetchTicket, fetchTickets, fetchTicketsChangedSince } from '../api/tickets.js';
+import {
+  changeTicketStatus,
+  commentOnTicket,
+  fetchTicket,
+  fetchTickets,
+  fetchTicketsChangedSince,
+  takeTicket,
+} from '../api/tickets.js';
 
 export const ticketKeys = {
   all: ['tickets'],
+  lists: ['tickets', 'list'],
   list: (params) => ['tickets', 'list', params],
   detail: (id) => ['tickets', 'detail', String(id)],
 };
@@ -32,6 +40,18 @@ export const useResolveTicket = (id) =>
   useTicketMutation(id, ({ outcome, notes }) => changeTicketStatus(id, { status: 'resolved', outcome, notes }));
 
 export const useCommentOnTicket = (id) => useTicketMutation(id, (text) => commentOnTicket(id, text));
+
+/** Take an unassigned ticket: `mutate(id)`, so that one list can offer it on every row. */
+export function useTakeTicket() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: takeTicket,
+    onSuccess: (ticket) => queryClient.setQueryData(ticketKeys.detail(ticket.id), ticket),
+    // Taken or refused, the lists are out of date: a refusal means someone else has it now. The
+    // ticket's own page keeps what it shows, so that the refusal stays readable there.
+    onSettled: () => queryClient.invalidateQueries({ queryKey: ticketKeys.lists }),
+  });
+}
 
 /** A ticket frame from the plant socket (or the user's own group): refetch what shows tickets. */
 export function ticketEventApply(queryClient, frame) {
