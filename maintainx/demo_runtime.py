@@ -29,12 +29,14 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from maintainx.demo_history import PlantReplay
 from maintainx.throwaway import free_port
 from predictor.scoring import Scorer
 from telemetry.ingest import MachineDirectory
 from telemetry.listener import ListenerConfig, TelemetryListener
 from telemetry.live import LiveFrames
 from telemetry.mqtt import BrokerAddress, default_client_id
+from telemetry.selectors import newest_reading_ts
 from telemetry.simulation_runner import (
     GroundTruthRecorder,
     ResolvedTicketWatcher,
@@ -61,8 +63,10 @@ class DemoOptions:
     # The scenario: this machine is developing a fault that ends in failure this long after start-up.
     fail_soon: str | None = "M-007"
     fail_soon_minutes: float = 5.0
-    # Enough history for the predictor's longest window (12 h), written before going live.
-    history_hours: float = 12.5
+    # The plant's past, replayed through the pipeline before going live (demo_history), so that the
+    # reports have days to show (about 30 s a simulated day on 2 cores); at least the predictor's
+    # longest window (12 h).
+    history_days: float = 3.0
     rate: float = 1.0
     predict_interval: float = 10.0
     # The simulator's ground truth (JSON lines, appended to), as simulate_plant writes it.
@@ -105,6 +109,8 @@ class DemoRuntime:
         self.listener: TelemetryListener | None = None
         self.server: _EmbeddedServer | None = None
         self.ticks = 0
+        # One scorer for the replay of the past and the live ticks: the models load once.
+        self.scorer = Scorer()
         # Set by _plant_prepare, used by the simulator.
         self._clock: LiveClock | None = None
         self._truth: GroundTruthRecorder | None = None
@@ -182,7 +188,8 @@ class DemoRuntime:
     # --- the parts, each run in its own thread ------------------------------------------------
 
     def _plant_prepare(self) -> SimulatedPlant:
-        """The simulated plant with the scenario's fault, and the hours of history before now."""
+        """The simulated plant with the scenario's fault, and its past up to now, replayed: from the
+        newest stored reading (a demo that ran before) or `history_days` ago, whichever is later."""
         options = self.options
         try:
             plant = plant_load(machine_count=None, seed=options.seed, mtbf_hours=200.0)
@@ -201,11 +208,31 @@ class DemoRuntime:
                     f"Scenario: {options.fail_soon} is developing {fault.failure_mode} ({fault.error_code}) and "
                     f"fails in {options.fail_soon_minutes:g} minutes unless its ticket is resolved first."
                 )
-            start = history_end - datetime.timedelta(hours=options.history_hours)
-            result = history_write(
-                plant=plant, start=start, end=history_end, step_seconds=60.0, truth=self._truth, stop=self.stop
+            start = history_end - datetime.timedelta(days=options.history_days)
+            newest = newest_reading_ts()
+            if newest is not None and newest > start:
+                start = newest + datetime.timedelta(seconds=1)
+            replay = PlantReplay(
+                plant=plant,
+                scorer=self.scorer,
+                truth=self._truth,
+                seed=options.seed,
+                left_alone=frozenset({options.fail_soon}) if options.fail_soon else frozenset(),
             )
-            self.say(f"History: the last {options.history_hours:g} h, {result.stored:,} new readings.")
+            self.say(f"Replaying the plant from {start:%Y-%m-%d %H:%M} UTC to now ...")
+            result = history_write(
+                plant=plant,
+                start=start,
+                end=history_end,
+                step_seconds=60.0,
+                truth=self._truth,
+                stop=self.stop,
+                replay=replay,
+            )
+            self.say(
+                f"History: {result.stored:,} readings, {result.failures} failures, {replay.ticks} predictor ticks, "
+                f"{replay.resolved} tickets worked by the simulated crew, in {result.seconds:.0f} s."
+            )
             # Live time starts now, not when the history began to be written: readings are never late.
             self._clock = LiveClock.ending_at_present(
                 now=timezone.now(), rate=options.rate, speedup=1.0, duration_s=None
@@ -237,7 +264,7 @@ class DemoRuntime:
                 return
 
     def _predictor_run(self) -> None:
-        scorer = Scorer()
+        scorer = self.scorer
         try:
             while not self.stop.is_set():
                 started = time.monotonic()

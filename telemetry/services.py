@@ -29,16 +29,19 @@ def readings_ingest(
     rows: Sequence[ReadingRow],
     rejections: Sequence[Rejection] = (),
     on_commit: Callable[[Sequence[ReadingRow]], None] | None = None,
+    reports_now: datetime.datetime | None = None,
 ) -> IngestResult:
     """Store a batch in one transaction: readings idempotently on (machine, ts), rejections as rows.
 
     A reading whose machine and ts are already stored is a duplicate (a redelivery) and changes
-    nothing. `on_commit` runs with the batch's rows once the transaction has committed.
+    nothing. `on_commit` runs with the batch's rows once the transaction has committed. Readings
+    that carry an error code go to the tickets app as the machine's failure reports, judged as of
+    `reports_now` (the present unless given: a replay of history passes its simulated present).
     """
     with transaction.atomic():
         stored = _readings_insert(rows) if rows else 0
         if reports := [row for row in rows if row.error_code]:
-            machine_reports_handle(reports=reports)
+            machine_reports_handle(reports=reports, now=reports_now)
         if rejections:
             received_at = timezone.now()
             RejectedMessage.objects.bulk_create([r.to_model(received_at=received_at) for r in rejections])
@@ -162,31 +165,20 @@ def _minutes_add(rows: Sequence[ReadingRow]) -> None:
                 aggregate[1] += value
                 aggregate[2] = min(aggregate[2], value)
                 aggregate[3] = max(aggregate[3], value)
-    # Django's upsert can only replace, so add what is stored first; SQLite runs one writer at a
-    # time (IMMEDIATE transactions), so nothing changes between this read and the write.
-    minutes = [minute for _, _, minute in aggregates]
-    for stored in ReadingMinute.objects.filter(
-        machine_id__in={machine_id for machine_id, _, _ in aggregates},
-        minute__gte=min(minutes),
-        minute__lte=max(minutes),
-    ):
-        aggregate = aggregates.get((stored.machine_id, stored.metric, stored.minute))
-        if aggregate is not None:
-            aggregate[0] += stored.count
-            aggregate[1] += stored.total
-            aggregate[2] = min(aggregate[2], stored.minimum)
-            aggregate[3] = max(aggregate[3], stored.maximum)
-    ReadingMinute.objects.bulk_create(
-        [
-            ReadingMinute(
-                machine_id=machine_id, metric=metric, minute=minute, count=n, total=total, minimum=low, maximum=high
-            )
-            for (machine_id, metric, minute), (n, total, low, high) in aggregates.items()
-        ],
-        update_conflicts=True,
-        unique_fields=["machine", "metric", "minute"],
-        update_fields=["count", "total", "minimum", "maximum"],
-    )
+    # One upsert that adds to what is stored, as PostgreSQL's path does (Django's can only replace).
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {ReadingMinute._meta.db_table} AS r "  # noqa: S608 - the table name is ours
+            "(machine_id, metric, minute, count, total, minimum, maximum) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (machine_id, metric, minute) DO UPDATE SET count = r.count + excluded.count, "
+            "total = r.total + excluded.total, minimum = min(r.minimum, excluded.minimum), "
+            "maximum = max(r.maximum, excluded.maximum)",
+            [
+                (machine_id, metric, adapt(minute), n, total, low, high)
+                for (machine_id, metric, minute), (n, total, low, high) in aggregates.items()
+            ],
+        )
 
 
 def machine_auto_register(code: str) -> Machine:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import paho.mqtt.client as mqtt
 from django.utils import timezone
@@ -135,6 +136,14 @@ class HistoryProgress:
     readings: int
 
 
+class HistoryReplayHook(Protocol):
+    """What history_write calls to live the history instead of only writing it."""
+
+    every_seconds: float
+
+    def after(self, simulated_now: datetime.datetime) -> None: ...
+
+
 @dataclass(frozen=True)
 class HistoryResult:
     readings: int
@@ -157,11 +166,17 @@ def history_write(
     stop: threading.Event | None = None,
     progress: Callable[[HistoryProgress], None] | None = None,
     progress_every_s: float = 3.0,
+    replay: "HistoryReplayHook | None" = None,
 ) -> HistoryResult:
     """Simulate [start, end) at `step_seconds` straight into the database, in bulk writes of ~`chunk_rows`.
 
     The ground truth of the window is written once at the end (also when stopped early), in one
     bulk write: a fault seen in several chunks is one row either way.
+
+    With `replay`, the history is lived rather than only written: it is written in slices of
+    `replay.every_seconds` of simulated time, the machines' failure reports count as of the end of
+    their slice (so they raise alerts and breakdowns as they would have live), and after each
+    slice `replay.after` runs with the slice's end (the predictor, the technicians).
     """
     began = time.monotonic()
     last_progress = began
@@ -173,21 +188,26 @@ def history_write(
     readings = stored = duplicates = 0
     interrupted = False
 
-    def flush() -> None:
+    def flush(*, reports_now: datetime.datetime | None = None) -> None:
         nonlocal stored, duplicates
         if rows:
-            result = readings_ingest(rows=rows)
+            result = readings_ingest(rows=rows, reports_now=reports_now)
             stored += result.stored
             duplicates += result.duplicates
             rows.clear()
 
+    slice_end = start + datetime.timedelta(seconds=replay.every_seconds) if replay else None
     try:
         for ts in history_instants(start=start, end=end, step_seconds=step_seconds):
+            if replay is not None and ts >= slice_end:
+                flush(reports_now=slice_end)
+                replay.after(slice_end)
+                slice_end += datetime.timedelta(seconds=replay.every_seconds)
             tick = simulation.tick(ts)
             rows.extend(_reading_row(reading, plant.machine_ids) for reading in tick.readings)
             events.extend(tick.events)
             readings += len(tick.readings)
-            if len(rows) >= chunk_rows:
+            if replay is None and len(rows) >= chunk_rows:
                 flush()
                 if stop is not None and stop.is_set():
                     interrupted = True
@@ -195,7 +215,9 @@ def history_write(
                 if progress is not None and time.monotonic() - last_progress >= progress_every_s:
                     last_progress = time.monotonic()
                     progress(HistoryProgress(ts, (ts - start).total_seconds() / span_s, readings))
-        flush()
+        flush(reports_now=end if replay else None)
+        if replay is not None:
+            replay.after(end)
     finally:
         truth.record(events)
     return HistoryResult(

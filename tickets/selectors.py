@@ -3,7 +3,7 @@ from collections.abc import Iterable
 
 from django.db.models import Prefetch, QuerySet
 
-from tickets.models import SOP, Alert, ErrorCode, SOPStep, Ticket, TicketEvent, TicketStatus
+from tickets.models import SOP, Alert, Breakdown, ErrorCode, SOPStep, Ticket, TicketEvent, TicketStatus
 from tickets.permissions import ticket_visibility
 
 _STEPS_IN_ORDER = Prefetch("steps", queryset=SOPStep.objects.order_by("order", "id"))
@@ -72,3 +72,19 @@ def ticket_detail_list(*, user) -> QuerySet[Ticket]:
         Prefetch("sop", queryset=SOP.objects.prefetch_related(_STEPS_IN_ORDER, "error_codes")),
         Prefetch("events", queryset=TicketEvent.objects.select_related("actor", "assignee").order_by("at", "id")),
     )
+
+
+def tickets_in_hand() -> QuerySet[Ticket]:
+    """Open and in-progress tickets that someone is assigned to, oldest first, with their machine,
+    error code and SOP steps (the demo's simulated crew works through these)."""
+    return (
+        Ticket.objects.filter(status__in=[TicketStatus.OPEN, TicketStatus.IN_PROGRESS], assignee__isnull=False)
+        .select_related("machine", "error_code", "assignee")
+        .prefetch_related(Prefetch("sop", queryset=SOP.objects.prefetch_related(_STEPS_IN_ORDER)))
+        .order_by("opened_at", "pk")
+    )
+
+
+def breakdown_open(*, machine_id: int) -> bool:
+    """Whether the machine is down now: a breakdown started and not ended."""
+    return Breakdown.objects.filter(machine_id=machine_id, up_at__isnull=True).exists()

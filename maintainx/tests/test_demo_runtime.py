@@ -78,6 +78,8 @@ def test_demo_runs_every_part_in_one_process_until_ctrl_c(demo_environment, tmp_
             "0.5",
             "--predict-interval",
             "2",
+            "--history-days",
+            "0.6",
             "--truth-file",
             str(tmp_path / "truth.jsonl"),
         ],

@@ -1,6 +1,7 @@
 """manage.py run_demo: the whole system in one process (what `make demo` runs after seeding and training)."""
 
 import asyncio
+import os
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -27,6 +28,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--fail-soon-minutes", type=float, default=5.0, help="Minutes after start-up at which it fails (5)"
         )
+        parser.add_argument(
+            "--history-days",
+            type=float,
+            default=DemoOptions.history_days,
+            help="Days of the plant's past to replay through the pipeline before going live, on the first run (3)",
+        )
         parser.add_argument("--predict-interval", type=float, default=10.0, help="Seconds between predictor ticks (10)")
         parser.add_argument(
             "--truth-file",
@@ -36,6 +43,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        if options["history_days"] < 0.5:
+            raise CommandError("--history-days must be at least 0.5: the predictor looks 12 hours back")
+        # TensorFlow's C++ start-up notices (INFO) would bury the demo's own lines; its errors still show.
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
         runtime = DemoRuntime(
             demo_options_from_environment(
                 host=options["host"],
@@ -44,6 +55,7 @@ class Command(BaseCommand):
                 fail_soon=options["fail_soon"] or None,
                 fail_soon_minutes=options["fail_soon_minutes"],
                 predict_interval=options["predict_interval"],
+                history_days=options["history_days"],
                 truth_path=options["truth_file"],
             ),
             say=self.stdout.write,

@@ -1,0 +1,79 @@
+"""The demo's replay of the past: history lived through the real services, the simulated crew's
+work ending in outcomes that match what the simulated machine really had."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from maintainx.demo_history import SIMULATED_NOTE, PlantReplay
+from maintainx.demo_seed import demo_plant_seed
+from predictor.scoring import Scorer
+from telemetry.models import MachineStatus
+from telemetry.selectors import machine_get
+from telemetry.simulation_runner import GroundTruthRecorder, history_write, plant_load
+from telemetry.simulator import DOWN
+from tickets.models import AlertSource, Breakdown, Ticket, TicketOutcome, TicketStatus
+from tickets.reports import Period, plant_report
+
+FAILING = "M-003"
+
+
+@pytest.fixture
+def plant(db):
+    demo_plant_seed()
+    return plant_load(machine_count=6, seed=5, mtbf_hours=10_000.0)  # no natural faults in a day
+
+
+def test_a_failure_in_replayed_history_is_reported_worked_and_repaired_like_live(plant, tmp_path):
+    end = timezone.now().replace(second=0, microsecond=0)
+    failure_at = end - datetime.timedelta(hours=10)
+    plant.simulation.fault_force(machine_code=FAILING, failure_at=failure_at, failure_mode="overheating")
+    truth = GroundTruthRecorder(path=tmp_path / "truth.jsonl", seed=5, machine_ids=plant.machine_ids)
+    replay = PlantReplay(plant=plant, scorer=Scorer(), truth=truth, seed=5)
+
+    result = history_write(
+        plant=plant,
+        start=end - datetime.timedelta(hours=14),
+        end=end,
+        step_seconds=60.0,
+        truth=truth,
+        replay=replay,
+    )
+
+    assert result.failures == 1
+    assert replay.ticks == 14
+    # The machine's own report raised the alert and ticket in the past, not as stale history.
+    ticket = Ticket.objects.select_related("alert", "assignee").get(machine__code=FAILING)
+    assert ticket.alert.source == AlertSource.MACHINE
+    assert abs(ticket.opened_at - failure_at) <= datetime.timedelta(hours=1)
+    assert ticket.assignee is not None
+    # The crew worked it: started after it was assigned, resolved as the failure it was.
+    assert ticket.status == TicketStatus.RESOLVED
+    assert ticket.opened_at < ticket.started_at < ticket.resolved_at <= end
+    assert ticket.outcome == TicketOutcome.FAILURE_CONFIRMED
+    assert ticket.resolution_notes.endswith(SIMULATED_NOTE)
+    breakdown = Breakdown.objects.get(machine__code=FAILING)
+    assert breakdown.up_at == ticket.resolved_at
+    assert machine_get(code=FAILING).status == MachineStatus.RUNNING
+    # The simulated machine was repaired then too: it reports healthy readings again.
+    assert plant.simulation.machines[FAILING].state != DOWN
+    report = plant_report(period=Period.last_days(days=2, today=timezone.localdate(end)), now=end)
+    assert report["breakdowns"] == 1
+
+
+def test_the_crew_leaves_the_demo_scenario_machine_to_the_person_watching(plant, tmp_path):
+    end = timezone.now().replace(second=0, microsecond=0)
+    plant.simulation.fault_force(
+        machine_code=FAILING, failure_at=end - datetime.timedelta(hours=6), failure_mode="overheating"
+    )
+    truth = GroundTruthRecorder(path=tmp_path / "truth.jsonl", seed=5, machine_ids=plant.machine_ids)
+    replay = PlantReplay(plant=plant, scorer=Scorer(), truth=truth, seed=5, left_alone=frozenset({FAILING}))
+
+    history_write(
+        plant=plant, start=end - datetime.timedelta(hours=12), end=end, step_seconds=60.0, truth=truth, replay=replay
+    )
+
+    ticket = Ticket.objects.get(machine__code=FAILING)
+    assert ticket.status == TicketStatus.OPEN
+    assert machine_get(code=FAILING).status == MachineStatus.DOWN
