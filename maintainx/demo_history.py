@@ -14,6 +14,7 @@ simulated technician writes says that it is simulated history.
 import datetime
 import logging
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from predictor.scoring import Scorer
@@ -48,7 +49,7 @@ class PlantReplay:
         scorer: Scorer,
         truth: GroundTruthRecorder,
         seed: int,
-        left_alone: frozenset[str] = frozenset(),
+        left_alone: Mapping[str, datetime.datetime] | None = None,
         # Hourly: fine enough for faults that develop over hours and for the crew's timing, and it
         # keeps a week's replay to a few hundred predictor ticks.
         every_seconds: float = 3600.0,
@@ -58,8 +59,9 @@ class PlantReplay:
         self.scorer = scorer
         self.truth = truth
         self.seed = seed
-        # Machines whose tickets the crew leaves for the person watching the demo.
-        self.left_alone = left_alone
+        # Machine code → from when the crew leaves its tickets to the person watching the demo (the
+        # scenario's fault); its earlier faults are worked like any other machine's.
+        self.left_alone = dict(left_alone or {})
         self.every_seconds = every_seconds
         self.habits = habits
         self.ticks = self.started = self.resolved = 0
@@ -73,7 +75,8 @@ class PlantReplay:
     def _crew_works(self, *, at: datetime.datetime) -> None:
         for assigned in tickets_in_hand():
             ticket = assigned
-            if ticket.machine.code in self.left_alone:
+            leave_from = self.left_alone.get(ticket.machine.code)
+            if leave_from is not None and ticket.opened_at >= leave_from:
                 continue
             rng = random.Random(f"{self.seed}:crew:{ticket.pk}")  # noqa: S311 - a simulation, reproducible by seed
             start_at = (ticket.assigned_at or ticket.opened_at) + datetime.timedelta(

@@ -197,6 +197,7 @@ class DemoRuntime:
                 raise RuntimeError("there are no machines: run `manage.py seed_demo` first")
             history_end = timezone.now()
             self._truth = GroundTruthRecorder(path=options.truth_path, seed=options.seed, machine_ids=plant.machine_ids)
+            left_alone = {}
             if options.fail_soon:
                 fault = plant.simulation.fault_force(
                     machine_code=options.fail_soon,
@@ -204,6 +205,7 @@ class DemoRuntime:
                     failure_mode=None,
                     started_before=history_end,
                 )
+                left_alone[options.fail_soon] = fault.started_at
                 self.say(
                     f"Scenario: {options.fail_soon} is developing {fault.failure_mode} ({fault.error_code}) and "
                     f"fails in {options.fail_soon_minutes:g} minutes unless its ticket is resolved first."
@@ -217,7 +219,7 @@ class DemoRuntime:
                 scorer=self.scorer,
                 truth=self._truth,
                 seed=options.seed,
-                left_alone=frozenset({options.fail_soon}) if options.fail_soon else frozenset(),
+                left_alone=left_alone,
             )
             self.say(f"Replaying the plant from {start:%Y-%m-%d %H:%M} UTC to now ...")
             result = history_write(

@@ -64,11 +64,11 @@ def test_a_failure_in_replayed_history_is_reported_worked_and_repaired_like_live
 
 def test_the_crew_leaves_the_demo_scenario_machine_to_the_person_watching(plant, tmp_path):
     end = timezone.now().replace(second=0, microsecond=0)
-    plant.simulation.fault_force(
+    fault = plant.simulation.fault_force(
         machine_code=FAILING, failure_at=end - datetime.timedelta(hours=6), failure_mode="overheating"
     )
     truth = GroundTruthRecorder(path=tmp_path / "truth.jsonl", seed=5, machine_ids=plant.machine_ids)
-    replay = PlantReplay(plant=plant, scorer=Scorer(), truth=truth, seed=5, left_alone=frozenset({FAILING}))
+    replay = PlantReplay(plant=plant, scorer=Scorer(), truth=truth, seed=5, left_alone={FAILING: fault.started_at})
 
     history_write(
         plant=plant, start=end - datetime.timedelta(hours=12), end=end, step_seconds=60.0, truth=truth, replay=replay
