@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/vite.config.js 2>/dev/null)
 
-.PHONY: demo test test-frontend test-e2e browser lint format venv frontend migrate seed demo-models models run-demo serve clean bench-ingest bench-models bench-scoring bench-charts
+.PHONY: demo test test-frontend test-e2e browser lint format venv frontend migrate seed demo-models models run-demo serve clean bench-ingest bench-models bench-scoring bench-charts bench-system
 
 demo: venv frontend migrate seed demo-models run-demo
 
@@ -92,3 +92,9 @@ bench-scoring: venv
 bench-charts: venv frontend/node_modules/.package-lock.json browser
 	$(BIN)/python bench/charts.py
 	cd frontend && npm run bench:charts
+
+# The whole system under load (200, then 1,000 machines at 1 Hz), through kill -9, a broker restart and
+# PostgreSQL and Redis outages, 10,000 hostile payloads and schemathesis as each role, on throwaway
+# PostgreSQL, Redis and Mosquitto servers (their binaries must be installed); about 45 minutes.
+bench-system: venv
+	$(BIN)/python bench/system.py
