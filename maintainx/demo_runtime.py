@@ -63,6 +63,9 @@ class DemoOptions:
     # The scenario: this machine is developing a fault that ends in failure this long after start-up.
     fail_soon: str | None = "M-007"
     fail_soon_minutes: float = 5.0
+    # Bearing wear by default: its vibration trend is the one a newcomer sees on the chart at once,
+    # and a fixed kind makes every first demo tell the same story (None: drawn from the seed).
+    fail_soon_mode: str | None = "bearing_wear"
     # The plant's past, replayed through the pipeline before going live (demo_history), so that the
     # reports have days to show (about 30 s a simulated day on 2 cores); at least the predictor's
     # longest window (12 h).
@@ -202,7 +205,7 @@ class DemoRuntime:
                 fault = plant.simulation.fault_force(
                     machine_code=options.fail_soon,
                     failure_at=history_end + datetime.timedelta(minutes=options.fail_soon_minutes),
-                    failure_mode=None,
+                    failure_mode=options.fail_soon_mode,
                     started_before=history_end,
                 )
                 left_alone[options.fail_soon] = fault.started_at

@@ -262,6 +262,8 @@ def _alerts_below_threshold(alerts: list[Alert], *, prediction: Prediction, at: 
                 rearmed=True,
             )
         else:
+            # Pushed like a high refresh: a banner must not keep showing a probability that has fallen.
+            _alert_pushed(alert, "refreshed", machine_code=alert.machine.code)
             still_open.append(alert)
     return still_open
 

@@ -5,6 +5,7 @@ runs may share that Redis, so each test's machine has a code of its own and fram
 """
 
 import asyncio
+import datetime
 import uuid
 
 import pytest
@@ -108,6 +109,20 @@ def test_a_raised_alert_and_its_ticket_reach_the_plant_and_the_assignee_after_co
     assert frames[1]["status"] == "degraded"
     assert frames[3]["assignee"] == technician_on_shift.pk
     assert [f["event"] for f in assignee.frames(machine.code)] == ["assigned"]
+
+
+def test_a_falling_probability_on_an_open_alert_is_pushed_so_banners_do_not_go_stale(
+    machine, bearing_code, predict, technician_on_shift, listen
+):
+    [alert] = alerts_from_predictions(predictions=[predict(machine, 0.9, bearing_code)], at=AT)
+    plant = listen(PLANT_GROUP)
+
+    alerts_from_predictions(predictions=[predict(machine, 0.3, bearing_code)], at=AT + datetime.timedelta(seconds=10))
+
+    frames = plant.frames(machine.code)
+    assert [(f["type"], f["event"], f["id"], f["probability"]) for f in frames] == [
+        ("alert", "refreshed", alert.pk, 0.3)
+    ]
 
 
 def test_nothing_is_pushed_when_the_change_rolls_back(machine, technician_on_shift, listen):

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from maintainx.demo_runtime import DemoOptions, DemoRuntime, demo_options_from_environment
 from maintainx.demo_seed import USERS
+from telemetry.simulator import FAILURE_MODES
 
 
 class Command(BaseCommand):
@@ -27,6 +28,12 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--fail-soon-minutes", type=float, default=5.0, help="Minutes after start-up at which it fails (5)"
+        )
+        parser.add_argument(
+            "--fail-soon-mode",
+            choices=FAILURE_MODES,
+            default=DemoOptions.fail_soon_mode,
+            help=f"The failing machine's kind of fault ({DemoOptions.fail_soon_mode})",
         )
         parser.add_argument(
             "--history-days",
@@ -54,6 +61,7 @@ class Command(BaseCommand):
                 seed=options["seed"],
                 fail_soon=options["fail_soon"] or None,
                 fail_soon_minutes=options["fail_soon_minutes"],
+                fail_soon_mode=options["fail_soon_mode"],
                 predict_interval=options["predict_interval"],
                 history_days=options["history_days"],
                 truth_path=options["truth_file"],
