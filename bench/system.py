@@ -806,6 +806,31 @@ class SystemRun:
         )
         self.rows.append(Row(section, "other processes: CPU", others))
 
+    def redeliveries_absorbed(self, *, since: float, until: float) -> int:
+        """Readings the listener received again and found stored (its 'duplicates' counter), in
+        [since, until]. The counter is per process: each incarnation's log is read on its own."""
+        text = (SCRATCH / "listener.log").read_text(errors="replace")
+        absorbed = 0
+        for incarnation in text.split("===== listener started")[1:]:
+            before, during = 0, []
+            for stamp, duplicates in re.findall(
+                r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d+ INFO telemetry\.listener: .*?duplicates (\d+)",
+                incarnation,
+                flags=re.MULTILINE,
+            ):
+                # logging writes local time, which time.mktime reads back.
+                at = time.mktime(time.strptime(stamp, "%Y-%m-%d %H:%M:%S"))
+                if at < since:
+                    before = int(duplicates)
+                    continue
+                # A line sums up the seconds before it: the first one after `until` still counts.
+                during.append(int(duplicates))
+                if at > until:
+                    break
+            if during:
+                absorbed += max(during) - before
+        return absorbed
+
     def predictor_ticks(self, window: PhaseWindow) -> list[tuple[int, int, float]]:
         with (SCRATCH / "predictor.log").open("rb") as log:
             log.seek(window.predictor_log_from)
@@ -896,6 +921,17 @@ class SystemRun:
         )
         if missing:
             self.notes.append(f"{section}: {missing} of {len(signals)} signals got no alert frame within 30 s")
+        in_window = [e for e in self.events() if window.started <= e["at"] <= window.ended]
+        drops = sum(1 for e in in_window if e["event"] == "dropped")
+        frames = sum(e["frames"] for e in in_window if e["event"] == "telemetry")
+        readings = sum(e["readings"] for e in in_window if e["event"] == "telemetry")
+        self.rows.append(
+            Row(
+                section,
+                "dashboard: socket, telemetry frames received",
+                f"{'stayed open' if not drops else f'dropped {drops}x'}; {frames:,} frames of {readings:,} readings",
+            )
+        )
         self.resource_rows(section, window)
         ticks = self.predictor_ticks(window)
         if ticks:
@@ -1060,6 +1096,10 @@ class SystemRun:
         exits = {name: len(p.exits) - exits_before[name] for name, p in self.processes.items()}
         exited = ", ".join(f"{name} {n}x" for name, n in exits.items() if n) or "none"
         self.rows.append(Row(section, "dashboard socket; unplanned process exits", f"{socket}; exits: {exited}"))
+        absorbed = self.redeliveries_absorbed(since=window.started, until=window.ended)
+        self.rows.append(
+            Row(section, "readings delivered again and absorbed as duplicates by the listener", f"{absorbed:,}")
+        )
 
     def hostile_phase(self) -> None:
         section = f"Hostile input: {self.options.hostile_count:,} bad payloads in the load"
@@ -1106,19 +1146,26 @@ class SystemRun:
             "SELECT topic, payload, payload_size, reason FROM telemetry_rejectedmessage WHERE id > %s",
             (rejected_before,),
         )
-        stored_rejections = collections.Counter(
-            (topic, hashlib.sha256(bytes(payload)).hexdigest(), size) for topic, payload, size, _ in rows
-        )
+        # A payload is matched by its content and size; whether the rejection kept the topic it
+        # came on is counted apart, so that a wrong topic shows as such and not as a lost message.
+        stored_rejections: dict[tuple[str, int], list[str]] = collections.defaultdict(list)
+        for topic, payload, size, _ in rows:
+            stored_rejections[(hashlib.sha256(bytes(payload)).hexdigest(), size)].append(topic)
         without_reason = sum(1 for *_, reason in rows if not reason.strip())
         by_kind: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
+        wrong_topics: collections.Counter = collections.Counter()
         for entry in manifest:
-            key = (entry["topic"][:255], entry["sha256_stored"], entry["size"])
+            topics = stored_rejections.get((entry["sha256_stored"], entry["size"]))
             by_kind[entry["kind"]][0] += 1
-            if stored_rejections[key] > 0:
-                stored_rejections[key] -= 1
+            if topics:
                 by_kind[entry["kind"]][1] += 1
+                if entry["topic"][:255] in topics:
+                    topics.remove(entry["topic"][:255])
+                else:
+                    topics.pop()
+                    wrong_topics[entry["kind"]] += 1
         matched = sum(rejected for _, rejected in by_kind.values())
-        unexpected = sum(stored_rejections.values())
+        unexpected = sum(len(topics) for topics in stored_rejections.values())
         crashes = len(self.processes["listener"].exits) - exits_before
         with (SCRATCH / "listener.log").open("rb") as log:
             log.seek(listener_log_from)
@@ -1149,6 +1196,20 @@ class SystemRun:
                 PASS if stored == published and not lost else FAIL,
             )
         )
+        self.rows.append(
+            Row(
+                section,
+                "rejections that kept the topic the message came on",
+                f"{matched - sum(wrong_topics.values()):,} of {matched:,}"
+                + (
+                    " (wrong: " + ", ".join(f"{kind} {n}" for kind, n in sorted(wrong_topics.items())) + ")"
+                    if wrong_topics
+                    else ""
+                ),
+                "every one",
+                PASS if not wrong_topics else FAIL,
+            )
+        )
         if stalls:
             self.rows.append(
                 Row(
@@ -1173,36 +1234,42 @@ class SystemRun:
             report = SCRATCH / f"schemathesis-{role.lower()}.ndjson"
             report.unlink(missing_ok=True)
             started = time.monotonic()
+            finished = True
             with (SCRATCH / f"schemathesis-{role.lower()}.log").open("wb") as log:
-                completed = subprocess.run(  # noqa: S603 - the pinned tool
-                    [
-                        SCHEMATHESIS,
-                        "run",
-                        f"{self.base_url}/api/schema/",
-                        "--header",
-                        f"Authorization: Token {token}",
-                        "--checks",
-                        "not_a_server_error",
-                        "--max-examples",
-                        str(self.options.api_max_examples),
-                        "--seed",
-                        str(self.options.seed),
-                        "--workers",
-                        "1",
-                        "--request-timeout",
-                        "30",
-                        "--report",
-                        "ndjson",
-                        "--report-ndjson-path",
-                        str(report),
-                        "--no-color",
-                    ],
-                    cwd=SCRATCH,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    check=False,
-                    timeout=self.options.api_timeout,
-                )
+                command = [
+                    SCHEMATHESIS,
+                    "run",
+                    f"{self.base_url}/api/schema/",
+                    "--header",
+                    f"Authorization: Token {token}",
+                    "--checks",
+                    "not_a_server_error",
+                    "--max-examples",
+                    str(self.options.api_max_examples),
+                    "--seed",
+                    str(self.options.seed),
+                    "--workers",
+                    "1",
+                    "--request-timeout",
+                    "30",
+                    "--report",
+                    "ndjson",
+                    "--report-ndjson-path",
+                    str(report),
+                    "--no-color",
+                ]
+                try:
+                    # Its exit status only repeats what the report says; the report is read below.
+                    subprocess.run(  # noqa: S603 - the pinned tool
+                        command,
+                        cwd=SCRATCH,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        timeout=self.options.api_timeout,
+                        check=False,
+                    )
+                except subprocess.TimeoutExpired:
+                    finished = False  # what it reported so far is counted; the row says it was cut short
             seconds = time.monotonic() - started
             cases, statuses, failures = schemathesis_results(report)
             server_errors = sum(n for status, n in statuses.items() if status >= 500)
@@ -1210,10 +1277,14 @@ class SystemRun:
                 Row(
                     "API: schemathesis against /api/schema/",
                     f"{role}: server errors",
-                    f"{server_errors} in {cases:,} test cases ({len(statuses)} status codes, "
-                    f"{seconds:.0f} s, exit {completed.returncode})",
+                    f"{server_errors} in {cases:,} test cases ("
+                    + ", ".join(
+                        f"{hundred}xx {sum(n for code, n in statuses.items() if code // 100 == hundred):,}"
+                        for hundred in sorted({code // 100 for code in statuses})
+                    )
+                    + f"; {seconds:.0f} s{'' if finished else ', cut short by --api-timeout'})",
                     "0",
-                    PASS if server_errors == 0 and cases > 0 else FAIL,
+                    PASS if server_errors == 0 and cases > 0 and finished else FAIL,
                 )
             )
             for failure in failures[:10]:
@@ -1286,7 +1357,16 @@ class SystemRun:
                 PASS if not exits else FAIL,
             )
         )
-        self.notes.extend(f"{e.process} exited with {e.code}: {e.log}" for e in exits[:10])
+        for (process, code, log), times in collections.Counter((e.process, e.code, e.log) for e in exits).items():
+            self.notes.append(f"{process} exited with {code} ({times}x): {log}")
+        consumer_timeouts = (SCRATCH / "web.log").read_text(errors="replace").count("redis.exceptions.TimeoutError")
+        self.rows.append(
+            Row(
+                "Whole run",
+                "websocket consumers closed by a Redis read timeout (web log)",
+                f"{consumer_timeouts:,}",
+            )
+        )
         self.notes.append(f"exit codes on SIGTERM at the end: {exit_codes}")
         return self.report()
 
