@@ -1,4 +1,5 @@
 import pytest
+from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
 from maintainx.roles import Role
@@ -34,3 +35,12 @@ def supervisor(db):
 @pytest.fixture
 def user_without_role(db):
     return UserFactory(username="nobody")
+
+
+@pytest.fixture
+def role_groups(transactional_db):
+    """The role groups, for transactional tests: the flush after each of them removes what the data
+    migrations created. (serialized_rollback would restore them, but it clashes with the content
+    types that another transactional test's flush re-creates.)"""
+    for role in Role:
+        Group.objects.get_or_create(name=role.value)

@@ -11,8 +11,10 @@ apply, and after a reconnect fetch what they missed with `?since=`.
 """
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -25,22 +27,53 @@ logger = logging.getLogger(__name__)
 PLANT_EVENT = "plant.event"  # the handler PlantConsumer relays to the socket
 
 
+Frames = list[tuple[list[str], dict]]  # (groups, payload)
+
+# The frames of the batch() block running in this thread, if any.
+_batch = threading.local()
+
+
 def broadcast_on_commit(payload: dict, *, user_ids: Iterable[int | None] = (), plant: bool = True) -> None:
     """After commit, send `payload` to the plant group (unless plant=False) and to each user's group."""
     users = sorted({user_id for user_id in user_ids if user_id is not None})
     groups = ([PLANT_GROUP] if plant else []) + [user_group(user_id) for user_id in users]
-    if groups:
-        # robust: the change is committed; a channel layer that is down must not turn it into an error.
-        transaction.on_commit(lambda: _send(groups, payload), robust=True)
+    if not groups:
+        return
+    frames = getattr(_batch, "frames", None)
+    if frames is not None:
+        frames.append((groups, payload))
+    else:
+        _send_on_commit([(groups, payload)])
 
 
-def _send(groups: list[str], payload: dict) -> None:
-    async_to_sync(_group_sends)(groups, {"type": PLANT_EVENT, "payload": payload})
+@contextlib.contextmanager
+def batch() -> Iterator[None]:
+    """Frames broadcast inside the block are sent together, in order, once the transaction commits:
+    one trip to the channel layer instead of one per frame (a predictor tick refreshes every open
+    alert). Nothing is sent if the block raises."""
+    if getattr(_batch, "frames", None) is not None:
+        yield  # already inside a batch: the outer one sends
+        return
+    _batch.frames = frames = []
+    try:
+        yield
+    finally:
+        _batch.frames = None
+    if frames:
+        _send_on_commit(frames)
 
 
-async def _group_sends(groups: list[str], message: dict) -> None:
+def _send_on_commit(frames: Frames) -> None:
+    # robust: the change is committed; a channel layer that is down must not turn it into an error.
+    transaction.on_commit(lambda: async_to_sync(_group_sends)(frames), robust=True)
+
+
+async def _group_sends(frames: Frames) -> None:
     layer = get_channel_layer()
     if layer is None:
-        logger.warning("no channel layer configured: %s not pushed", message["payload"].get("type"))
+        logger.warning("no channel layer configured: %d frames not pushed", len(frames))
         return
-    await asyncio.gather(*(layer.group_send(group, message) for group in groups))
+    # In order: a client must see "raised" before "refreshed" of the same alert.
+    for groups, payload in frames:
+        message = {"type": PLANT_EVENT, "payload": payload}
+        await asyncio.gather(*(layer.group_send(group, message) for group in groups))

@@ -45,6 +45,7 @@ from tickets.models import (
     TicketStatus,
 )
 from tickets.permissions import alert_may_acknowledge, ticket_may_manage, ticket_may_take, ticket_may_work_on
+from tickets.push import batch as push_batch
 from tickets.push import broadcast_on_commit
 from tickets.selectors import sop_for_error_code
 
@@ -150,8 +151,9 @@ def predictions_handle(*, predictions: Sequence[Prediction], detected_at: dateti
     Costs two queries when nothing is above the threshold and no alert is open, whatever the
     number of predictions.
     """
-    alerts_from_predictions(predictions=predictions, at=detected_at)
-    tickets_escalate_overdue(now=detected_at)
+    with push_batch():
+        alerts_from_predictions(predictions=predictions, at=detected_at)
+        tickets_escalate_overdue(now=detected_at)
 
 
 def _alerts_watched(*, machine_ids: Iterable[int] | None, at: datetime.datetime):
@@ -412,8 +414,9 @@ def machine_reports_handle(*, reports: Sequence[MachineReport], now: datetime.da
     if not first_report:
         return []
     try:
-        # A savepoint: the readings of the batch are stored whatever happens to the alerting.
-        with transaction.atomic():
+        # A savepoint: the readings of the batch are stored whatever happens to the alerting. The
+        # batch of pushes around it is sent only if the savepoint's changes are kept.
+        with push_batch(), transaction.atomic():
             return _machine_reports_raise(first_report, now=now, oldest=oldest)
     except Exception:
         # The listener must go on storing readings; the failure report is in the readings, and

@@ -12,9 +12,9 @@ from telemetry.live import PLANT_GROUP, LiveFrames, user_group
 from telemetry.services import readings_ingest
 from telemetry.tests.factories import MachineFactory
 
-# Transactional: the consumer reads the database from another thread. serialized_rollback brings
-# back the role groups (created by a data migration) that the flush after each test removes.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# Transactional: the consumer reads the database from another thread; role_groups brings back the
+# role groups (created by a data migration) that the flush after each test removes.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("role_groups")]
 
 
 def session_headers_sync(user=None, origin="http://127.0.0.1:8000"):

@@ -1,7 +1,6 @@
 import datetime
 
 import pytest
-from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from maintainx.roles import Role
@@ -76,12 +75,3 @@ def technician_on_shift(day_shift):
     user = UserFactory(username="tech1", role=Role.TECHNICIAN)
     day_shift.technicians.add(user)
     return user
-
-
-@pytest.fixture
-def role_groups(transactional_db):
-    """The role groups, for transactional tests: the flush after each of them removes what the data
-    migrations created. (serialized_rollback would restore them, but it clashes with the content
-    types that another transactional test's flush re-creates.)"""
-    for role in Role:
-        Group.objects.get_or_create(name=role.value)
