@@ -10,6 +10,7 @@ from predictor.ml.artifacts import directory_sha256
 from predictor.models import ModelVersion, Prediction, SensorWarning
 from telemetry.models import Machine
 from tickets.models import ErrorCode
+from tickets.push import broadcast_on_commit
 from tickets.services import predictions_handle
 
 
@@ -110,4 +111,14 @@ def predictions_record(
         ]
     )
     predictions_handle(predictions=created, detected_at=detected_at)
+    # Dashboards refetch the newest predictions when told there are new ones, instead of polling.
+    broadcast_on_commit(
+        {
+            "type": "predictions",
+            "event": "scored",
+            "at": detected_at.isoformat(),
+            "predicted": len(created),
+            "skipped": len(warnings),
+        }
+    )
     return created

@@ -24,6 +24,7 @@ export function PlantEventsProvider({ children }) {
       switch (frame.type) {
         case 'telemetry':
         case 'machine':
+        case 'predictions':
           machineEventApply(queryClient, frame);
           break;
         case 'alert':

@@ -1,8 +1,14 @@
 import { machineKeys } from './useMachines.js';
 import { liveReadingsApply } from './liveReadings.js';
 
-/** Applies the plant socket's machine frames: live readings and status changes. */
+/** Applies the plant socket's machine frames: live readings, status changes and new predictions. */
 export function machineEventApply(queryClient, frame) {
+  if (frame.type === 'predictions') {
+    // The predictor finished a tick: the grid's and the open machine page's predictions are stale.
+    queryClient.invalidateQueries({ queryKey: machineKeys.latestPredictions() });
+    queryClient.invalidateQueries({ queryKey: machineKeys.predictionHistories() });
+    return true;
+  }
   if (frame.type === 'telemetry') {
     liveReadingsApply(frame.readings ?? []);
     return true;

@@ -6,6 +6,7 @@ export const machineKeys = {
   list: () => ['machines', 'list'],
   detail: (code) => ['machines', 'detail', code],
   latestPredictions: () => ['predictions', 'latest'],
+  predictionHistories: () => ['predictions', 'history'],
   predictions: (code, from) => ['predictions', 'history', code, from],
   readings: (code, range) => ['readings', code, range],
 };
@@ -18,21 +19,12 @@ export function useMachine(code) {
   return useQuery({ queryKey: machineKeys.detail(code), queryFn: () => fetchMachine(code) });
 }
 
-// Predictions are not pushed (the predictor scores every few seconds): the grid refreshes them.
-const PREDICTION_REFRESH_MS = 10_000;
-
+// No polling: each predictor tick pushes a "predictions" frame, which invalidates these
+// (plantEvents.js), and a reconnect refetches them.
 export function useLatestPredictions() {
-  return useQuery({
-    queryKey: machineKeys.latestPredictions(),
-    queryFn: fetchLatestPredictions,
-    refetchInterval: PREDICTION_REFRESH_MS,
-  });
+  return useQuery({ queryKey: machineKeys.latestPredictions(), queryFn: fetchLatestPredictions });
 }
 
 export function usePredictionHistory(code, from) {
-  return useQuery({
-    queryKey: machineKeys.predictions(code, from),
-    queryFn: () => fetchPredictions(code, { from }),
-    refetchInterval: PREDICTION_REFRESH_MS,
-  });
+  return useQuery({ queryKey: machineKeys.predictions(code, from), queryFn: () => fetchPredictions(code, { from }) });
 }
