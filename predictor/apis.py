@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from predictor.models import Prediction, SensorWarning
-from predictor.prediction_selectors import prediction_list, predictions_latest
+from predictor.selectors import prediction_list, predictions_latest
 
 
 class PredictionOutputSerializer(serializers.ModelSerializer):
