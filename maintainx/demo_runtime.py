@@ -18,7 +18,6 @@ import logging
 import os
 import signal
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -269,18 +268,16 @@ class DemoRuntime:
                 return
 
     def _predictor_run(self) -> None:
-        scorer = self.scorer
+        def first_tick_said(result, seconds):
+            self.ticks += 1
+            if self.ticks == 1:
+                self.say(
+                    f"Predictor: scored {result.predicted} machines in {seconds:.1f} s "
+                    f"({', '.join(result.models) or 'no active model: run make demo-models'})"
+                )
+
         try:
-            while not self.stop.is_set():
-                started = time.monotonic()
-                result = scorer.tick()
-                self.ticks += 1
-                if self.ticks == 1:
-                    self.say(
-                        f"Predictor: scored {result.predicted} machines "
-                        f"({', '.join(result.models) or 'no active model: run make demo-models'})"
-                    )
-                self.stop.wait(max(0.0, self.options.predict_interval - (time.monotonic() - started)))
+            self.scorer.run(stop=self.stop, interval=self.options.predict_interval, on_tick=first_tick_said)
         finally:
             connection.close()
 

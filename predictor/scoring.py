@@ -6,8 +6,9 @@ Plain classes and functions the tests call directly; `manage.py run_predictor` o
 
 import datetime
 import logging
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -105,6 +106,27 @@ class Scorer:
                 self._loaded[kind] = (version.id, model_version_load(version))
             models[kind] = (version, self._loaded[kind][1])
         return models
+
+    def run(
+        self,
+        *,
+        stop: threading.Event,
+        interval: float,
+        on_tick: Callable[[TickResult, float], None] = lambda result, seconds: None,
+        once: bool = False,
+    ) -> int:
+        """Tick every `interval` seconds (from one tick's start to the next) until `stop` is set;
+        `on_tick` gets each result and its duration. Returns the number of ticks."""
+        ticks = 0
+        while not stop.is_set():
+            started = time.monotonic()
+            result = self.tick()
+            ticks += 1
+            on_tick(result, time.monotonic() - started)
+            if once:
+                break
+            stop.wait(max(0.0, interval - (time.monotonic() - started)))
+        return ticks
 
     def tick(self, *, now: datetime.datetime | None = None) -> TickResult:
         now = now or timezone.now()

@@ -1,10 +1,13 @@
 """A predictor tick: one prediction per trustworthy machine, a sensor warning for the others."""
 
 import datetime
+import io
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from predictor.ml.artifacts import ArtifactTampered
@@ -139,3 +142,24 @@ def wavy(count: int = 60, level: float = 2.0) -> list[float]:
 )
 def test_sensor_problem_names_what_makes_a_window_untrustworthy(window, expected):
     assert sensor_problem(window, now=NOW) == expected
+
+
+def test_run_ticks_until_stopped_and_reports_each_tick(db):
+    stop = threading.Event()
+    seen = []
+
+    def on_tick(result, seconds):
+        seen.append((result.predicted, seconds >= 0))
+        if len(seen) == 3:
+            stop.set()
+
+    assert Scorer().run(stop=stop, interval=0.0, on_tick=on_tick) == 3
+    assert seen == [(0, True)] * 3
+    assert Scorer().run(stop=threading.Event(), interval=60.0, once=True) == 1
+
+
+def test_run_predictor_once_prints_what_it_scored(db):
+    out = io.StringIO()
+    call_command("run_predictor", "--once", stdout=out)
+    assert out.getvalue().startswith("scored 0 machines, skipped 0 with sensor warnings in ")
+    assert out.getvalue().rstrip().endswith("(no active model)")

@@ -2,7 +2,6 @@
 
 import signal
 import threading
-import time
 
 from django.core.management.base import BaseCommand
 
@@ -25,14 +24,11 @@ class Command(BaseCommand):
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-        scorer = Scorer()
-        while not stop.is_set():
-            started = time.monotonic()
-            result = scorer.tick()
+
+        def report(result, seconds):
             self.stdout.write(
                 f"scored {result.predicted} machines, skipped {result.skipped} with sensor warnings "
-                f"in {time.monotonic() - started:.2f} s ({', '.join(result.models) or 'no active model'})"
+                f"in {seconds:.2f} s ({', '.join(result.models) or 'no active model'})"
             )
-            if once:
-                break
-            stop.wait(max(0.0, interval - (time.monotonic() - started)))
+
+        Scorer().run(stop=stop, interval=interval, on_tick=report, once=once)
