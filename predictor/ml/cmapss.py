@@ -93,6 +93,7 @@ class CmapssProtocol:
     scaler: FeatureScaler
     x_train: np.ndarray  # (windows, window_length, features) float32
     y_train: np.ndarray  # (windows,) capped RUL
+    train_window_units: np.ndarray  # (windows,) the unit each training window comes from
     x_val: np.ndarray
     y_val: np.ndarray
     x_test: np.ndarray  # (test units, window_length, features): the last window of each test unit
@@ -169,6 +170,16 @@ def sliding_windows(
     )
 
 
+def window_units(units: np.ndarray, window_length: int) -> np.ndarray:
+    """The unit of each window `sliding_windows` makes from the same rows, in the same order."""
+    return np.concatenate(
+        [
+            np.full(max(rows.stop - rows.start - window_length + 1, 0), units[rows.start])
+            for rows in unit_row_slices(units)
+        ]
+    )
+
+
 def last_windows(features: np.ndarray, units: np.ndarray, window_length: int) -> np.ndarray:
     """The last window of each unit, in unit order.
 
@@ -240,6 +251,7 @@ def prepare_protocol(
         scaler=scaler,
         x_train=x_train,
         y_train=y_train,
+        train_window_units=window_units(train_units_column[is_training_row], window_length),
         x_val=x_val,
         y_val=y_val,
         x_test=x_test,

@@ -80,6 +80,8 @@ def test_sliding_windows_stay_inside_one_unit_and_carry_the_rul_of_their_last_st
     assert windows.shape == (3, 3, 1)
     assert windows[:, :, 0].tolist() == [[0, 1, 2], [1, 2, 3], [4, 5, 6]]
     assert labels.tolist() == [1, 0, 0]
+    assert cmapss.window_units(units, window_length=3).tolist() == [1, 1, 2]
+    assert cmapss.window_units(np.array([1, 1, 2, 2, 2]), window_length=3).tolist() == [2]  # unit 1 is too short
 
 
 def test_last_windows_give_one_per_unit_and_pad_a_short_unit_with_its_first_row():
@@ -106,6 +108,8 @@ def test_protocol_scales_on_training_rows_splits_by_unit_and_keeps_the_last_test
     assert protocol.x_train.dtype == np.float32
     assert protocol.y_train.max() == 4  # capped
     assert protocol.y_train.min() == 0
+    assert sorted(set(protocol.train_window_units)) == sorted(protocol.train_units)
+    assert len(protocol.train_window_units) == len(protocol.x_train)
 
     # sensor_2 runs over cycles 1..8 in training: min-max maps cycle c to (c - 1) / 7.
     assert protocol.x_test.shape == (2, 3, 14)
