@@ -40,6 +40,10 @@ RUL_CAP_HOURS = 120.0
 SAMPLE_EVERY_SECONDS = 1800.0
 SEQUENCE_STEPS = 48
 SEQUENCE_STEP_SECONDS = 900.0
+LSTM_VALIDATION_MACHINE_FRACTION = 0.25
+# On simulated plants the validation loss bottoms out within the first ten epochs and then climbs (the network
+# learns the training machines); ten epochs without a better one end the run, the best epoch's weights are kept.
+LSTM_EARLY_STOPPING_PATIENCE = 10
 ALERT_THRESHOLD = 0.8
 # An alert clears only once the probability falls below this (hysteresis, as the tickets' alerts).
 ALERT_CLEAR_THRESHOLD = 0.5
@@ -298,10 +302,14 @@ def lstm_train(data: TrainingData, *, seed: int, epochs: int, progress: Progress
     split = split_by_machine_and_time(samples.machine_codes, samples.times, gap_seconds=HORIZON_HOURS * 3600, seed=seed)
     sequences = samples.sequences.astype(np.float32)
     model = RulLstm(window_length=SEQUENCE_STEPS, feature_names=tuple(FEATURE_METRICS), rul_cap=RUL_CAP_HOURS)
-    # Validation: the held-out machines' early samples are test; use a slice of train for early stopping.
+    # Validation machines, held out of the training machines: they choose the epoch and calibrate the range, so
+    # there must be enough of them for the range to learn how wrong the network is on a machine it has not seen.
     train_idx = np.flatnonzero(split.train)
-    val_idx = train_idx[np.isin(samples.machine_codes[train_idx], np.unique(samples.machine_codes[train_idx])[:2])]
-    fit_idx = np.setdiff1d(train_idx, val_idx)
+    train_machines = np.unique(samples.machine_codes[train_idx])
+    validation_count = max(1, round(LSTM_VALIDATION_MACHINE_FRACTION * len(train_machines)))
+    validation_machines = np.random.default_rng(seed).choice(train_machines, size=validation_count, replace=False)
+    is_validation = np.isin(samples.machine_codes[train_idx], validation_machines)
+    val_idx, fit_idx = train_idx[is_validation], train_idx[~is_validation]
     model.fit(
         sequences[fit_idx],
         samples.y_rul_hours[fit_idx],
@@ -309,16 +317,27 @@ def lstm_train(data: TrainingData, *, seed: int, epochs: int, progress: Progress
         y_val=samples.y_rul_hours[val_idx],
         epochs=epochs,
         seed=seed,
-        progress=lambda epoch, logs: progress(f"epoch {epoch + 1}: loss {logs.get('loss', float('nan')):.4f}"),
+        early_stopping_patience=LSTM_EARLY_STOPPING_PATIENCE,
+        progress=lambda epoch, logs: progress(
+            f"epoch {epoch + 1}: loss {logs.get('loss', float('nan')):.4f}, "
+            f"validation {logs.get('val_loss', float('nan')):.4f}"
+        ),
     )
-    median, low, high = model.predict(sequences[split.test])
     true = samples.y_rul_hours[split.test]
+    _, raw_low, raw_high = model.predict(sequences[split.test])
+    # As trained, the range is too narrow on machines the network has not seen; the validation machines set
+    # how much wider it must be (saved with the model, applied by every predict).
+    model.calibrate(sequences[val_idx], samples.y_rul_hours[val_idx])
+    median, low, high = model.predict(sequences[split.test])
     probability = failure_probability_within(HORIZON_HOURS, median, low, high)
     metrics = binary_report(samples.y_failure[split.test], probability, threshold=ALERT_THRESHOLD)
     metrics.update(
         **alert_metrics(samples, split.test, probability, data.faults),
         rul_mae_hours=float(np.mean(np.abs(median - true))),
         rul_interval_coverage=float(np.mean((true >= low) & (true <= high))),
+        rul_interval_coverage_uncalibrated=float(np.mean((true >= raw_low) & (true <= raw_high))),
+        rul_low_gap_scale=model.config.low_gap_scale,
+        rul_high_gap_scale=model.config.high_gap_scale,
         test_samples=int(split.test.sum()),
     )
     version = version_name(seed)
