@@ -72,7 +72,7 @@ SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
 LOAD_PREFIX, SIGNAL_PREFIX = "L-", "S-"
 ROLES = (("Manager", "manager"), ("Technician", "tech1"), ("Supervisor", "supervisor"))
 ERROR_CODES = ("E-BRG-01", "E-TMP-01", "E-VIB-01", "E-LUB-01", "E-ELC-01")
-# A reading's commit, or an alert's push, later than this after the fault ended counts as not recovered.
+# A row's verdict: a check that passed, one that failed, or a figure without a target.
 PASS, FAIL, INFO = "pass", "FAIL", ""
 
 
@@ -88,12 +88,7 @@ def utc(seconds: float) -> datetime.datetime:
 
 
 def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100
-    low, high = math.floor(rank), math.ceil(rank)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+    return float(np.percentile(values, q)) if values else math.nan
 
 
 def ms(seconds: float) -> str:
@@ -327,7 +322,8 @@ class ServiceCpu:
 
 
 class Watcher(threading.Thread):
-    """Every half second: restart what exited unplanned; every second: sample CPU and memory."""
+    """Every half second: restart what exited unplanned. Every second: CPU and memory of the
+    system's processes; every five: of the throwaway servers."""
 
     def __init__(self, processes: list[ManagedProcess], services: list[ServiceCpu]):
         super().__init__(daemon=True)
@@ -343,11 +339,16 @@ class Watcher(threading.Thread):
                 for process in self.processes:
                     process.watch()
                 tick += 1
-                if tick % 2 == 0:
-                    for measured in [*self.processes, *self.services]:
-                        rss = measured.rss_mib()
-                        if rss is not None:
-                            self.rss[measured.name].append((now(), rss))
+                # CPU is read often enough that little is lost when a process dies between reads; the
+                # servers' children are found by a walk over /proc, so they are read less often.
+                measured_now = self.processes if tick % 2 == 0 else []
+                if tick % 10 == 0:
+                    measured_now = [*self.processes, *self.services]
+                for measured in measured_now:
+                    measured.cpu_seconds()
+                    rss = measured.rss_mib()
+                    if rss is not None:
+                        self.rss[measured.name].append((now(), rss))
 
     def snapshot(self) -> dict[str, float]:
         with self.lock:
@@ -383,6 +384,8 @@ class PhaseWindow:
     cpu_after: dict = field(default_factory=dict)
     predictor_log_from: int = 0
     predictor_log_to: int = 0
+    listener_log_from: int = 0
+    listener_log_to: int = 0
 
 
 class SystemRun:
@@ -752,6 +755,15 @@ class SystemRun:
                     caught_up.setdefault(alert["id"], event["at"])
         return pushed, caught_up, raised_by_machine
 
+    def alerts_caught_up_by_machine(self) -> dict[str, float]:
+        """Machine code → when the dashboard first saw one of its alerts in a ?since= catch-up."""
+        seen: dict[str, float] = {}
+        for event in self.events():
+            if event["event"] == "catch-up":
+                for alert in event["alerts"]:
+                    seen.setdefault(alert["machine"], event["at"])
+        return seen
+
     def signaller_start(self) -> None:
         self.signaller = connected_client(self.broker.url, "system-signaller")
 
@@ -782,12 +794,14 @@ class SystemRun:
             started=now(),
             cpu_before=self.watcher.snapshot(),
             predictor_log_from=(SCRATCH / "predictor.log").stat().st_size,
+            listener_log_from=(SCRATCH / "listener.log").stat().st_size,
         )
 
     def phase_end(self, window: PhaseWindow) -> PhaseWindow:
         window.ended = now()
         window.cpu_after = self.watcher.snapshot()
         window.predictor_log_to = (SCRATCH / "predictor.log").stat().st_size
+        window.listener_log_to = (SCRATCH / "listener.log").stat().st_size
         return window
 
     def resource_rows(self, section: str, window: PhaseWindow) -> None:
@@ -805,6 +819,36 @@ class SystemRun:
             f"{name} {measured.split(',')[0]}" for name, measured in parts if name not in ("listener", "predictor")
         )
         self.rows.append(Row(section, "other processes: CPU", others))
+
+    def live_rows(self, section: str, window: PhaseWindow, *, stored: int) -> None:
+        """What the plant socket received against what was stored: after each commit the listener
+        pushes every machine's newest reading, which at 1 Hz is every reading."""
+        in_window = [e for e in self.events() if window.started <= e["at"] <= window.ended]
+        drops = sum(1 for e in in_window if e["event"] == "dropped")
+        frames = sum(e["frames"] for e in in_window if e["event"] == "telemetry")
+        readings = sum(e["readings"] for e in in_window if e["event"] == "telemetry")
+        with (SCRATCH / "listener.log").open("rb") as log:
+            log.seek(window.listener_log_from)
+            text = log.read(window.listener_log_to - window.listener_log_from).decode(errors="replace")
+        refused = re.findall(r"could not send (\d+) live frames", text)
+        causes = collections.Counter(re.findall(r"^(redis\.exceptions\.\w+: .*)$", text, flags=re.MULTILINE))
+        self.rows.append(
+            Row(
+                section,
+                "dashboard: live readings received / stored; socket",
+                f"{readings:,} / {stored:,} ({readings / max(stored, 1):.0%}) in {frames:,} frames; "
+                f"{'socket stayed open' if not drops else f'socket dropped {drops}x'}",
+            )
+        )
+        if refused:
+            self.rows.append(
+                Row(
+                    section,
+                    "listener: live frames the channel layer refused",
+                    f"{sum(map(int, refused)):,} frames in {len(refused):,} batches"
+                    + (f" ({causes.most_common(1)[0][0][:90]})" if causes else ""),
+                )
+            )
 
     def redeliveries_absorbed(self, *, since: float, until: float) -> int:
         """Readings the listener received again and found stored (its 'duplicates' counter), in
@@ -896,8 +940,13 @@ class SystemRun:
             time.sleep(0.1)
         self.phase_end(window)
         signals = self.signals[first_signal:]
-        # Those still without an alert frame after this are counted below.
-        wait_until(lambda: {s.machine for s in signals} <= set(self.alerts_seen()[2]), timeout=30)
+        # Those still without an alert after this are counted below.
+        wait_until(
+            lambda: (
+                {s.machine for s in signals} <= set(self.alerts_seen()[2]) | set(self.alerts_caught_up_by_machine())
+            ),
+            timeout=30,
+        )
         caught_up = self.caught_up_wait(since=window.started, until=window.ended, timeout=60)
         count, p50, p99, worst = self.latency(since=measured_from, until=window.ended, machines=machines)
         self.rows.append(
@@ -908,28 +957,18 @@ class SystemRun:
             )
         )
         raised = self.alerts_seen()[2]
+        caught_up = self.alerts_caught_up_by_machine()
         delays = [raised[s.machine] - s.at for s in signals if s.machine in raised]
-        missing = len(signals) - len(delays)
+        only_caught_up = sum(1 for s in signals if s.machine not in raised and s.machine in caught_up)
+        missing = len(signals) - len(delays) - only_caught_up
         self.rows.append(
             Row(
                 section,
                 f"fault signal → alert pushed p50 / p95 (max), {len(signals)} signals",
-                f"{ms(percentile(delays, 50))} / {ms(percentile(delays, 95))} ({ms(max(delays, default=math.nan))})",
-                "every alert pushed",
+                f"{ms(percentile(delays, 50))} / {ms(percentile(delays, 95))} ({ms(max(delays, default=math.nan))}); "
+                f"{len(delays)} pushed, {only_caught_up} only by ?since= catch-up, {missing} never",
+                "every alert reaches the dashboard",
                 PASS if not missing else FAIL,
-            )
-        )
-        if missing:
-            self.notes.append(f"{section}: {missing} of {len(signals)} signals got no alert frame within 30 s")
-        in_window = [e for e in self.events() if window.started <= e["at"] <= window.ended]
-        drops = sum(1 for e in in_window if e["event"] == "dropped")
-        frames = sum(e["frames"] for e in in_window if e["event"] == "telemetry")
-        readings = sum(e["readings"] for e in in_window if e["event"] == "telemetry")
-        self.rows.append(
-            Row(
-                section,
-                "dashboard: socket, telemetry frames received",
-                f"{'stayed open' if not drops else f'dropped {drops}x'}; {frames:,} frames of {readings:,} readings",
             )
         )
         self.resource_rows(section, window)
@@ -946,6 +985,7 @@ class SystemRun:
                 )
             )
         published, stored, lost, extra, duplicated = self.count_check(since=window.started, until=window.ended)
+        self.live_rows(section, window, stored=stored)
         self.rows.append(
             Row(
                 section,
@@ -1146,26 +1186,9 @@ class SystemRun:
             "SELECT topic, payload, payload_size, reason FROM telemetry_rejectedmessage WHERE id > %s",
             (rejected_before,),
         )
-        # A payload is matched by its content and size; whether the rejection kept the topic it
-        # came on is counted apart, so that a wrong topic shows as such and not as a lost message.
-        stored_rejections: dict[tuple[str, int], list[str]] = collections.defaultdict(list)
-        for topic, payload, size, _ in rows:
-            stored_rejections[(hashlib.sha256(bytes(payload)).hexdigest(), size)].append(topic)
+        by_kind, by_group, wrong_topics, unexpected = rejections_matched(manifest, rows)
         without_reason = sum(1 for *_, reason in rows if not reason.strip())
-        by_kind: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
-        wrong_topics: collections.Counter = collections.Counter()
-        for entry in manifest:
-            topics = stored_rejections.get((entry["sha256_stored"], entry["size"]))
-            by_kind[entry["kind"]][0] += 1
-            if topics:
-                by_kind[entry["kind"]][1] += 1
-                if entry["topic"][:255] in topics:
-                    topics.remove(entry["topic"][:255])
-                else:
-                    topics.pop()
-                    wrong_topics[entry["kind"]] += 1
         matched = sum(rejected for _, rejected in by_kind.values())
-        unexpected = sum(len(topics) for topics in stored_rejections.values())
         crashes = len(self.processes["listener"].exits) - exits_before
         with (SCRATCH / "listener.log").open("rb") as log:
             log.seek(listener_log_from)
@@ -1186,6 +1209,8 @@ class SystemRun:
                 PASS if matched == len(manifest) and not without_reason else FAIL,
             )
         )
+        for group, (sent, rejected) in by_group.items():
+            self.rows.append(Row(section, f"… of them {group} (sent in this order)", f"{rejected:,} of {sent:,}"))
         self.rows.append(
             Row(
                 section,
@@ -1435,6 +1460,34 @@ class _NoNoise:
 
 
 _NO_NOISE = _NoNoise()
+
+
+def rejections_matched(manifest: list[dict], rows: list[tuple]) -> tuple[dict, dict, collections.Counter, int]:
+    """The hostile sender's payloads found among the stored rejections: per kind and per group
+    [sent, stored], wrong topics per kind, and rejections that match no payload sent.
+
+    A payload is matched by its content and size; whether the rejection kept the topic it came on
+    is counted apart, so that a wrong topic shows as such and not as a lost message."""
+    stored_rejections: dict[tuple[str, int], list[str]] = collections.defaultdict(list)
+    for topic, payload, size, _ in rows:
+        stored_rejections[(hashlib.sha256(bytes(payload)).hexdigest(), size)].append(topic)
+    by_kind: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
+    by_group: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
+    wrong_topics: collections.Counter = collections.Counter()
+    for entry in manifest:
+        topics = stored_rejections.get((entry["sha256_stored"], entry["size"]))
+        by_kind[entry["kind"]][0] += 1
+        by_group[entry["group"]][0] += 1
+        if topics:
+            by_kind[entry["kind"]][1] += 1
+            by_group[entry["group"]][1] += 1
+            if entry["topic"][:255] in topics:
+                topics.remove(entry["topic"][:255])
+            else:
+                topics.pop()
+                wrong_topics[entry["kind"]] += 1
+    unexpected = sum(len(topics) for topics in stored_rejections.values())
+    return by_kind, by_group, wrong_topics, unexpected
 
 
 def schemathesis_results(report: Path) -> tuple[int, collections.Counter, list[str]]:

@@ -183,6 +183,13 @@ def publish_main(args) -> None:
 # --- hostile payloads ---------------------------------------------------------------------------
 
 
+# Two groups of bad payloads. The contract's mistakes: what the listener's decoder is there to refuse.
+# Values only the database refuses: well-formed JSON, read by Python, that PostgreSQL cannot store in
+# jsonb or float8 (U+0000, half a surrogate pair, an integer past 1.8e308).
+CONTRACT, DATABASE = "malformed by the payload contract", "JSON the database cannot hold"
+GROUP_GAP_SECONDS = 2.0
+DATABASE_KINDS = frozenset({"integer beyond a double", "text with \\u0000", "text with a lone surrogate"})
+
 # A key left out of a generated document, and a value replaced in its text after json.dumps.
 _MISSING = object()
 _PLACEHOLDER = "@@placeholder@@"
@@ -444,16 +451,20 @@ class HostilePayloads:
 
     # ---------------------------------------------------------------------------------------------
 
-    def generate(self, count: int) -> list[tuple[str, str, bytes]]:
-        """`count` payloads as (kind, topic, payload), the kinds in equal shares, shuffled."""
+    def generate(self, count: int) -> list[tuple[str, str, str, bytes]]:
+        """`count` payloads as (group, kind, topic, payload), the kinds in equal shares: first the
+        contract's mistakes, shuffled, then the values only the database refuses, shuffled, so that
+        a listener that fails on the second group has shown first what it does with the first."""
         names = list(self.kinds)
-        payloads = []
+        groups: dict[str, list] = {CONTRACT: [], DATABASE: []}
         for n in range(count):
             kind = names[n % len(names)]
             topic, payload = self.kinds[kind](self.rng.choice(self.machines))
-            payloads.append((kind, topic, payload))
-        self.rng.shuffle(payloads)
-        return payloads
+            group = DATABASE if kind in DATABASE_KINDS else CONTRACT
+            groups[group].append((group, kind, topic, payload))
+        for payloads in groups.values():
+            self.rng.shuffle(payloads)
+        return groups[CONTRACT] + groups[DATABASE]
 
 
 def hostile_main(args) -> None:
@@ -469,8 +480,13 @@ def hostile_main(args) -> None:
     acks = Acknowledgements()
     client = connected_client(args.broker_url, args.client_id, acks=acks)
     started = time.monotonic()
-    for n, (_, topic, payload) in enumerate(payloads):
-        wait = started + n / args.rate - time.monotonic()
+    pause = 0.0
+    for n, (group, _, topic, payload) in enumerate(payloads):
+        if n and group != payloads[n - 1][0]:
+            # Two seconds between the groups: the first group's last batch is committed before the
+            # second group's first payload arrives, so each group's outcome is its own.
+            pause += GROUP_GAP_SECONDS
+        wait = started + pause + n / args.rate - time.monotonic()
         if wait > 0:
             time.sleep(wait)
         publish_with_room(client, acks, topic, payload, n)
@@ -482,8 +498,9 @@ def hostile_main(args) -> None:
     client.disconnect()
     client.loop_stop()
     with Path(args.manifest).open("w") as manifest:
-        for n, (kind, topic, payload) in enumerate(payloads):
+        for n, (group, kind, topic, payload) in enumerate(payloads):
             entry = {
+                "group": group,
                 "kind": kind,
                 "topic": topic,
                 "size": len(payload),
