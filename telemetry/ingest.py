@@ -22,6 +22,8 @@ ERROR_CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
 MAX_PAYLOAD_BYTES = RejectedMessage.PAYLOAD_LIMIT
 MAX_FUTURE = datetime.timedelta(minutes=5)
 EARLIEST_TS = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+# Metrics are stored and aggregated as 64-bit floats: a larger integer cannot be one.
+MAX_INT = int(1.7e308)
 
 
 @dataclass(slots=True)
@@ -34,6 +36,10 @@ class DecodedReading:
     ts: datetime.datetime
     metrics: dict[str, float]
     error_code: str
+    # Whether PostgreSQL's jsonb takes the payload as it is, so the bulk write may send it whole
+    # (services._readings_copy) instead of encoding the metrics again. JSON allows what jsonb
+    # refuses, "\u0000" and unpaired surrogates, and only an escape can spell them.
+    payload_jsonb_safe: bool = True
 
 
 @dataclass(slots=True)
@@ -45,13 +51,21 @@ class Rejection:
 
     def to_model(self, *, received_at: datetime.datetime) -> RejectedMessage:
         return RejectedMessage(
-            topic=self.topic[:255],
-            machine_code=self.machine_code[:64],
+            topic=_text_storable(self.topic)[:255],
+            machine_code=_text_storable(self.machine_code)[:64],
             payload=self.payload[:MAX_PAYLOAD_BYTES],
             payload_size=len(self.payload),
-            reason=self.reason[:500],
+            reason=_text_storable(self.reason)[:500],
             received_at=received_at,
         )
+
+
+def _text_storable(text: str) -> str:
+    """Text a database column takes: PostgreSQL refuses NUL and unpaired surrogates, which a topic
+    or a value quoted in a reason can carry."""
+    if "\x00" in text or any("\ud800" <= character <= "\udfff" for character in text):
+        return text.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+    return text
 
 
 class ReadingRow(NamedTuple):
@@ -102,7 +116,7 @@ def message_decode(topic: str, payload: bytes, *, now: datetime.datetime) -> Dec
     if isinstance(result, str):
         return Rejection(topic, payload, result, machine_code)
     ts, metrics, error_code = result
-    return DecodedReading(topic, payload, machine_code, ts, metrics, error_code)
+    return DecodedReading(topic, payload, machine_code, ts, metrics, error_code, b"\\u" not in payload)
 
 
 def _document_decode(payload: bytes, *, now: datetime.datetime) -> tuple[datetime.datetime, dict, str] | str:
@@ -115,6 +129,8 @@ def _document_decode(payload: bytes, *, now: datetime.datetime) -> tuple[datetim
         document = json.loads(text)
     except ValueError as exc:
         return f"payload is not JSON: {exc}"
+    except RecursionError:
+        return "payload is nested too deeply to be a reading"
     if type(document) is not dict:
         return f"payload is a JSON {_json_type(document)}, not an object"
 
@@ -137,7 +153,7 @@ def _document_decode(payload: bytes, *, now: datetime.datetime) -> tuple[datetim
                 _valid_metric_names.add(name)
         # Exact type checks on purpose: bool is an int subclass, and true is no measurement.
         value_type = type(value)
-        if not ((value_type is float and math.isfinite(value)) or value_type is int):
+        if not ((value_type is float and math.isfinite(value)) or (value_type is int and -MAX_INT <= value <= MAX_INT)):
             return f"metric {name!r} {_metric_value_problem(value)}"
 
     error_code = document.get("error_code") or ""
@@ -164,6 +180,8 @@ def _metric_value_problem(value) -> str:
     """Why a metric value that failed the fast check in _document_decode is not a measurement."""
     if isinstance(value, bool):
         return f"must be a finite number, got {str(value).lower()}"
+    if isinstance(value, int):
+        return f"is out of range: {len(str(abs(value)))} digits, more than a 64-bit float holds"
     if isinstance(value, float):
         return f"must be a finite number, got {value}"
     shown = json.dumps(value)[:40] if not isinstance(value, str) else repr(value[:40])
@@ -296,6 +314,13 @@ class MachineDirectory:
                 )
                 continue
             rows.append(
-                ReadingRow(machine.id, machine.code, reading.ts, reading.metrics, reading.error_code, reading.payload)
+                ReadingRow(
+                    machine.id,
+                    machine.code,
+                    reading.ts,
+                    reading.metrics,
+                    reading.error_code,
+                    reading.payload if reading.payload_jsonb_safe else None,
+                )
             )
         return rows, rejections

@@ -192,7 +192,8 @@ class TelemetryListener:
             item = message_decode(topic_text, payload, now=datetime.datetime.now(datetime.UTC))
         except Exception as exc:
             logger.exception("could not decode a message on %r", topic)
-            item = Rejection(str(topic)[:255], bytes(payload), f"could not be decoded: {exc}")
+            shown_topic = topic if isinstance(topic, str) else topic.decode("utf-8", errors="replace")
+            item = Rejection(shown_topic[:255], bytes(payload), f"could not be decoded: {exc}")
         self._batcher.add(Pending(mid, qos, self._clock(), item))
         self.stats.received += 1
 

@@ -3,16 +3,20 @@ and the simulator's ground truth."""
 
 import datetime
 import json
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 from django.utils import timezone
 
 from telemetry.ingest import ReadingRow, Rejection
 from telemetry.models import Machine, MachineType, Reading, ReadingMinute, RejectedMessage, SimulatedFault
+from telemetry.mqtt import telemetry_topic
 from telemetry.simulator import FaultRecord
 from tickets.services import machine_reports_handle
+
+logger = logging.getLogger(__name__)
 
 UNCLASSIFIED_TYPE = "Unclassified"
 
@@ -37,7 +41,49 @@ def readings_ingest(
     nothing. `on_commit` runs with the batch's rows once the transaction has committed. Readings
     that carry an error code go to the tickets app as the machine's failure reports, judged as of
     `reports_now` (the present unless given: a replay of history passes its simulated present).
+
+    A reading the database refuses as data (DataError: something the checks in telemetry.ingest do
+    not foresee) must not hold up the others, nor come back forever on redelivery: the batch is
+    split until the refused readings are found, and they are kept as rejections with the
+    database's reason.
     """
+    try:
+        return _readings_ingest_once(rows, rejections, on_commit, reports_now)
+    except DataError as exc:
+        if not rows:
+            raise
+        if len(rows) == 1:
+            refused = _refused_rejection(rows[0], exc)
+            logger.warning("the database refused a reading of %s: %s", rows[0].machine_code, refused.reason)
+            return readings_ingest(
+                rows=[], rejections=[*rejections, refused], on_commit=on_commit, reports_now=reports_now
+            )
+        half = len(rows) // 2
+        first = readings_ingest(rows=rows[:half], rejections=rejections, on_commit=on_commit, reports_now=reports_now)
+        second = readings_ingest(rows=rows[half:], on_commit=on_commit, reports_now=reports_now)
+        return IngestResult(
+            stored=first.stored + second.stored,
+            duplicates=first.duplicates + second.duplicates,
+            rejected=first.rejected + second.rejected,
+        )
+
+
+def _refused_rejection(row: ReadingRow, exc: DataError) -> Rejection:
+    problem = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    payload = row.payload
+    if payload is None:  # a reading that came in no message of its own (history, a re-encoded one)
+        payload = json.dumps({"ts": row.ts.isoformat(), "metrics": row.metrics}).encode()
+    return Rejection(
+        telemetry_topic(row.machine_code), payload, f"the database refused it: {problem}", row.machine_code
+    )
+
+
+def _readings_ingest_once(
+    rows: Sequence[ReadingRow],
+    rejections: Sequence[Rejection],
+    on_commit: Callable[[Sequence[ReadingRow]], None] | None,
+    reports_now: datetime.datetime | None,
+) -> IngestResult:
     with transaction.atomic():
         stored = _readings_insert(rows) if rows else 0
         if reports := [row for row in rows if row.error_code]:
@@ -92,7 +138,12 @@ def _readings_copy(rows: Sequence[ReadingRow]) -> int:
             for row in rows
         )
         columns = "machine_id, ts, payload, metrics, error_code"
-        with cursor.cursor.copy(f"COPY {_STAGING_TABLE} ({columns}) FROM STDIN") as copy:
+        # The driver's own cursor for COPY: wrapped, so that its errors are Django's like the rest
+        # (a DataError is a refused reading, an OperationalError an outage).
+        with (
+            connection.wrap_database_errors,
+            cursor.cursor.copy(f"COPY {_STAGING_TABLE} ({columns}) FROM STDIN") as copy,
+        ):
             copy.write(lines)
         # One statement: the readings not stored yet, then their per-minute roll-ups from exactly
         # those rows (a duplicate is in neither), then how many were new.

@@ -55,6 +55,8 @@ BAD_PAYLOADS = [
     ({"ts": "2026-11-26T12:00:00Z", "metrics": {"vibration": True}}, "must be a finite number, got true"),
     ({"ts": "2026-11-26T12:00:00Z", "metrics": {"vibration": None}}, "got a JSON null"),
     ({"ts": "2026-11-26T12:00:00Z", "metrics": {"vibration": {"rms": 1}}}, "got a JSON object"),
+    ({"ts": "2026-11-26T12:00:00Z", "metrics": {"vibration": 10**400}}, "is out of range: 401 digits"),
+    (b"[" * 5000 + b"]" * 5000, "payload is nested too deeply to be a reading"),
     (b'{"ts": "2026-11-26T12:00:00Z", "metrics": {"vibration": NaN}}', "must be a finite number, got nan"),
     (b'{"ts": "2026-11-26T12:00:00Z", "metrics": {"vibration": Infinity}}', "must be a finite number, got inf"),
     ({"ts": "2026-11-26T12:00:00Z", "metrics": {"Vibration X": 1}}, "is not lower_snake_case"),
@@ -129,3 +131,15 @@ def test_unknown_codes_cost_one_reload_per_refresh_interval(directory, django_as
     directory.reload()
     with django_assert_num_queries(0):
         directory.rows_from([reading] * 100)
+
+
+@pytest.mark.parametrize("escape", ["\\u0000", "\\udbff", "\\ud83d\\ude00"])
+def test_a_payload_jsonb_would_refuse_still_becomes_a_reading_sent_without_its_raw_text(escape):
+    # JSON allows NUL and unpaired surrogates in strings; PostgreSQL's jsonb does not, so such a
+    # payload is stored by its metrics alone (the emoji pair is fine but costs the same check).
+    raw = ('{"ts": "2026-11-26T12:00:00Z", "metrics": {"vibration": 2.0}, "note": "a' + escape + 'b"}').encode()
+    reading = message_decode(TOPIC, raw, now=NOW)
+    assert isinstance(reading, DecodedReading)
+    assert reading.metrics == {"vibration": 2.0}
+    assert reading.payload_jsonb_safe is False
+    assert decode({"ts": NOW.isoformat(), "metrics": {"vibration": 1}}).payload_jsonb_safe is True

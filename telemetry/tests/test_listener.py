@@ -80,6 +80,54 @@ def test_batch_stores_good_readings_beside_bad_ones_and_acks_all_after_commit(pl
     assert (listener.stats.stored, listener.stats.rejected, listener.stats.duplicates) == (2, 4, 0)
 
 
+def test_payloads_the_database_would_refuse_never_hold_up_a_batch(plant):
+    # Valid JSON that PostgreSQL's jsonb refuses (NUL, an unpaired surrogate), a number no float
+    # holds, JSON nested past Python's recursion limit and a NUL in the topic: each is either
+    # stored by its metrics or kept as a rejection, and the good readings beside them are stored.
+    listener = listener_for()
+    now = timezone.now().replace(microsecond=0)
+    ts = [(now - datetime.timedelta(seconds=s)).isoformat() for s in range(5)]
+    batch = receive_all(
+        listener,
+        [
+            (telemetry_topic("M-001"), payload(now - datetime.timedelta(seconds=9), vibration=1.5)),
+            (
+                telemetry_topic("M-001"),
+                f'{{"ts": "{ts[0]}", "metrics": {{"vibration": 2.0}}, "n": "\\u0000"}}'.encode(),
+            ),
+            (
+                telemetry_topic("M-001"),
+                f'{{"ts": "{ts[1]}", "metrics": {{"vibration": 2.1}}, "n": "\\udbff"}}'.encode(),
+            ),
+            (telemetry_topic("M-002"), f'{{"ts": "{ts[2]}", "metrics": {{"vibration": 1{"0" * 400}}}}}'.encode()),
+            (telemetry_topic("M-002"), b"[" * 5000 + b"]" * 5000),
+            ("plant/M-0\x0001/telemetry", payload(now)),
+            (telemetry_topic("M-002"), payload(now - datetime.timedelta(seconds=9), vibration=1.4)),
+        ],
+    )
+
+    assert listener.batch_commit(batch, ack=lambda mids: None)
+
+    stored = sorted(Reading.objects.values_list("machine__code", "metrics"), key=lambda row: row[1]["vibration"])
+    assert stored == [
+        ("M-002", {"vibration": 1.4}),
+        ("M-001", {"vibration": 1.5}),
+        ("M-001", {"vibration": 2.0}),
+        ("M-001", {"vibration": 2.1}),
+    ]
+    rejected = sorted(RejectedMessage.objects.values_list("topic", "reason"))
+    assert [topic for topic, _ in rejected] == [
+        "plant/M-002/telemetry",
+        "plant/M-002/telemetry",
+        "plant/M-0\ufffd01/telemetry",
+    ]
+    reasons = sorted(reason for _, reason in rejected)
+    assert reasons[0] == "metric 'vibration' is out of range: 401 digits, more than a 64-bit float holds"
+    assert reasons[1] == "payload is nested too deeply to be a reading"
+    assert reasons[2].startswith("topic 'plant/M-0\\x0001/telemetry' does not match")
+    assert (listener.stats.stored, listener.stats.rejected) == (4, 3)
+
+
 def test_redelivered_reading_is_counted_as_duplicate_and_changes_nothing(plant):
     listener = listener_for()
     now = timezone.now()
