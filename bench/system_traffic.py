@@ -184,8 +184,9 @@ def publish_main(args) -> None:
 
 
 # Two groups of bad payloads. The contract's mistakes: what the listener's decoder is there to refuse.
-# Values only the database refuses: well-formed JSON, read by Python, that PostgreSQL cannot store in
-# jsonb or float8 (U+0000, half a surrogate pair, an integer past 1.8e308).
+# JSON the database cannot hold: JSON that Python reads but PostgreSQL cannot store in jsonb, text or
+# float8 (U+0000, half a surrogate pair, an integer past 1.8e308), each where the contract makes the
+# payload bad; its rejection, reason and all, must still be stored.
 CONTRACT, DATABASE = "malformed by the payload contract", "JSON the database cannot hold"
 GROUP_GAP_SECONDS = 2.0
 DATABASE_KINDS = frozenset({"integer beyond a double", "text with \\u0000", "text with a lone surrogate"})
@@ -432,22 +433,27 @@ class HostilePayloads:
             json.dumps(_PLACEHOLDER), opener * depth + "1" + closer * depth, 1
         ).encode()
 
-    def nul_escape(self, machine):
-        # Valid JSON that Python reads, but PostgreSQL's jsonb and text cannot hold U+0000.
-        where = self.rng.choice(["note", "ts", "metric"])
-        if where == "note":
-            text = json.dumps(self._document(machine, note=self._word() + "\x00" + self._word()))
-        elif where == "ts":
-            text = json.dumps(self._document(machine, ts=self._ts() + "\x00"))
+    def _text_in_a_checked_field(self, machine, text: str) -> tuple[str, bytes]:
+        """`text` (a JSON string's escaped content) in the middle of the ts, a metric name or the
+        error code: fields the contract checks, so the payload is bad wherever the text lands."""
+        where = self.rng.choice(["ts", "metric name", "error_code"])
+        if where == "ts":
+            ts = self._ts()
+            document = self._document(machine, ts=ts[:10] + _PLACEHOLDER + ts[10:])
+        elif where == "metric name":
+            document = self._document(machine, metrics={**self._metrics(machine), "vib" + _PLACEHOLDER: 1.0})
         else:
-            text = json.dumps(self._document(machine, metrics={**self._metrics(machine), "vib\x00": 1.0}))
-        return self._topic(machine), text.encode()
+            document = self._document(machine, error_code="E-BRG" + _PLACEHOLDER + "-01")
+        return self._topic(machine), json.dumps(document).replace(_PLACEHOLDER, text, 1).encode()
+
+    def nul_escape(self, machine):
+        # Valid JSON that Python reads, but PostgreSQL's jsonb and text cannot hold U+0000: the
+        # rejection must still be storable.
+        return self._text_in_a_checked_field(machine, "\\u0000")
 
     def lone_surrogate(self, machine):
         # Valid JSON escapes that name half of a UTF-16 pair: no character at all.
-        surrogate = self.rng.choice(["\\ud800", "\\udfff", "\\udbff"])
-        text = json.dumps(self._document(machine, note=_PLACEHOLDER))
-        return self._topic(machine), text.replace(_PLACEHOLDER, self._word() + surrogate, 1).encode()
+        return self._text_in_a_checked_field(machine, self.rng.choice(["\\ud800", "\\udfff", "\\udbff"]))
 
     # ---------------------------------------------------------------------------------------------
 
