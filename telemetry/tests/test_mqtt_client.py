@@ -1,6 +1,7 @@
 """TelemetryClient against the real broker: bursts of QoS 1 messages all arrive, and `ack_many`
 acknowledges exactly the messages it names (what is not acked comes back on the next session)."""
 
+import socket
 import threading
 import time
 import uuid
@@ -8,7 +9,7 @@ import uuid
 import pytest
 from django.conf import settings
 
-from telemetry.mqtt import BrokerAddress, TelemetryClient, client_create, connect_options
+from telemetry.mqtt import BrokerAddress, TelemetryClient, _BufferedSocket, client_create, connect_options
 
 MESSAGES = 3 * TelemetryClient.READ_BURST + 17  # several bursts and a partial one
 # Fewer than a 3.1.1 broker's default in-flight cap (Mosquitto: 20), so the first session still
@@ -90,3 +91,26 @@ def test_ack_many_with_no_messages_sends_nothing():
     client = client_create(BrokerAddress.from_url(settings.MQTT_URL), client_id="unused", manual_ack=True)
     client.ack_many([])
     assert len(client._out_packet) == 0
+
+
+def test_buffered_socket_serves_reads_across_chunks_and_says_what_it_holds():
+    left, right = socket.socketpair()
+    try:
+        right.setblocking(False)
+        buffered = _BufferedSocket(right)
+        with pytest.raises(BlockingIOError):
+            buffered.recv(1)  # nothing sent yet: paho's "try again later"
+        left.sendall(b"\x30\x05hello\x30\x03abc")
+        time.sleep(0.05)
+        # paho's pattern: the type byte, the length byte, then the rest; all from one recv.
+        assert (buffered.recv(1), buffered.recv(1), buffered.recv(5)) == (b"\x30", b"\x05", b"hello")
+        assert buffered.pending() == 5
+        assert buffered.recv(3) == b"\x30\x03a"  # a read that ends inside the chunk
+        assert buffered.recv(100) == b"bc"  # no more than what is held, without a system call
+        assert buffered.pending() == 0
+        left.close()
+        time.sleep(0.05)
+        assert buffered.recv(1) == b""  # the broker closed the connection
+        assert buffered.fileno() == right.fileno()  # select() and the rest reach the real socket
+    finally:
+        right.close()
