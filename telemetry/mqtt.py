@@ -113,7 +113,7 @@ class _BufferedSocket:
                 return data
             self._buffer, self._position = data, size
             return data[:size]
-        end = position + size
+        end = min(position + size, len(buffer))
         self._position = end
         return buffer[position:end]
 
