@@ -32,10 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 MODEL_FILENAME = "model.keras"
 CONFIG_FILENAME = "rul_lstm.json"
 FORMAT_VERSION = 2
-# Version 1 (one member, pinball loss on the centre, no range calibration) still loads: its missing fields are these.
-VERSION_1_DEFAULTS = {"ensemble_size": 1, "centre_loss": "pinball"}
 MAX_UNROLLED_WINDOW = 64
-CENTRE_LOSSES = ("squared", "pinball")
 
 ProgressCallback = Callable[[int, dict[str, float]], None]
 
@@ -61,10 +58,6 @@ class RulLstmConfig:
     # Members trained side by side in one network, each from its own initial weights and, when cross-fitted,
     # on its own folds; predict averages their quantiles.
     ensemble_size: int = 1
-    # "pinball": the centre is the median; "squared": the mean, with the loss the RMSE rewards. On C-MAPSS FD001
-    # validation units the mean came out worse (bench/models.py): where an engine still looks healthy, the RUL's
-    # distribution is piled at the cap with a tail below, and the mean follows the tail down.
-    centre_loss: str = "pinball"
     # Set by fit: targets are divided by it so the network regresses values near [0, 1].
     target_scale: float = 1.0
     # Set by calibrate: the lower and upper gaps around the centre are multiplied by these (1.0: as trained).
@@ -87,42 +80,28 @@ class RulLstmConfig:
         if version not in (1, FORMAT_VERSION):
             raise ValueError(f"unsupported RulLstm format version {version!r}")
         if version == 1:
-            values = {**VERSION_1_DEFAULTS, **values, "format_version": FORMAT_VERSION}
+            # Version 1 had one member and no calibration: the new fields' defaults describe it exactly.
+            values["format_version"] = FORMAT_VERSION
         for name in ("feature_names", "quantiles", "lstm_units"):
             values[name] = tuple(values[name])
         return cls(**values)
 
 
-def pinball(level, error):
-    """The quantile (pinball) loss of `error` = truth - prediction at quantile `level`."""
-    import keras  # noqa: PLC0415 (lazy: TensorFlow import is slow)
-
-    return keras.ops.maximum(level * error, (level - 1.0) * error)
-
-
-def quantile_range_loss(quantiles: tuple[float, float, float], centre_loss: str = "pinball"):
-    """Loss on the network's (members, 3) output: the centre's loss plus the pinball loss of each bound.
+def pinball_loss(quantiles: tuple[float, ...]):
+    """Mean quantile (pinball) loss over the quantiles and members of the network's (members, 3) output.
 
     y_true is (samples, 1 + members): the scaled target, then one weight per member (1: that member learns from,
     or is validated on, the sample; 0: it is not), which is how cross-fitted members each leave out their fold.
-    The bounds learn only their gaps around the centre: the centre enters their loss with its gradient
-    stopped, so the range never pulls the point prediction away from the loss the centre is scored with.
     """
     import keras  # noqa: PLC0415 (lazy: TensorFlow import is slow)
 
-    if centre_loss not in CENTRE_LOSSES:
-        raise ValueError(f"unknown centre_loss {centre_loss!r}; expected one of {CENTRE_LOSSES}")
-    low_level, high_level = float(quantiles[0]), float(quantiles[2])
+    levels = keras.ops.convert_to_tensor(np.asarray(quantiles, dtype=np.float32))
 
     def loss(y_true, y_pred):
         truth, member_weights = y_true[:, :1], y_true[:, 1:]
-        low, centre, high = y_pred[..., 0], y_pred[..., 1], y_pred[..., 2]
-        anchored = keras.ops.stop_gradient(centre)
-        centre_error = truth - centre
-        centre_term = keras.ops.square(centre_error) if centre_loss == "squared" else pinball(0.5, centre_error)
-        low_term = pinball(low_level, truth - (anchored - (centre - low)))
-        high_term = pinball(high_level, truth - (anchored + (high - centre)))
-        return keras.ops.mean(member_weights * (centre_term + low_term + high_term), axis=-1)
+        error = keras.ops.expand_dims(truth, -1) - y_pred
+        per_member = keras.ops.mean(keras.ops.maximum(levels * error, (levels - 1.0) * error), axis=-1)
+        return keras.ops.mean(member_weights * per_member, axis=-1)
 
     return loss
 
@@ -199,8 +178,12 @@ class RulLstm:
     Usage:
         model = RulLstm(window_length=30, feature_names=names, rul_cap=125)
         model.fit(x_train, y_train, x_val=x_val, y_val=y_val, seed=0)
+        model.calibrate(x_val, y_val)  # the 10-90 % range covers about 80 % of new samples
         median, low, high = model.predict(x_test)
         model.save(directory); same_model = RulLstm.load(directory)
+
+    Cross-fitted: RulLstm(..., ensemble_size=5).fit(x_train, y_train, groups=unit_of_each_sample), then
+    calibrate(x_train, y_train, groups=unit_of_each_sample).
     """
 
     def __init__(self, config: RulLstmConfig | None = None, **config_values):
@@ -213,8 +196,6 @@ class RulLstm:
             raise ValueError("quantiles must be (low, 0.5, high) with 0 < low < 0.5 < high < 1")
         if self.config.ensemble_size < 1:
             raise ValueError(f"ensemble_size must be at least 1, got {self.config.ensemble_size}")
-        if self.config.centre_loss not in CENTRE_LOSSES:
-            raise ValueError(f"unknown centre_loss {self.config.centre_loss!r}; expected one of {CENTRE_LOSSES}")
         self.network = None
         # Set by a cross-fitted fit: the member that did not train on each group (unit or machine).
         self.held_out_member: dict = {}
@@ -317,7 +298,7 @@ class RulLstm:
             learning_rate = keras.optimizers.schedules.CosineDecay(
                 self.config.learning_rate, decay_steps=epochs * steps_per_epoch, alpha=0.01
             )
-        member_loss = quantile_range_loss(self.config.quantiles, self.config.centre_loss)
+        member_loss = pinball_loss(self.config.quantiles)
 
         def ensemble_loss(y_true, y_pred):
             # The loss of what predict returns, the members' average, as opposed to the members' average loss.
@@ -406,8 +387,8 @@ class RulLstm:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(centre, low, high) RUL per sample, in the target's unit, within [0, rul_cap].
 
-        low and high are the calibrated quantiles[0] and quantiles[2] (see `calibrate`); the centre is the
-        members' median ("pinball" centre loss) or mean ("squared") estimate, averaged over the members.
+        The centre is the median; low and high are quantiles[0] and quantiles[2], calibrated (see `calibrate`);
+        each is averaged over the members.
         groups: after a cross-fitted fit, the training samples' groups; each sample is then predicted by the one
         member that did not train on its group (out-of-fold: an honest validation figure on training data).
         """

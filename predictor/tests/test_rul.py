@@ -184,28 +184,26 @@ def test_config_round_trips_through_json():
     assert RulLstmConfig.from_json(config.to_json()) == config
 
 
-def test_a_version_1_config_loads_as_one_uncalibrated_pinball_member():
+def test_a_version_1_config_loads_as_one_uncalibrated_member():
     saved = RulLstmConfig(window_length=30, feature_names=("a",), rul_cap=125)
     version_1 = {
         key: value
         for key, value in json.loads(saved.to_json()).items()
-        if key not in {"ensemble_size", "centre_loss", "low_gap_scale", "high_gap_scale", "calibration_samples"}
+        if key not in {"ensemble_size", "low_gap_scale", "high_gap_scale", "calibration_samples"}
     }
     version_1["format_version"] = 1
 
     config = RulLstmConfig.from_json(json.dumps(version_1))
 
-    assert (config.ensemble_size, config.centre_loss) == (1, "pinball")
+    assert config.ensemble_size == 1
     assert (config.low_gap_scale, config.high_gap_scale) == (1.0, 1.0)
     with pytest.raises(ValueError, match="format version 7"):
         RulLstmConfig.from_json(json.dumps({**version_1, "format_version": 7}))
 
 
-def test_ensemble_size_and_centre_loss_are_checked():
+def test_ensemble_size_is_checked():
     with pytest.raises(ValueError, match="ensemble_size"):
         RulLstm(window_length=5, feature_names=("a",), ensemble_size=0)
-    with pytest.raises(ValueError, match="centre_loss"):
-        RulLstm(window_length=5, feature_names=("a",), centre_loss="absolute")
 
 
 def test_quantiles_must_be_low_median_high():
