@@ -62,7 +62,7 @@ class CmapssVariant:
 
 FIT_SETTINGS = {"batch_size": 256, "early_stopping_patience": None, "learning_rate_schedule": "cosine"}
 CMAPSS_VARIANTS = {
-    # What the plant trains too: one member, validated and calibrated on 20 % of the training units.
+    # The standard protocol, and the plant's model: one member, validated and calibrated on held-out units.
     "single": CmapssVariant(
         name="RulLstm, one member",
         model_settings={"ensemble_size": 1},

@@ -39,7 +39,7 @@ def test_redis_server_answers_on_its_own_port(redis_server):
 def test_redis_server_restarted_keeps_nothing(redis_server):
     assert redis_command(redis_server.port, "SET outage-marker 1") == b"+OK"
     redis_server.stop()
-    with pytest.raises(OSError):
+    with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", redis_server.port), timeout=1)
     redis_server.start()
     assert redis_command(redis_server.port, "GET outage-marker") == b"$-1"  # nil: nothing was saved
