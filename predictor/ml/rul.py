@@ -372,7 +372,14 @@ class RulLstm:
         if len(x) == 0:
             empty = np.empty((0,), dtype=np.float64)
             return empty, empty.copy(), empty.copy()
-        raw = np.asarray(self.network.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
+        # predict_on_batch per chunk: Model.predict builds a tf.data pipeline per call, which cost more than
+        # the network itself on a predictor tick (0.30 against 0.12 s for 1,000 machines).
+        raw = np.concatenate(
+            [
+                np.asarray(self.network.predict_on_batch(x[start : start + batch_size]), dtype=np.float64)
+                for start in range(0, len(x), batch_size)
+            ]
+        )
         # Version 1 networks have one member and output (N, 3).
         per_member = raw.reshape(len(x), -1, 3) * self.config.target_scale
         if member_of_sample is None:

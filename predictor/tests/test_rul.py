@@ -91,6 +91,9 @@ def test_tiny_model_learns_that_a_rising_signal_means_low_rul_is_calibrated_and_
     reloaded = RulLstm.load(tmp_path / "rul")
     for before, after in zip(model.predict(x_val), reloaded.predict(x_val), strict=True):
         np.testing.assert_array_equal(before, after)
+    # Predicted in chunks (the last one short), each sample gets what one batch gives it.
+    for whole, chunked in zip(model.predict(x_val), model.predict(x_val, batch_size=32), strict=True):
+        np.testing.assert_allclose(whole, chunked, rtol=1e-5, atol=1e-4)
     with pytest.raises(ValueError, match="expected input of shape"):
         reloaded.predict(x_val[:, :5])
 
