@@ -17,7 +17,6 @@ import datetime
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,6 +26,8 @@ import psycopg
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
+from benchdb import database_drop, database_recreate, database_url, pumps_create  # noqa: E402
+
 DATABASE_NAME = "maintainx_bench_charts"
 LIMIT_MS = 50.0
 DAYS = 7
@@ -34,32 +35,15 @@ DAYS = 7
 
 def database_build(admin_url: str, *, machines: int, interval_s: float, end: datetime.datetime, keep: bool) -> str:
     """The benchmark's database with its readings and roll-ups; a kept one with the same shape is reused."""
-    url = admin_url.rsplit("/", 1)[0] + f"/{DATABASE_NAME}"
+    url = database_url(admin_url, DATABASE_NAME)
     expected = machines * round(DAYS * 86400 / interval_s)
     if keep and _readings_count(url) == expected:
         print(f"reusing {DATABASE_NAME}: {expected:,} readings")
         return url
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
-    env = {**os.environ, "DATABASE_URL": url}
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=PROJECT_ROOT, env=env, check=True)
+    database_recreate(admin_url, DATABASE_NAME)
     started = time.perf_counter()
     with psycopg.connect(url, autocommit=True) as conn:
-        type_id = conn.execute(
-            "INSERT INTO telemetry_machinetype (name, description) VALUES ('Bench pump', '') RETURNING id"
-        ).fetchone()[0]
-        for metric, unit in (("vibration", "mm/s RMS"), ("temperature", "°C")):
-            conn.execute(
-                "INSERT INTO telemetry_metricspec (machine_type_id, name, unit) VALUES (%s, %s, %s)",
-                (type_id, metric, unit),
-            )
-        for n in range(machines):
-            conn.execute(
-                "INSERT INTO telemetry_machine (code, name, machine_type_id, line, location, status, status_changed_at)"
-                " VALUES (%s, %s, %s, '', '', 'running', now())",
-                (f"B-{n:03d}", f"Bench machine {n}", type_id),
-            )
+        pumps_create(conn, machines=machines, code_format="B-{:03d}")
         start = end - datetime.timedelta(days=DAYS)
         step = datetime.timedelta(seconds=interval_s)
         # Generated in the database, one machine at a time: a daily cycle plus noise, like the simulator.
@@ -135,8 +119,7 @@ def main() -> None:
             from django.db import connections  # noqa: PLC0415 - Django is set up by measure()
 
             connections.close_all()
-            with psycopg.connect(args.database_url, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)')
+            database_drop(args.database_url, DATABASE_NAME)
 
 
 def measure(args, *, end: datetime.datetime) -> None:

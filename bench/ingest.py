@@ -32,6 +32,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
 import paho.mqtt.client as mqtt  # noqa: E402
+from benchdb import database_recreate, pumps_create  # noqa: E402
 
 from maintainx.throwaway import MosquittoBroker  # noqa: E402
 from telemetry.mqtt import BrokerAddress, TelemetryClient, client_create, connect_options, telemetry_topic  # noqa: E402
@@ -122,26 +123,9 @@ def raw_subscriber(url: str, expected: int, protocol: str, client_name: str) -> 
 
 
 def database_prepare(admin_url: str, name: str, machines: int) -> str:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
-    env = {**os.environ, "DATABASE_URL": url}
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=PROJECT_ROOT, env=env, check=True)
+    url = database_recreate(admin_url, name)
     with psycopg.connect(url) as conn:
-        type_id = conn.execute(
-            "INSERT INTO telemetry_machinetype (name, description) VALUES ('Bench pump', '') RETURNING id"
-        ).fetchone()[0]
-        for metric, unit in (("vibration", "mm/s RMS"), ("temperature", "°C")):
-            conn.execute(
-                "INSERT INTO telemetry_metricspec (machine_type_id, name, unit) VALUES (%s, %s, %s)",
-                (type_id, metric, unit),
-            )
-        with conn.cursor().copy(
-            "COPY telemetry_machine (code, name, machine_type_id, line, location, status, status_changed_at) FROM STDIN"
-        ) as copy:
-            for n in range(machines):
-                copy.write_row((f"B-{n:04d}", f"Bench machine {n}", type_id, "", "", "running", "now"))
+        pumps_create(conn, machines=machines)
     return url
 
 

@@ -28,10 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import psycopg
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
+
+from benchdb import database_drop, database_recreate  # noqa: E402
+
 # TensorFlow's start-up chatter would bury the figures.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -46,19 +48,11 @@ SCRATCH_DIRECTORY = PROJECT_ROOT / "var" / "bench-scoring"
 TICK_INTERVAL = datetime.timedelta(seconds=10)
 
 
-def database_create(admin_url: str) -> str:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
-    return admin_url.rsplit("/", 1)[0] + f"/{DATABASE_NAME}"
-
-
-def database_drop(admin_url: str) -> None:
+def database_drop_after_django(admin_url: str) -> None:
     from django.db import connections  # noqa: PLC0415 - Django is set up by main
 
     connections.close_all()
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)')
+    database_drop(admin_url, DATABASE_NAME)
 
 
 def django_setup(database_url: str, artifact_directory: Path) -> None:
@@ -274,7 +268,7 @@ def main() -> None:
     if args.machines < DEMO_MACHINES or args.ticks < 1 or args.hours <= 0:
         parser.error(f"--machines must be at least {DEMO_MACHINES}, --ticks at least 1, --hours positive")
 
-    database_url = database_create(args.database_url)
+    database_url = database_recreate(args.database_url, DATABASE_NAME, migrate=False)
     shutil.rmtree(SCRATCH_DIRECTORY, ignore_errors=True)
     django_setup(database_url, SCRATCH_DIRECTORY / "models")
     try:
@@ -313,7 +307,7 @@ def main() -> None:
         if args.keep:
             print(f"kept: database {DATABASE_NAME}, models in {SCRATCH_DIRECTORY / 'models'}")
         else:
-            database_drop(args.database_url)
+            database_drop_after_django(args.database_url)
             shutil.rmtree(SCRATCH_DIRECTORY, ignore_errors=True)
 
 
