@@ -3,6 +3,7 @@
 import datetime
 import io
 import threading
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -84,6 +85,33 @@ def test_tick_predicts_healthy_machines_and_warns_about_stale_and_flat_sensors(
         stale.code: SensorProblem.STALE,
         flat.code: SensorProblem.FLAT,
     }
+
+
+def test_tick_switches_to_a_newly_activated_version_and_lets_the_old_one_go(active_forest, tmp_path):
+    machine = MachineFactory()
+    MetricSpecFactory(machine_type=machine.machine_type, name="vibration")
+    now = timezone.now()
+    readings(machine, end=now, values=lambda m: 2.0 + (m % 5) / 10)
+    scorer = Scorer()
+    assert scorer.tick(now=now).models == (str(active_forest),)
+    first = scorer._loaded[ModelKind.RANDOM_FOREST][1]
+    first.itself = first  # a reference cycle, as a Keras model holds: only the garbage collector frees it
+    loaded_first = weakref.ref(first)
+    del first
+
+    newer = model_version_register(
+        kind=ModelKind.RANDOM_FOREST,
+        version="newer",
+        directory=Path(active_forest.artifact_path),
+        metrics={"f1": 1.0},
+        data_description="generated",
+        activate=True,
+    )
+    result = scorer.tick(now=now)
+
+    assert result.models == (str(newer),)
+    assert Prediction.objects.filter(model_version=newer).count() == 1
+    assert loaded_first() is None  # frozen against garbage collection while active, freed once replaced
 
 
 def test_tick_without_an_active_forest_predicts_nothing(db):
