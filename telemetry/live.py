@@ -18,6 +18,8 @@ from telemetry.ingest import ReadingRow
 logger = logging.getLogger(__name__)
 
 PLANT_GROUP = "plant"
+# Group sends in flight at once, well inside the channel layer's connection pool.
+LAYER_CONCURRENCY = 16
 
 
 def machine_group(code: str) -> str:
@@ -71,10 +73,15 @@ class LiveFrames:
 
 async def _frames_send(frames: list[dict]) -> None:
     layer = get_channel_layer()
-    sends = [
-        layer.group_send(machine_group(frame["machine"]), {"type": "machine.reading", "payload": frame})
-        for frame in frames
-    ]
+    # channels-redis borrows a pooled connection for each group_send, and its pool refuses a borrower past
+    # 100 at once: a batch holding a whole plant's machines must queue for the connections, not take them all.
+    connections = asyncio.Semaphore(LAYER_CONCURRENCY)
+
+    async def send(group: str, message: dict) -> None:
+        async with connections:
+            await layer.group_send(group, message)
+
+    sends = [send(machine_group(frame["machine"]), {"type": "machine.reading", "payload": frame}) for frame in frames]
     plant_event = {"type": "telemetry", "readings": frames}
-    sends.append(layer.group_send(PLANT_GROUP, {"type": "plant.event", "payload": plant_event}))
+    sends.append(send(PLANT_GROUP, {"type": "plant.event", "payload": plant_event}))
     await asyncio.gather(*sends)

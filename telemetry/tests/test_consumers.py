@@ -1,4 +1,7 @@
+import asyncio
+
 import pytest
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
@@ -8,7 +11,7 @@ from django.utils import timezone
 
 from maintainx.asgi import application
 from telemetry.ingest import ReadingRow
-from telemetry.live import PLANT_GROUP, LiveFrames, user_group
+from telemetry.live import PLANT_GROUP, LiveFrames, machine_group, user_group
 from telemetry.services import readings_ingest
 from telemetry.tests.factories import MachineFactory
 
@@ -159,3 +162,19 @@ async def test_plant_socket_receives_the_compact_telemetry_frame_of_a_batch(mana
         "M-002": {"vibration": 2.2},
     }
     await communicator.disconnect()
+
+
+async def test_a_whole_plant_batch_reaches_every_machine_group():
+    # More machines in one batch than channels-redis's connection pool holds (100): the frames must not
+    # all borrow a connection at once.
+    now = timezone.now()
+    rows = [ReadingRow(index, f"M-{index:03d}", now, {"vibration": 1.0 + index / 1000}) for index in range(300)]
+    layer = get_channel_layer()
+    watcher = await layer.new_channel()
+    await layer.group_add(machine_group("M-299"), watcher)
+
+    assert await sync_to_async(LiveFrames().publish)(rows) == 300
+
+    message = await asyncio.wait_for(layer.receive(watcher), timeout=3)
+    assert message["payload"]["metrics"] == {"vibration": 1.299}
+    await layer.group_discard(machine_group("M-299"), watcher)
