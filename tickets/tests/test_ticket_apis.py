@@ -226,6 +226,16 @@ def test_since_returns_only_what_changed_after_it(api_client, manager, pump, bea
     assert [row["id"] for row in api_client.get("/api/alerts/", {"since": since}).json()["results"]] == [new_alert.pk]
     bad = api_client.get("/api/alerts/", {"since": "yesterday"})
     assert (bad.status_code, "since" in bad.json()) == (400, True)
+    # The same instant written with an offset PostgreSQL refuses (beyond ±15:59) means the same.
+    far_west = (timezone.now() - datetime.timedelta(minutes=5)).astimezone(
+        datetime.timezone(-datetime.timedelta(hours=18, minutes=54))
+    )
+    assert [
+        row["id"] for row in api_client.get("/api/tickets/", {"since": far_west.isoformat()}).json()["results"]
+    ] == [new.pk]
+    # An instant that does not exist in UTC (after year 9999 there) is a 400 naming the parameter.
+    beyond = api_client.get("/api/tickets/", {"since": "9999-12-31T23:59:59-18:00"})
+    assert (beyond.status_code, beyond.json()) == (400, {"since": ["Datetime value out of range."]})
 
 
 def test_alerts_are_listed_by_status_and_acknowledged_by_a_manager(alert_ticket, api_client, manager):
