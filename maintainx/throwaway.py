@@ -35,6 +35,16 @@ def port_wait(port: int, *, open_: bool = True, timeout: float = 20.0) -> None:
     raise TimeoutError(f"port {port} did not {'open' if open_ else 'close'} within {timeout} s")
 
 
+def wait_until(condition, *, timeout: float = 60.0, what: str = "the condition") -> None:
+    """Poll `condition` until it holds; an AssertionError naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 class MosquittoBroker:
     """A broker with persistence and queues sized for a backlog of readings (a plant outage).
 

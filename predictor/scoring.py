@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
+from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
 from predictor.ml.features import LONG_WINDOW_S, MachineWindow, windows_features, windows_sequences
@@ -34,6 +35,9 @@ FLAT_MIN_POINTS = 10
 # Beyond this multiple of a metric's alarm limit a reading is physically implausible.
 IMPLAUSIBLE_FACTOR = 5.0
 
+
+# After a tick the database refused, the next try waits this long, doubling up to the interval.
+DATABASE_RETRY_FIRST_S = 1.0
 
 # The stages of a tick, in order; TickResult.stage_seconds has one entry per stage that ran.
 TICK_STAGES: tuple[str, ...] = ("selector", "sensor checks", "features", "forest", "explanations", "lstm", "write")
@@ -127,9 +131,23 @@ class Scorer:
         """Tick every `interval` seconds (from one tick's start to the next) until `stop` is set;
         `on_tick` gets each result and its duration. Returns the number of ticks."""
         ticks = 0
+        retry_delay = DATABASE_RETRY_FIRST_S
         while not stop.is_set():
             started = time.monotonic()
-            result = self.tick()
+            try:
+                result = self.tick()
+            except (OperationalError, InterfaceError) as exc:
+                # The database is down or restarting: the tick is lost (the next one scores the same machines
+                # from the same readings), the process is not. A one-off run reports the failure instead.
+                connection.close()  # a broken connection is replaced on the next attempt
+                if once:
+                    raise
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                logger.warning("database unavailable (%s); next tick in %.0f s", reason, retry_delay)
+                stop.wait(retry_delay)
+                retry_delay = min(retry_delay * 2, max(interval, DATABASE_RETRY_FIRST_S))
+                continue
+            retry_delay = DATABASE_RETRY_FIRST_S
             ticks += 1
             on_tick(result, time.monotonic() - started)
             if once:

@@ -3,7 +3,6 @@
 import datetime
 import json
 import threading
-import time
 import uuid
 
 import pytest
@@ -12,6 +11,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
+from maintainx.throwaway import wait_until
 from telemetry.ingest import MachineDirectory, ReadingRow
 from telemetry.listener import Batcher, ListenerConfig, Pending, TelemetryListener
 from telemetry.live import LiveFrames, machine_group
@@ -258,15 +258,6 @@ class ListenerThread:
         self.listener.request_stop()
         self.thread.join(timeout=20)
         assert self.result is True
-
-
-def wait_until(condition, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def publish(url: str, messages: list[tuple[str, bytes]]) -> None:

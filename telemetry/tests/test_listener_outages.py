@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from maintainx.throwaway import MosquittoBroker, PostgresCluster
+from maintainx.throwaway import MosquittoBroker, PostgresCluster, wait_until
 from telemetry.mqtt import BrokerAddress, client_create, telemetry_topic
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -98,15 +98,6 @@ class ListenerProcess:
     def terminate(self) -> int:
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=30)
-
-
-def wait_until(condition, *, timeout: float = 60.0, what: str = "the condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Publisher(threading.Thread):
