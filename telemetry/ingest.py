@@ -228,9 +228,9 @@ class MachineRef:
 class MachineDirectory:
     """Machine codes to ids and metric names, cached and reloaded every `refresh_seconds`.
 
-    An unknown code also reloads, so a machine registered in the admin is recognised at once, but
-    at most once per `unknown_reload_seconds`: a flood from an unregistered sensor costs one query
-    a second, not one per message.
+    A batch holding codes the cache does not know looks those codes up, in one query for the batch,
+    so a machine registered in the admin is recognised by the first batch after its registration
+    commits, and a flood from an unregistered sensor costs one indexed lookup a batch.
     """
 
     def __init__(
@@ -238,58 +238,50 @@ class MachineDirectory:
         *,
         auto_register: Callable[[str], Machine] | None = None,
         refresh_seconds: float = 30.0,
-        unknown_reload_seconds: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ):
         # When set (TELEMETRY_AUTO_REGISTER=1), an unknown code is registered instead of rejected.
         self.auto_register = auto_register
         self.refresh_seconds = refresh_seconds
-        self.unknown_reload_seconds = unknown_reload_seconds
         self._clock = clock
         self._machines: dict[str, MachineRef] = {}
         self._loaded_at = float("-inf")
 
-    def reload(self) -> None:
-        machines = {}
-        for machine in Machine.objects.select_related("machine_type").prefetch_related("machine_type__metrics"):
-            machines[machine.code] = MachineRef(
+    @staticmethod
+    def _load(machines) -> dict[str, MachineRef]:
+        return {
+            machine.code: MachineRef(
                 id=machine.id,
                 code=machine.code,
                 type_name=machine.machine_type.name,
                 metric_names=frozenset(metric.name for metric in machine.machine_type.metrics.all()),
             )
-        self._machines = machines
+            for machine in machines.select_related("machine_type").prefetch_related("machine_type__metrics")
+        }
+
+    def reload(self) -> None:
+        self._machines = self._load(Machine.objects.all())
         self._loaded_at = self._clock()
 
-    def _age(self) -> float:
-        return self._clock() - self._loaded_at
-
-    def resolve(self, code: str) -> MachineRef | None:
-        if self._age() >= self.refresh_seconds:
-            self.reload()
-        machine = self._machines.get(code)
-        if machine is None:
-            machine = self._resolve_unknown(code)
-        return machine
-
-    def _resolve_unknown(self, code: str) -> MachineRef | None:
+    def _look_up(self, codes: set[str]) -> None:
+        """Add the machines among `codes` registered since the cache was loaded (registering them first
+        when auto-registration is on)."""
         if self.auto_register is not None:
-            self.auto_register(code)
-            self.reload()
-        elif self._age() >= self.unknown_reload_seconds:
-            self.reload()
-        return self._machines.get(code)
+            for code in sorted(codes):
+                self.auto_register(code)
+        self._machines.update(self._load(Machine.objects.filter(code__in=codes)))
 
     def rows_from(self, decoded: list[DecodedReading]) -> tuple[list[ReadingRow], list[Rejection]]:
         """Readings whose machine is known and whose metrics its type reports; the rest rejected."""
-        if self._age() >= self.refresh_seconds:
+        if self._clock() - self._loaded_at >= self.refresh_seconds:
             self.reload()
+        unknown_codes = {reading.machine_code for reading in decoded} - self._machines.keys()
+        if unknown_codes:
+            self._look_up(unknown_codes)
         rows: list[ReadingRow] = []
         rejections: list[Rejection] = []
         for reading in decoded:
-            # The directory is fresh for this batch: a plain lookup per reading, the slow path only
-            # for codes it does not know.
-            machine = self._machines.get(reading.machine_code) or self._resolve_unknown(reading.machine_code)
+            machine = self._machines.get(reading.machine_code)
             if machine is None:
                 rejections.append(
                     Rejection(

@@ -126,11 +126,25 @@ def test_metric_the_machine_type_does_not_report_is_rejected(directory):
     )
 
 
-def test_unknown_codes_cost_one_reload_per_refresh_interval(directory, django_assert_num_queries):
-    reading = decode({"ts": NOW.isoformat(), "metrics": {"vibration": 1.0}}, topic="plant/M-404/telemetry")
+def test_unknown_codes_cost_one_lookup_a_batch_whatever_their_number(directory, django_assert_num_queries):
+    readings = [
+        decode({"ts": NOW.isoformat(), "metrics": {"vibration": 1.0}}, topic=f"plant/M-4{n % 10:02d}/telemetry")
+        for n in range(100)
+    ]
     directory.reload()
-    with django_assert_num_queries(0):
-        directory.rows_from([reading] * 100)
+    with django_assert_num_queries(1):  # the codes, none found: nothing to prefetch
+        rows, rejections = directory.rows_from(readings)
+    assert (len(rows), len(rejections)) == (0, 100)
+
+
+def test_a_machine_registered_after_the_directory_loaded_is_known_by_the_next_batch(directory):
+    directory.reload()
+    MachineFactory(code="M-002", machine_type=Machine.objects.get(code="M-001").machine_type)
+    reading = decode({"ts": NOW.isoformat(), "metrics": {"vibration": 1.0}}, topic="plant/M-002/telemetry")
+
+    [row], rejections = directory.rows_from([reading])
+
+    assert (row.machine_code, rejections) == ("M-002", [])
 
 
 @pytest.mark.parametrize("escape", ["\\u0000", "\\udbff", "\\ud83d\\ude00"])
