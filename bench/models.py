@@ -275,8 +275,8 @@ def cmapss_section(args: argparse.Namespace) -> str:
             f"{variant.name}: each member Conv1D {config.conv_filters}x{config.conv_kernel_size} → "
             + " → ".join(f"LSTM {units}" for units in config.lstm_units)
             + f" → Dense {config.dense_units} → quantiles {config.quantiles}, dropout {config.dropout}, input noise "
-            f"sd {config.input_noise} (training only); {config.centre_loss} loss on the centre, pinball on the "
-            f"bounds; Adam lr {config.learning_rate}, {fit['learning_rate_schedule']} schedule over {fit['epochs']} "
+            f"sd {config.input_noise} (training only); pinball loss on the three quantiles; "
+            f"Adam lr {config.learning_rate}, {fit['learning_rate_schedule']} schedule over {fit['epochs']} "
             f"epochs, batch {fit['batch_size']}, keeping the weights of the epoch with the lowest validation loss; "
             f"{statistics.mean(r['seconds'] for r in results[variant.name]):.0f} s per seed."
         )
