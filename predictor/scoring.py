@@ -17,6 +17,7 @@ import numpy as np
 from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
+from maintainx.errors import error_first_line
 from predictor.ml.features import LONG_WINDOW_S, MachineWindow, windows_features, windows_sequences
 from predictor.models import ModelKind, ModelVersion, SensorProblem
 from predictor.selectors import active_model_versions, model_version_load
@@ -142,8 +143,7 @@ class Scorer:
                 connection.close()  # a broken connection is replaced on the next attempt
                 if once:
                     raise
-                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                logger.warning("database unavailable (%s); next tick in %.0f s", reason, retry_delay)
+                logger.warning("database unavailable (%s); next tick in %.0f s", error_first_line(exc), retry_delay)
                 stop.wait(retry_delay)
                 retry_delay = min(retry_delay * 2, max(interval, DATABASE_RETRY_FIRST_S))
                 continue

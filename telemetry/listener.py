@@ -20,6 +20,7 @@ import paho.mqtt.client as mqtt
 from django.db import DatabaseError, IntegrityError, connection
 from django.utils import timezone
 
+from maintainx.errors import error_first_line
 from telemetry.ingest import DecodedReading, MachineDirectory, Rejection, message_decode
 from telemetry.live import LiveFrames
 from telemetry.mqtt import TOPIC_FILTER, BrokerAddress, TelemetryClient, client_create, connect_options
@@ -260,7 +261,7 @@ class TelemetryListener:
                     return False
                 logger.warning(
                     "database unavailable (%s); keeping %d messages, retrying in %.1f s",
-                    str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
+                    error_first_line(exc),
                     len(batch),
                     delay,
                 )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.db import DataError, connection, transaction
 from django.utils import timezone
 
+from maintainx.errors import error_first_line
 from telemetry.ingest import ReadingRow, Rejection
 from telemetry.models import Machine, MachineType, Reading, ReadingMinute, RejectedMessage, SimulatedFault
 from telemetry.mqtt import telemetry_topic
@@ -69,7 +70,7 @@ def readings_ingest(
 
 
 def _refused_rejection(row: ReadingRow, exc: DataError) -> Rejection:
-    problem = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    problem = error_first_line(exc)
     payload = row.payload
     if payload is None:  # a reading that came in no message of its own (history, a re-encoded one)
         payload = json.dumps({"ts": row.ts.isoformat(), "metrics": row.metrics}).encode()
