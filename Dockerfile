@@ -24,7 +24,7 @@ RUN pip install -r requirements.txt
 RUN useradd --create-home --uid 10001 --user-group maintainx
 COPY . .
 COPY --from=frontend /app/frontend/dist frontend/dist
-# DEBUG off serves static files from STATIC_ROOT with hashed names (WhiteNoise), so they are
+# DEBUG off serves static files from STATIC_ROOT with hashed names (ServeStatic), so they are
 # collected here; the key only lets the settings load for this step and is in no running container.
 # var/ holds model versions (a volume in compose) and the simulator's ground truth: the app's user
 # writes there and nowhere else.

@@ -8,13 +8,20 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/vite.config.js 2>/dev/null)
 
-.PHONY: demo test test-frontend test-e2e browser lint format venv frontend migrate seed demo-models models run-demo serve clean bench-ingest bench-models bench-scoring bench-charts bench-system
+.PHONY: demo test test-frontend test-e2e browser lint format venv frontend migrate seed demo-models models run-demo serve clean bench-ingest bench-models bench-scoring bench-charts bench-system bench-dates
 
 demo: venv frontend migrate seed demo-models run-demo
 
-test: venv lint
-	$(BIN)/pytest
-	$(MAKE) test-frontend test-e2e
+# Every stage runs even when one before it failed, so that one run shows every failure; the command
+# still exits non-zero, naming the stages that failed.
+test: venv
+	@failed=""; \
+	$(MAKE) --no-print-directory lint || failed="$$failed lint"; \
+	$(BIN)/pytest || failed="$$failed pytest"; \
+	$(MAKE) --no-print-directory test-frontend || failed="$$failed vitest"; \
+	$(MAKE) --no-print-directory test-e2e || failed="$$failed e2e"; \
+	if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed" >&2; exit 1; fi; \
+	echo "make test: lint, pytest, vitest and e2e passed"
 
 # The dashboard's unit tests (Vitest, jsdom).
 test-frontend: frontend/node_modules/.package-lock.json
@@ -98,3 +105,7 @@ bench-charts: venv frontend/node_modules/.package-lock.json browser
 # PostgreSQL, Redis and Mosquitto servers (their binaries must be installed); about 45 minutes.
 bench-system: venv
 	$(BIN)/python bench/system.py
+
+# What the demo's replay and reports show at the eight "now"s of maintainx/tests/clocks.py (about 11 minutes).
+bench-dates: venv
+	$(BIN)/python bench/demo_dates.py

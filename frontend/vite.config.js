@@ -5,7 +5,7 @@ const backend = 'http://127.0.0.1:8000';
 
 export default defineConfig({
   plugins: [react()],
-  // Django (whitenoise) serves the built assets under /static/ and
+  // Django (ServeStatic) serves the built assets under /static/ and
   // index.html itself at /, so asset URLs must be prefixed accordingly.
   base: '/static/',
   build: {

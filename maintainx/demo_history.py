@@ -14,21 +14,34 @@ simulated technician writes says that it is simulated history.
 import datetime
 import logging
 import random
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 
 from predictor.scoring import Scorer
 from telemetry.simulation_runner import GroundTruthRecorder, SimulatedPlant
-from telemetry.simulator import DEVELOPING
+from telemetry.simulator import BEARING_WEAR, DEVELOPING, ELECTRICAL_FAULT, FaultRecord
 from tickets.models import Ticket, TicketOutcome, TicketStatus
 from tickets.selectors import breakdown_open, tickets_in_hand
-from tickets.services import WorkflowError, ticket_resolve, ticket_start
+from tickets.services import WorkflowError, ticket_comment, ticket_resolve, ticket_start
 
 logger = logging.getLogger(__name__)
 
 SIMULATED_NOTE = "(simulated history: written by the demo's replay of the past days)"
 # Without an SOP a job takes this long; with one, the sum of its steps' estimates.
 DEFAULT_JOB = datetime.timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class CrewHold:
+    """The crew leaves a machine's tickets opened from `since` alone until `until` (None: for good),
+    and says why in a comment on the ticket (none: the ticket is left to the person watching)."""
+
+    since: datetime.datetime
+    until: datetime.datetime | None = None
+    reason: str = ""
+
+    def holds(self, ticket: Ticket, *, at: datetime.datetime) -> bool:
+        return ticket.opened_at >= self.since and (self.until is None or at < self.until)
 
 
 @dataclass(frozen=True)
@@ -49,7 +62,7 @@ class PlantReplay:
         scorer: Scorer,
         truth: GroundTruthRecorder,
         seed: int,
-        left_alone: Mapping[str, datetime.datetime] | None = None,
+        holds: Mapping[str, CrewHold] | None = None,
         # Hourly: fine enough for faults that develop over hours and for the crew's timing, and it
         # keeps a week's replay to a few hundred predictor ticks.
         every_seconds: float = 3600.0,
@@ -59,9 +72,10 @@ class PlantReplay:
         self.scorer = scorer
         self.truth = truth
         self.seed = seed
-        # Machine code → from when the crew leaves its tickets to the person watching the demo (the
-        # scenario's fault); its earlier faults are worked like any other machine's.
-        self.left_alone = dict(left_alone or {})
+        # Machine code → when the crew leaves its tickets alone: the live scenario's machine, left to
+        # the person watching the demo, or a repair waiting for a part; its other tickets are worked.
+        self.holds = dict(holds or {})
+        self._explained: set[int] = set()  # held tickets whose hold the crew has commented on
         self.every_seconds = every_seconds
         self.habits = habits
         self.ticks = self.started = self.resolved = 0
@@ -75,13 +89,16 @@ class PlantReplay:
     def _crew_works(self, *, at: datetime.datetime) -> None:
         for assigned in tickets_in_hand():
             ticket = assigned
-            leave_from = self.left_alone.get(ticket.machine.code)
-            if leave_from is not None and ticket.opened_at >= leave_from:
+            hold = self.holds.get(ticket.machine.code)
+            if hold is not None and hold.holds(ticket, at=at):
+                self._hold_explain(ticket, hold, at=at)
                 continue
             rng = random.Random(f"{self.seed}:crew:{ticket.pk}")  # noqa: S311 - a simulation, reproducible by seed
             start_at = (ticket.assigned_at or ticket.opened_at) + datetime.timedelta(
                 minutes=rng.uniform(*self.habits.respond_minutes)
             )
+            if hold is not None and hold.until is not None and ticket.opened_at >= hold.since:
+                start_at = max(start_at, hold.until)  # not before the part is there
             job = self._job_length(ticket) * rng.uniform(*self.habits.pace)
             try:
                 if ticket.status == TicketStatus.OPEN and start_at <= at:
@@ -95,6 +112,12 @@ class PlantReplay:
                 # The services refuse what a person could not do either (e.g. a ticket another
                 # process resolved meanwhile); the crew leaves it and the replay goes on.
                 logger.warning("simulated technician could not work on ticket %s", ticket.pk, exc_info=True)
+
+    def _hold_explain(self, ticket: Ticket, hold: CrewHold, *, at: datetime.datetime) -> None:
+        if not hold.reason or ticket.pk in self._explained:
+            return
+        self._explained.add(ticket.pk)
+        ticket_comment(ticket=ticket, actor=ticket.assignee, text=f"{hold.reason} {SIMULATED_NOTE}", at=at)
 
     @staticmethod
     def _job_length(ticket: Ticket) -> datetime.timedelta:
@@ -121,3 +144,64 @@ class PlantReplay:
         ticket_resolve(ticket=ticket, actor=ticket.assignee, outcome=outcome, notes=f"{notes} {SIMULATED_NOTE}", at=at)
         self.truth.record(self.plant.simulation.repair(machine_code=code, at=at))
         self.resolved += 1
+
+
+# --- the past days' story, the same on every date ----------------------------------------------
+
+# Below a day of replay (a later run of the demo, catching up since the last) nothing is planted.
+SCENARIO_MIN_WINDOW = datetime.timedelta(days=1)
+# A failure no prediction can see coming: the drive trips minutes after the fault begins.
+SUDDEN_DEVELOPMENT = datetime.timedelta(minutes=10)
+# How long after the failure the spare part arrives and the crew repairs the machine.
+PART_ARRIVES_AFTER_FAILURE = datetime.timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class HistoryScenario:
+    """What the replay of the past days is made to contain besides the machines' natural faults."""
+
+    faults: tuple[FaultRecord, ...] = ()
+    holds: Mapping[str, CrewHold] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        return [
+            f"{fault.machine_code}: {fault.failure_mode} failing at {fault.planned_failure_at:%Y-%m-%d %H:%M} UTC"
+            for fault in self.faults
+        ]
+
+
+def history_scenario_plant(
+    plant: SimulatedPlant, *, start: datetime.datetime, end: datetime.datetime, exclude: Collection[str] = ()
+) -> HistoryScenario:
+    """Two failures in the replayed window, placed by its length and not by the calendar, so that
+    the reports open on breakdowns whatever the date (the natural faults of a few days may all be
+    caught in time, or be none):
+
+    - a predicted breakdown: a machine wears out a bearing; the prediction's ticket is assigned,
+      but the spare bearing is on order and the machine fails before it arrives (lead time, MTTR);
+    - a surprise breakdown: another machine's drive trips minutes after its fault begins, which
+      only the machine's own error report announces.
+
+    The first two machines by code that are not excluded (the live scenario's machine) carry them;
+    a window shorter than a day, or a plant of fewer machines, gets no scenario.
+    """
+    codes = [code for code in plant.machine_ids if code not in set(exclude)]
+    window = end - start
+    if window < SCENARIO_MIN_WINDOW or len(codes) < 2:
+        return HistoryScenario()
+    simulation = plant.simulation
+    worn = simulation.fault_force(machine_code=codes[0], failure_at=start + 0.6 * window, failure_mode=BEARING_WEAR)
+    tripped = simulation.fault_force(
+        machine_code=codes[1],
+        failure_at=start + 0.35 * window,
+        failure_mode=ELECTRICAL_FAULT,
+        development=SUDDEN_DEVELOPMENT,
+    )
+    part_arrives = worn.planned_failure_at + PART_ARRIVES_AFTER_FAILURE
+    hold = CrewHold(
+        since=worn.started_at,
+        until=part_arrives,
+        reason="Bearing wear confirmed by the vibration trend. Spare bearing ordered; the machine keeps running "
+        f"until it arrives ({part_arrives:%Y-%m-%d %H:%M} UTC).",
+    )
+    return HistoryScenario(faults=(worn, tripped), holds={worn.machine_code: hold})

@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from maintainx.demo_history import PlantReplay
+from maintainx.demo_history import CrewHold, HistoryScenario, PlantReplay, history_scenario_plant
 from maintainx.throwaway import free_port
 from predictor.scoring import Scorer
 from telemetry.ingest import MachineDirectory
@@ -38,6 +38,7 @@ from telemetry.mqtt import BrokerAddress, default_client_id
 from telemetry.selectors import newest_reading_ts
 from telemetry.simulation_runner import (
     GroundTruthRecorder,
+    HistoryResult,
     ResolvedTicketWatcher,
     SimulatedPlant,
     TelemetryPublisher,
@@ -190,52 +191,21 @@ class DemoRuntime:
     # --- the parts, each run in its own thread ------------------------------------------------
 
     def _plant_prepare(self) -> SimulatedPlant:
-        """The simulated plant with the scenario's fault, and its past up to now, replayed: from the
-        newest stored reading (a demo that ran before) or `history_days` ago, whichever is later."""
+        """The simulated plant with its past replayed up to now (demo_past_replay)."""
         options = self.options
         try:
             plant = plant_load(machine_count=None, seed=options.seed, mtbf_hours=200.0)
             if not plant.machine_ids:
                 raise RuntimeError("there are no machines: run `manage.py seed_demo` first")
-            history_end = timezone.now()
             self._truth = GroundTruthRecorder(path=options.truth_path, seed=options.seed, machine_ids=plant.machine_ids)
-            left_alone = {}
-            if options.fail_soon:
-                fault = plant.simulation.fault_force(
-                    machine_code=options.fail_soon,
-                    failure_at=history_end + datetime.timedelta(minutes=options.fail_soon_minutes),
-                    failure_mode=options.fail_soon_mode,
-                    started_before=history_end,
-                )
-                left_alone[options.fail_soon] = fault.started_at
-                self.say(
-                    f"Scenario: {options.fail_soon} is developing {fault.failure_mode} ({fault.error_code}) and "
-                    f"fails in {options.fail_soon_minutes:g} minutes unless its ticket is resolved first."
-                )
-            start = history_end - datetime.timedelta(days=options.history_days)
-            newest = newest_reading_ts()
-            if newest is not None and newest > start:
-                start = newest + datetime.timedelta(seconds=1)
-            replay = PlantReplay(
+            demo_past_replay(
+                options,
                 plant=plant,
                 scorer=self.scorer,
                 truth=self._truth,
-                seed=options.seed,
-                left_alone=left_alone,
-            )
-            self.say(f"Replaying the plant from {start:%Y-%m-%d %H:%M} UTC to now ...")
-            result = history_write(
-                plant=plant,
-                start=start,
-                end=history_end,
-                step_seconds=60.0,
-                truth=self._truth,
+                end=timezone.now(),
                 stop=self.stop,
-                replay=replay,
-            )
-            self.say(
-                f"History: {result.stored:,} readings, {result.failures} failures, {replay.ticks} predictor ticks, "
-                f"{replay.resolved} tickets worked by the simulated crew, in {result.seconds:.0f} s."
+                say=self.say,
             )
             # Live time starts now, not when the history began to be written: readings are never late.
             self._clock = LiveClock.ending_at_present(
@@ -299,6 +269,60 @@ class DemoRuntime:
             publisher.flush(timeout_s=5.0)
             publisher.close()
             connection.close()
+
+
+@dataclass(frozen=True)
+class PastReplayed:
+    history: HistoryResult
+    replay: PlantReplay
+    scenario: HistoryScenario
+
+
+def demo_past_replay(
+    options: DemoOptions,
+    *,
+    plant: SimulatedPlant,
+    scorer: Scorer,
+    truth: GroundTruthRecorder,
+    end: datetime.datetime,
+    stop: threading.Event | None = None,
+    say: Say,
+) -> PastReplayed:
+    """Plant the live scenario's fault (it fails `fail_soon_minutes` after `end`) and live the past up
+    to `end` through the pipeline: from the newest stored reading (a demo that ran before) or
+    `history_days` before `end`, whichever is later. A first run's window also gets the history
+    scenario (demo_history.history_scenario_plant), so the reports have breakdowns on any date."""
+    holds = {}
+    if options.fail_soon:
+        fault = plant.simulation.fault_force(
+            machine_code=options.fail_soon,
+            failure_at=end + datetime.timedelta(minutes=options.fail_soon_minutes),
+            failure_mode=options.fail_soon_mode,
+            started_before=end,
+        )
+        holds[options.fail_soon] = CrewHold(since=fault.started_at)
+        say(
+            f"Scenario: {options.fail_soon} is developing {fault.failure_mode} ({fault.error_code}) and "
+            f"fails in {options.fail_soon_minutes:g} minutes unless its ticket is resolved first."
+        )
+    start = end - datetime.timedelta(days=options.history_days)
+    newest = newest_reading_ts()
+    if newest is not None and newest > start:
+        start = newest + datetime.timedelta(seconds=1)
+    scenario = history_scenario_plant(
+        plant, start=start, end=end, exclude=[options.fail_soon] if options.fail_soon else []
+    )
+    holds |= scenario.holds
+    replay = PlantReplay(plant=plant, scorer=scorer, truth=truth, seed=options.seed, holds=holds)
+    say(f"Replaying the plant from {start:%Y-%m-%d %H:%M} UTC to now ...")
+    for line in scenario.lines():
+        say(f"  in the past days: {line}")
+    history = history_write(plant=plant, start=start, end=end, step_seconds=60.0, truth=truth, stop=stop, replay=replay)
+    say(
+        f"History: {history.stored:,} readings, {history.failures} failures, {replay.ticks} predictor ticks, "
+        f"{replay.resolved} tickets worked by the simulated crew, in {history.seconds:.0f} s."
+    )
+    return PastReplayed(history=history, replay=replay, scenario=scenario)
 
 
 def demo_options_from_environment(**overrides) -> DemoOptions:

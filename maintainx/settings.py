@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Its system checks for the settings below.
+    "servestatic",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -58,7 +60,9 @@ MIDDLEWARE = [
     # First: probes from inside a container must not meet host validation or the HTTPS redirect.
     "maintainx.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # ASGI-native: WhiteNoise served files through a synchronous iterator, which Django's ASGI
+    # handler consumes with a warning on every static request.
+    "maintainx.static_files.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -208,12 +212,12 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "servestatic.storage.CompressedManifestStaticFilesStorage"
     },
 }
 # In development serve straight from the apps and frontend/dist, without collectstatic.
-WHITENOISE_USE_FINDERS = DEBUG
-WHITENOISE_AUTOREFRESH = DEBUG
+SERVESTATIC_USE_FINDERS = DEBUG
+SERVESTATIC_AUTOREFRESH = DEBUG
 
 LOG_FORMAT = env_choice("LOG_FORMAT", default="plain", choices=("plain", "json"))
 LOGGING = {

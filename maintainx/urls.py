@@ -21,6 +21,6 @@ api_patterns = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
-    # Everything else is the dashboard's (client-side routes); /static/ is served by WhiteNoise.
+    # Everything else is the dashboard's (client-side routes); /static/ is served by ServeStatic.
     re_path(r"^(?!api/|admin/|static/|ws/).*$", frontend_index, name="frontend"),
 ]

@@ -16,6 +16,7 @@ import numpy as np
 from django.conf import settings
 from django.utils import timezone
 
+from maintainx.clock import now_or
 from predictor.ml.alerts import alert_report
 from predictor.ml.artifacts import metadata_write
 from predictor.ml.evaluation import binary_report
@@ -68,10 +69,14 @@ class TrainedArtifact:
     extra: dict = field(default_factory=dict)
 
 
-def training_data_simulate(*, days: float, machine_count: int | None, seed: int, mtbf_hours: float) -> TrainingData:
-    """`days` of simulated history ending now, in memory, one reading a minute per machine."""
+def training_data_simulate(
+    *, days: float, machine_count: int | None, seed: int, mtbf_hours: float, end: datetime.datetime | None = None
+) -> TrainingData:
+    """`days` of simulated history ending at `end` (now), in memory, one reading a minute per machine.
+
+    The same `end` and seed give the same history, and so the same model, on any date."""
     plant = plant_load(machine_count=machine_count, seed=seed, mtbf_hours=mtbf_hours)
-    end = timezone.now()
+    end = now_or(end)
     start = end - datetime.timedelta(days=days)
     stamps: dict[str, list[float]] = defaultdict(list)
     values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
@@ -127,10 +132,10 @@ def training_data_simulate(*, days: float, machine_count: int | None, seed: int,
     return TrainingData(windows=windows, faults=list(faults.values()), description=description)
 
 
-def training_data_database(*, days: float) -> TrainingData:
+def training_data_database(*, days: float, end: datetime.datetime | None = None) -> TrainingData:
     """Stored roll-ups of every machine, labelled by the simulator's ground truth and by tickets
     resolved as failure_confirmed (their downtime start, or their start, is the failure)."""
-    end = timezone.now()
+    end = now_or(end)
     start = end - datetime.timedelta(days=days)
     windows = machine_windows(end=end, hours=days * 24, machines=Machine.objects.all())
     faults = [

@@ -325,9 +325,11 @@ class MachineSimulation:
         started_s: float | None = None,
         failure_s: float | None = None,
         min_development_s: float = 0.0,
+        development_s: float | None = None,
     ) -> Fault:
         kind = FAULT_KIND_BY_MODE[failure_mode]
-        development_s = max(rng.uniform(*kind.development_hours) * HOUR, min_development_s)
+        drawn_s = rng.uniform(*kind.development_hours) * HOUR  # drawn always, so the shape below is too
+        development_s = max(drawn_s if development_s is None else development_s, min_development_s)
         if started_s is None:
             started_s = failure_s - development_s
         planned_failure_s = started_s + development_s
@@ -347,22 +349,33 @@ class MachineSimulation:
         failure_at: datetime.datetime,
         failure_mode: str | None = None,
         started_before: datetime.datetime | None = None,
+        development: datetime.timedelta | None = None,
     ) -> Fault:
         """Plan a fault that fails at `failure_at`, replacing the natural faults it overlaps.
 
         `started_before`: the fault is already developing then, by an hour at least, even if that
         makes it longer than its kind's usual development (a demo at a high speedup needs it).
+        `development`: from onset to failure, instead of a span drawn from the kind's usual range
+        (minutes make a sudden failure that no prediction can see coming).
         Call before the first step: it rewrites the timeline ahead of the machine, not its past.
+
+        The fault's kind, development and shape are drawn from the seed, the machine and the kind
+        asked for, not from the instant: a scenario planned relative to "now" plays out the same
+        way on every date.
         """
         if self._first_step_s is not None:
             raise RuntimeError(f"{self.code}: a fault can only be forced before the simulation starts")
         failure_s = failure_at.timestamp()
-        rng = random.Random(f"{self.seed}:{self.code}:forced:{round(failure_s * 1e6)}")
+        rng = random.Random(f"{self.seed}:{self.code}:forced:{failure_mode or 'any'}")
         if failure_mode is None:
             failure_mode = rng.choices(FAILURE_MODES, [kind.weight for kind in FAULT_KINDS])[0]
         min_development_s = failure_s - started_before.timestamp() + HOUR if started_before is not None else 0.0
         forced = self._fault_plan(
-            rng, failure_mode=failure_mode, failure_s=failure_s, min_development_s=min_development_s
+            rng,
+            failure_mode=failure_mode,
+            failure_s=failure_s,
+            min_development_s=min_development_s,
+            development_s=development.total_seconds() if development is not None else None,
         )
         natural = self._faults
 
@@ -723,12 +736,15 @@ class PlantSimulation:
         failure_at: datetime.datetime,
         failure_mode: str | None = None,
         started_before: datetime.datetime | None = None,
+        development: datetime.timedelta | None = None,
     ) -> FaultRecord:
         if failure_mode is not None and failure_mode not in FAULT_KIND_BY_MODE:
             raise ValueError(f"unknown failure mode {failure_mode!r} (one of {', '.join(FAILURE_MODES)})")
+        if development is not None and development <= datetime.timedelta(0):
+            raise ValueError("a fault's development must be positive")
         machine = self._machine(machine_code)
         return machine.fault_force(
-            failure_at=failure_at, failure_mode=failure_mode, started_before=started_before
+            failure_at=failure_at, failure_mode=failure_mode, started_before=started_before, development=development
         ).record()
 
     def tick(self, ts: datetime.datetime) -> Tick:

@@ -6,7 +6,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from maintainx.demo_history import SIMULATED_NOTE, PlantReplay
+from maintainx.demo_history import SIMULATED_NOTE, CrewHold, HistoryScenario, PlantReplay, history_scenario_plant
 from maintainx.demo_seed import demo_plant_seed
 from predictor.scoring import Scorer
 from telemetry.models import MachineStatus
@@ -68,7 +68,9 @@ def test_the_crew_leaves_the_demo_scenario_machine_to_the_person_watching(plant,
         machine_code=FAILING, failure_at=end - datetime.timedelta(hours=6), failure_mode="overheating"
     )
     truth = GroundTruthRecorder(path=tmp_path / "truth.jsonl", seed=5, machine_ids=plant.machine_ids)
-    replay = PlantReplay(plant=plant, scorer=Scorer(), truth=truth, seed=5, left_alone={FAILING: fault.started_at})
+    replay = PlantReplay(
+        plant=plant, scorer=Scorer(), truth=truth, seed=5, holds={FAILING: CrewHold(since=fault.started_at)}
+    )
 
     history_write(
         plant=plant, start=end - datetime.timedelta(hours=12), end=end, step_seconds=60.0, truth=truth, replay=replay
@@ -77,3 +79,20 @@ def test_the_crew_leaves_the_demo_scenario_machine_to_the_person_watching(plant,
     ticket = Ticket.objects.get(machine__code=FAILING)
     assert ticket.status == TicketStatus.OPEN
     assert machine_get(code=FAILING).status == MachineStatus.DOWN
+
+
+def test_history_scenario_needs_a_day_of_replay_and_spares_the_live_scenario_machine(plant):
+    end = datetime.datetime(2026, 3, 29, 9, 0, tzinfo=datetime.UTC)
+    assert history_scenario_plant(plant, start=end - datetime.timedelta(hours=23), end=end) == HistoryScenario()
+
+    start = end - datetime.timedelta(days=2)
+    scenario = history_scenario_plant(plant, start=start, end=end, exclude=["M-001"])
+
+    worn, tripped = scenario.faults
+    assert (worn.machine_code, worn.failure_mode) == ("M-002", "bearing_wear")
+    assert worn.planned_failure_at == start + datetime.timedelta(hours=28.8)  # 60 % of the window
+    assert (tripped.machine_code, tripped.failure_mode) == ("M-003", "electrical_fault")
+    assert tripped.planned_failure_at - tripped.started_at == datetime.timedelta(minutes=10)
+    hold = scenario.holds["M-002"]
+    assert (hold.since, hold.until) == (worn.started_at, worn.planned_failure_at + datetime.timedelta(hours=2))
+    assert set(scenario.holds) == {"M-002"}

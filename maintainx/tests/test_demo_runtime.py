@@ -7,11 +7,14 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
+from maintainx.tests import small_forest
 from maintainx.throwaway import free_port, port_wait
 
 SCENARIO_MACHINE = "M-007"
@@ -45,6 +48,15 @@ def wait_for_row(
     raise AssertionError(f"nothing for {query!r} within {timeout} s")
 
 
+def http_status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - our own server on loopback
+            response.read()
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
 @pytest.fixture
 def demo_environment(tmp_path):
     """A fresh embedded-defaults install: SQLite file, no Redis, no MQTT_URL; seeded, one small model."""
@@ -57,8 +69,9 @@ def demo_environment(tmp_path):
     }
     manage("migrate", "--noinput", "-v0", env=env)
     manage("seed_demo", env=env)
-    # A small but real Random Forest: enough history for a few failures of each kind.
-    manage("train_models", "--kind", "random_forest", "--days", "8", "--activate", env=env)
+    # A small but real Random Forest, the same on every date: 8 simulated days ending at a fixed
+    # instant (test_any_date runs it on the demo's scenario at many dates).
+    manage(*small_forest.TRAIN_MODELS_ARGS, env=env)
     return env, tmp_path / "demo.sqlite3"
 
 
@@ -91,6 +104,15 @@ def test_demo_runs_every_part_in_one_process_until_ctrl_c(demo_environment, tmp_
     )
     try:
         port_wait(port, timeout=120)
+        # Pages and static files as a browser asks for them; none may log a warning (below).
+        for path, status in (
+            ("/healthz", 200),
+            ("/admin/login/", 200),
+            ("/static/admin/css/base.css", 200),
+            ("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js", 200),
+        ):
+            assert http_status(f"http://127.0.0.1:{port}{path}") == status, path
+        assert http_status(f"http://127.0.0.1:{port}/static/no-such-file.js") == 404
         # Readings travel simulator → embedded broker → listener → database.
         live_readings = wait_for_row(
             database,
@@ -126,6 +148,7 @@ def test_demo_runs_every_part_in_one_process_until_ctrl_c(demo_environment, tmp_
     assert "manager / manager-demo" in output
     assert "Stopped." in output
     assert "Traceback" not in output, output
+    assert "Warning" not in output, output
     with sqlite3.connect(database) as conn:
         open_alerts = conn.execute(
             "SELECT count(*) FROM tickets_alert a JOIN telemetry_machine m ON m.id = a.machine_id "

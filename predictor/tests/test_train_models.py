@@ -1,11 +1,13 @@
 """train_models from simulated history: a registered, verifiable, evaluated model version."""
 
+import datetime
 import json
 from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+import time_machine
+from django.core.management import CommandError, call_command
 
 from predictor.models import ModelKind, ModelVersion
 from predictor.selectors import model_version_load
@@ -46,3 +48,31 @@ def test_unless_active_trains_nothing_when_a_version_is_active(plant):
     call_command("train_models", kind="random_forest", unless_active=True, stdout=out)
     assert ModelVersion.objects.count() == 1
     assert "not training another" in out.getvalue()
+
+
+def test_now_pins_the_simulated_history_so_the_same_model_is_trained_on_any_date(plant):
+    def train(at):
+        with time_machine.travel(at, tick=False):
+            call_command(
+                "train_models",
+                "--kind=random_forest",
+                "--days=4",
+                "--machines=8",
+                "--mtbf-hours=30",
+                "--seed=3",
+                "--now=2026-01-15T12:00:00+00:00",
+                stdout=StringIO(),
+            )
+        return ModelVersion.objects.order_by("-pk").first()
+
+    first = train(datetime.datetime(2026, 12, 5, 8, 0, tzinfo=datetime.UTC))
+    second = train(datetime.datetime(2028, 2, 29, 23, 0, tzinfo=datetime.UTC))
+
+    assert first.metrics == second.metrics
+    metadata = json.loads((Path(second.artifact_path) / "metadata.json").read_text())
+    assert metadata["data"]["to"] == "2026-01-15T12:00:00+00:00"
+
+
+def test_now_without_an_offset_is_refused(plant):
+    with pytest.raises(CommandError, match="has no UTC offset"):
+        call_command("train_models", "--now=2026-01-15T12:00", stdout=StringIO())

@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from maintainx.clock import instant_argument
 from predictor.models import ModelKind
 from predictor.selectors import active_model_versions
 from predictor.services import model_version_register
@@ -31,6 +32,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--epochs", type=int, default=30, help="LSTM epochs at most (early stopping)")
         parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument(
+            "--now",
+            type=instant_argument,
+            help="The history ends at this instant, ISO 8601 with an offset (default: now): the same --now and "
+            "--seed train the same model on any date",
+        )
         parser.add_argument("--activate", action="store_true", help="Make the new versions the active ones")
         parser.add_argument(
             "--unless-active",
@@ -38,7 +45,9 @@ class Command(BaseCommand):
             help="Do nothing for a kind that already has an active version (make demo trains on first run only)",
         )
 
-    def handle(self, *args, kind, source, days, machines, mtbf_hours, epochs, seed, activate, unless_active, **options):
+    def handle(
+        self, *args, kind, source, days, machines, mtbf_hours, epochs, seed, now, activate, unless_active, **options
+    ):
         say = self.stdout.write
         kinds = [ModelKind.RANDOM_FOREST, ModelKind.LSTM] if kind == "all" else [ModelKind(kind)]
         if unless_active:
@@ -50,9 +59,9 @@ class Command(BaseCommand):
                 return
         say(f"Gathering {days:g} days of {'simulated' if source == 'simulate' else 'stored'} history ...")
         if source == "simulate":
-            data = training_data_simulate(days=days, machine_count=machines, seed=seed, mtbf_hours=mtbf_hours)
+            data = training_data_simulate(days=days, machine_count=machines, seed=seed, mtbf_hours=mtbf_hours, end=now)
         else:
-            data = training_data_database(days=days)
+            data = training_data_database(days=days, end=now)
         say(f"  {data.description['machines']} machines, {data.description['failures']} failures")
         if data.description["failures"] == 0:
             raise CommandError("no failures in that history to learn from: use more --days or --source simulate")

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from maintainx.clock import instant_argument, now_or
 from telemetry.mqtt import PROTOCOLS, default_client_id
 from telemetry.simulation_runner import (
     BrokerUnavailableError,
@@ -116,6 +117,12 @@ class Command(BaseCommand):
             help=f"Ground truth, JSON lines, appended to ({DEFAULT_TRUTH_FILE} under the project).",
         )
         parser.add_argument("--no-live", action="store_true", help="Write the history, then exit.")
+        parser.add_argument(
+            "--now",
+            type=instant_argument,
+            help="With --no-live: the history ends at this instant, ISO 8601 with an offset (default: now); the "
+            "same --now and --seed write the same readings and faults on any date.",
+        )
 
     def handle(self, *args, **options) -> None:
         live = not options["no_live"]
@@ -123,12 +130,14 @@ class Command(BaseCommand):
             raise CommandError(SPEEDUP_NEEDS_DURATION)
         if not live and not options["history_days"]:
             raise CommandError("--no-live only writes history: give --history-days too.")
+        if live and options["now"] is not None:
+            raise CommandError("--now goes with --no-live: live readings are published at the wall clock's time.")
 
         plant = plant_load(machine_count=options["machines"], seed=options["seed"], mtbf_hours=options["mtbf_hours"])
         if not plant.machine_ids:
             raise CommandError("There are no machines to simulate: run `manage.py seed_demo` or add some in the admin.")
         clock = LiveClock.ending_at_present(
-            now=timezone.now(),
+            now=now_or(options["now"]),
             rate=options["rate"],
             speedup=options["speedup"] if live else 1.0,
             duration_s=options["duration"],

@@ -1,0 +1,45 @@
+"""The small Random Forest the demo tests run on: 8 simulated days of the demo plant ending at a fixed
+instant, so that it is the same model on every date (the history it learns from depends on the
+window, not on when the test runs)."""
+
+import datetime
+
+from django.test import override_settings
+
+from predictor.services import model_version_register
+from predictor.training import TrainedArtifact, forest_train, training_data_simulate
+
+DAYS = 8
+SEED = 1
+TRAINED_UNTIL = datetime.datetime(2026, 1, 15, 12, 0, tzinfo=datetime.UTC)
+# The same model through the command, for tests that train it in a subprocess.
+TRAIN_MODELS_ARGS = (
+    "train_models",
+    "--kind",
+    "random_forest",
+    "--days",
+    str(DAYS),
+    "--seed",
+    str(SEED),
+    "--now",
+    TRAINED_UNTIL.isoformat(),
+    "--activate",
+)
+
+
+def small_forest_train(*, artifact_dir) -> TrainedArtifact:
+    """Train it from the seeded demo machines into `artifact_dir` (the database must hold them)."""
+    with override_settings(MODEL_ARTIFACT_DIR=artifact_dir):
+        data = training_data_simulate(days=DAYS, machine_count=None, seed=SEED, mtbf_hours=200.0, end=TRAINED_UNTIL)
+        return forest_train(data, seed=SEED, progress=lambda _line: None)
+
+
+def small_forest_activate(artifact: TrainedArtifact) -> None:
+    model_version_register(
+        kind=artifact.kind,
+        version=artifact.version,
+        directory=artifact.directory,
+        metrics=artifact.metrics,
+        data_description=artifact.description,
+        activate=True,
+    )
