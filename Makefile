@@ -37,6 +37,7 @@ browser:
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: venv
 	$(BIN)/ruff check --fix .
@@ -106,6 +107,6 @@ bench-charts: venv frontend/node_modules/.package-lock.json browser
 bench-system: venv
 	$(BIN)/python bench/system.py
 
-# What the demo's replay and reports show at the eight "now"s of maintainx/tests/clocks.py (about 11 minutes).
+# What the demo's replay and reports show at the eight "now"s of demo/tests/clocks.py (about 11 minutes).
 bench-dates: venv
 	$(BIN)/python bench/demo_dates.py

@@ -2,8 +2,8 @@ import pytest
 from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
-from maintainx.roles import Role
-from maintainx.tests.factories import UserFactory
+from core.roles import Role
+from core.tests.factories import UserFactory
 
 
 @pytest.fixture(autouse=True)

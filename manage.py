@@ -9,7 +9,7 @@ def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "maintainx.settings")
     from django.core.management import execute_from_command_line
 
-    from maintainx.env import SettingError
+    from core.env import SettingError
 
     try:
         execute_from_command_line(sys.argv)

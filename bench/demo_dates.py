@@ -1,4 +1,4 @@
-"""What `make demo` shows at many dates: for each "now" of maintainx.tests.clocks, a fresh SQLite
+"""What `make demo` shows at many dates: for each "now" of demo.tests.clocks, a fresh SQLite
 install with the clock pinned there (time-machine) is seeded, trains the demo's Random Forest as
 `make demo-models` does (30 simulated days ending at that "now") and replays the demo's past 3 days
 as `run_demo` does, with its scenario; then it prints a row: the training history's failures, the
@@ -39,14 +39,14 @@ def one_date(local_now: str, zone: str, scenario_machine: str = "M-007") -> dict
     import django  # noqa: PLC0415 - after the environment is set
     import time_machine  # noqa: PLC0415
 
-    from maintainx.tests.clocks import plant_local  # noqa: PLC0415
+    from demo.tests.clocks import plant_local  # noqa: PLC0415
 
     with time_machine.travel(plant_local(local_now, zone), tick=True):
         django.setup()
         from django.core.management import call_command  # noqa: PLC0415
         from django.utils import timezone  # noqa: PLC0415
 
-        from maintainx.demo_runtime import DemoOptions, demo_past_replay  # noqa: PLC0415
+        from demo.runtime import DemoOptions, demo_past_replay  # noqa: PLC0415
         from predictor.models import ModelVersion  # noqa: PLC0415
         from predictor.scoring import Scorer  # noqa: PLC0415
         from telemetry.simulation_runner import GroundTruthRecorder, plant_load  # noqa: PLC0415
@@ -81,7 +81,7 @@ def one_date(local_now: str, zone: str, scenario_machine: str = "M-007") -> dict
 
 
 def main() -> int:
-    from maintainx.tests.clocks import CLOCKS  # noqa: PLC0415
+    from demo.tests.clocks import CLOCKS  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", help="one clock by name")

@@ -34,8 +34,8 @@ sys.path.insert(0, str(PROJECT_ROOT))
 import paho.mqtt.client as mqtt  # noqa: E402
 from benchdb import database_recreate, pumps_create  # noqa: E402
 
-from maintainx.throwaway import MosquittoBroker  # noqa: E402
 from telemetry.mqtt import BrokerAddress, TelemetryClient, client_create, connect_options, telemetry_topic  # noqa: E402
+from testing.throwaway import MosquittoBroker  # noqa: E402
 
 SUBSCRIBER_ID = "bench-raw-subscriber"
 TELEMETRY_SUBSCRIBER_ID = "bench-raw-telemetry-client"

@@ -69,7 +69,7 @@ def django_setup(database_url: str, artifact_directory: Path) -> None:
 def plant_seed(machine_count: int) -> None:
     from django.core.management import call_command  # noqa: PLC0415
 
-    from maintainx.demo_seed import MACHINE_TYPES, demo_plant_seed  # noqa: PLC0415
+    from demo.seed import MACHINE_TYPES, demo_plant_seed  # noqa: PLC0415
     from telemetry.models import Machine, MachineStatus, MachineType  # noqa: PLC0415
 
     call_command("migrate", verbosity=0)

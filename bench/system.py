@@ -60,8 +60,8 @@ sys.path.insert(0, str(PROJECT_ROOT))
 
 from system_traffic import connected_client, metric_values  # noqa: E402
 
-from maintainx.throwaway import MosquittoBroker, PostgresCluster, RedisServer, free_port  # noqa: E402
 from telemetry.mqtt import telemetry_topic  # noqa: E402
+from testing.throwaway import MosquittoBroker, PostgresCluster, RedisServer, free_port  # noqa: E402
 
 SCRATCH = PROJECT_ROOT / "var" / "bench-system"
 RESULTS = BENCH_DIR / "results" / "system.md"

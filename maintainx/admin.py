@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
-from maintainx.roles import Role, role_from_groups, user_role
+from core.roles import Role, role_from_groups, user_role
 
 admin.site.site_header = "MaintainX administration"
 admin.site.site_title = "MaintainX"

@@ -13,7 +13,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from maintainx.roles import user_role
+from core.roles import user_role
 
 
 class MeOutputSerializer(serializers.Serializer):

@@ -2,7 +2,8 @@ from django.apps import AppConfig
 
 
 class MaintainXConfig(AppConfig):
-    """The project package as an app: it owns the role groups (data migration) and seed_demo."""
+    """The composition root as an app: it owns the role groups (data migrations), the login API, the
+    health checks and the operators' commands (healthcheck, plant_status)."""
 
     name = "maintainx"
     verbose_name = "MaintainX"

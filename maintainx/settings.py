@@ -7,7 +7,7 @@ in-memory channel layer and a broker on 127.0.0.1. A malformed value stops start
 
 from pathlib import Path
 
-from maintainx.env import (
+from core.env import (
     SettingError,
     env_bool,
     env_choice,
@@ -50,10 +50,12 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "core",
     "maintainx",
     "telemetry",
     "predictor",
     "tickets",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -163,13 +165,13 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["maintainx.permissions.HasRole"],
+    "DEFAULT_PERMISSION_CLASSES": ["core.permissions.HasRole"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "maintainx.pagination.LimitOffsetPaginationCapped",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.LimitOffsetPaginationCapped",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Slows password guessing; per process, which is enough for one web process.

@@ -17,7 +17,7 @@ import numpy as np
 from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
-from maintainx.errors import error_first_line
+from core.errors import error_first_line
 from predictor.ml.features import LONG_WINDOW_S, MachineWindow, windows_features, windows_sequences
 from predictor.models import ModelKind, ModelVersion, SensorProblem
 from predictor.selectors import active_model_versions, model_version_load

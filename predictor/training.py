@@ -16,7 +16,7 @@ import numpy as np
 from django.conf import settings
 from django.utils import timezone
 
-from maintainx.clock import now_or
+from core.clock import now_or
 from predictor.ml.alerts import alert_report
 from predictor.ml.artifacts import metadata_write
 from predictor.ml.evaluation import binary_report

@@ -1,7 +1,7 @@
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from maintainx.roles import user_role
+from core.roles import user_role
 from telemetry.live import PLANT_GROUP, machine_group, user_group
 from telemetry.models import Machine
 

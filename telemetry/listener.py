@@ -20,7 +20,7 @@ import paho.mqtt.client as mqtt
 from django.db import DatabaseError, IntegrityError, connection
 from django.utils import timezone
 
-from maintainx.errors import error_first_line
+from core.errors import error_first_line
 from telemetry.ingest import DecodedReading, MachineDirectory, Rejection, message_decode
 from telemetry.live import LiveFrames
 from telemetry.mqtt import TOPIC_FILTER, BrokerAddress, TelemetryClient, client_create, connect_options

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from django.db import DataError, connection, transaction
 from django.utils import timezone
 
-from maintainx.errors import error_first_line
+from core.errors import error_first_line
 from telemetry.ingest import ReadingRow, Rejection
 from telemetry.models import Machine, MachineType, Reading, ReadingMinute, RejectedMessage, SimulatedFault
 from telemetry.mqtt import telemetry_topic

@@ -26,7 +26,7 @@ from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRen
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from maintainx.permissions import HasRole, IsSupervisor
+from core.permissions import HasRole, IsSupervisor
 from tickets.filters import AlertFilter, TicketFilter
 from tickets.models import (
     SOP,

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 
-from maintainx.roles import Role
+from core.roles import Role
 from tickets.models import Shift, Ticket, TicketStatus
 
 User = get_user_model()

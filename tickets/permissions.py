@@ -10,7 +10,7 @@ refuse an actor who may not) and the API (which filters its querysets with the s
 from django.db.models import Q
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from maintainx.roles import Role, user_role
+from core.roles import Role, user_role
 from tickets.models import Ticket
 
 

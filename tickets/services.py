@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from maintainx.roles import Role, user_role
+from core.roles import Role, user_role
 from predictor.models import Prediction
 from telemetry.models import Machine, MachineStatus, ReadingMinute
 from tickets.assignment import assignee_for_new_ticket

@@ -7,7 +7,7 @@ A later migration that adds a model grants its permissions to the roles the same
 
 from django.db import migrations
 
-from maintainx.migrations._role_grants import ALL_ACTIONS, grant
+from core.role_grants import ALL_ACTIONS, grant
 
 # (app_label, model name or None for every model of the app, actions)
 ROLE_PERMISSIONS = {

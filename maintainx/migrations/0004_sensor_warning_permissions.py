@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from maintainx.migrations._role_grants import ALL_ACTIONS, grant
+from core.role_grants import ALL_ACTIONS, grant
 
 ROLE_PERMISSIONS = {
     "Supervisor": [("predictor", "sensorwarning", ALL_ACTIONS)],

@@ -5,8 +5,8 @@ from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from maintainx.roles import Role, user_role
-from maintainx.tests.factories import UserFactory
+from core.roles import Role, user_role
+from core.tests.factories import UserFactory
 from predictor.models import SensorProblem, SensorWarning
 from predictor.tests.factories import ModelVersionFactory, PredictionFactory
 from telemetry.models import RejectedMessage

@@ -4,8 +4,8 @@ import pytest
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from maintainx.roles import Role
-from maintainx.tests.factories import UserFactory
+from core.roles import Role
+from core.tests.factories import UserFactory
 from telemetry.tests.factories import MachineFactory
 from tickets.models import TicketStatus
 from tickets.tests.factories import AlertFactory, ErrorCodeFactory, SOPFactory, SOPStepFactory, TicketFactory

@@ -2,7 +2,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from maintainx.tests.factories import TEST_PASSWORD
+from core.tests.factories import TEST_PASSWORD
 
 
 @pytest.fixture

@@ -27,8 +27,8 @@ from django.conf import settings
 from django.core.management import call_command, get_commands, load_command_class
 from django.core.management.base import CommandError
 
-from maintainx.throwaway import MosquittoBroker
 from telemetry.mqtt import BrokerAddress, client_create, connect_options, telemetry_topic
+from testing.throwaway import MosquittoBroker
 
 ROOT = Path(settings.BASE_DIR)
 DEPLOY_MOSQUITTO = ROOT / "deploy" / "mosquitto"

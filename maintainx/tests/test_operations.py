@@ -14,10 +14,10 @@ from django.utils import timezone
 
 from maintainx.log_format import JsonFormatter
 from maintainx.tests.test_settings import run_manage
-from maintainx.throwaway import free_port
 from predictor.tests.factories import ModelVersionFactory, PredictionFactory
 from telemetry.models import MachineStatus
 from telemetry.tests.factories import MachineFactory, ReadingFactory
+from testing.throwaway import free_port
 from tickets.models import AlertStatus, TicketStatus
 from tickets.tests.factories import AlertFactory, TicketFactory
 

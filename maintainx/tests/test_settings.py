@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from maintainx.env import SettingError, env_bool, env_database, env_float, env_list, env_url
+from core.env import SettingError, env_bool, env_database, env_float, env_list, env_url
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 

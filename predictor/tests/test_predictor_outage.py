@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from maintainx.throwaway import PostgresCluster, wait_until
+from testing.throwaway import PostgresCluster, wait_until
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 

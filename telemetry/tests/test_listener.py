@@ -11,13 +11,13 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
-from maintainx.throwaway import wait_until
 from telemetry.ingest import MachineDirectory, ReadingRow
 from telemetry.listener import Batcher, ListenerConfig, Pending, TelemetryListener
 from telemetry.live import LiveFrames, machine_group
 from telemetry.models import Reading, RejectedMessage
 from telemetry.mqtt import BrokerAddress, client_create, telemetry_topic
 from telemetry.tests.factories import MachineFactory, MachineTypeFactory, MetricSpecFactory
+from testing.throwaway import wait_until
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from maintainx.throwaway import MosquittoBroker, PostgresCluster, wait_until
 from telemetry.mqtt import BrokerAddress, client_create, telemetry_topic
+from testing.throwaway import MosquittoBroker, PostgresCluster, wait_until
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 

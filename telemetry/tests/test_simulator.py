@@ -17,7 +17,7 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from maintainx.demo_seed import COMPRESSOR, MACHINE_TYPES, MACHINES, MOTOR, PUMP
+from demo.seed import COMPRESSOR, MACHINE_TYPES, MACHINES, MOTOR, PUMP
 from telemetry.ingest import DecodedReading, message_decode
 from telemetry.models import Machine, Reading, SimulatedFault
 from telemetry.mqtt import BrokerAddress, telemetry_topic

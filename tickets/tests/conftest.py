@@ -3,8 +3,8 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from maintainx.roles import Role
-from maintainx.tests.factories import UserFactory
+from core.roles import Role
+from core.tests.factories import UserFactory
 from predictor.models import Prediction
 from predictor.tests.factories import ModelVersionFactory
 from telemetry.tests.factories import MachineFactory, MetricSpecFactory

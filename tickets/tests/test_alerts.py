@@ -7,8 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from maintainx.roles import Role
-from maintainx.tests.factories import UserFactory
+from core.roles import Role
+from core.tests.factories import UserFactory
 from predictor.models import Prediction
 from predictor.services import PredictionDraft, predictions_record
 from telemetry.ingest import ReadingRow

@@ -5,8 +5,8 @@ import datetime
 import pytest
 from django.db import transaction
 
-from maintainx.roles import Role
-from maintainx.tests.factories import UserFactory
+from core.roles import Role
+from core.tests.factories import UserFactory
 from telemetry.tests.factories import MachineFactory
 from tickets.assignment import least_busy_technician_on_shift, technicians_on_shift
 from tickets.models import Shift, TicketEventKind, TicketStatus

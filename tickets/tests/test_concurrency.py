@@ -9,8 +9,8 @@ import threading
 import pytest
 from django.db import IntegrityError, connection, connections, transaction
 
-from maintainx.roles import Role
-from maintainx.tests.factories import UserFactory
+from core.roles import Role
+from core.tests.factories import UserFactory
 from tickets.models import Alert, AlertSource, Ticket, TicketEventKind
 from tickets.services import WorkflowError, alerts_from_predictions, ticket_create, ticket_take
 from tickets.tests.conftest import AT

@@ -4,8 +4,8 @@ import datetime
 
 import pytest
 
-from maintainx.roles import Role
-from maintainx.tests.factories import UserFactory
+from core.roles import Role
+from core.tests.factories import UserFactory
 from predictor.models import Prediction
 from telemetry.tests.factories import MachineFactory
 from tickets.models import TicketEventKind

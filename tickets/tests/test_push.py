@@ -13,8 +13,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from maintainx.roles import Role
-from maintainx.tests.factories import UserFactory
+from core.roles import Role
+from core.tests.factories import UserFactory
 from telemetry.live import PLANT_GROUP, user_group
 from telemetry.tests.factories import MachineFactory
 from tickets.models import Ticket

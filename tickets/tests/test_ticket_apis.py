@@ -8,8 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from maintainx.roles import Role
-from maintainx.tests.factories import UserFactory
+from core.roles import Role
+from core.tests.factories import UserFactory
 from telemetry.models import Machine, MachineStatus
 from telemetry.tests.factories import MachineFactory
 from tickets.models import Alert, AlertSource, AlertStatus, Ticket, TicketStatus

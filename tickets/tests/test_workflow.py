@@ -6,8 +6,8 @@ import re
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from maintainx.roles import Role
-from maintainx.tests.factories import UserFactory
+from core.roles import Role
+from core.tests.factories import UserFactory
 from telemetry.models import Machine, MachineStatus
 from tickets.models import (
     Alert,

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from maintainx.clock import instant_argument
+from core.clock import instant_argument
 from predictor.models import ModelKind
 from predictor.selectors import active_model_versions
 from predictor.services import model_version_register

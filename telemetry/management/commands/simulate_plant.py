@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from maintainx.clock import instant_argument, now_or
+from core.clock import instant_argument, now_or
 from telemetry.mqtt import PROTOCOLS, default_client_id
 from telemetry.simulation_runner import (
     BrokerUnavailableError,

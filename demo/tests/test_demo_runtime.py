@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from maintainx.tests import small_forest
-from maintainx.throwaway import free_port, port_wait
+from demo.tests import small_forest
+from testing.throwaway import free_port, port_wait
 
 SCENARIO_MACHINE = "M-007"
 

@@ -1,5 +1,5 @@
 """Throwaway Mosquitto brokers, PostgreSQL clusters and Redis servers on free ports, for tests and
-benchmarks.
+benchmarks: test support, which no product module imports (an import-linter contract).
 
 Outage tests stop and restart these, never the shared services on the standard ports.
 """
@@ -12,13 +12,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from core.net import free_port
+
 POSTGRES_BIN = Path(os.environ.get("POSTGRES_BIN", "/usr/lib/postgresql/15/bin"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def port_wait(port: int, *, open_: bool = True, timeout: float = 20.0) -> None:

@@ -2,7 +2,7 @@
 the simulator's faults end in failures, the demo's replay of the past days has a predicted and a
 surprise breakdown and a report with every figure, and the small forest the demo tests train alerts
 on the demo's scenario machine. The clock is pinned with time-machine, so each case is the same on
-every day the suite runs; the dates (maintainx.tests.clocks) cover a leap day and both
+every day the suite runs; the dates (demo.tests.clocks) cover a leap day and both
 daylight-saving changes."""
 
 import datetime
@@ -12,10 +12,10 @@ import time_machine
 from django.db import transaction
 from django.utils import timezone
 
-from maintainx.demo_runtime import DemoOptions, demo_past_replay
-from maintainx.demo_seed import demo_plant_seed
-from maintainx.tests import clocks
-from maintainx.tests.small_forest import small_forest_activate, small_forest_train
+from demo.runtime import DemoOptions, demo_past_replay
+from demo.seed import demo_plant_seed
+from demo.tests import clocks
+from demo.tests.small_forest import small_forest_activate, small_forest_train
 from predictor.scoring import Scorer
 from telemetry.simulation_runner import GroundTruthRecorder, plant_load
 from telemetry.simulator import FAILED, STARTED, PlantSimulation, history_instants

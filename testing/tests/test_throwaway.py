@@ -1,11 +1,11 @@
-"""The throwaway Redis server that outage benchmarks stop and start (maintainx/throwaway.py)."""
+"""The throwaway Redis server that outage benchmarks stop and start (testing/throwaway.py)."""
 
 import shutil
 import socket
 
 import pytest
 
-from maintainx.throwaway import RedisServer
+from testing.throwaway import RedisServer
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs the redis-server binary")
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from maintainx.demo_runtime import DemoOptions, DemoRuntime, demo_options_from_environment
-from maintainx.demo_seed import USERS
+from demo.runtime import DemoOptions, DemoRuntime, demo_options_from_environment
+from demo.seed import USERS
 from telemetry.simulator import FAILURE_MODES
 
 

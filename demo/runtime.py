@@ -28,8 +28,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from maintainx.demo_history import CrewHold, HistoryScenario, PlantReplay, history_scenario_plant
-from maintainx.throwaway import free_port
+from core.net import free_port
+from demo.history import CrewHold, HistoryScenario, PlantReplay, history_scenario_plant
 from predictor.scoring import Scorer
 from telemetry.ingest import MachineDirectory
 from telemetry.listener import ListenerConfig, TelemetryListener
@@ -66,7 +66,7 @@ class DemoOptions:
     # Bearing wear by default: its vibration trend is the one a newcomer sees on the chart at once,
     # and a fixed kind makes every first demo tell the same story (None: drawn from the seed).
     fail_soon_mode: str | None = "bearing_wear"
-    # The plant's past, replayed through the pipeline before going live (demo_history), so that the
+    # The plant's past, replayed through the pipeline before going live (demo.history), so that the
     # reports have days to show (about 30 s a simulated day on 2 cores); at least the predictor's
     # longest window (12 h).
     history_days: float = 3.0
@@ -291,7 +291,7 @@ def demo_past_replay(
     """Plant the live scenario's fault (it fails `fail_soon_minutes` after `end`) and live the past up
     to `end` through the pipeline: from the newest stored reading (a demo that ran before) or
     `history_days` before `end`, whichever is later. A first run's window also gets the history
-    scenario (demo_history.history_scenario_plant), so the reports have breakdowns on any date."""
+    scenario (demo.history.history_scenario_plant), so the reports have breakdowns on any date."""
     holds = {}
     if options.fail_soon:
         fault = plant.simulation.fault_force(

@@ -6,8 +6,8 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from maintainx.demo_history import SIMULATED_NOTE, CrewHold, HistoryScenario, PlantReplay, history_scenario_plant
-from maintainx.demo_seed import demo_plant_seed
+from demo.history import SIMULATED_NOTE, CrewHold, HistoryScenario, PlantReplay, history_scenario_plant
+from demo.seed import demo_plant_seed
 from predictor.scoring import Scorer
 from telemetry.models import MachineStatus
 from telemetry.selectors import machine_get

@@ -1,7 +1,7 @@
 import factory
 from django.contrib.auth import get_user_model
 
-from maintainx.roles import Role, user_set_role
+from core.roles import Role, user_set_role
 
 TEST_PASSWORD = "correct-horse-battery"
 

@@ -1,6 +1,6 @@
-"""Grant model permissions to the role groups from a data migration (shared by the roles migrations).
+"""Grant model permissions to the role groups from a data migration (the apps' roles migrations share it).
 
-Django skips modules starting with "_" when it loads migrations, so this is a plain helper.
+A plain helper that data migrations import, with the historical `apps` they are given.
 """
 
 from django.contrib.auth.management import create_permissions

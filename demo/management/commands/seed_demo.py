@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from maintainx.demo_seed import DemoSeedReport, demo_plant_seed
+from demo.seed import DemoSeedReport, demo_plant_seed
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@
 
 from rest_framework.permissions import BasePermission
 
-from maintainx.roles import Role, user_role
+from core.roles import Role, user_role
 
 
 class HasRole(BasePermission):

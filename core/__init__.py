@@ -1,0 +1,1 @@
+"""What every app shares and that imports no app: roles, permissions, errors, pagination, env readers."""
