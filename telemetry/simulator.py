@@ -296,13 +296,28 @@ class MachineSimulation:
         self._noise = random.Random()
         # High bits: this machine; low 64 bits: the instant in microseconds (see _reading).
         self._noise_key = random.Random(f"{seed}:{self.code}:noise").getrandbits(64) << 64
-        self._faults: Iterator[Fault] = self._faults_from(_EPOCH_S)
+        self._forced: list[Fault] = []  # planned by fault_force, kept through repairs
+        self._faults: Iterator[Fault] = self._timeline_from(_EPOCH_S)
         self._fault: Fault | None = None  # the current fault, or the next one while healthy
         self._first_step_s: float | None = None
         self._last_step_s: float | None = None
         self.state = HEALTHY
 
     # --- fault timeline ---------------------------------------------------------------------
+
+    def _timeline_from(self, origin_s: float) -> Iterator[Fault]:
+        """The faults to come after `origin_s`: the natural ones, and the forced ones that have not
+        begun by then, each replacing the natural faults it overlaps. A repair draws the natural
+        timeline anew from its instant; the forced faults ahead stay where they were planned."""
+        natural = self._faults_from(origin_s)
+        for forced in sorted((f for f in self._forced if f.started_s >= origin_s), key=lambda f: f.started_s):
+            for fault in natural:
+                if fault.back_in_service_s > forced.started_s:
+                    break
+                yield fault
+            yield forced
+            natural = self._faults_from(forced.back_in_service_s)
+        yield from natural
 
     def _faults_from(self, origin_s: float) -> Iterator[Fault]:
         """The faults to come after `origin_s`, one healthy spell, development and downtime each."""
@@ -377,17 +392,8 @@ class MachineSimulation:
             min_development_s=min_development_s,
             development_s=development.total_seconds() if development is not None else None,
         )
-        natural = self._faults
-
-        def timeline() -> Iterator[Fault]:
-            for fault in natural:
-                if fault.back_in_service_s > forced.started_s:
-                    break
-                yield fault
-            yield forced
-            yield from self._faults_from(forced.back_in_service_s)
-
-        self._faults = timeline()
+        self._forced.append(forced)
+        self._faults = self._timeline_from(_EPOCH_S)
         self._fault = None
         return forced
 
@@ -433,7 +439,7 @@ class MachineSimulation:
             events.append(FaultEvent(FAILED, fault.record()))
         fault.repaired_at = at
         events.append(FaultEvent(REPAIRED, fault.record()))
-        self._faults = self._faults_from(at_s)
+        self._faults = self._timeline_from(at_s)
         self._fault = None
         self.state = HEALTHY
         return True

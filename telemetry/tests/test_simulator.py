@@ -53,6 +53,7 @@ from tickets.tests.factories import TicketFactory
 
 UTC = datetime.UTC
 HOUR = datetime.timedelta(hours=1)
+MINUTE = datetime.timedelta(minutes=1)
 T0 = datetime.datetime(2026, 3, 2, tzinfo=UTC)
 NEVER_FAILS = 1e9  # mtbf_hours for machines that should stay healthy for the whole test
 
@@ -576,6 +577,27 @@ def test_a_forced_fault_has_the_same_kind_and_development_whatever_the_date_it_i
     for failure_mode in (BEARING_WEAR, None):
         plans = {forced(T0 + datetime.timedelta(days=days, minutes=days), failure_mode) for days in (0, 59, 366, 1000)}
         assert len(plans) == 1, plans
+
+
+def test_a_repair_before_a_forced_fault_keeps_it_planned():
+    # A technician fixes an earlier fault; the machine's natural faults are drawn anew from the
+    # repair, but the fault a scenario planned for later still comes, when it was planned.
+    plant = PlantSimulation(machines=demo_profiles()[:1], seed=1, mtbf_hours=NEVER_FAILS)
+    earlier = plant.fault_force(machine_code="M-001", failure_at=T0 + 30 * HOUR, failure_mode=OVERHEATING)
+    later = plant.fault_force(
+        machine_code="M-001",
+        failure_at=T0 + 60 * HOUR,
+        failure_mode=ELECTRICAL_FAULT,
+        development=datetime.timedelta(minutes=10),
+    )
+    assert earlier.started_at < T0 + 20 * HOUR < earlier.planned_failure_at < later.started_at
+    _, events = simulate(plant, start=T0, end=T0 + 20 * HOUR)
+    events += plant.repair(machine_code="M-001", at=T0 + 20 * HOUR)
+    _, after = simulate(plant, start=T0 + 20 * HOUR + MINUTE, end=T0 + 61 * HOUR)
+
+    assert [(e.event, e.fault.failure_mode) for e in events] == [(STARTED, OVERHEATING), (REPAIRED, OVERHEATING)]
+    assert [(e.event, e.fault.failure_mode) for e in after] == [(STARTED, ELECTRICAL_FAULT), (FAILED, ELECTRICAL_FAULT)]
+    assert after[1].fault.failed_at == later.planned_failure_at
 
 
 def test_a_sudden_fault_fails_minutes_after_it_begins_with_its_error_code():
