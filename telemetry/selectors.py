@@ -205,6 +205,19 @@ def _reading_buckets(machine, metrics, grid, window_start, window_stop):
     ]
 
 
+def minute_summaries(*, machine: Machine, start: datetime.datetime, end: datetime.datetime) -> dict[str, list]:
+    """Each metric's per-minute roll-ups in [start, end], oldest first: [minute (ISO 8601), mean,
+    minimum, maximum] (a ticket keeps them as the evidence its alert was raised on)."""
+    metrics: dict[str, list] = {}
+    for metric, minute, count, total, low, high in (
+        ReadingMinute.objects.filter(machine=machine, minute__gte=start, minute__lte=end)
+        .order_by("metric", "minute")
+        .values_list("metric", "minute", "count", "total", "minimum", "maximum")
+    ):
+        metrics.setdefault(metric, []).append([minute.isoformat(), round(total / count, 4), low, high])
+    return metrics
+
+
 def newest_reading_ts() -> datetime.datetime | None:
     """When the plant last reported anything: each machine's newest reading through the (machine, ts)
     key, then the latest of those, so it costs one index probe per machine, not a scan of the readings."""

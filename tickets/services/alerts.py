@@ -1,0 +1,282 @@
+"""Alerts from predictions (the predictor's hand-off): raised, refreshed, cleared with hysteresis and a
+cooldown; acknowledged by a person."""
+
+import datetime
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from predictor.models import Prediction
+from telemetry.models import Machine, MachineStatus
+from tickets.models import (
+    ALERT_OPEN_STATUSES,
+    Alert,
+    AlertSource,
+    AlertStatus,
+    Ticket,
+    TicketEvent,
+    TicketEventKind,
+    TicketStatus,
+)
+from tickets.permissions import alert_may_acknowledge
+from tickets.push import batch as push_batch
+from tickets.services.common import WorkflowError, at_or_now, person_name
+from tickets.services.escalation import tickets_escalate_overdue
+from tickets.services.events import alert_pushed, ticket_pushed
+from tickets.services.machines import machine_status_set
+from tickets.services.opening import ticket_for_new_alert
+
+logger = logging.getLogger(__name__)
+
+
+def predictions_handle(*, predictions: Sequence[Prediction], detected_at: datetime.datetime) -> None:
+    """Once per predictor tick: raise, refresh or clear alerts from the tick's predictions, then
+    escalate the tickets nobody started in time (the tick is MaintainX's clock for that).
+
+    Costs two queries when nothing is above the threshold and no alert is open, whatever the
+    number of predictions.
+    """
+    with push_batch():
+        alerts_from_predictions(predictions=predictions, at=detected_at)
+        tickets_escalate_overdue(now=detected_at)
+
+
+def alerts_watched(*, machine_ids: Iterable[int] | None, at: datetime.datetime):
+    """Open alerts, and alerts cleared within the cooldown that are not re-armed yet."""
+    cooldown_start = at - datetime.timedelta(minutes=settings.ALERT_COOLDOWN_MINUTES)
+    alerts = Alert.objects.filter(
+        Q(status__in=ALERT_OPEN_STATUSES) | Q(status=AlertStatus.CLEARED, cleared_at__gte=cooldown_start)
+    ).select_related("machine", "error_code")
+    if machine_ids is not None:
+        alerts = alerts.filter(machine_id__in=list(machine_ids))
+    open_alerts: dict[int, list[Alert]] = defaultdict(list)
+    cooling: dict[int, list[Alert]] = defaultdict(list)
+    for alert in alerts.order_by("opened_at", "pk"):
+        if alert.status in ALERT_OPEN_STATUSES:
+            open_alerts[alert.machine_id].append(alert)
+        elif alert.rearmed_at is None:
+            cooling[alert.machine_id].append(alert)
+    return open_alerts, cooling
+
+
+# No savepoint: inside the predictor's transaction a savepoint would only cost round trips, and
+# any error here must roll back the whole tick anyway.
+@transaction.atomic(savepoint=False)
+def alerts_from_predictions(*, predictions: Sequence[Prediction], at: datetime.datetime) -> list[Alert]:
+    """Apply a tick's predictions to the alerts; returns the alerts raised.
+
+    - p ≥ PREDICTION_THRESHOLD raises an alert for the machine and the predicted error code, with
+      its ticket, or refreshes the machine's open alert: never a second one.
+    - Hysteresis: an open predicted alert clears itself once p has stayed below
+      ALERT_CLEAR_THRESHOLD for ALERT_CLEAR_MINUTES.
+    - Cooldown: for ALERT_COOLDOWN_MINUTES after an alert of a machine cleared, no new alert opens
+      for it unless p first fell below the threshold and then rose again (the window a repaired
+      machine is judged on still holds the readings from before the repair).
+
+    The failure probability belongs to the machine (failure of any kind within the horizon), so
+    hysteresis and cooldown work per machine; the error code says which failure is most likely.
+    """
+    threshold = settings.PREDICTION_THRESHOLD
+    latest: dict[int, Prediction] = {}
+    for prediction in predictions:
+        current = latest.get(prediction.machine_id)
+        if current is None or prediction.ts >= current.ts:
+            latest[prediction.machine_id] = prediction
+    open_alerts, cooling = alerts_watched(machine_ids=None, at=at)
+
+    to_raise: dict[int, Prediction] = {}
+    changed: list[Alert] = []
+    for machine_id, prediction in latest.items():
+        if prediction.failure_probability >= threshold:
+            alerts = open_alerts.get(machine_id)
+            if alerts:
+                changed.append(_alert_refreshed(_alert_to_refresh(alerts, prediction), prediction=prediction, at=at))
+            else:
+                to_raise[machine_id] = prediction
+        elif machine_id in open_alerts:
+            changed.extend(_alerts_below_threshold(open_alerts[machine_id], prediction=prediction, at=at))
+        elif machine_id in cooling:
+            for alert in cooling[machine_id]:
+                alert.rearmed_at = at
+                changed.append(alert)
+    if changed:
+        for alert in changed:
+            alert.updated_at = at
+        Alert.objects.bulk_update(
+            changed,
+            [
+                "probability",
+                "last_prediction",
+                "refreshed_at",
+                "below_clear_threshold_since",
+                "rearmed_at",
+                "updated_at",
+            ],
+        )
+    return _alerts_raise(to_raise, at=at) if to_raise else []
+
+
+def _alert_to_refresh(alerts: list[Alert], prediction: Prediction) -> Alert:
+    """The machine's open alert for the predicted code, else its oldest open one: one sick machine
+    keeps one alert while the most likely failure mode wavers between codes."""
+    return next((a for a in alerts if a.error_code_id == prediction.error_code_id), alerts[0])
+
+
+def _alerts_below_threshold(alerts: list[Alert], *, prediction: Prediction, at: datetime.datetime) -> list[Alert]:
+    """Hysteresis for a machine's open predicted alerts; clears those whose time below has run out.
+
+    Returns the alerts left open, changed, for one bulk update.
+    """
+    clear_threshold = settings.ALERT_CLEAR_THRESHOLD
+    clear_after = datetime.timedelta(minutes=settings.ALERT_CLEAR_MINUTES)
+    probability = prediction.failure_probability
+    still_open = []
+    for alert in alerts:
+        if alert.source != AlertSource.PREDICTION:
+            continue  # a failure the machine reported clears with its ticket, not with a prediction
+        alert.probability = probability
+        alert.last_prediction = prediction
+        if probability >= clear_threshold:
+            alert.below_clear_threshold_since = None
+        elif alert.below_clear_threshold_since is None:
+            alert.below_clear_threshold_since = at
+        if alert.below_clear_threshold_since is not None and at - alert.below_clear_threshold_since >= clear_after:
+            alert_clear(
+                alert=alert,
+                at=at,
+                reason=f"Recovered: failure probability below {clear_threshold:.0%} for "
+                f"{settings.ALERT_CLEAR_MINUTES} minutes",
+                rearmed=True,
+            )
+        else:
+            # Pushed like a high refresh: a banner must not keep showing a probability that has fallen.
+            alert_pushed(alert, "refreshed", machine_code=alert.machine.code)
+            still_open.append(alert)
+    return still_open
+
+
+def _alerts_raise(high: dict[int, Prediction], *, at: datetime.datetime) -> list[Alert]:
+    """Raise alerts for machines that had none open; refreshes one that another process raised meanwhile."""
+    # Two predictors scoring the same machine at once: the machine's row lock makes the second
+    # wait for the first to commit, then see its alert and refresh it. NO KEY: the listener's
+    # inserts of readings (a foreign-key share lock on the machine) are not held up. The unique
+    # constraint on open alerts is the last guard (get_or_create).
+    machines = {
+        machine.pk: machine
+        for machine in Machine.objects.select_for_update(no_key=True).filter(pk__in=list(high)).order_by("pk")
+    }
+    open_alerts, cooling = alerts_watched(machine_ids=machines, at=at)
+    raised = []
+    for machine_id in sorted(machines):
+        machine, prediction = machines[machine_id], high[machine_id]
+        alerts = open_alerts.get(machine_id)
+        if alerts:
+            _alert_refresh(_alert_to_refresh(alerts, prediction), prediction=prediction, at=at)
+            continue
+        if cooling.get(machine_id):
+            continue  # cleared within the cooldown and the probability has not dipped since
+        if prediction.error_code_id is None:
+            logger.warning(
+                "%s: failure probability %.2f but no error code predicted", machine.code, prediction.failure_probability
+            )
+            continue
+        alert, created = Alert.objects.get_or_create(
+            machine=machine,
+            error_code=prediction.error_code,
+            status__in=ALERT_OPEN_STATUSES,
+            defaults={
+                "source": AlertSource.PREDICTION,
+                "probability": prediction.failure_probability,
+                "last_prediction": prediction,
+                "opened_at": at,
+                "refreshed_at": at,
+            },
+        )
+        if not created:
+            _alert_refresh(alert, prediction=prediction, at=at)
+            continue
+        raised.append(alert)
+        alert_pushed(alert, "raised", machine_code=machine.code)
+        machine_status_set(machine=machine, status=MachineStatus.DEGRADED, at=at, only_from=[MachineStatus.RUNNING])
+        ticket_for_new_alert(alert=alert, machine=machine, prediction=prediction, at=at)
+    return raised
+
+
+def _alert_refreshed(alert: Alert, *, prediction: Prediction, at: datetime.datetime) -> Alert:
+    """A high prediction confirms the open alert; set here, saved by the caller (in bulk), pushed on commit."""
+    if alert.source == AlertSource.PREDICTION:
+        # A failure the machine reported stays certain whatever the model thinks of its readings.
+        alert.probability = prediction.failure_probability
+    alert.last_prediction = prediction
+    alert.refreshed_at = alert.updated_at = at
+    alert.below_clear_threshold_since = None
+    alert_pushed(alert, "refreshed", machine_code=alert.machine.code)
+    return alert
+
+
+def _alert_refresh(alert: Alert, *, prediction: Prediction, at: datetime.datetime) -> None:
+    _alert_refreshed(alert, prediction=prediction, at=at).save(
+        update_fields=["probability", "last_prediction", "refreshed_at", "below_clear_threshold_since", "updated_at"]
+    )
+
+
+def alert_clear(
+    *, alert: Alert, at: datetime.datetime, reason: str, actor=None, rearmed: bool = False, ticket: Ticket | None = None
+) -> None:
+    """Clear an open alert; its ticket (if still open) records it, the machine leaves `degraded`."""
+    alert.status = AlertStatus.CLEARED
+    alert.cleared_at = at
+    alert.cleared_by = actor
+    alert.clear_reason = reason[:200]
+    alert.below_clear_threshold_since = None
+    # Cleared on recovery, the probability is already low: a new rise may alert at once.
+    alert.rearmed_at = at if rearmed else None
+    alert.save(
+        update_fields=[
+            "status",
+            "cleared_at",
+            "cleared_by",
+            "clear_reason",
+            "below_clear_threshold_since",
+            "rearmed_at",
+            "updated_at",
+        ]
+    )
+    machine = alert.machine
+    alert_pushed(alert, "cleared", machine_code=machine.code)
+    alert_ticket = Ticket.objects.filter(alert=alert).exclude(status=TicketStatus.RESOLVED).first()
+    if alert_ticket is not None and alert_ticket != ticket:
+        TicketEvent.objects.create(ticket=alert_ticket, kind=TicketEventKind.ALERT_CLEARED, note=reason, at=at)
+        alert_ticket.save(update_fields=["updated_at"])
+        ticket_pushed(alert_ticket, "alert_cleared")
+    if not Alert.objects.filter(machine_id=alert.machine_id, status__in=ALERT_OPEN_STATUSES).exists():
+        machine_status_set(machine=machine, status=MachineStatus.RUNNING, at=at, only_from=[MachineStatus.DEGRADED])
+
+
+@transaction.atomic
+def alert_acknowledge(*, alert: Alert, actor, at: datetime.datetime | None = None) -> Alert:
+    """A person has seen the alert: active → acknowledged, with who and when."""
+    if not alert_may_acknowledge(actor):
+        raise PermissionDenied("Only managers and supervisors may acknowledge alerts.")
+    at = at_or_now(at)
+    alert = Alert.objects.select_for_update(of=("self",)).select_related("machine", "error_code").get(pk=alert.pk)
+    if alert.status == AlertStatus.ACKNOWLEDGED:
+        raise WorkflowError(
+            f"Alert #{alert.pk} was already acknowledged by {person_name(alert.acknowledged_by)} "
+            f"at {timezone.localtime(alert.acknowledged_at):%Y-%m-%d %H:%M}."
+        )
+    if alert.status == AlertStatus.CLEARED:
+        raise WorkflowError(f"Alert #{alert.pk} is cleared ({alert.clear_reason}); there is nothing to acknowledge.")
+    alert.status = AlertStatus.ACKNOWLEDGED
+    alert.acknowledged_at = at
+    alert.acknowledged_by = actor
+    alert.save(update_fields=["status", "acknowledged_at", "acknowledged_by", "updated_at"])
+    ticket = Ticket.objects.filter(alert=alert).first()
+    alert_pushed(alert, "acknowledged", machine_code=alert.machine.code, user_ids=[ticket and ticket.assignee_id])
+    return alert

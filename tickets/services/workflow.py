@@ -1,0 +1,257 @@
+"""A ticket's workflow: take, start, resolve, reopen, reassign, comment, edit; each change a TicketEvent."""
+
+import datetime
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from core.roles import Role, user_role
+from telemetry.models import MachineStatus
+from tickets.models import (
+    ALERT_OPEN_STATUSES,
+    Alert,
+    AlertSource,
+    Breakdown,
+    BreakdownSource,
+    Ticket,
+    TicketEvent,
+    TicketEventKind,
+    TicketOutcome,
+    TicketStatus,
+)
+from tickets.permissions import ticket_may_manage, ticket_may_take, ticket_may_work_on
+from tickets.services.alerts import alert_clear
+from tickets.services.common import WorkflowError, at_or_now, person_name
+from tickets.services.events import ticket_pushed
+from tickets.services.machines import machine_status_set
+from tickets.services.opening import ticket_assign
+
+REOPEN_WITHIN = datetime.timedelta(hours=24)
+
+
+def ticket_record_edit(*, ticket: Ticket, actor, changed_fields: list[str]) -> TicketEvent | None:
+    """Record an edit of a ticket's descriptive fields (title, priority, SOP…) in its audit trail."""
+    if not changed_fields:
+        return None
+    labels = [str(Ticket._meta.get_field(name).verbose_name) for name in changed_fields]
+    event = TicketEvent.objects.create(
+        ticket=ticket, actor=actor, kind=TicketEventKind.EDITED, note="Changed: " + ", ".join(labels)
+    )
+    ticket_pushed(ticket, "edited")
+    return event
+
+
+def _ticket_locked(ticket: Ticket) -> Ticket:
+    """The ticket, row-locked for the rest of the transaction, as the last commit left it.
+
+    Lock first, then read with the joins: in one statement, a transaction that waited for the lock
+    gets the ticket's row as the other transaction committed it, but PostgreSQL re-checks the joined
+    rows by their old keys, so an assignee set meanwhile would come back as None.
+    """
+    list(Ticket.objects.select_for_update().filter(pk=ticket.pk).values_list("pk", flat=True))
+    return Ticket.objects.select_related("machine", "alert", "assignee", "error_code").get(pk=ticket.pk)
+
+
+def _require_work(actor, ticket: Ticket, action: str) -> None:
+    if not ticket_may_work_on(actor, ticket):
+        raise PermissionDenied(f"Only the ticket's assignee or a supervisor may {action} it.")
+
+
+def _require_manage(actor, action: str) -> None:
+    if not ticket_may_manage(actor):
+        raise PermissionDenied(f"Only supervisors may {action} a ticket.")
+
+
+def _status_event(ticket: Ticket, *, actor, from_status: str, at: datetime.datetime, note: str = "") -> None:
+    TicketEvent.objects.create(
+        ticket=ticket,
+        actor=actor,
+        kind=TicketEventKind.STATUS_CHANGED,
+        from_status=from_status,
+        to_status=ticket.status,
+        note=note,
+        at=at,
+    )
+
+
+def _refuse_unless_status(ticket: Ticket, wanted: str, action: str) -> None:
+    if ticket.status == wanted:
+        return
+    reasons = {
+        TicketStatus.OPEN: "it is open and not started yet: start it first (status in_progress)",
+        TicketStatus.IN_PROGRESS: f"it is already in progress since "
+        f"{timezone.localtime(ticket.started_at):%Y-%m-%d %H:%M}"
+        if ticket.started_at
+        else "it is already in progress",
+        TicketStatus.RESOLVED: "it is resolved; a supervisor may reopen it within 24 hours of its resolution",
+    }
+    raise WorkflowError(f"Ticket #{ticket.pk} cannot be {action}: {reasons[ticket.status]}.")
+
+
+@transaction.atomic
+def ticket_take(*, ticket: Ticket, actor, at: datetime.datetime | None = None) -> Ticket:
+    """A technician (or a supervisor who goes themself) takes an open ticket nobody has.
+
+    The row lock decides between two who take it at once: the second waits for the first to
+    commit, then finds the ticket assigned and is refused, saying who has it.
+    """
+    at = at_or_now(at)
+    ticket = _ticket_locked(ticket)
+    if not ticket_may_take(actor):
+        raise PermissionDenied("Only technicians and supervisors take tickets.")
+    _refuse_unless_status(ticket, TicketStatus.OPEN, "taken")
+    if ticket.assignee_id == actor.pk:
+        raise WorkflowError(f"Ticket #{ticket.pk} is already yours.")
+    if ticket.assignee_id is not None:
+        since = f" since {timezone.localtime(ticket.assigned_at):%Y-%m-%d %H:%M}" if ticket.assigned_at else ""
+        raise WorkflowError(f"Ticket #{ticket.pk} cannot be taken: {person_name(ticket.assignee)} has it{since}.")
+    ticket_assign(ticket=ticket, assignee=actor, actor=actor, at=at, note=f"Taken by {person_name(actor)}")
+    return ticket
+
+
+@transaction.atomic
+def ticket_start(*, ticket: Ticket, actor, at: datetime.datetime | None = None) -> Ticket:
+    """open → in_progress: work begins, the machine is under maintenance."""
+    at = at_or_now(at)
+    ticket = _ticket_locked(ticket)
+    _require_work(actor, ticket, "start")
+    _refuse_unless_status(ticket, TicketStatus.OPEN, "started")
+    ticket.status = TicketStatus.IN_PROGRESS
+    ticket.started_at = at
+    ticket.save(update_fields=["status", "started_at", "updated_at"])
+    _status_event(ticket, actor=actor, from_status=TicketStatus.OPEN, at=at)
+    machine_status_set(machine=ticket.machine, status=MachineStatus.MAINTENANCE, at=at)
+    ticket_pushed(ticket, "started")
+    return ticket
+
+
+@transaction.atomic
+def ticket_resolve(*, ticket: Ticket, actor, outcome: str, notes: str, at: datetime.datetime | None = None) -> Ticket:
+    """in_progress → resolved with an outcome and notes: records the downtime, ends the machine's
+    breakdown (or records one, for a confirmed failure), clears the alert, and the machine runs again."""
+    at = at_or_now(at)
+    ticket = _ticket_locked(ticket)
+    _require_work(actor, ticket, "resolve")
+    _refuse_unless_status(ticket, TicketStatus.IN_PROGRESS, "resolved")
+    if outcome not in TicketOutcome.values:
+        raise WorkflowError(f"The outcome must be one of {', '.join(TicketOutcome.values)}; got {outcome!r}.")
+    notes = (notes or "").strip()
+    if not notes:
+        raise WorkflowError("Resolving a ticket needs notes: what was found and what was done.")
+
+    breakdown = Breakdown.objects.select_for_update().filter(machine=ticket.machine, up_at__isnull=True).first()
+    if breakdown is not None:
+        breakdown.up_at, breakdown.ticket = max(at, breakdown.down_at), ticket
+        breakdown.save(update_fields=["up_at", "ticket"])
+    elif outcome == TicketOutcome.FAILURE_CONFIRMED and not ticket.breakdowns.exists():
+        alert = ticket.alert
+        predicted = (
+            alert is not None and alert.source == AlertSource.PREDICTION and alert.opened_at <= ticket.started_at
+        )
+        breakdown = Breakdown.objects.create(
+            machine=ticket.machine,
+            error_code=ticket.error_code,
+            source=BreakdownSource.TICKET,
+            down_at=ticket.started_at,
+            up_at=at,
+            ticket=ticket,
+            predicted_by=alert if predicted else None,
+        )
+    ticket.status = TicketStatus.RESOLVED
+    ticket.outcome = outcome
+    ticket.resolution_notes = notes
+    ticket.resolved_at = at
+    ticket.downtime_start = min(breakdown.down_at if breakdown else ticket.started_at, at)
+    ticket.downtime_end = at
+    ticket.save(
+        update_fields=[
+            "status",
+            "outcome",
+            "resolution_notes",
+            "resolved_at",
+            "downtime_start",
+            "downtime_end",
+            "updated_at",
+        ]
+    )
+    label = TicketOutcome(outcome).label
+    _status_event(ticket, actor=actor, from_status=TicketStatus.IN_PROGRESS, at=at, note=f"{label}: {notes}")
+    for alert in (
+        Alert.objects.filter(machine=ticket.machine, status__in=ALERT_OPEN_STATUSES)
+        .filter(Q(pk=ticket.alert_id) | Q(ticket__isnull=True))
+        .select_related("machine", "error_code")
+    ):
+        alert_clear(alert=alert, at=at, reason=f"Ticket #{ticket.pk} resolved: {label.lower()}", ticket=ticket)
+    if not Ticket.objects.filter(machine=ticket.machine, status=TicketStatus.IN_PROGRESS).exists():
+        machine_status_set(machine=ticket.machine, status=MachineStatus.RUNNING, at=at)
+    ticket_pushed(ticket, "resolved")
+    return ticket
+
+
+@transaction.atomic
+def ticket_reopen(*, ticket: Ticket, actor, note: str = "", at: datetime.datetime | None = None) -> Ticket:
+    """resolved → open, by a supervisor, within 24 hours of the resolution (later: a new ticket)."""
+    at = at_or_now(at)
+    ticket = _ticket_locked(ticket)
+    _require_manage(actor, "reopen")
+    if ticket.status != TicketStatus.RESOLVED:
+        raise WorkflowError(
+            f"Ticket #{ticket.pk} cannot be reopened: only a resolved ticket can, and it is "
+            f"{ticket.get_status_display().lower()}."
+        )
+    if at - ticket.resolved_at > REOPEN_WITHIN:
+        raise WorkflowError(
+            f"Ticket #{ticket.pk} cannot be reopened: it was resolved more than 24 hours ago "
+            f"({timezone.localtime(ticket.resolved_at):%Y-%m-%d %H:%M}); open a new ticket instead."
+        )
+    previous = f"previous resolution: {TicketOutcome(ticket.outcome).label.lower()}: {ticket.resolution_notes}"
+    ticket.status = TicketStatus.OPEN
+    ticket.outcome = ""
+    ticket.resolution_notes = ""
+    ticket.resolved_at = None
+    ticket.downtime_end = None
+    ticket.save(update_fields=["status", "outcome", "resolution_notes", "resolved_at", "downtime_end", "updated_at"])
+    TicketEvent.objects.create(
+        ticket=ticket,
+        actor=actor,
+        kind=TicketEventKind.REOPENED,
+        from_status=TicketStatus.RESOLVED,
+        to_status=TicketStatus.OPEN,
+        note="; ".join(part for part in ((note or "").strip(), previous) if part),
+        at=at,
+    )
+    ticket_pushed(ticket, "reopened")
+    return ticket
+
+
+@transaction.atomic
+def ticket_reassign(*, ticket: Ticket, actor, assignee, at: datetime.datetime | None = None) -> Ticket:
+    """A supervisor gives an unresolved ticket to another technician."""
+    at = at_or_now(at)
+    ticket = _ticket_locked(ticket)
+    _require_manage(actor, "reassign")
+    if ticket.status == TicketStatus.RESOLVED:
+        raise WorkflowError(f"Ticket #{ticket.pk} cannot be reassigned: it is resolved; reopen it first.")
+    if not assignee.is_active or user_role(assignee) != Role.TECHNICIAN:
+        raise WorkflowError(f"{person_name(assignee)} is not an active technician: tickets go to technicians.")
+    if ticket.assignee_id == assignee.pk:
+        raise WorkflowError(f"Ticket #{ticket.pk} is already assigned to {person_name(assignee)}.")
+    note = f"Reassigned from {person_name(ticket.assignee)} to {person_name(assignee)}"
+    ticket_assign(ticket=ticket, assignee=assignee, actor=actor, at=at, note=note)
+    return ticket
+
+
+@transaction.atomic
+def ticket_comment(*, ticket: Ticket, actor, text: str, at: datetime.datetime | None = None) -> TicketEvent:
+    at = at_or_now(at)
+    ticket = _ticket_locked(ticket)
+    _require_work(actor, ticket, "comment on")
+    text = (text or "").strip()
+    if not text:
+        raise WorkflowError("A comment needs some text.")
+    event = TicketEvent.objects.create(ticket=ticket, actor=actor, kind=TicketEventKind.COMMENTED, note=text, at=at)
+    ticket.save(update_fields=["updated_at"])
+    ticket_pushed(ticket, "commented")
+    return event
