@@ -88,7 +88,7 @@ def plant_seed(machine_count: int) -> None:
 
 def models_train(*, days: float, epochs: int, seed: int, mtbf_hours: float) -> dict[str, float]:
     """Both models trained and activated as `train_models --activate` does; seconds each took."""
-    from predictor.services import model_version_register  # noqa: PLC0415
+    from predictor.services import trained_artifact_register  # noqa: PLC0415
     from predictor.training import forest_train, lstm_train, training_data_simulate  # noqa: PLC0415
 
     def quiet(_message: str) -> None:
@@ -103,14 +103,7 @@ def models_train(*, days: float, epochs: int, seed: int, mtbf_hours: float) -> d
     ):
         started = time.perf_counter()
         artifact = train()
-        model_version_register(
-            kind=artifact.kind,
-            version=artifact.version,
-            directory=artifact.directory,
-            metrics=artifact.metrics,
-            data_description=artifact.description,
-            activate=True,
-        )
+        trained_artifact_register(artifact=artifact, activate=True)
         seconds[kind] = time.perf_counter() - started
     return seconds
 

@@ -2,6 +2,7 @@ import datetime
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -12,6 +13,9 @@ from telemetry.models import Machine
 from tickets.models import ErrorCode
 from tickets.push import broadcast_on_commit
 from tickets.services import predictions_handle
+
+if TYPE_CHECKING:  # training imports scikit-learn, which registering a version does not need
+    from predictor.training import TrainedArtifact
 
 
 @transaction.atomic
@@ -45,6 +49,18 @@ def model_version_register(
     if activate:
         model_version_activate(model_version=model_version)
     return model_version
+
+
+def trained_artifact_register(*, artifact: "TrainedArtifact", activate: bool) -> ModelVersion:
+    """Register what predictor.training wrote, with its metrics and the data it learned from."""
+    return model_version_register(
+        kind=artifact.kind,
+        version=artifact.version,
+        directory=artifact.directory,
+        metrics=artifact.metrics,
+        data_description=artifact.description,
+        activate=activate,
+    )
 
 
 def _json_safe(metrics: dict) -> dict:

@@ -6,7 +6,6 @@ import datetime
 
 from django.test import override_settings
 
-from predictor.services import model_version_register
 from predictor.training import TrainedArtifact, forest_train, training_data_simulate
 
 DAYS = 8
@@ -32,14 +31,3 @@ def small_forest_train(*, artifact_dir) -> TrainedArtifact:
     with override_settings(MODEL_ARTIFACT_DIR=artifact_dir):
         data = training_data_simulate(days=DAYS, machine_count=None, seed=SEED, mtbf_hours=200.0, end=TRAINED_UNTIL)
         return forest_train(data, seed=SEED, progress=lambda _line: None)
-
-
-def small_forest_activate(artifact: TrainedArtifact) -> None:
-    model_version_register(
-        kind=artifact.kind,
-        version=artifact.version,
-        directory=artifact.directory,
-        metrics=artifact.metrics,
-        data_description=artifact.description,
-        activate=True,
-    )

@@ -15,8 +15,9 @@ from django.utils import timezone
 from demo.runtime import DemoOptions, demo_past_replay
 from demo.seed import demo_plant_seed
 from demo.tests import clocks
-from demo.tests.small_forest import small_forest_activate, small_forest_train
+from demo.tests.small_forest import small_forest_train
 from predictor.scoring import Scorer
+from predictor.services import trained_artifact_register
 from telemetry.simulation_runner import GroundTruthRecorder, plant_load
 from telemetry.simulator import FAILED, STARTED, PlantSimulation, history_instants
 from telemetry.tests.test_simulator import demo_profiles
@@ -66,7 +67,7 @@ def test_demo_replay_has_breakdowns_and_the_scenario_machine_alerts_on_any_date(
     settings.TIME_ZONE = zone
     with time_machine.travel(clocks.plant_local(local_now, zone), tick=True):
         demo_plant_seed()
-        small_forest_activate(small_forest)
+        trained_artifact_register(artifact=small_forest, activate=True)
         # The first 8 machines: the scenario machine and the two the history scenario picks.
         plant = plant_load(machine_count=8, seed=1, mtbf_hours=200.0)
         end = timezone.now()

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from core.clock import instant_argument
 from predictor.models import ModelKind
 from predictor.selectors import active_model_versions
-from predictor.services import model_version_register
+from predictor.services import trained_artifact_register
 from predictor.training import (
     forest_train,
     lstm_train,
@@ -73,14 +73,7 @@ class Command(BaseCommand):
             say("LSTM:")
             trained.append(lstm_train(data, seed=seed, epochs=epochs, progress=lambda line: say(f"  {line}")))
         for artifact in trained:
-            version = model_version_register(
-                kind=artifact.kind,
-                version=artifact.version,
-                directory=artifact.directory,
-                metrics=artifact.metrics,
-                data_description=artifact.description,
-                activate=activate,
-            )
+            version = trained_artifact_register(artifact=artifact, activate=activate)
             shown = ", ".join(
                 f"{name} {value:.3f}" for name, value in artifact.metrics.items() if isinstance(value, float)
             )
