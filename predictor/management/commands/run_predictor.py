@@ -1,10 +1,10 @@
 """manage.py run_predictor: score every running machine every few seconds with the active models."""
 
-import signal
 import threading
 
 from django.core.management.base import BaseCommand
 
+from core.signals import stop_on_signals
 from predictor.scoring import Scorer
 
 
@@ -22,8 +22,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, interval, once, **options):
         stop = threading.Event()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: stop.set())
 
         def report(result, seconds):
             self.stdout.write(
@@ -31,4 +29,5 @@ class Command(BaseCommand):
                 f"in {seconds:.2f} s ({', '.join(result.models) or 'no active model'})"
             )
 
-        Scorer().run(stop=stop, interval=interval, on_tick=report, once=once)
+        with stop_on_signals(stop.set):
+            Scorer().run(stop=stop, interval=interval, on_tick=report, once=once)

@@ -1,10 +1,9 @@
 """manage.py mqtt_listen: store the plant's telemetry from MQTT, acknowledging only what is committed."""
 
-import signal
-
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from core.signals import stop_on_signals
 from telemetry.ingest import MachineDirectory
 from telemetry.listener import ListenerConfig, TelemetryListener
 from telemetry.live import LiveFrames
@@ -60,8 +59,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         directory = MachineDirectory(auto_register=machine_auto_register if settings.TELEMETRY_AUTO_REGISTER else None)
         listener = TelemetryListener(config, directory=directory, live=LiveFrames())
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: listener.request_stop())
         self.stdout.write(f"Listening on {config.broker} for {config.topic} as {config.client_id}. Ctrl-C stops.")
-        if not listener.run():
+        with stop_on_signals(listener.request_stop):
+            stopped_cleanly = listener.run()
+        if not stopped_cleanly:
             raise CommandError("stopped with a batch uncommitted (database unavailable); the broker keeps it")

@@ -4,11 +4,9 @@ Thin: it parses the options, handles SIGINT/SIGTERM and prints progress; the sim
 telemetry.simulator and the wiring to the database and the broker in telemetry.simulation_runner.
 """
 
-import contextlib
 import datetime
-import signal
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
@@ -16,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from core.clock import instant_argument, now_or
+from core.signals import stop_on_signals
 from telemetry.mqtt import PROTOCOLS, default_client_id
 from telemetry.simulation_runner import (
     BrokerUnavailableError,
@@ -152,7 +151,7 @@ class Command(BaseCommand):
             self._fail_soon(plant, clock, options)
 
         stop = threading.Event()
-        with _stop_on_signals(stop):
+        with stop_on_signals(stop.set, second_interrupts=True):
             if options["history_days"]:
                 self._history(plant, clock, truth, stop, options)
             if live and not stop.is_set():
@@ -253,31 +252,6 @@ class Command(BaseCommand):
             f"Stopped after {result.ticks:,} ticks: {result.published:,} readings published ({unacknowledged}"
             f"{dropped}), {result.failures} failures, {result.repairs} repairs."
         )
-
-
-@contextlib.contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGINT and SIGTERM set `stop`, so the loop ends after its tick and flushes; restored on exit.
-
-    A second signal while stopping gives up on the flush: someone pressing Ctrl-C twice means it.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers can only be set from the main thread (e.g. a test calling from a thread)
-        return
-
-    def request_stop(_signum, _frame) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-
-    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-    for signum in previous:
-        signal.signal(signum, request_stop)
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 def _iso(moment: datetime.datetime) -> str:
