@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from predictor.ml.artifacts import directory_sha256
 from predictor.models import ModelVersion, Prediction, SensorWarning
+from realtime.broadcast import broadcast_on_commit
 from telemetry.models import Machine
 from tickets.models import ErrorCode
-from tickets.push import broadcast_on_commit
 from tickets.services import predictions_handle
 
 if TYPE_CHECKING:  # training imports scikit-learn, which registering a version does not need

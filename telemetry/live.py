@@ -5,29 +5,17 @@ changes a thing sends its event). It throttles per machine so a sensor at 100 Hz
 websockets a few frames a second, and it never lets a channel-layer problem reach the ingest.
 """
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 
+from realtime.broadcast import group_sends
+from realtime.groups import MACHINE_READING, PLANT_EVENT, PLANT_GROUP, machine_group
 from telemetry.ingest import ReadingRow
 
 logger = logging.getLogger(__name__)
-
-PLANT_GROUP = "plant"
-# Group sends in flight at once, well inside the channel layer's connection pool.
-LAYER_CONCURRENCY = 16
-
-
-def machine_group(code: str) -> str:
-    return f"machine.{code}"
-
-
-def user_group(user_id: int) -> str:
-    return f"user.{user_id}"
 
 
 def reading_frame(row: ReadingRow) -> dict:
@@ -72,16 +60,6 @@ class LiveFrames:
 
 
 async def _frames_send(frames: list[dict]) -> None:
-    layer = get_channel_layer()
-    # channels-redis borrows a pooled connection for each group_send, and its pool refuses a borrower past
-    # 100 at once: a batch holding a whole plant's machines must queue for the connections, not take them all.
-    connections = asyncio.Semaphore(LAYER_CONCURRENCY)
-
-    async def send(group: str, message: dict) -> None:
-        async with connections:
-            await layer.group_send(group, message)
-
-    sends = [send(machine_group(frame["machine"]), {"type": "machine.reading", "payload": frame}) for frame in frames]
-    plant_event = {"type": "telemetry", "readings": frames}
-    sends.append(send(PLANT_GROUP, {"type": "plant.event", "payload": plant_event}))
-    await asyncio.gather(*sends)
+    sends = [(machine_group(frame["machine"]), {"type": MACHINE_READING, "payload": frame}) for frame in frames]
+    sends.append((PLANT_GROUP, {"type": PLANT_EVENT, "payload": {"type": "telemetry", "readings": frames}}))
+    await group_sends(sends)

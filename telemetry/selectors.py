@@ -31,6 +31,10 @@ def machine_list() -> QuerySet[Machine]:
     )
 
 
+async def machine_exists(code: str) -> bool:
+    return await Machine.objects.filter(code=code).aexists()
+
+
 def machine_get(*, code: str) -> Machine:
     """The machine with this code; raises Machine.DoesNotExist."""
     return machine_list().get(code=code)

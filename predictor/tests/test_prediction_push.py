@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from predictor.services import PredictionDraft, SensorWarningDraft, predictions_record
 from predictor.tests.factories import ModelVersionFactory
-from telemetry.live import PLANT_GROUP
+from realtime.groups import PLANT_GROUP
 from telemetry.tests.factories import MachineFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -10,8 +10,9 @@ from django.test import Client
 from django.utils import timezone
 
 from maintainx.asgi import application
+from realtime.groups import PLANT_GROUP, machine_group, user_group
 from telemetry.ingest import ReadingRow
-from telemetry.live import PLANT_GROUP, LiveFrames, machine_group, user_group
+from telemetry.live import LiveFrames
 from telemetry.services import readings_ingest
 from telemetry.tests.factories import MachineFactory
 

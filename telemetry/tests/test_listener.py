@@ -11,9 +11,10 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
+from realtime.groups import machine_group
 from telemetry.ingest import MachineDirectory, ReadingRow
 from telemetry.listener import Batcher, ListenerConfig, Pending, TelemetryListener
-from telemetry.live import LiveFrames, machine_group
+from telemetry.live import LiveFrames
 from telemetry.models import Reading, RejectedMessage
 from telemetry.mqtt import BrokerAddress, client_create, telemetry_topic
 from telemetry.tests.factories import MachineFactory, MachineTypeFactory, MetricSpecFactory

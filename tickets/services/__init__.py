@@ -8,7 +8,7 @@ module a subject, each importing only those below it (an import-linter contract)
     common                       WorkflowError, names of people and instants
 
 Every change to a ticket records a TicketEvent; every change to an alert or a ticket is pushed to
-the dashboards once it commits (tickets.push). Who may do what is decided by tickets.permissions,
+the dashboards once it commits (realtime.broadcast). Who may do what is decided by tickets.permissions,
 the same rules the API filters with; a change the object's state does not allow raises
 WorkflowError with the reason, which the API answers with 400.
 

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from predictor.models import Prediction
+from realtime.broadcast import batch as push_batch
 from telemetry.models import Machine, MachineStatus
 from tickets.models import (
     ALERT_OPEN_STATUSES,
@@ -25,7 +26,6 @@ from tickets.models import (
     TicketStatus,
 )
 from tickets.permissions import alert_may_acknowledge
-from tickets.push import batch as push_batch
 from tickets.services.common import WorkflowError, at_or_now, person_name
 from tickets.services.escalation import tickets_escalate_overdue
 from tickets.services.events import alert_pushed, ticket_pushed

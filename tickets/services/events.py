@@ -1,4 +1,4 @@
-"""The dashboard events of alerts and tickets, pushed on commit (tickets.push)."""
+"""The dashboard events of alerts and tickets, pushed on commit (realtime.broadcast)."""
 
 from collections.abc import Iterable
 
@@ -6,11 +6,11 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from core.roles import Role
+from realtime.broadcast import broadcast_on_commit
 from tickets.models import (
     Alert,
     Ticket,
 )
-from tickets.push import broadcast_on_commit
 
 User = get_user_model()
 

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from django.db import transaction
 
+from realtime.broadcast import batch as push_batch
 from telemetry.models import Machine, MachineStatus
 from tickets.models import (
     ALERT_OPEN_STATUSES,
@@ -18,7 +19,6 @@ from tickets.models import (
     FailureMode,
     Severity,
 )
-from tickets.push import batch as push_batch
 from tickets.services.alerts import alerts_watched
 from tickets.services.common import at_or_now
 from tickets.services.events import alert_pushed

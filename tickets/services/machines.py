@@ -3,6 +3,7 @@
 import datetime
 from collections.abc import Iterable
 
+from realtime.broadcast import broadcast_on_commit
 from telemetry.models import Machine
 from tickets.models import (
     Alert,
@@ -10,7 +11,6 @@ from tickets.models import (
     BreakdownSource,
     ErrorCode,
 )
-from tickets.push import broadcast_on_commit
 
 
 def machine_status_set(

@@ -15,10 +15,9 @@ from django.db import transaction
 
 from core.roles import Role
 from core.tests.factories import UserFactory
-from telemetry.live import PLANT_GROUP, user_group
+from realtime.groups import PLANT_EVENT, PLANT_GROUP, user_group
 from telemetry.tests.factories import MachineFactory
 from tickets.models import Ticket
-from tickets.push import PLANT_EVENT
 from tickets.services import alerts_from_predictions, ticket_create, ticket_start, ticket_take
 from tickets.tests.conftest import AT
 

@@ -1,9 +1,12 @@
+"""The dashboards' websockets: they authenticate, join their groups and relay what is sent there."""
+
+from collections.abc import Awaitable, Callable
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from core.roles import user_role
-from telemetry.live import PLANT_GROUP, machine_group, user_group
-from telemetry.models import Machine
+from realtime.groups import PLANT_GROUP, machine_group, user_group
 
 
 async def _refuse_unless_role(consumer) -> bool:
@@ -39,13 +42,20 @@ class PlantConsumer(AsyncJsonWebsocketConsumer):
 
 
 class MachineConsumer(AsyncJsonWebsocketConsumer):
-    """/ws/machines/<code>/: the live readings of one machine."""
+    """/ws/machines/<code>/: the live readings of one machine.
+
+    `machine_exists` (given by the routing, which knows the machines' app) refuses unknown codes.
+    """
+
+    def __init__(self, *args, machine_exists: Callable[[str], Awaitable[bool]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.machine_exists = machine_exists
 
     async def connect(self):
         if await _refuse_unless_role(self):
             return
         code = self.scope["url_route"]["kwargs"]["code"]
-        if not await Machine.objects.filter(code=code).aexists():
+        if not await self.machine_exists(code):
             await self.close(code=4404)
             return
         self.group = machine_group(code)

@@ -1,9 +1,10 @@
-"""Push of alert, ticket and machine-status changes to the dashboards, sent once the change commits.
+"""The one sender to the dashboards' channel groups, and the push of changes once they commit.
 
-Every service that changes an alert or a ticket calls `broadcast_on_commit` inside its transaction
-(DESIGN.md: the action that changes a thing sends its event, never the view or a signal). Nothing
-is sent when the transaction rolls back. The groups are those of telemetry/live.py, the one place
-that names them: `plant` (everyone on /ws/plant/) and `user.<id>` (one person's sockets).
+Every service that changes an alert, a ticket, a machine's status or the predictions calls
+`broadcast_on_commit` inside its transaction (DESIGN.md: the action that changes a thing sends its
+event, never the view or a signal). Nothing is sent when the transaction rolls back. The groups are
+those of realtime.groups: `plant` (everyone on /ws/plant/) and `user.<id>` (one person's sockets).
+The live readings (telemetry.live) go through `group_sends` too.
 
 Frames are small: what changed, its id and status. The plant group reaches every role, so a frame
 carries nothing a technician may not read; clients fetch the object by REST, where permissions
@@ -20,11 +21,12 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from telemetry.live import PLANT_GROUP, user_group
+from realtime.groups import PLANT_EVENT, PLANT_GROUP, user_group
 
 logger = logging.getLogger(__name__)
 
-PLANT_EVENT = "plant.event"  # the handler PlantConsumer relays to the socket
+# Group sends in flight at once, well inside the channel layer's connection pool.
+LAYER_CONCURRENCY = 16
 
 
 Frames = list[tuple[list[str], dict]]  # (groups, payload)
@@ -69,11 +71,27 @@ def _send_on_commit(frames: Frames) -> None:
 
 
 async def _group_sends(frames: Frames) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        logger.warning("no channel layer configured: %d frames not pushed", len(frames))
-        return
     # In order: a client must see "raised" before "refreshed" of the same alert.
     for groups, payload in frames:
         message = {"type": PLANT_EVENT, "payload": payload}
-        await asyncio.gather(*(layer.group_send(group, message) for group in groups))
+        await group_sends([(group, message) for group in groups])
+
+
+async def group_sends(sends: list[tuple[str, dict]]) -> None:
+    """Send each (group, message) at once, at most LAYER_CONCURRENCY in flight.
+
+    channels-redis borrows a pooled connection for each group_send, and its pool refuses a borrower
+    past 100 at once: a batch holding a whole plant's machines must queue for the connections, not
+    take them all.
+    """
+    layer = get_channel_layer()
+    if layer is None:
+        logger.warning("no channel layer configured: %d messages not pushed", len(sends))
+        return
+    connections = asyncio.Semaphore(LAYER_CONCURRENCY)
+
+    async def send(group: str, message: dict) -> None:
+        async with connections:
+            await layer.group_send(group, message)
+
+    await asyncio.gather(*(send(group, message) for group, message in sends))
