@@ -40,8 +40,11 @@ class CrewHold:
     until: datetime.datetime | None = None
     reason: str = ""
 
+    def covers(self, ticket: Ticket) -> bool:
+        return ticket.opened_at >= self.since
+
     def holds(self, ticket: Ticket, *, at: datetime.datetime) -> bool:
-        return ticket.opened_at >= self.since and (self.until is None or at < self.until)
+        return self.covers(ticket) and (self.until is None or at < self.until)
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,7 @@ class PlantReplay:
             start_at = (ticket.assigned_at or ticket.opened_at) + datetime.timedelta(
                 minutes=rng.uniform(*self.habits.respond_minutes)
             )
-            if hold is not None and hold.until is not None and ticket.opened_at >= hold.since:
+            if hold is not None and hold.covers(ticket) and hold.until is not None:
                 start_at = max(start_at, hold.until)  # not before the part is there
             job = self._job_length(ticket) * rng.uniform(*self.habits.pace)
             try:

@@ -7,7 +7,10 @@ Reproducibility. Every random value is a function of the seed, the machine code 
 never of how many machines run or which other instants were simulated:
 - a machine's fault timeline is drawn forward from a fixed epoch by an RNG keyed on (seed, code),
   so two runs with the same seed agree on when each fault starts and fails, whatever window or
-  tick spacing they simulate; a repair restarts the timeline from an RNG keyed on its instant;
+  tick spacing they simulate; a repair restarts the timeline from an RNG keyed on its instant.
+  Which natural faults a window holds therefore depends on where it lies in time: what must be in
+  a window (a demo's scenario, a test's failure) is forced there (`fault_force`), and a forced
+  fault keeps its kind, development and shape whatever the date and through earlier repairs;
 - a reading's noise comes from an RNG reseeded with (seed, code, ts), so the reading at an instant
   is the same in a history at 60 s steps and in a live run at 5 Hz.
 
