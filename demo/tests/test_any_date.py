@@ -21,7 +21,7 @@ from predictor.services import trained_artifact_register
 from telemetry.simulation_runner import GroundTruthRecorder, plant_load
 from telemetry.simulator import FAILED, STARTED, PlantSimulation, history_instants
 from telemetry.tests.test_simulator import demo_profiles
-from tickets.models import AlertSource, Breakdown, Ticket, TicketStatus
+from tickets.models import Alert, AlertSource, AlertStatus, Breakdown, Ticket, TicketStatus
 from tickets.reports import Period, plant_report
 
 SCENARIO_MACHINE = "M-007"
@@ -100,10 +100,35 @@ def test_demo_replay_has_breakdowns_and_the_scenario_machine_alerts_on_any_date(
     assert report["breakdowns_surprise"] >= 1
     for figure in ("mtbf_hours", "mttr_hours", "alert_precision", "median_lead_time_hours"):
         assert report[figure] is not None, (figure, report)
-    # The live scenario: the small forest has raised the scenario machine's alert, and its ticket
-    # waits for a technician (the crew leaves it to the person watching). (Whether the alert is
-    # still active at the end depends on this small model, which is not what is tested here.)
+    # The live scenario: the small forest has raised the scenario machine's alert, still active as
+    # the demo goes live, and its ticket waits for a technician (the crew leaves it to the person
+    # watching).
     scenario_ticket = Ticket.objects.select_related("alert", "assignee").get(machine__code=SCENARIO_MACHINE)
     assert scenario_ticket.alert.source == AlertSource.PREDICTION
+    assert scenario_ticket.alert.status == AlertStatus.ACTIVE
     assert scenario_ticket.status == TicketStatus.OPEN
     assert scenario_ticket.assignee is not None
+
+
+@pytest.mark.parametrize("utc_hour", range(0, 24, 2))
+@pytest.mark.usefixtures("db")
+def test_the_scenario_alert_stays_active_until_the_demo_goes_live_at_any_hour(utc_hour, small_forest, tmp_path):
+    """The scenario of the live demo test (test_demo_runtime: 0.6 days replayed, the machine failing
+    half a minute after start-up) at every second hour of a day: the daily load cycle moves the
+    readings the forest sees in the machine's last hours."""
+    with time_machine.travel(datetime.datetime(2026, 12, 5, utc_hour, 17, tzinfo=datetime.UTC), tick=True):
+        demo_plant_seed()
+        trained_artifact_register(artifact=small_forest, activate=True)
+        plant = plant_load(machine_count=8, seed=1, mtbf_hours=200.0)
+        demo_past_replay(
+            DemoOptions(fail_soon=SCENARIO_MACHINE, fail_soon_minutes=0.5, history_days=0.6),
+            plant=plant,
+            scorer=Scorer(),
+            truth=GroundTruthRecorder(path=tmp_path / "truth.jsonl", seed=1, machine_ids=plant.machine_ids),
+            end=timezone.now(),
+            say=lambda _line: None,
+        )
+
+    alert = Alert.objects.get(machine__code=SCENARIO_MACHINE)
+    assert (alert.source, alert.status) == (AlertSource.PREDICTION, AlertStatus.ACTIVE)
+    assert alert.probability >= 0.5

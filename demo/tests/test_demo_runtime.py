@@ -69,7 +69,7 @@ def demo_environment(tmp_path):
     }
     manage("migrate", "--noinput", "-v0", env=env)
     manage("seed_demo", env=env)
-    # A small but real Random Forest, the same on every date: 8 simulated days ending at a fixed
+    # A small but real Random Forest, the same on every date: 16 simulated days ending at a fixed
     # instant (test_any_date runs it on the demo's scenario at many dates).
     manage(*small_forest.TRAIN_MODELS_ARGS, env=env)
     return env, tmp_path / "demo.sqlite3"
