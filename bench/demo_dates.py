@@ -49,7 +49,7 @@ def one_date(local_now: str, zone: str, scenario_machine: str = "M-007") -> dict
         from demo.runtime import DemoOptions, demo_past_replay  # noqa: PLC0415
         from predictor.models import ModelVersion  # noqa: PLC0415
         from predictor.scoring import Scorer  # noqa: PLC0415
-        from telemetry.simulation_runner import GroundTruthRecorder, plant_load  # noqa: PLC0415
+        from simulation.runner import GroundTruthRecorder, plant_load  # noqa: PLC0415
         from tickets.models import Alert, AlertSource  # noqa: PLC0415
         from tickets.reports import Period, plant_report  # noqa: PLC0415
 

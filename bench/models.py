@@ -321,7 +321,8 @@ def simulator_section(args: argparse.Namespace) -> str:
     from django.core.management import call_command  # noqa: PLC0415
 
     django.setup()
-    from predictor.training import ALERT_THRESHOLD, forest_fit_evaluate, training_data_simulate  # noqa: PLC0415
+    from predictor.training import ALERT_THRESHOLD, forest_fit_evaluate  # noqa: PLC0415
+    from simulation.training_data import training_data_simulate  # noqa: PLC0415
 
     call_command("migrate", verbosity=0)
     call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115 - closed with the process

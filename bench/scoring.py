@@ -89,7 +89,8 @@ def plant_seed(machine_count: int) -> None:
 def models_train(*, days: float, epochs: int, seed: int, mtbf_hours: float) -> dict[str, float]:
     """Both models trained and activated as `train_models --activate` does; seconds each took."""
     from predictor.services import trained_artifact_register  # noqa: PLC0415
-    from predictor.training import forest_train, lstm_train, training_data_simulate  # noqa: PLC0415
+    from predictor.training import forest_train, lstm_train  # noqa: PLC0415
+    from simulation.training_data import training_data_simulate  # noqa: PLC0415
 
     def quiet(_message: str) -> None:
         return None
@@ -117,7 +118,7 @@ class LivePlant:
     until: datetime.datetime
 
     def run_until(self, end: datetime.datetime) -> None:
-        from telemetry.simulation_runner import history_write  # noqa: PLC0415
+        from simulation.runner import history_write  # noqa: PLC0415
 
         history_write(plant=self.plant, start=self.until, end=end, step_seconds=60.0, truth=self.truth)
         self.until = end
@@ -127,7 +128,7 @@ def history_simulate(*, hours: float, end: datetime.datetime, seed: int, mtbf_ho
     """Every machine's last `hours`, one reading a minute, through the listener's bulk write."""
     from django.db import connection  # noqa: PLC0415
 
-    from telemetry.simulation_runner import GroundTruthRecorder, plant_load  # noqa: PLC0415
+    from simulation.runner import GroundTruthRecorder, plant_load  # noqa: PLC0415
 
     plant = plant_load(machine_count=None, seed=seed, mtbf_hours=mtbf_hours)
     truth = GroundTruthRecorder(path=truth_path, seed=seed, machine_ids=plant.machine_ids)

@@ -1,35 +1,55 @@
-"""Grant model permissions to the role groups from a data migration (the apps' roles migrations share it).
+"""The roles' model permissions, kept in sync after every `migrate` (a post_migrate receiver).
 
-A plain helper that data migrations import, with the historical `apps` they are given.
+Each app declares on its AppConfig what each role may do with its own models:
+
+    role_permissions = {Role.SUPERVISOR: {ALL_MODELS: ALL_ACTIONS}, Role.MANAGER: {"alert": ("change",)}}
+
+so a new model is granted by the `migrate` that creates it, with no migration of its own. The sync
+only adds: a permission a supervisor gave a role by hand in the admin stays. Object-level rules (a
+technician updates only their own tickets) are the APIs'; these permissions decide what each role
+may see and do in the admin and set the ceiling for the API.
 """
 
-from django.contrib.auth.management import create_permissions
-from django.contrib.contenttypes.management import create_contenttypes
+from collections.abc import Mapping
+
+from django.apps import AppConfig
+from django.apps import apps as global_apps
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DEFAULT_DB_ALIAS
+
+from core.roles import Role
 
 ALL_ACTIONS = ("add", "change", "delete", "view")
+ALL_MODELS = "*"
+
+RolePermissions = Mapping[Role, Mapping[str, tuple[str, ...]]]
+
+# Django's own auth app declares nothing: supervisors manage the users and see the roles.
+AUTH_ROLE_PERMISSIONS: RolePermissions = {Role.SUPERVISOR: {"user": ALL_ACTIONS, "group": ("view",)}}
 
 
-def create_missing_permissions(apps):
-    # Permissions are normally created after `migrate` finishes; a fresh database has none yet.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_contenttypes(app_config, apps=apps, verbosity=0)
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-
-
-def grant(apps, role_permissions: dict[str, list[tuple[str, str | None, tuple[str, ...]]]]) -> None:
-    """role -> [(app_label, model name or None for every model of the app, actions)]."""
+def role_grants_sync(sender: AppConfig, using: str = DEFAULT_DB_ALIAS, apps=global_apps, **kwargs) -> None:
+    """Create the role groups and grant them what `sender` (an app just migrated) declares."""
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
-    create_missing_permissions(apps)
-    for role, grants in role_permissions.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        for app_label, model, actions in grants:
-            permissions = Permission.objects.filter(content_type__app_label=app_label)
-            if model is not None:
-                permissions = permissions.filter(content_type__model=model)
-            wanted = [p for p in permissions if p.codename.split("_", 1)[0] in actions]
-            if not wanted:
-                raise RuntimeError(f"No permissions found for {app_label}.{model or '*'} {actions}")
-            group.permissions.add(*wanted)
+    groups = {role: Group.objects.using(using).get_or_create(name=role)[0] for role in Role}
+    declared = AUTH_ROLE_PERMISSIONS if sender.label == "auth" else getattr(sender, "role_permissions", {})
+    if not declared:
+        return
+    permissions = list(
+        Permission.objects.using(using).filter(content_type__app_label=sender.label).select_related("content_type")
+    )
+    models = {permission.content_type.model for permission in permissions}
+    for role, grants in declared.items():
+        unknown = set(grants) - models - {ALL_MODELS}
+        if unknown:
+            raise ImproperlyConfigured(
+                f"{sender.label}: role_permissions for {role} name models it does not have: {sorted(unknown)}"
+            )
+        wanted = [
+            permission
+            for permission in permissions
+            if permission.codename.split("_", 1)[0]
+            in {*grants.get(ALL_MODELS, ()), *grants.get(permission.content_type.model, ())}
+        ]
+        groups[role].permissions.add(*wanted)

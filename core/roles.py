@@ -1,9 +1,13 @@
 """The three roles of MaintainX, held as Django groups (see DESIGN.md "Contracts")."""
 
+from __future__ import annotations
+
 from collections.abc import Iterable
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
+if TYPE_CHECKING:  # the apps' configs import Role before the models can be imported
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 
 class Role(StrEnum):
@@ -40,9 +44,10 @@ def user_role(user: AbstractBaseUser | AnonymousUser) -> Role | None:
 
 def user_set_role(*, user, role: Role) -> None:
     """Put the user in exactly one role group; supervisors get the admin site (is_staff)."""
-    role_groups = Group.objects.filter(name__in=[r.value for r in Role])
-    user.groups.remove(*role_groups)
-    user.groups.add(Group.objects.get(name=role.value))
+    # The Group model is not imported: the apps' configs import this module before the models load.
+    groups = user.groups.model.objects
+    user.groups.remove(*groups.filter(name__in=[r.value for r in Role]))
+    user.groups.add(groups.get(name=role.value))
     user.is_staff = user.is_superuser or role == Role.SUPERVISOR
     user.save(update_fields=["is_staff"])
     user.__dict__.pop("_role_group_names", None)

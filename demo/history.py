@@ -1,6 +1,6 @@
 """The demo plant's recent past, lived through the real pipeline rather than made up.
 
-Before the demo goes live it simulates the last days of the plant (telemetry.simulation_runner.
+Before the demo goes live it simulates the last days of the plant (simulation.runner.
 history_write) and, every hour of simulated time, runs what would have run then: the
 predictor's tick (predictions → alerts → tickets → escalations, through the same services) and a
 crew of simulated technicians who start their tickets, carry out the SOP and resolve them. A
@@ -18,8 +18,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from predictor.scoring import Scorer
-from telemetry.simulation_runner import GroundTruthRecorder, SimulatedPlant
-from telemetry.simulator import BEARING_WEAR, DEVELOPING, ELECTRICAL_FAULT, FaultRecord
+from simulation.engine import BEARING_WEAR, DEVELOPING, ELECTRICAL_FAULT, FaultRecord
+from simulation.runner import GroundTruthRecorder, SimulatedPlant
 from tickets.models import Ticket, TicketOutcome, TicketStatus
 from tickets.selectors import breakdown_open, tickets_in_hand
 from tickets.services import WorkflowError, ticket_comment, ticket_resolve, ticket_start

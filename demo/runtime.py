@@ -31,12 +31,8 @@ from django.utils import timezone
 from core.net import free_port
 from demo.history import CrewHold, HistoryScenario, PlantReplay, history_scenario_plant
 from predictor.scoring import Scorer
-from telemetry.ingest import MachineDirectory
-from telemetry.listener import ListenerConfig, TelemetryListener
-from telemetry.live import LiveFrames
-from telemetry.mqtt import BrokerAddress, default_client_id
-from telemetry.selectors import newest_reading_ts
-from telemetry.simulation_runner import (
+from simulation.engine import LiveClock
+from simulation.runner import (
     GroundTruthRecorder,
     HistoryResult,
     ResolvedTicketWatcher,
@@ -46,7 +42,11 @@ from telemetry.simulation_runner import (
     live_run,
     plant_load,
 )
-from telemetry.simulator import LiveClock
+from telemetry.ingest import MachineDirectory
+from telemetry.listener import ListenerConfig, TelemetryListener
+from telemetry.live import LiveFrames
+from telemetry.mqtt import BrokerAddress, default_client_id
+from telemetry.selectors import newest_reading_ts
 
 logger = logging.getLogger(__name__)
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from catalogue.models import SOP, ErrorCode, FailureMode, Severity, SOPStep
 from core.roles import Role, user_role, user_set_role
 from telemetry.models import Machine, MachineStatus, MachineType, MetricSpec
-from tickets.models import SOP, ErrorCode, FailureMode, Severity, Shift, SOPStep
+from tickets.models import Shift
 
 # --- What the seed contains -----------------------------------------------------------------------
 

@@ -54,10 +54,26 @@ INSTALLED_APPS = [
     "realtime",
     "maintainx",
     "telemetry",
+    "catalogue",
     "predictor",
     "tickets",
+    "simulation",
     "demo",
 ]
+
+# Calls that go up a layer, wired here (core.wiring): the app below calls the function named, and so
+# never imports the app above it.
+# telemetry → tickets: readings that carry the machine's own error code raise its alert and ticket.
+MACHINE_REPORTS_HANDLER = "tickets.services.machine_reports_handle"
+# predictor → tickets: new predictions raise, refresh or clear alerts.
+PREDICTIONS_HANDLER = "tickets.services.predictions_handle"
+# predictor ← tickets: the features count the hours since a machine's last repair (a resolved ticket).
+LAST_REPAIRS_SELECTOR = "tickets.selectors.machine_last_repairs"
+# train_models --source: where history and its labels come from.
+TRAINING_SOURCES = {
+    "simulate": "simulation.training_data.simulated_history",
+    "db": "simulation.training_data.stored_history",
+}
 
 MIDDLEWARE = [
     # First: probes from inside a container must not meet host validation or the HTTPS redirect.

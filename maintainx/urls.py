@@ -15,6 +15,7 @@ api_patterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("telemetry.urls")),
     path("", include("predictor.urls")),
+    path("", include("catalogue.urls")),
     path("", include("tickets.urls")),
 ]
 

@@ -71,7 +71,7 @@ class Prediction(models.Model):
     )
     failure_probability = models.FloatField(help_text="Probability of failure within the horizon")
     error_code = models.ForeignKey(
-        "tickets.ErrorCode",
+        "catalogue.ErrorCode",
         on_delete=models.PROTECT,
         related_name="predictions",
         null=True,

@@ -17,13 +17,13 @@ import numpy as np
 from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
+from catalogue.selectors import error_code_by_failure_mode
 from core.errors import error_first_line
 from predictor.ml.features import LONG_WINDOW_S, MachineWindow, windows_features, windows_sequences
 from predictor.models import ModelKind, ModelVersion, SensorProblem
 from predictor.selectors import active_model_versions, model_version_load
 from predictor.services import PredictionDraft, SensorWarningDraft, predictions_record
 from predictor.windows import RecentWindows
-from tickets.selectors import error_code_by_failure_mode
 
 logger = logging.getLogger(__name__)
 

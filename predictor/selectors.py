@@ -6,13 +6,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.db import connection
-from django.db.models import Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
+from core.wiring import wired
 from predictor.ml.artifacts import artifact_verify
 from predictor.ml.features import ERROR_CODE_WINDOW_S, MachineWindow
 from predictor.models import ModelKind, ModelVersion, Prediction, SensorWarning
 from telemetry.models import Machine, MachineStatus, MetricSpec, Reading, ReadingMinute
-from tickets.models import Ticket, TicketStatus
 
 # A minute's mean stands at the middle of its minute.
 MINUTE_MIDDLE_S = 30.0
@@ -199,17 +199,9 @@ def error_code_times(*, spans: Spans, end: datetime.datetime) -> dict[int, np.nd
 
 
 def last_repairs(*, machine_ids: Sequence[int], end: datetime.datetime) -> dict[int, float]:
-    """Per machine, when its latest ticket up to `end` was resolved (epoch seconds)."""
-    return {
-        machine_id: resolved_at.timestamp()
-        for machine_id, resolved_at in Ticket.objects.filter(
-            machine_id__in=machine_ids, status=TicketStatus.RESOLVED, resolved_at__lte=end
-        )
-        .order_by()
-        .values("machine_id")
-        .annotate(latest=Max("resolved_at"))
-        .values_list("machine_id", "latest")
-    }
+    """Per machine, when it was last repaired up to `end` (epoch seconds), from the app that records
+    repairs (settings.LAST_REPAIRS_SELECTOR: the tickets app, which is above this one)."""
+    return wired("LAST_REPAIRS_SELECTOR")(machine_ids=machine_ids, end=end)
 
 
 def machine_window(

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils import timezone
 
+from catalogue.models import ErrorCode
+from core.wiring import wired
 from predictor.ml.artifacts import directory_sha256
 from predictor.models import ModelVersion, Prediction, SensorWarning
 from realtime.broadcast import broadcast_on_commit
 from telemetry.models import Machine
-from tickets.models import ErrorCode
-from tickets.services import predictions_handle
 
 if TYPE_CHECKING:  # training imports scikit-learn, which registering a version does not need
     from predictor.training import TrainedArtifact
@@ -126,7 +126,8 @@ def predictions_record(
             for draft in warnings
         ]
     )
-    predictions_handle(predictions=created, detected_at=detected_at)
+    # Alerts and tickets from the predictions: PREDICTIONS_HANDLER, wired to the tickets app.
+    wired("PREDICTIONS_HANDLER")(predictions=created, detected_at=detected_at)
     # Dashboards refetch the newest predictions when told there are new ones, instead of polling.
     broadcast_on_commit(
         {

@@ -1,21 +1,19 @@
-"""Writes of the telemetry app: readings (one bulk write per batch), rejected messages, machines,
-and the simulator's ground truth."""
+"""Writes of the telemetry app: readings (one bulk write per batch), rejected messages, machines."""
 
 import datetime
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.db import DataError, connection, transaction
 from django.utils import timezone
 
 from core.errors import error_first_line
+from core.wiring import wired
 from telemetry.ingest import ReadingRow, Rejection
-from telemetry.models import Machine, MachineType, Reading, ReadingMinute, RejectedMessage, SimulatedFault
+from telemetry.models import Machine, MachineType, Reading, ReadingMinute, RejectedMessage
 from telemetry.mqtt import telemetry_topic
-from telemetry.simulator import FaultRecord
-from tickets.services import machine_reports_handle
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +38,9 @@ def readings_ingest(
 
     A reading whose machine and ts are already stored is a duplicate (a redelivery) and changes
     nothing. `on_commit` runs with the batch's rows once the transaction has committed. Readings
-    that carry an error code go to the tickets app as the machine's failure reports, judged as of
-    `reports_now` (the present unless given: a replay of history passes its simulated present).
+    that carry an error code go to MACHINE_REPORTS_HANDLER (wired to the tickets app) as the
+    machine's failure reports, judged as of `reports_now` (the present unless given: a replay of
+    history passes its simulated present).
 
     A reading the database refuses as data (DataError: something the checks in telemetry.ingest do
     not foresee) must not hold up the others, nor come back forever on redelivery: the batch is
@@ -88,7 +87,7 @@ def _readings_ingest_once(
     with transaction.atomic():
         stored = _readings_insert(rows) if rows else 0
         if reports := [row for row in rows if row.error_code]:
-            machine_reports_handle(reports=reports, now=reports_now)
+            wired("MACHINE_REPORTS_HANDLER")(reports=reports, now=reports_now)
         if rejections:
             received_at = timezone.now()
             RejectedMessage.objects.bulk_create([r.to_model(received_at=received_at) for r in rejections])
@@ -245,56 +244,6 @@ def machine_auto_register(code: str) -> Machine:
     )
     machine, _ = Machine.objects.get_or_create(code=code, defaults={"name": code, "machine_type": machine_type})
     return machine
-
-
-def simulated_faults_save(*, faults: Iterable[FaultRecord], seed: int, machine_ids: Mapping[str, int]) -> int:
-    """Create the faults not stored yet and fill in failures and repairs; returns how many were new.
-
-    Idempotent: a fault is found by (machine, started_at), and a failure or repair already stored
-    is never cleared, so re-running a history over a window, or a shorter one, changes nothing.
-    """
-    latest: dict[tuple[int, datetime.datetime], FaultRecord] = {}
-    for fault in faults:  # later snapshots of a fault know more: keep the last
-        latest[(machine_ids[fault.machine_code], fault.started_at)] = fault
-    if not latest:
-        return 0
-    with transaction.atomic():
-        stored = {
-            (row.machine_id, row.started_at): row
-            for row in SimulatedFault.objects.select_for_update().filter(
-                machine_id__in={machine_id for machine_id, _ in latest},
-                started_at__in={started_at for _, started_at in latest},
-            )
-        }
-        new_rows = []
-        changed_rows = []
-        for key, fault in latest.items():
-            row = stored.get(key)
-            if row is None:
-                new_rows.append(
-                    SimulatedFault(
-                        machine_id=key[0],
-                        failure_mode=fault.failure_mode,
-                        error_code=fault.error_code,
-                        started_at=fault.started_at,
-                        planned_failure_at=fault.planned_failure_at,
-                        failed_at=fault.failed_at,
-                        repaired_at=fault.repaired_at,
-                        seed=seed,
-                    )
-                )
-                continue
-            changed = False
-            if row.failed_at is None and fault.failed_at is not None:
-                row.failed_at, changed = fault.failed_at, True
-            if row.repaired_at is None and fault.repaired_at is not None:
-                row.repaired_at, changed = fault.repaired_at, True
-            if changed:
-                changed_rows.append(row)
-        # ignore_conflicts: a concurrent run with the same seed may have stored the same fault.
-        SimulatedFault.objects.bulk_create(new_rows, ignore_conflicts=True)
-        SimulatedFault.objects.bulk_update(changed_rows, ["failed_at", "repaired_at"])
-    return len(new_rows)
 
 
 def readings_prune(*, before: datetime.datetime, dry_run: bool = False) -> int:

@@ -1,6 +1,14 @@
 from django.apps import AppConfig
 
+from core.role_grants import ALL_ACTIONS, ALL_MODELS
+from core.roles import Role
+
 
 class TicketsConfig(AppConfig):
     name = "tickets"
     verbose_name = "Maintenance"
+    role_permissions = {
+        Role.SUPERVISOR: {ALL_MODELS: ALL_ACTIONS},
+        Role.MANAGER: {ALL_MODELS: ("view",), "alert": ("change",)},  # change: acknowledging an alert
+        Role.TECHNICIAN: {"alert": ("view",), "ticket": ("view", "change"), "ticketevent": ("view", "add")},
+    }

@@ -1,30 +1,12 @@
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Max, Prefetch, QuerySet
 
-from tickets.models import SOP, Alert, Breakdown, ErrorCode, SOPStep, Ticket, TicketEvent, TicketStatus
+from catalogue.models import SOP
+from catalogue.selectors import STEPS_IN_ORDER
+from tickets.models import Alert, Breakdown, Ticket, TicketEvent, TicketStatus
 from tickets.permissions import ticket_visibility
-
-_STEPS_IN_ORDER = Prefetch("steps", queryset=SOPStep.objects.order_by("order", "id"))
-
-
-def error_code_list() -> QuerySet[ErrorCode]:
-    return ErrorCode.objects.all()
-
-
-def sop_for_error_code(*, code: str) -> SOP | None:
-    """The newest published SOP for the error code, with its steps in order; None if it has none.
-
-    Raises ErrorCode.DoesNotExist for an unknown code, so callers can tell the two apart.
-    """
-    error_code = ErrorCode.objects.get(code=code)
-    return (
-        error_code.sops.filter(is_published=True)
-        .order_by("-version", "-updated_at")
-        .prefetch_related(_STEPS_IN_ORDER, "error_codes")
-        .first()
-    )
 
 
 def tickets_resolved_since(
@@ -38,19 +20,6 @@ def tickets_resolved_since(
         .order_by("resolved_at", "id")
         .values_list("id", "machine__code", "resolved_at")
     )
-
-
-def error_code_by_failure_mode() -> dict[str, ErrorCode]:
-    """The error code a predicted failure mode opens tickets with: the first code of each mode."""
-    codes: dict[str, ErrorCode] = {}
-    for error_code in ErrorCode.objects.order_by("code"):
-        codes.setdefault(error_code.failure_mode, error_code)
-    return codes
-
-
-def sop_list() -> QuerySet[SOP]:
-    """Published SOPs, newest version first within a title, with their steps and error codes."""
-    return SOP.objects.filter(is_published=True).prefetch_related(_STEPS_IN_ORDER, "error_codes")
 
 
 def alert_list() -> QuerySet[Alert]:
@@ -69,7 +38,7 @@ def ticket_list(*, user) -> QuerySet[Ticket]:
 def ticket_detail_list(*, user) -> QuerySet[Ticket]:
     """ticket_list with the SOP's steps and the audit trail, for one ticket's page."""
     return ticket_list(user=user).prefetch_related(
-        Prefetch("sop", queryset=SOP.objects.prefetch_related(_STEPS_IN_ORDER, "error_codes")),
+        Prefetch("sop", queryset=SOP.objects.prefetch_related(STEPS_IN_ORDER, "error_codes")),
         Prefetch("events", queryset=TicketEvent.objects.select_related("actor", "assignee").order_by("at", "id")),
     )
 
@@ -80,7 +49,7 @@ def tickets_in_hand() -> QuerySet[Ticket]:
     return (
         Ticket.objects.filter(status__in=[TicketStatus.OPEN, TicketStatus.IN_PROGRESS], assignee__isnull=False)
         .select_related("machine", "error_code", "assignee")
-        .prefetch_related(Prefetch("sop", queryset=SOP.objects.prefetch_related(_STEPS_IN_ORDER)))
+        .prefetch_related(Prefetch("sop", queryset=SOP.objects.prefetch_related(STEPS_IN_ORDER)))
         .order_by("opened_at", "pk")
     )
 
@@ -88,3 +57,18 @@ def tickets_in_hand() -> QuerySet[Ticket]:
 def breakdown_open(*, machine_id: int) -> bool:
     """Whether the machine is down now: a breakdown started and not ended."""
     return Breakdown.objects.filter(machine_id=machine_id, up_at__isnull=True).exists()
+
+
+def machine_last_repairs(*, machine_ids: Sequence[int], end: datetime.datetime) -> dict[int, float]:
+    """Per machine, when its latest ticket up to `end` was resolved (epoch seconds): the predictor's
+    features count the time since the last repair (settings.LAST_REPAIRS_SELECTOR)."""
+    return {
+        machine_id: resolved_at.timestamp()
+        for machine_id, resolved_at in Ticket.objects.filter(
+            machine_id__in=machine_ids, status=TicketStatus.RESOLVED, resolved_at__lte=end
+        )
+        .order_by()
+        .values("machine_id")
+        .annotate(latest=Max("resolved_at"))
+        .values_list("machine_id", "latest")
+    }

@@ -4,11 +4,7 @@ from tickets.apis import (
     AlertAcknowledgeApi,
     AlertDetailApi,
     AlertListApi,
-    ErrorCodeListApi,
-    ErrorCodeSopApi,
     ReportSummaryApi,
-    SOPDetailApi,
-    SOPListApi,
     TicketCommentApi,
     TicketDetailApi,
     TicketListApi,
@@ -17,10 +13,6 @@ from tickets.apis import (
 )
 
 urlpatterns = [
-    path("error-codes/", ErrorCodeListApi.as_view(), name="error-code-list"),
-    path("error-codes/<str:code>/sop/", ErrorCodeSopApi.as_view(), name="error-code-sop"),
-    path("sops/", SOPListApi.as_view(), name="sop-list"),
-    path("sops/<int:pk>/", SOPDetailApi.as_view(), name="sop-detail"),
     path("alerts/", AlertListApi.as_view(), name="alert-list"),
     path("alerts/<int:pk>/", AlertDetailApi.as_view(), name="alert-detail"),
     path("alerts/<int:pk>/acknowledge/", AlertAcknowledgeApi.as_view(), name="alert-acknowledge"),

@@ -13,7 +13,8 @@ import datetime
 
 from django.test import override_settings
 
-from predictor.training import TrainedArtifact, forest_train, training_data_simulate
+from predictor.training import TrainedArtifact, forest_train
+from simulation.training_data import training_data_simulate
 
 DAYS = 16
 SEED = 1

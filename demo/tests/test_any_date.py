@@ -18,9 +18,9 @@ from demo.tests import clocks
 from demo.tests.small_forest import small_forest_train
 from predictor.scoring import Scorer
 from predictor.services import trained_artifact_register
-from telemetry.simulation_runner import GroundTruthRecorder, plant_load
-from telemetry.simulator import FAILED, STARTED, PlantSimulation, history_instants
-from telemetry.tests.test_simulator import demo_profiles
+from simulation.engine import FAILED, STARTED, PlantSimulation, history_instants
+from simulation.runner import GroundTruthRecorder, plant_load
+from simulation.tests.test_engine import demo_profiles
 from tickets.models import Alert, AlertSource, AlertStatus, Breakdown, Ticket, TicketStatus
 from tickets.reports import Period, plant_report
 

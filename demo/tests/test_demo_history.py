@@ -9,10 +9,10 @@ from django.utils import timezone
 from demo.history import SIMULATED_NOTE, CrewHold, HistoryScenario, PlantReplay, history_scenario_plant
 from demo.seed import demo_plant_seed
 from predictor.scoring import Scorer
+from simulation.engine import DOWN
+from simulation.runner import GroundTruthRecorder, history_write, plant_load
 from telemetry.models import MachineStatus
 from telemetry.selectors import machine_get
-from telemetry.simulation_runner import GroundTruthRecorder, history_write, plant_load
-from telemetry.simulator import DOWN
 from tickets.models import AlertSource, Breakdown, Ticket, TicketOutcome, TicketStatus
 from tickets.reports import Period, plant_report
 

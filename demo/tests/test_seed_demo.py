@@ -6,11 +6,12 @@ from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 
+from catalogue.models import SOP, ErrorCode, FailureMode, SOPStep
+from catalogue.selectors import sop_for_error_code
 from core.roles import Role, user_role, user_set_role
 from demo.seed import MACHINES, USERS, demo_plant_seed
 from telemetry.models import Machine, MachineStatus, MachineType, MetricSpec
-from tickets.models import SOP, ErrorCode, FailureMode, Shift, SOPStep
-from tickets.selectors import sop_for_error_code
+from tickets.models import Shift
 
 pytestmark = pytest.mark.django_db
 

@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 from core.env import SettingError, env_bool, env_database, env_float, env_list, env_url
+from core.wiring import wired, wired_map
+from tickets.selectors import machine_last_repairs
+from tickets.services import machine_reports_handle, predictions_handle
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -120,3 +123,10 @@ def test_postgres_url_becomes_a_psycopg_database(monkeypatch):
         "maintainx",
         "maint",
     )
+
+
+def test_every_call_the_composition_root_wires_resolves():
+    assert wired("MACHINE_REPORTS_HANDLER") is machine_reports_handle
+    assert wired("PREDICTIONS_HANDLER") is predictions_handle
+    assert wired("LAST_REPAIRS_SELECTOR") is machine_last_repairs
+    assert set(wired_map("TRAINING_SOURCES")) == {"simulate", "db"}

@@ -5,7 +5,7 @@ import pytest
 
 from predictor.ml.features import FaultTruth, MachineWindow, feature_names, training_samples, window_features
 from predictor.ml.forest import FailureForest, describe
-from telemetry.simulator import (
+from simulation.engine import (
     BEARING_WEAR,
     FAILED,
     OVERHEATING,

@@ -11,6 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from catalogue.models import FailureMode
 from predictor.ml.artifacts import ArtifactTampered
 from predictor.ml.features import MachineWindow, feature_names
 from predictor.ml.forest import FailureForest
@@ -21,7 +22,6 @@ from predictor.services import model_version_register
 from telemetry.ingest import ReadingRow
 from telemetry.services import readings_ingest
 from telemetry.tests.factories import MachineFactory, MetricSpecFactory
-from tickets.models import FailureMode
 from tickets.tests.factories import ErrorCodeFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,18 +7,10 @@ from typing import Protocol
 
 from django.db import transaction
 
+from catalogue.models import ErrorCode, FailureMode, Severity
 from realtime.broadcast import batch as push_batch
 from telemetry.models import Machine, MachineStatus
-from tickets.models import (
-    ALERT_OPEN_STATUSES,
-    Alert,
-    AlertSource,
-    AlertStatus,
-    Breakdown,
-    ErrorCode,
-    FailureMode,
-    Severity,
-)
+from tickets.models import ALERT_OPEN_STATUSES, Alert, AlertSource, AlertStatus, Breakdown
 from tickets.services.alerts import alerts_watched
 from tickets.services.common import at_or_now
 from tickets.services.events import alert_pushed

@@ -3,14 +3,10 @@
 import datetime
 from collections.abc import Iterable
 
+from catalogue.models import ErrorCode
 from realtime.broadcast import broadcast_on_commit
 from telemetry.models import Machine
-from tickets.models import (
-    Alert,
-    Breakdown,
-    BreakdownSource,
-    ErrorCode,
-)
+from tickets.models import Alert, Breakdown, BreakdownSource
 
 
 def machine_status_set(

@@ -5,22 +5,13 @@ import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from catalogue.models import SOP, ErrorCode, Severity
+from catalogue.selectors import sop_for_error_code
 from predictor.models import Prediction
 from telemetry.models import Machine
 from telemetry.selectors import minute_summaries
 from tickets.assignment import assignee_for_new_ticket
-from tickets.models import (
-    SOP,
-    Alert,
-    AlertStatus,
-    ErrorCode,
-    Severity,
-    Ticket,
-    TicketEvent,
-    TicketEventKind,
-    TicketStatus,
-)
-from tickets.selectors import sop_for_error_code
+from tickets.models import Alert, AlertStatus, Ticket, TicketEvent, TicketEventKind, TicketStatus
 from tickets.services.common import at_or_now, person_name
 from tickets.services.events import supervisor_ids, ticket_pushed
 

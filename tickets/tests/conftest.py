@@ -3,12 +3,13 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from catalogue.models import FailureMode, Severity
 from core.roles import Role
 from core.tests.factories import UserFactory
 from predictor.models import Prediction
 from predictor.tests.factories import ModelVersionFactory
 from telemetry.tests.factories import MachineFactory, MetricSpecFactory
-from tickets.models import FailureMode, Severity, Shift
+from tickets.models import Shift
 from tickets.tests.factories import ErrorCodeFactory, SOPFactory, SOPStepFactory
 
 # Mid-morning, plant time: well inside the day shift the tests put technicians on.

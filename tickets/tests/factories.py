@@ -3,8 +3,9 @@ import datetime
 import factory
 from django.utils import timezone
 
+from catalogue.models import SOP, ErrorCode, FailureMode, Severity, SOPStep
 from telemetry.tests.factories import MachineFactory
-from tickets.models import SOP, Alert, Breakdown, BreakdownSource, ErrorCode, FailureMode, Severity, SOPStep, Ticket
+from tickets.models import Alert, Breakdown, BreakdownSource, Ticket
 
 
 class ErrorCodeFactory(factory.django.DjangoModelFactory):

@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from catalogue.models import ErrorCode, FailureMode, Severity
 from core.roles import Role
 from core.tests.factories import UserFactory
 from predictor.models import Prediction
@@ -20,9 +21,6 @@ from tickets.models import (
     AlertSource,
     AlertStatus,
     Breakdown,
-    ErrorCode,
-    FailureMode,
-    Severity,
     Ticket,
     TicketEventKind,
     TicketOutcome,

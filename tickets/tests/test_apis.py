@@ -1,6 +1,6 @@
 import pytest
 
-from tickets.models import Severity
+from catalogue.models import Severity
 from tickets.tests.factories import ErrorCodeFactory, SOPFactory, SOPStepFactory
 
 

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from demo.runtime import DemoOptions, DemoRuntime, demo_options_from_environment
 from demo.seed import USERS
-from telemetry.simulator import FAILURE_MODES
+from simulation.engine import FAILURE_MODES
 
 
 class Command(BaseCommand):

@@ -1,17 +1,14 @@
 """manage.py train_models: train the failure models offline and register them as model versions."""
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from core.clock import instant_argument
+from core.wiring import wired_map
 from predictor.models import ModelKind
 from predictor.selectors import active_model_versions
 from predictor.services import trained_artifact_register
-from predictor.training import (
-    forest_train,
-    lstm_train,
-    training_data_database,
-    training_data_simulate,
-)
+from predictor.training import TrainingRequest, forest_train, lstm_train
 
 
 class Command(BaseCommand):
@@ -24,7 +21,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--kind", choices=["random_forest", "lstm", "all"], default="all")
-        parser.add_argument("--source", choices=["simulate", "db"], default="simulate")
+        parser.add_argument(
+            "--source",
+            choices=sorted(settings.TRAINING_SOURCES),
+            default="simulate",
+            help="Where the history and its labels come from (settings.TRAINING_SOURCES)",
+        )
         parser.add_argument("--days", type=float, default=30.0, help="Days of history to learn from (30)")
         parser.add_argument("--machines", type=int, help="--source simulate: the first N machines (all)")
         parser.add_argument(
@@ -58,10 +60,8 @@ class Command(BaseCommand):
             if not kinds:
                 return
         say(f"Gathering {days:g} days of {'simulated' if source == 'simulate' else 'stored'} history ...")
-        if source == "simulate":
-            data = training_data_simulate(days=days, machine_count=machines, seed=seed, mtbf_hours=mtbf_hours, end=now)
-        else:
-            data = training_data_database(days=days, end=now)
+        request = TrainingRequest(days=days, end=now, machine_count=machines, seed=seed, mtbf_hours=mtbf_hours)
+        data = wired_map("TRAINING_SOURCES")[source](request)
         say(f"  {data.description['machines']} machines, {data.description['failures']} failures")
         if data.description["failures"] == 0:
             raise CommandError("no failures in that history to learn from: use more --days or --source simulate")

@@ -1,4 +1,4 @@
-"""Glue between the pure plant simulation (telemetry.simulator) and Django and MQTT.
+"""Glue between the pure plant simulation (simulation.engine) and Django and MQTT.
 
 Loads the machines to simulate, writes history through `readings_ingest`, publishes live readings
 over MQTT, records the ground truth (JSON lines and SimulatedFault rows) and turns resolved tickets
@@ -18,11 +18,8 @@ from typing import Protocol
 import paho.mqtt.client as mqtt
 from django.utils import timezone
 
-from telemetry.ingest import ReadingRow
-from telemetry.mqtt import BrokerAddress, client_create, connect_options, telemetry_topic
-from telemetry.selectors import machine_list
-from telemetry.services import readings_ingest, simulated_faults_save
-from telemetry.simulator import (
+from catalogue.selectors import error_code_by_failure_mode
+from simulation.engine import (
     DEFAULT_ERROR_CODES,
     REPAIRED,
     FaultEvent,
@@ -33,7 +30,12 @@ from telemetry.simulator import (
     SimulatedReading,
     history_instants,
 )
-from tickets.selectors import error_code_by_failure_mode, tickets_resolved_since
+from simulation.services import simulated_faults_save
+from telemetry.ingest import ReadingRow
+from telemetry.mqtt import BrokerAddress, client_create, connect_options, telemetry_topic
+from telemetry.selectors import machine_list
+from telemetry.services import readings_ingest
+from tickets.selectors import tickets_resolved_since
 
 HISTORY_CHUNK_ROWS = 20_000
 QOS = 1

@@ -1,6 +1,6 @@
 """The plant simulator: machines that run healthy, develop faults over hours, fail, and get repaired.
 
-Pure Python, no Django: the command and `telemetry.simulation_runner` feed it machine profiles and
+Pure Python, no Django: the command and `simulation.runner` feed it machine profiles and
 instants, and take readings and ground-truth events out. The tests drive it directly.
 
 Reproducibility. Every random value is a function of the seed, the machine code and an instant,

@@ -1,7 +1,7 @@
 """manage.py simulate_plant: the seeded machines publish simulated sensor readings over MQTT.
 
 Thin: it parses the options, handles SIGINT/SIGTERM and prints progress; the simulation is in
-telemetry.simulator and the wiring to the database and the broker in telemetry.simulation_runner.
+simulation.engine and the wiring to the database and the broker in simulation.runner.
 """
 
 import datetime
@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from core.clock import instant_argument, now_or
 from core.signals import stop_on_signals
-from telemetry.mqtt import PROTOCOLS, default_client_id
-from telemetry.simulation_runner import (
+from simulation.engine import FAILURE_MODES, SPEEDUP_NEEDS_DURATION, LiveClock
+from simulation.runner import (
     BrokerUnavailableError,
     GroundTruthRecorder,
     HistoryProgress,
@@ -28,7 +28,7 @@ from telemetry.simulation_runner import (
     live_run,
     plant_load,
 )
-from telemetry.simulator import FAILURE_MODES, SPEEDUP_NEEDS_DURATION, LiveClock
+from telemetry.mqtt import PROTOCOLS, default_client_id
 
 DEFAULT_TRUTH_FILE = Path("var") / "simulator" / "ground_truth.jsonl"
 

@@ -17,19 +17,9 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
+from catalogue.models import ErrorCode, FailureMode
 from demo.seed import COMPRESSOR, MACHINE_TYPES, MACHINES, MOTOR, PUMP
-from telemetry.ingest import DecodedReading, message_decode
-from telemetry.models import Machine, Reading, SimulatedFault
-from telemetry.mqtt import BrokerAddress, telemetry_topic
-from telemetry.simulation_runner import (
-    GroundTruthRecorder,
-    ResolvedTicketWatcher,
-    error_codes_by_failure_mode,
-    history_write,
-    live_run,
-    plant_load,
-)
-from telemetry.simulator import (
+from simulation.engine import (
     BEARING_WEAR,
     DEFAULT_ERROR_CODES,
     ELECTRICAL_FAULT,
@@ -47,8 +37,20 @@ from telemetry.simulator import (
     PlantSimulation,
     history_instants,
 )
+from simulation.models import SimulatedFault
+from simulation.runner import (
+    GroundTruthRecorder,
+    ResolvedTicketWatcher,
+    error_codes_by_failure_mode,
+    history_write,
+    live_run,
+    plant_load,
+)
+from telemetry.ingest import DecodedReading, message_decode
+from telemetry.models import Machine, Reading
+from telemetry.mqtt import BrokerAddress, telemetry_topic
 from telemetry.tests.factories import MachineFactory, MachineTypeFactory, MetricSpecFactory
-from tickets.models import ErrorCode, FailureMode, Ticket
+from tickets.models import Ticket
 from tickets.tests.factories import TicketFactory
 
 UTC = datetime.UTC
