@@ -53,15 +53,17 @@ INSTALLED_APPS = [
     "core",
     "realtime",
     "maintainx",
+    "accounts",
     "telemetry",
     "predictor",
     "tickets",
+    "operations",
     "demo",
 ]
 
 MIDDLEWARE = [
     # First: probes from inside a container must not meet host validation or the HTTPS redirect.
-    "maintainx.health.HealthCheckMiddleware",
+    "operations.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # ASGI-native: WhiteNoise served files through a synchronous iterator, which Django's ASGI
     # handler consumes with a warning on every static request.
