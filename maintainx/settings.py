@@ -53,11 +53,13 @@ INSTALLED_APPS = [
     "core",
     "realtime",
     "maintainx",
+    "accounts",
     "telemetry",
     "catalogue",
     "predictor",
     "tickets",
     "simulation",
+    "operations",
     "demo",
 ]
 
@@ -77,7 +79,7 @@ TRAINING_SOURCES = {
 
 MIDDLEWARE = [
     # First: probes from inside a container must not meet host validation or the HTTPS redirect.
-    "maintainx.health.HealthCheckMiddleware",
+    "operations.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # ASGI-native: WhiteNoise served files through a synchronous iterator, which Django's ASGI
     # handler consumes with a warning on every static request.

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from maintainx.plant_status import plant_status_read, plant_status_text
+from operations.plant_status import plant_status_read, plant_status_text
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from maintainx.health import readiness
+from operations.health import readiness
 
 
 class Command(BaseCommand):

@@ -1,0 +1,8 @@
+from django.urls import re_path
+
+from operations.views import frontend_index
+
+urlpatterns = [
+    # Everything else is the dashboard's (client-side routes); /static/ is served by ServeStatic.
+    re_path(r"^(?!api/|admin/|static/|ws/).*$", frontend_index, name="frontend"),
+]
