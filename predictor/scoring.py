@@ -1,4 +1,5 @@
-"""One predictor tick: every running machine's recent window → both active models → predictions.
+"""One predictor tick: every running machine's recent window → the active models' one predict entry
+(predictor.ml.predict) → predictions, their failure modes mapped to the catalogue's error codes.
 
 Plain classes and functions the tests call directly; `manage.py run_predictor` only loops over
 `Scorer.tick` and handles signals.
@@ -9,8 +10,7 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,15 +19,15 @@ from django.utils import timezone
 
 from catalogue.selectors import error_code_by_failure_mode
 from core.errors import error_first_line
-from predictor.ml.features import LONG_WINDOW_S, MachineWindow, windows_features, windows_sequences
+from predictor.ml.features import LONG_WINDOW_S, MachineWindow
+from predictor.ml.predict import LoadedArtifact, Predictor, StageClock
 from predictor.models import ModelKind, ModelVersion, SensorProblem
-from predictor.selectors import active_model_versions, model_version_load
+from predictor.selectors import active_model_versions, model_version_artifact_load
 from predictor.services import PredictionDraft, SensorWarningDraft, predictions_record
 from predictor.windows import RecentWindows
 
 logger = logging.getLogger(__name__)
 
-HORIZON_HOURS = 24.0
 # A machine whose newest reading is older than this is not predicted: its sensor or link is down.
 STALE_AFTER = datetime.timedelta(minutes=5)
 # A signal that has not moved at all for this long is a stuck sensor, not a machine.
@@ -50,21 +50,6 @@ class TickResult:
     skipped: int
     models: tuple[str, ...]
     stage_seconds: dict[str, float] = field(default_factory=dict)
-
-
-class StageClock:
-    """Wall time per stage of a tick: what the benchmark and the operator's log break a tick into."""
-
-    def __init__(self):
-        self.seconds: dict[str, float] = {}
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
 
 
 def sensor_problem(window: MachineWindow, *, now: datetime.datetime) -> tuple[str, str] | None:
@@ -99,11 +84,11 @@ class Scorer:
     recent windows (reading only what changed since the last tick), and scores ticks."""
 
     def __init__(self):
-        self._loaded: dict[str, tuple[int, object]] = {}
+        self._loaded: dict[str, tuple[int, LoadedArtifact]] = {}
         # Features look 12 hours back from a machine's latest reading, which may be minutes old.
         self._windows = RecentWindows(hours=LONG_WINDOW_S / 3600 + 0.5)
 
-    def _models(self) -> dict[str, tuple[ModelVersion, object]]:
+    def _models(self) -> dict[str, tuple[ModelVersion, LoadedArtifact]]:
         models = {}
         active = active_model_versions()
         stale = [kind for kind, version in active.items() if self._loaded.get(kind, (None,))[0] != version.id]
@@ -114,7 +99,7 @@ class Scorer:
             gc.unfreeze()
             for kind in stale:
                 logger.info("loading %s", active[kind])
-                self._loaded[kind] = (active[kind].id, model_version_load(active[kind]))
+                self._loaded[kind] = (active[kind].id, model_version_artifact_load(active[kind]))
             gc.collect()
             gc.freeze()
         for kind, version in active.items():
@@ -180,39 +165,30 @@ class Scorer:
             len(drafts), len(warnings), tuple(str(version) for version, _ in models.values()), clock.seconds
         )
 
-    def _predict(self, windows: list[MachineWindow], *, forest, lstm, clock: StageClock) -> list[PredictionDraft]:
-        forest_version, forest_model = forest
-        at = [window.ts[-1:] for window in windows]
-        with clock.stage("features"):
-            features = windows_features(windows, at)
-        with clock.stage("forest"):
-            probability = forest_model.predict_failure_probability(features)
-            modes = forest_model.predict_mode(features)
-        with clock.stage("explanations"):
-            sentences = forest_model.describe_samples(features)
+    def _predict(
+        self,
+        windows: list[MachineWindow],
+        *,
+        forest: tuple[ModelVersion, LoadedArtifact],
+        lstm: tuple[ModelVersion, LoadedArtifact] | None,
+        clock: StageClock,
+    ) -> list[PredictionDraft]:
+        forest_version, forest_artifact = forest
+        predictor = Predictor(forest_artifact, lstm[1] if lstm else None)
+        forecasts = predictor.predict(windows, clock=clock)
         codes = error_code_by_failure_mode()
-        rul = (None, None, None)
-        if lstm is not None:
-            from predictor.ml.rul import failure_probability_within  # noqa: PLC0415 - TensorFlow is already loaded
-
-            _, lstm_model = lstm
-            with clock.stage("lstm"):
-                rul = lstm_model.predict(windows_sequences(windows, at))
-            # Both models vote: the RUL model's chance of a failure within the horizon can only
-            # add to the classifier's, so a fast-developing fault is not missed by either.
-            probability = np.maximum(probability, failure_probability_within(HORIZON_HOURS, *rul))
         return [
             PredictionDraft(
-                machine_code=window.machine_code,
-                ts=datetime.datetime.fromtimestamp(window.ts[-1], tz=datetime.UTC),
+                machine_code=forecast.machine_code,
+                ts=datetime.datetime.fromtimestamp(forecast.ts, tz=datetime.UTC),
                 model_version=forest_version,
                 rul_model_version=lstm[0] if lstm else None,
-                failure_probability=float(probability[i]),
-                error_code=codes.get(modes[i]) if modes[i] else None,
-                rul_hours=None if rul[0] is None else float(rul[0][i]),
-                rul_low_hours=None if rul[1] is None else float(rul[1][i]),
-                rul_high_hours=None if rul[2] is None else float(rul[2][i]),
-                top_signals=sentences[i],
+                failure_probability=forecast.failure_probability,
+                error_code=codes.get(forecast.failure_mode) if forecast.failure_mode else None,
+                rul_hours=forecast.rul_hours,
+                rul_low_hours=forecast.rul_low_hours,
+                rul_high_hours=forecast.rul_high_hours,
+                top_signals=forecast.explanation,
             )
-            for i, window in enumerate(windows)
+            for forecast in forecasts
         ]

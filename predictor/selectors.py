@@ -9,8 +9,9 @@ from django.db import connection
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from core.wiring import wired
-from predictor.ml.artifacts import artifact_verify
+from predictor.ml.artifacts import artifact_verify, metadata_read_if_any
 from predictor.ml.features import ERROR_CODE_WINDOW_S, MachineWindow
+from predictor.ml.predict import LoadedArtifact
 from predictor.models import ModelKind, ModelVersion, Prediction, SensorWarning
 from telemetry.models import Machine, MachineStatus, MetricSpec, Reading, ReadingMinute
 
@@ -264,17 +265,25 @@ def active_model_versions() -> dict[str, ModelVersion]:
     return {version.kind: version for version in ModelVersion.objects.filter(is_active=True)}
 
 
-def model_version_load(model_version: ModelVersion):
-    """The one way to load a model: its directory must hash to the sha256 recorded when it was
-    registered (ArtifactTampered otherwise), and TensorFlow is imported only for an LSTM."""
+def model_version_artifact_load(model_version: ModelVersion) -> LoadedArtifact:
+    """The one way to load a model, with the metadata its training recorded (for predictor.ml.predict):
+    its directory must hash to the sha256 recorded when it was registered (ArtifactTampered otherwise),
+    and TensorFlow is imported only for an LSTM."""
     artifact_verify(model_version.artifact_path, model_version.sha256)
     if model_version.kind == ModelKind.RANDOM_FOREST:
         from predictor.ml.forest import FailureForest  # noqa: PLC0415 - scikit-learn only when serving
 
-        return FailureForest.load(model_version.artifact_path)
-    from predictor.ml.rul import RulLstm  # noqa: PLC0415 - TensorFlow only when an LSTM is used
+        model = FailureForest.load(model_version.artifact_path)
+    else:
+        from predictor.ml.rul import RulLstm  # noqa: PLC0415 - TensorFlow only when an LSTM is used
 
-    return RulLstm.load(model_version.artifact_path)
+        model = RulLstm.load(model_version.artifact_path)
+    return LoadedArtifact(model, metadata_read_if_any(model_version.artifact_path))
+
+
+def model_version_load(model_version: ModelVersion):
+    """The model alone, loaded as `model_version_artifact_load` loads it."""
+    return model_version_artifact_load(model_version).model
 
 
 def model_version_list(*, kind: str) -> list[ModelVersion]:

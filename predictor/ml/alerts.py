@@ -1,8 +1,10 @@
 """Alert-level evaluation: what a manager sees is alerts and failures, not samples.
 
 An alert opens at the first instant whose failure probability reaches the threshold and stays open
-while the probability stays at or above the lower clear threshold (hysteresis, as the tickets'
-alerts do), so a probability that wavers around the threshold is one alert, not many.
+while the probability stays at or above the lower clear threshold, so a probability that wavers
+around the threshold is one alert, not many. `AlertHysteresis` is that rule, the one both this
+evaluation and the tickets' live alerts follow (the live ones also wait ALERT_CLEAR_MINUTES below
+the clear threshold before they clear).
 
 An alert is right when the machine fails while it is open or within the horizon after its last
 instant; a failure is caught when an alert was open at some point of the horizon before it (an
@@ -14,6 +16,30 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+
+@dataclass(frozen=True)
+class AlertHysteresis:
+    """Open at `threshold` or above; once open, clear only below `clear_threshold` (None: the
+    threshold itself, no hysteresis)."""
+
+    threshold: float
+    clear_threshold: float | None = None
+
+    def next_open(self, was_open: bool, probability: float) -> bool:
+        """Whether the alert is open after `probability`, given whether it was open before it."""
+        if probability >= self.threshold:
+            return True
+        clear_threshold = self.threshold if self.clear_threshold is None else self.clear_threshold
+        return was_open and probability >= clear_threshold
+
+    def opens(self, probability: float) -> bool:
+        """High enough to open an alert (or to refresh an open one)."""
+        return self.next_open(False, probability)
+
+    def holds(self, probability: float) -> bool:
+        """High enough to keep an open alert open."""
+        return self.next_open(True, probability)
 
 
 @dataclass(frozen=True)
@@ -56,8 +82,7 @@ def alert_report(
     machine_codes = np.asarray(machine_codes).astype(str)
     times = np.asarray(times, dtype=np.float64)
     scores = np.asarray(scores, dtype=np.float64)
-    opens = scores >= threshold
-    holds = scores >= (threshold if clear_threshold is None else clear_threshold)
+    hysteresis = AlertHysteresis(threshold, clear_threshold)
     failures_by_machine: dict[str, list[float]] = {}
     for code, failed_at in failures:
         failures_by_machine.setdefault(code, []).append(failed_at)
@@ -71,13 +96,12 @@ def alert_report(
         is_open = False
         for index in mine:
             t = times[index]
-            if is_open and holds[index] and t - runs[-1][1] <= max_gap_seconds:
+            continues = is_open and t - runs[-1][1] <= max_gap_seconds
+            is_open = hysteresis.next_open(continues, scores[index])
+            if is_open and continues:
                 runs[-1][1] = t
-            elif opens[index]:
+            elif is_open:
                 runs.append([t, t])
-                is_open = True
-            else:
-                is_open = False
         machine_failures = failures_by_machine.get(code, [])
         for opened, last in runs:
             alerts += 1

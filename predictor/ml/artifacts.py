@@ -129,6 +129,14 @@ def metadata_read(directory: str | Path) -> dict[str, Any]:
     return json.loads((Path(directory) / METADATA_FILE).read_text(encoding="utf-8"))
 
 
+def metadata_read_if_any(directory: str | Path) -> dict[str, Any]:
+    """metadata.json, or {} for a model directory saved without it (a model saved and registered by
+    hand, as tests do): serving then falls back to what training did before it recorded anything."""
+    if not (Path(directory) / METADATA_FILE).is_file():
+        return {}
+    return metadata_read(directory)
+
+
 def _json_default(value: Any) -> Any:
     # numpy scalars and arrays in metrics: recorded as plain numbers and lists.
     if hasattr(value, "tolist"):

@@ -1,6 +1,7 @@
 import numpy as np
+import pytest
 
-from predictor.ml.alerts import alert_report
+from predictor.ml.alerts import AlertHysteresis, alert_report
 
 HOUR = 3600.0
 
@@ -68,3 +69,31 @@ def test_a_probability_wavering_around_the_threshold_is_one_alert_until_it_falls
         max_gap_seconds=2 * HOUR,
     )
     assert report.alerts == 2  # 1-5 h is one alert; the one at 8 h is another
+
+
+def states(hysteresis: AlertHysteresis, probabilities: list[float]) -> list[bool]:
+    """Whether the alert is open after each probability, from closed."""
+    is_open, seen = False, []
+    for probability in probabilities:
+        is_open = hysteresis.next_open(is_open, probability)
+        seen.append(is_open)
+    return seen
+
+
+def test_an_alert_opens_at_the_threshold_and_stays_open_until_the_probability_falls_below_the_clear_threshold():
+    hysteresis = AlertHysteresis(threshold=0.8, clear_threshold=0.5)
+    probabilities = [0.79, 0.8, 0.6, 0.5, 0.49, 0.6, 0.79, 0.95]
+    assert states(hysteresis, probabilities) == [False, True, True, True, False, False, False, True]
+
+
+def test_without_a_clear_threshold_an_alert_clears_as_soon_as_the_probability_is_below_the_threshold():
+    assert states(AlertHysteresis(threshold=0.8), [0.9, 0.79, 0.85, 0.8]) == [True, False, True, True]
+
+
+@pytest.mark.parametrize(
+    ("probability", "opens", "holds"),
+    [(0.3, False, False), (0.5, False, True), (0.7, False, True), (0.8, True, True), (1.0, True, True)],
+)
+def test_opens_and_holds_are_the_rule_from_a_closed_and_from_an_open_alert(probability, opens, holds):
+    hysteresis = AlertHysteresis(threshold=0.8, clear_threshold=0.5)
+    assert (hysteresis.opens(probability), hysteresis.holds(probability)) == (opens, holds)

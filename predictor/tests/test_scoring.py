@@ -12,12 +12,13 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from catalogue.models import FailureMode
-from predictor.ml.artifacts import ArtifactTampered
-from predictor.ml.features import MachineWindow, feature_names
+from predictor.ml.artifacts import ArtifactTampered, metadata_write
+from predictor.ml.features import FEATURE_METRICS, MachineWindow, feature_names
 from predictor.ml.forest import FailureForest
-from predictor.models import ModelKind, Prediction, SensorProblem, SensorWarning
+from predictor.ml.predict import Predictor
+from predictor.models import ModelKind, ModelVersion, Prediction, SensorProblem, SensorWarning
 from predictor.scoring import Scorer, sensor_problem
-from predictor.selectors import model_version_load
+from predictor.selectors import model_version_artifact_load, model_version_load
 from predictor.services import model_version_register
 from telemetry.ingest import ReadingRow
 from telemetry.services import readings_ingest
@@ -127,6 +128,36 @@ def test_a_tampered_artifact_is_refused(active_forest):
         model_version_load(active_forest)
 
 
+def test_a_loaded_artifact_brings_what_its_training_recorded_and_a_bare_one_nothing(active_forest, tmp_path):
+    recorded_directory = tmp_path / "recorded"
+    model_version_load(active_forest).save(recorded_directory)
+    metadata_write(
+        recorded_directory,
+        kind=ModelKind.RANDOM_FOREST,
+        data_description="generated",
+        feature_names=feature_names(),
+        metrics={},
+        training_seconds=0,
+        extra={"horizon_hours": 12.0},
+    )
+    recorded = model_version_register(
+        kind=ModelKind.RANDOM_FOREST,
+        version="recorded",
+        directory=recorded_directory,
+        metrics={},
+        data_description="generated",
+        activate=False,
+    )
+
+    loaded = model_version_artifact_load(recorded)
+    bare = model_version_artifact_load(active_forest)
+
+    assert loaded.recorded("horizon_hours") == 12.0
+    assert Predictor(loaded).horizon_hours == 12.0
+    assert bare.metadata == {}
+    assert Predictor(bare).horizon_hours == 24.0
+
+
 NOW = datetime.datetime(2026, 11, 26, 12, 0, tzinfo=datetime.UTC)
 RANGES = {"vibration": (None, 4.5), "temperature": (10.0, 70.0)}
 
@@ -191,3 +222,42 @@ def test_run_predictor_once_prints_what_it_scored(db):
     call_command("run_predictor", "--once", stdout=out)
     assert out.getvalue().startswith("scored 0 machines, skipped 0 with sensor warnings in ")
     assert out.getvalue().rstrip().endswith("(no active model)")
+
+
+# Keras' own tensor-to-numpy conversion trips numpy 2's copy-keyword deprecation; nothing of ours to fix.
+@pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
+def test_with_an_active_lstm_a_tick_records_its_rul_and_its_vote_within_the_forests_horizon(active_forest, tmp_path):
+    from predictor.ml.rul import RulLstm, failure_probability_within  # noqa: PLC0415 - TensorFlow in this test only
+
+    machine = MachineFactory()
+    MetricSpecFactory(machine_type=machine.machine_type, name="vibration")
+    now = timezone.now()
+    readings(machine, end=now, values=lambda m: 2.0 + (m % 5) / 10)
+    tiny = {"conv_filters": 0, "lstm_units": (4,), "dense_units": 4, "dropout": 0.0}
+    lstm = RulLstm(window_length=48, feature_names=tuple(FEATURE_METRICS), rul_cap=120.0, **tiny)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 48, len(FEATURE_METRICS))).astype(np.float32)
+    lstm.fit(x, rng.uniform(0, 120, size=32).astype(np.float32), epochs=1, seed=0)
+    lstm.save(tmp_path / "lstm")
+    lstm_version = model_version_register(
+        kind=ModelKind.LSTM,
+        version="test",
+        directory=tmp_path / "lstm",
+        metrics={},
+        data_description="generated",
+        activate=True,
+    )
+    scorer = Scorer()
+
+    scorer.tick(now=now)
+    both = Prediction.objects.get()
+    ModelVersion.objects.filter(pk=lstm_version.pk).update(is_active=False)
+    scorer.tick(now=now)
+    forest_alone = Prediction.objects.exclude(pk=both.pk).get()
+
+    assert (both.rul_model_version, forest_alone.rul_model_version) == (lstm_version, None)
+    assert both.rul_low_hours <= both.rul_hours <= both.rul_high_hours
+    within_horizon = failure_probability_within(
+        24.0, *(np.array([hours]) for hours in (both.rul_hours, both.rul_low_hours, both.rul_high_hours))
+    )[0]
+    assert both.failure_probability == pytest.approx(max(forest_alone.failure_probability, within_horizon))

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from predictor.ml.alerts import AlertHysteresis
 from predictor.models import Prediction
 from realtime.broadcast import batch as push_batch
 from telemetry.models import Machine, MachineStatus
@@ -73,8 +74,9 @@ def alerts_from_predictions(*, predictions: Sequence[Prediction], at: datetime.d
 
     - p ≥ PREDICTION_THRESHOLD raises an alert for the machine and the predicted error code, with
       its ticket, or refreshes the machine's open alert: never a second one.
-    - Hysteresis: an open predicted alert clears itself once p has stayed below
-      ALERT_CLEAR_THRESHOLD for ALERT_CLEAR_MINUTES.
+    - Hysteresis (predictor.ml.alerts.AlertHysteresis, the rule the models are evaluated by): an
+      open predicted alert clears itself once p has stayed below ALERT_CLEAR_THRESHOLD for
+      ALERT_CLEAR_MINUTES.
     - Cooldown: for ALERT_COOLDOWN_MINUTES after an alert of a machine cleared, no new alert opens
       for it unless p first fell below the threshold and then rose again (the window a repaired
       machine is judged on still holds the readings from before the repair).
@@ -82,7 +84,7 @@ def alerts_from_predictions(*, predictions: Sequence[Prediction], at: datetime.d
     The failure probability belongs to the machine (failure of any kind within the horizon), so
     hysteresis and cooldown work per machine; the error code says which failure is most likely.
     """
-    threshold = settings.PREDICTION_THRESHOLD
+    hysteresis = _alert_hysteresis()
     latest: dict[int, Prediction] = {}
     for prediction in predictions:
         current = latest.get(prediction.machine_id)
@@ -93,14 +95,16 @@ def alerts_from_predictions(*, predictions: Sequence[Prediction], at: datetime.d
     to_raise: dict[int, Prediction] = {}
     changed: list[Alert] = []
     for machine_id, prediction in latest.items():
-        if prediction.failure_probability >= threshold:
+        if hysteresis.opens(prediction.failure_probability):
             alerts = open_alerts.get(machine_id)
             if alerts:
                 changed.append(_alert_refreshed(_alert_to_refresh(alerts, prediction), prediction=prediction, at=at))
             else:
                 to_raise[machine_id] = prediction
         elif machine_id in open_alerts:
-            changed.extend(_alerts_below_threshold(open_alerts[machine_id], prediction=prediction, at=at))
+            changed.extend(
+                _alerts_below_threshold(open_alerts[machine_id], prediction=prediction, at=at, hysteresis=hysteresis)
+            )
         elif machine_id in cooling:
             for alert in cooling[machine_id]:
                 alert.rearmed_at = at
@@ -128,12 +132,18 @@ def _alert_to_refresh(alerts: list[Alert], prediction: Prediction) -> Alert:
     return next((a for a in alerts if a.error_code_id == prediction.error_code_id), alerts[0])
 
 
-def _alerts_below_threshold(alerts: list[Alert], *, prediction: Prediction, at: datetime.datetime) -> list[Alert]:
+def _alert_hysteresis() -> AlertHysteresis:
+    """The live alerts' thresholds, from the settings."""
+    return AlertHysteresis(threshold=settings.PREDICTION_THRESHOLD, clear_threshold=settings.ALERT_CLEAR_THRESHOLD)
+
+
+def _alerts_below_threshold(
+    alerts: list[Alert], *, prediction: Prediction, at: datetime.datetime, hysteresis: AlertHysteresis
+) -> list[Alert]:
     """Hysteresis for a machine's open predicted alerts; clears those whose time below has run out.
 
     Returns the alerts left open, changed, for one bulk update.
     """
-    clear_threshold = settings.ALERT_CLEAR_THRESHOLD
     clear_after = datetime.timedelta(minutes=settings.ALERT_CLEAR_MINUTES)
     probability = prediction.failure_probability
     still_open = []
@@ -142,7 +152,7 @@ def _alerts_below_threshold(alerts: list[Alert], *, prediction: Prediction, at: 
             continue  # a failure the machine reported clears with its ticket, not with a prediction
         alert.probability = probability
         alert.last_prediction = prediction
-        if probability >= clear_threshold:
+        if hysteresis.holds(probability):
             alert.below_clear_threshold_since = None
         elif alert.below_clear_threshold_since is None:
             alert.below_clear_threshold_since = at
@@ -150,7 +160,7 @@ def _alerts_below_threshold(alerts: list[Alert], *, prediction: Prediction, at: 
             alert_clear(
                 alert=alert,
                 at=at,
-                reason=f"Recovered: failure probability below {clear_threshold:.0%} for "
+                reason=f"Recovered: failure probability below {hysteresis.clear_threshold:.0%} for "
                 f"{settings.ALERT_CLEAR_MINUTES} minutes",
                 rearmed=True,
             )
