@@ -6,6 +6,8 @@ The simulator, the demo seed, the models and the tickets all read this one catal
 from django.db import models
 from django.db.models import Q
 
+from catalogue.failure_modes import FAILURE_MODE_LABELS
+
 
 class Severity(models.IntegerChoices):
     """Severity of an error code, and the priority of the tickets it opens (higher is more urgent)."""
@@ -16,15 +18,11 @@ class Severity(models.IntegerChoices):
     CRITICAL = 4, "Critical"
 
 
-class FailureMode(models.TextChoices):
-    """The failure modes the predictor tells apart; each maps to one or more error codes."""
-
-    BEARING_WEAR = "bearing_wear", "Bearing wear"
-    OVERHEATING = "overheating", "Overheating"
-    IMBALANCE = "imbalance", "Imbalance / misalignment"
-    LUBRICATION_LOSS = "lubrication_loss", "Lubrication loss"
-    ELECTRICAL_FAULT = "electrical_fault", "Electrical fault"
-    OTHER = "other", "Other"
+# The failure modes the predictor tells apart, from the one list (catalogue.failure_modes); each maps
+# to one or more error codes. FailureMode.BEARING_WEAR == "bearing_wear", with its label.
+FailureMode = models.TextChoices(
+    "FailureMode", [(value.upper(), (value, label)) for value, label in FAILURE_MODE_LABELS.items()]
+)
 
 
 class ErrorCode(models.Model):

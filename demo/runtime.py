@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from catalogue.failure_modes import BEARING_WEAR
 from core.net import free_port
 from demo.history import CrewHold, HistoryScenario, PlantReplay, history_scenario_plant
 from predictor.scoring import Scorer
@@ -65,7 +66,7 @@ class DemoOptions:
     fail_soon_minutes: float = 5.0
     # Bearing wear by default: its vibration trend is the one a newcomer sees on the chart at once,
     # and a fixed kind makes every first demo tell the same story (None: drawn from the seed).
-    fail_soon_mode: str | None = "bearing_wear"
+    fail_soon_mode: str | None = BEARING_WEAR
     # The plant's past, replayed through the pipeline before going live (demo.history), so that the
     # reports have days to show (about 30 s a simulated day on 2 cores); at least the predictor's
     # longest window (12 h).

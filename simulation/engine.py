@@ -29,15 +29,12 @@ import random
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+from catalogue.failure_modes import BEARING_WEAR, ELECTRICAL_FAULT, IMBALANCE, LUBRICATION_LOSS, OVERHEATING
+
 HOUR = 3600.0
 EPOCH = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
 _EPOCH_S = EPOCH.timestamp()
 
-BEARING_WEAR = "bearing_wear"
-OVERHEATING = "overheating"
-IMBALANCE = "imbalance"
-LUBRICATION_LOSS = "lubrication_loss"
-ELECTRICAL_FAULT = "electrical_fault"
 
 # The codes of the demo seed; the runner replaces them with those of the ErrorCode table.
 DEFAULT_ERROR_CODES: Mapping[str, str] = {

@@ -1,9 +1,10 @@
-"""Writes of the telemetry app: readings (one bulk write per batch), rejected messages, machines."""
+"""Writes of the telemetry app: readings (one bulk write per batch), rejected messages, machines and
+their status."""
 
 import datetime
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import DataError, connection, transaction
@@ -11,6 +12,7 @@ from django.utils import timezone
 
 from core.errors import error_first_line
 from core.wiring import wired
+from realtime.broadcast import broadcast_on_commit
 from telemetry.ingest import ReadingRow, Rejection
 from telemetry.models import Machine, MachineType, Reading, ReadingMinute, RejectedMessage
 from telemetry.mqtt import telemetry_topic
@@ -259,3 +261,17 @@ def readings_prune(*, before: datetime.datetime, dry_run: bool = False) -> int:
         with transaction.atomic():
             removed += old.delete()[0]
     return removed
+
+
+def machine_status_set(
+    *, machine: Machine, status: str, at: datetime.datetime, only_from: Iterable[str] | None = None
+) -> bool:
+    """Move the machine to `status` (from one of `only_from`, when given); pushes the change."""
+    machines = Machine.objects.filter(pk=machine.pk).exclude(status=status)
+    if only_from is not None:
+        machines = machines.filter(status__in=list(only_from))
+    if not machines.update(status=status, status_changed_at=at):
+        return False
+    machine.status, machine.status_changed_at = status, at
+    broadcast_on_commit({"type": "machine", "event": "status", "machine": machine.code, "status": status})
+    return True

@@ -16,6 +16,7 @@ from predictor.ml.alerts import AlertHysteresis
 from predictor.models import Prediction
 from realtime.broadcast import batch as push_batch
 from telemetry.models import Machine, MachineStatus
+from telemetry.services import machine_status_set
 from tickets.models import (
     ALERT_OPEN_STATUSES,
     Alert,
@@ -30,7 +31,6 @@ from tickets.permissions import alert_may_acknowledge
 from tickets.services.common import WorkflowError, at_or_now, person_name
 from tickets.services.escalation import tickets_escalate_overdue
 from tickets.services.events import alert_pushed, ticket_pushed
-from tickets.services.machines import machine_status_set
 from tickets.services.opening import ticket_for_new_alert
 
 logger = logging.getLogger(__name__)

@@ -10,11 +10,12 @@ from django.db import transaction
 from catalogue.models import ErrorCode, FailureMode, Severity
 from realtime.broadcast import batch as push_batch
 from telemetry.models import Machine, MachineStatus
+from telemetry.services import machine_status_set
 from tickets.models import ALERT_OPEN_STATUSES, Alert, AlertSource, AlertStatus, Breakdown
 from tickets.services.alerts import alerts_watched
 from tickets.services.common import at_or_now
 from tickets.services.events import alert_pushed
-from tickets.services.machines import breakdown_start, machine_status_set
+from tickets.services.machines import breakdown_start
 from tickets.services.opening import ticket_for_new_alert
 
 logger = logging.getLogger(__name__)

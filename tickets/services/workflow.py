@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from core.roles import Role, user_role
 from telemetry.models import MachineStatus
+from telemetry.services import machine_status_set
 from tickets.models import (
     ALERT_OPEN_STATUSES,
     Alert,
@@ -25,7 +26,6 @@ from tickets.permissions import ticket_may_manage, ticket_may_take, ticket_may_w
 from tickets.services.alerts import alert_clear
 from tickets.services.common import WorkflowError, at_or_now, person_name
 from tickets.services.events import ticket_pushed
-from tickets.services.machines import machine_status_set
 from tickets.services.opening import ticket_assign
 
 REOPEN_WITHIN = datetime.timedelta(hours=24)
