@@ -1,8 +1,9 @@
 """Scoring benchmark: one predictor tick over 1,000 machines against the 1 s limit of issue 4.
 
 On a fresh PostgreSQL database it:
-  1. seeds the demo plant (machine types, metric ranges, error codes, 24 machines) and adds machines
-     up to --machines, spread over the three types;
+  1. seeds the demo plant (machine types, metric ranges, error codes, 24 machines), adds machines
+     up to --machines, spread over the three types, and alarm rules until every machine is judged by
+     --rules of them (10: rate rules and a vibration zone beside the metric specs' defaults);
   2. trains a real Failure Forest (production settings: 300 trees) and a real RulLstm (production
      architecture, a few epochs) on simulated history of the 24 demo machines, with the training
      code of `manage.py train_models`, and activates both;
@@ -84,6 +85,46 @@ def plant_seed(machine_count: int) -> None:
         )
         for n in range(DEMO_MACHINES + 1, machine_count + 1)
     )
+
+
+def rules_add(per_machine: int) -> float:
+    """Alarm rules on every machine type until each machine is judged by `per_machine` of them (the
+    metric specs' defaults count): rate rules on every metric, then a vibration zone rule. Their
+    limits sit where a healthy plant does not reach them, as a plant's rules mostly do. Returns the
+    rules per machine, on average."""
+    from predictor.models import AlarmRule, RuleKind, VibrationClass, VibrationZone  # noqa: PLC0415
+    from predictor.rules import machine_rules  # noqa: PLC0415
+    from predictor.selectors import machines_to_score  # noqa: PLC0415
+    from telemetry.models import MachineType  # noqa: PLC0415
+
+    zone_class = VibrationClass.objects.order_by("-zone_d_from").first()
+    machines = machines_to_score()
+    for machine_type in MachineType.objects.prefetch_related("metrics"):
+        wanted = []
+        for spec in machine_type.metrics.all():
+            span = (spec.normal_max or 1.0) - (spec.normal_min or 0.0)
+            for kind in (RuleKind.RISING, RuleKind.FALLING):
+                wanted.append(
+                    AlarmRule(machine_type=machine_type, metric=spec.name, kind=kind, limit=2 * span, minutes=30)
+                )
+            if spec.name == "vibration":
+                wanted.append(
+                    AlarmRule(
+                        machine_type=machine_type,
+                        metric="vibration",
+                        kind=RuleKind.ZONE,
+                        vibration_class=zone_class,
+                        zone=VibrationZone.D,
+                        minutes=10,
+                    )
+                )
+        typed = [machine for machine in machines if machine.machine_type_id == machine_type.pk]
+        if not typed:
+            continue
+        have = len(machine_rules(typed[:1])[typed[0].id])
+        AlarmRule.objects.bulk_create(wanted[: max(0, per_machine - have)])
+    counts = [len(rules) for rules in machine_rules(machines).values()]
+    return sum(counts) / len(counts)
 
 
 def models_train(*, days: float, epochs: int, seed: int, mtbf_hours: float) -> dict[str, float]:
@@ -206,6 +247,7 @@ def report(
     counts: dict[str, int],
     setup: dict[str, float],
     load: tuple[float, float],
+    rules_per_machine: float,
 ) -> None:
     from django.db import connection  # noqa: PLC0415
 
@@ -223,6 +265,7 @@ def report(
         f"{counts['sensor_warnings']:,} sensor warnings; {machines - counts['running']:,} machines down"
     )
     print(f"  setup: {', '.join(f'{name} {seconds:.0f} s' for name, seconds in setup.items())}")
+    print(f"  alarm rules: {rules_per_machine:.1f} per machine on average, judged every tick (the rules stage)")
     print(
         f"  first tick (loads both models, reads every window whole): {first.seconds:.2f} s, of which "
         + ", ".join(f"{name} {first.stages.get(name, 0.0):.2f}" for name in TICK_STAGES)
@@ -252,6 +295,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2, help="LSTM epochs: its size, not its accuracy, matters (2)")
     parser.add_argument("--mtbf-hours", type=float, default=200.0, help="simulated mean hours between faults (200)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--rules", type=int, default=10, help="alarm rules per machine, at least (10)")
     parser.add_argument(
         "--database-url",
         default=os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres",
@@ -269,6 +313,7 @@ def main() -> None:
         setup = {}
         started = time.perf_counter()
         plant_seed(args.machines)
+        rules_per_machine = rules_add(args.rules)
         setup["seed"] = time.perf_counter() - started
         trained = models_train(days=args.train_days, epochs=args.epochs, seed=args.seed, mtbf_hours=args.mtbf_hours)
         setup.update({f"train {name}": seconds for name, seconds in trained.items()})
@@ -296,6 +341,7 @@ def main() -> None:
             counts=predictions_check(result, machines=args.machines),
             setup=setup,
             load=(load_before, os.getloadavg()[0]),
+            rules_per_machine=rules_per_machine,
         )
     finally:
         if args.keep:

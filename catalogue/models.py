@@ -8,6 +8,9 @@ from django.db.models import Q
 
 from catalogue.failure_modes import FAILURE_MODE_LABELS
 
+# What a rule (or a health model) raises when no failure mode fits: a migration creates it, with its SOP.
+INSPECT_ERROR_CODE = "E-INS-01"
+
 
 class Severity(models.IntegerChoices):
     """Severity of an error code, and the priority of the tickets it opens (higher is more urgent)."""

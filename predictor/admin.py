@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from predictor.models import ModelVersion, Prediction, SensorWarning
+from predictor.models import AlarmRule, ModelVersion, Prediction, SensorWarning, VibrationClass
 from predictor.services import model_version_activate
 
 
@@ -86,3 +86,30 @@ class SensorWarningAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AlarmRule)
+class AlarmRuleAdmin(admin.ModelAdmin):
+    """Supervisors' alarm rules: evaluated every predictor tick, an edit counts from the next one."""
+
+    list_display = ["__str__", "machine_type", "machine", "metric", "kind", "limit", "zone", "minutes", "error_code"]
+    list_display_links = ["__str__"]
+    list_filter = ["is_enabled", "kind", "machine_type"]
+    search_fields = ["name", "metric", "machine__code", "machine_type__name"]
+    autocomplete_fields = ["machine", "error_code"]
+    fieldsets = [
+        (None, {"fields": ["name", "machine_type", "machine", "metric", "kind", "is_enabled"]}),
+        ("When it holds", {"fields": ["limit", "vibration_class", "zone", "minutes"]}),
+        ("What it raises", {"fields": ["error_code"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("machine_type", "machine", "error_code", "vibration_class")
+
+
+@admin.register(VibrationClass)
+class VibrationClassAdmin(admin.ModelAdmin):
+    """Zone boundaries (ISO 10816) as data: a zone rule reads them each tick."""
+
+    list_display = ["name", "zone_b_from", "zone_c_from", "zone_d_from"]
+    search_fields = ["name", "description"]

@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
@@ -133,3 +134,153 @@ class SensorWarning(models.Model):
 
     def __str__(self):
         return f"{self.machine} {self.get_problem_display()}: {self.detail}"
+
+
+class RuleKind(models.TextChoices):
+    ABOVE = "above", "At or above a limit"
+    BELOW = "below", "At or below a limit"
+    RISING = "rising", "Rising faster than (per hour)"
+    FALLING = "falling", "Falling faster than (per hour)"
+    ZONE = "zone", "In a vibration zone (ISO 10816)"
+
+
+class VibrationZone(models.TextChoices):
+    C = "C", "C: unsatisfactory for long-term operation"
+    D = "D", "D: severe enough to cause damage"
+
+
+class VibrationClass(models.Model):
+    """A machine class of ISO 10816 and the vibration velocities (mm/s RMS) where its zones begin:
+    A (new machines) below B, B (unrestricted long-term operation) below C, C below D."""
+
+    name = models.CharField(max_length=80, unique=True, help_text="e.g. ISO 10816-3 group 2, rigid foundation")
+    description = models.TextField(blank=True)
+    zone_b_from = models.FloatField(help_text="mm/s RMS: zone A ends here")
+    zone_c_from = models.FloatField(help_text="mm/s RMS: zone B ends here")
+    zone_d_from = models.FloatField(help_text="mm/s RMS: zone C ends here")
+
+    class Meta:
+        ordering = ["zone_d_from", "name"]
+        verbose_name_plural = "vibration classes"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(zone_b_from__gt=0)
+                & Q(zone_c_from__gt=F("zone_b_from"))
+                & Q(zone_d_from__gt=F("zone_c_from")),
+                name="vibrationclass_zones_ascending",
+                violation_error_message="Zone boundaries must be positive and rise from B to C to D.",
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def zone_from(self, zone: str) -> float:
+        return self.zone_d_from if zone == VibrationZone.D else self.zone_c_from
+
+
+class AlarmRule(models.Model):
+    """An alarm that needs no model: a supervisor's limit on one metric, for a machine type, or for
+    one machine (which then replaces its type's rule of the same metric and kind).
+
+    A machine type's metric specs give default rules too (past an alarm limit for
+    DEFAULT_RULE_MINUTES); a rule here of the same metric and kind replaces that default.
+    """
+
+    machine_type = models.ForeignKey("telemetry.MachineType", on_delete=models.CASCADE, related_name="alarm_rules")
+    machine = models.ForeignKey(
+        "telemetry.Machine",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="alarm_rules",
+        help_text="Only this machine (of the type): replaces the type's rule of the same metric and kind",
+    )
+    name = models.CharField(max_length=120, blank=True, help_text="Shown with the alert; the rule in words if empty")
+    metric = models.CharField(max_length=40, help_text="A metric of the machine type, e.g. vibration")
+    kind = models.CharField(max_length=10, choices=RuleKind.choices)
+    limit = models.FloatField(
+        null=True, blank=True, help_text="In the metric's unit; per hour for rising and falling; empty for a zone"
+    )
+    vibration_class = models.ForeignKey(
+        VibrationClass, on_delete=models.PROTECT, null=True, blank=True, help_text="For a zone rule"
+    )
+    zone = models.CharField(max_length=1, choices=VibrationZone.choices, blank=True, help_text="For a zone rule")
+    minutes = models.PositiveSmallIntegerField(
+        default=5, help_text="How long it must hold (above, below, zone), or the span of the slope (rising, falling)"
+    )
+    error_code = models.ForeignKey(
+        "catalogue.ErrorCode",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="alarm_rules",
+        help_text="The code its alert and ticket carry; empty: the generic inspection code",
+    )
+    is_enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["machine_type", "machine", "metric", "kind"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=RuleKind.values), name="alarmrule_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(minutes__gte=1) & Q(minutes__lte=720),
+                name="alarmrule_minutes_1_720",
+                violation_error_message="A rule looks at 1 to 720 minutes (the predictor's 12-hour window).",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        kind=RuleKind.ZONE,
+                        limit__isnull=True,
+                        vibration_class__isnull=False,
+                        zone__in=VibrationZone.values,
+                    )
+                    | (~Q(kind=RuleKind.ZONE) & Q(limit__isnull=False, vibration_class__isnull=True, zone=""))
+                ),
+                name="alarmrule_zone_or_limit",
+                violation_error_message="A zone rule takes a vibration class and a zone; other rules a limit.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=[RuleKind.RISING, RuleKind.FALLING]) | Q(limit__gt=0),
+                name="alarmrule_rate_positive",
+                violation_error_message="A rate limit is a positive number per hour (falling: how fast it falls).",
+            ),
+            models.UniqueConstraint(
+                fields=["machine_type", "metric", "kind"],
+                condition=Q(machine__isnull=True),
+                name="alarmrule_one_per_type_metric_kind",
+                violation_error_message="The machine type already has a rule of this kind for this metric.",
+            ),
+            models.UniqueConstraint(
+                fields=["machine", "metric", "kind"],
+                condition=Q(machine__isnull=False),
+                name="alarmrule_one_per_machine_metric_kind",
+                violation_error_message="The machine already has a rule of this kind for this metric.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name or self.describe()
+
+    def describe(self) -> str:
+        where = self.machine.code if self.machine_id else str(self.machine_type)
+        if self.kind == RuleKind.ZONE:
+            what = f"{self.metric} in zone {self.zone} of {self.vibration_class}"
+        elif self.kind in (RuleKind.RISING, RuleKind.FALLING):
+            what = f"{self.metric} {self.kind} > {self.limit:g} per hour over {self.minutes} min"
+        else:
+            what = f"{self.metric} {'≥' if self.kind == RuleKind.ABOVE else '≤'} {self.limit:g} for {self.minutes} min"
+        return f"{where}: {what}"
+
+    def clean(self):
+        errors = {}
+        if self.machine_id and self.machine_type_id and self.machine.machine_type_id != self.machine_type_id:
+            errors["machine"] = f"{self.machine.code} is a {self.machine.machine_type}, not a {self.machine_type}."
+        if self.machine_type_id and self.metric:
+            known = set(self.machine_type.metrics.values_list("name", flat=True))
+            if known and self.metric not in known:
+                errors["metric"] = f"{self.machine_type} reports {', '.join(sorted(known))}, not {self.metric}."
+        if errors:
+            raise ValidationError(errors)

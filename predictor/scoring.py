@@ -21,8 +21,10 @@ from catalogue.selectors import error_code_by_failure_mode
 from core.errors import error_first_line
 from predictor.ml.features import LONG_WINDOW_S, MachineWindow
 from predictor.ml.predict import LoadedArtifact, Predictor, StageClock
+from predictor.ml.rules import RuleFinding, rule_findings
 from predictor.models import ModelKind, ModelVersion, SensorProblem
-from predictor.selectors import active_model_versions, model_version_artifact_load
+from predictor.rules import machine_rules
+from predictor.selectors import active_model_versions, machines_to_score, model_version_artifact_load
 from predictor.services import PredictionDraft, SensorWarningDraft, predictions_record
 from predictor.windows import RecentWindows
 
@@ -41,7 +43,16 @@ IMPLAUSIBLE_FACTOR = 5.0
 DATABASE_RETRY_FIRST_S = 1.0
 
 # The stages of a tick, in order; TickResult.stage_seconds has one entry per stage that ran.
-TICK_STAGES: tuple[str, ...] = ("selector", "sensor checks", "features", "forest", "explanations", "lstm", "write")
+TICK_STAGES: tuple[str, ...] = (
+    "selector",
+    "sensor checks",
+    "rules",
+    "features",
+    "forest",
+    "explanations",
+    "lstm",
+    "write",
+)
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,7 @@ class Scorer:
         self._loaded: dict[str, tuple[int, LoadedArtifact]] = {}
         # Features look 12 hours back from a machine's latest reading, which may be minutes old.
         self._windows = RecentWindows(hours=LONG_WINDOW_S / 3600 + 0.5)
+        self._warned_no_forest = False
 
     def _models(self) -> dict[str, tuple[ModelVersion, LoadedArtifact]]:
         models = {}
@@ -141,12 +153,16 @@ class Scorer:
         return ticks
 
     def tick(self, *, now: datetime.datetime | None = None) -> TickResult:
+        """Judge every running machine by its alarm rules, and score it with the active models when
+        there are some: rules need no model, so a plant that has trained none is watched too."""
         now = now or timezone.now()
         models = self._models()
         forest = models.get(ModelKind.RANDOM_FOREST)
-        if forest is None:
-            logger.warning("no active Random Forest: train one with `manage.py train_models --activate`")
-            return TickResult(0, 0, ())
+        if forest is None and not self._warned_no_forest:
+            logger.warning(
+                "no active Random Forest: alarm rules only (train one with `manage.py train_models --activate`)"
+            )
+            self._warned_no_forest = True
         clock = StageClock()
         with clock.stage("selector"):
             windows = self._windows.windows(end=now)
@@ -158,12 +174,40 @@ class Scorer:
                     warnings.append(SensorWarningDraft(window.machine_code, *problem))
                 else:
                     healthy.append(window)
-        drafts = self._predict(healthy, forest=forest, lstm=models.get(ModelKind.LSTM), clock=clock) if healthy else []
+        with clock.stage("rules"):
+            findings = self._rule_findings(healthy, now=now)
+        drafts = (
+            self._predict(healthy, forest=forest, lstm=models.get(ModelKind.LSTM), clock=clock)
+            if healthy and forest is not None
+            else []
+        )
         with clock.stage("write"):
-            predictions_record(predictions=drafts, warnings=warnings, detected_at=now)
+            predictions_record(
+                predictions=drafts,
+                warnings=warnings,
+                detected_at=now,
+                rule_findings=findings,
+                rules_judged=[window.machine_code for window in healthy],
+            )
         return TickResult(
             len(drafts), len(warnings), tuple(str(version) for version, _ in models.values()), clock.seconds
         )
+
+    def _rule_findings(self, windows: list[MachineWindow], *, now: datetime.datetime) -> list[RuleFinding]:
+        """The alarm rules that hold, for machines whose sensors can be trusted (a stuck or implausible
+        sensor gets a sensor warning, not an alarm). Rules are read each tick: an edit counts at once."""
+        if not windows:
+            return []
+        machines = machines_to_score()
+        rules = machine_rules(machines)
+        codes = {ref.code: ref.id for ref in machines}
+        now_ts = now.timestamp()
+        findings = []
+        for window in windows:
+            machine_id = codes.get(window.machine_code)
+            if machine_id is not None:
+                findings.extend(rule_findings(window, rules.get(machine_id, ()), now_ts=now_ts))
+        return findings
 
     def _predict(
         self,

@@ -1,5 +1,7 @@
 import datetime
+import logging
 import math
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,9 +12,12 @@ from django.utils import timezone
 from catalogue.models import ErrorCode
 from core.wiring import wired
 from predictor.ml.artifacts import directory_sha256
+from predictor.ml.rules import RuleFinding
 from predictor.models import ModelVersion, Prediction, SensorWarning
 from realtime.broadcast import broadcast_on_commit
 from telemetry.models import Machine
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # training imports scikit-learn, which registering a version does not need
     from predictor.training import TrainedArtifact
@@ -83,6 +88,15 @@ class PredictionDraft:
 
 
 @dataclass(frozen=True)
+class RuleAlarm:
+    """The rules of one error code that hold for one machine this tick, and why, in words."""
+
+    machine_id: int
+    error_code: ErrorCode
+    why: str
+
+
+@dataclass(frozen=True)
 class SensorWarningDraft:
     machine_code: str
     problem: str
@@ -91,11 +105,22 @@ class SensorWarningDraft:
 
 @transaction.atomic
 def predictions_record(
-    *, predictions: list[PredictionDraft], warnings: list[SensorWarningDraft], detected_at: datetime.datetime
+    *,
+    predictions: list[PredictionDraft],
+    warnings: list[SensorWarningDraft],
+    detected_at: datetime.datetime,
+    rule_findings: Sequence[RuleFinding] = (),
+    rules_judged: Collection[str] = (),
 ) -> list[Prediction]:
     """One tick's output in two bulk writes: a Prediction per scored machine, a SensorWarning per
-    machine whose sensors were not trusted."""
-    codes = {draft.machine_code for draft in predictions} | {draft.machine_code for draft in warnings}
+    machine whose sensors were not trusted; and the alarm rules that hold for the machines whose
+    rules were judged (`rules_judged`, machine codes), for their alerts."""
+    codes = (
+        {draft.machine_code for draft in predictions}
+        | {draft.machine_code for draft in warnings}
+        | set(rules_judged)
+        | {finding.machine_code for finding in rule_findings}
+    )
     machine_ids = dict(Machine.objects.filter(code__in=codes).values_list("code", "id"))
     created = Prediction.objects.bulk_create(
         [
@@ -126,8 +151,13 @@ def predictions_record(
             for draft in warnings
         ]
     )
-    # Alerts and tickets from the predictions: PREDICTIONS_HANDLER, wired to the tickets app.
-    wired("PREDICTIONS_HANDLER")(predictions=created, detected_at=detected_at)
+    # Alerts and tickets from the predictions and the rules: PREDICTIONS_HANDLER, wired to the tickets app.
+    wired("PREDICTIONS_HANDLER")(
+        predictions=created,
+        detected_at=detected_at,
+        rule_alarms=_rule_alarms(rule_findings, machine_ids=machine_ids),
+        rules_judged=[machine_ids[code] for code in rules_judged if code in machine_ids],
+    )
     # Dashboards refetch the newest predictions when told there are new ones, instead of polling.
     broadcast_on_commit(
         {
@@ -139,3 +169,19 @@ def predictions_record(
         }
     )
     return created
+
+
+def _rule_alarms(findings: Sequence[RuleFinding], *, machine_ids: dict[str, int]) -> list[RuleAlarm]:
+    """One alarm per machine and error code (two rules of one code on one machine are one alert)."""
+    whys: dict[tuple[int, str], list[str]] = {}
+    for finding in findings:
+        if finding.machine_code in machine_ids:
+            whys.setdefault((machine_ids[finding.machine_code], finding.rule.error_code), []).append(finding.why)
+    error_codes = ErrorCode.objects.in_bulk({code for _, code in whys}, field_name="code")
+    alarms = []
+    for (machine_id, code), reasons in whys.items():
+        if code not in error_codes:
+            logger.warning("an alarm rule names error code %s, which does not exist: no alert", code)
+            continue
+        alarms.append(RuleAlarm(machine_id=machine_id, error_code=error_codes[code], why="; ".join(reasons)[:300]))
+    return alarms

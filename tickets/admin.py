@@ -45,12 +45,12 @@ class AlertAdmin(admin.ModelAdmin):
     ]
 
     def has_add_permission(self, request):
-        # Alerts come from predictions and machine reports, never typed in.
+        # Alerts come from predictions, machine reports and rules, never typed in.
         return False
 
     @admin.display(description="Probability", ordering="probability")
     def probability_percent(self, obj):
-        return f"{obj.probability:.0%}"
+        return "rule" if obj.probability is None else f"{obj.probability:.0%}"
 
 
 class TicketEventInline(admin.TabularInline):

@@ -144,6 +144,8 @@ class AlertOutputSerializer(serializers.ModelSerializer):
         lines = []
         if alert.source == AlertSource.MACHINE:
             lines.append(f"{alert.machine.code} reported {alert.error_code.code} itself: it has failed.")
+        if alert.source == AlertSource.RULE and alert.detail:
+            lines.append(f"Alarm rule: {alert.detail}.")
         if alert.last_prediction is not None:
             lines.extend(alert.last_prediction.top_signals)
         return lines

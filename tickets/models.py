@@ -44,6 +44,7 @@ class AlertStatus(models.TextChoices):
 class AlertSource(models.TextChoices):
     PREDICTION = "prediction", "Predicted"
     MACHINE = "machine", "Reported by the machine"
+    RULE = "rule", "Raised by an alarm rule"
 
 
 # Not cleared: the database allows one such alert per machine and error code.
@@ -60,7 +61,14 @@ class Alert(models.Model):
     machine = models.ForeignKey("telemetry.Machine", on_delete=models.CASCADE, related_name="alerts")
     error_code = models.ForeignKey(ErrorCode, on_delete=models.PROTECT, related_name="alerts")
     source = models.CharField(max_length=12, choices=Source.choices, default=Source.PREDICTION)
-    probability = models.FloatField(help_text="Latest failure probability (1 when the machine reported it)")
+    probability = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Latest failure probability (1 when the machine reported it; empty for a rule's alert)",
+    )
+    detail = models.CharField(
+        max_length=300, blank=True, help_text="Why, in words, when no model speaks for it: the rule that holds"
+    )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
     last_prediction = models.ForeignKey(
         "predictor.Prediction", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -1,10 +1,12 @@
 """Writes to alerts, tickets and breakdowns, and the machine status changes that go with them, one
 module a subject, each importing only those below it (an import-linter contract), never the package:
 
-    workflow | machine_reports   what people do to a ticket | the machines' own error reports
-    alerts                       alerts from predictions, acknowledgement
+    ticks                        the predictor tick's hand-off: predictions and rules, then escalation
+    workflow | machine_reports | rules
+                                 what people do to a ticket | the machines' own error reports | alarm rules
+    alerts                       alerts from predictions, acknowledgement, clearing
     opening | escalation         new tickets and their assignment | tickets nobody started in time
-    machines | events            machine status and breakdowns | what is pushed to the dashboards
+    machines | events            breakdowns | what is pushed to the dashboards
     common                       WorkflowError, names of people and instants
 
 Every change to a ticket records a TicketEvent; every change to an alert or a ticket is pushed to
@@ -13,15 +15,18 @@ the same rules the API filters with; a change the object's state does not allow 
 WorkflowError with the reason, which the API answers with 400.
 
 Entry points of the other apps, re-exported here with the rest of the app's service API:
-- predictor: `predictions_handle` once per tick, with the tick's saved predictions;
+- predictor: `predictions_handle` once per tick, with the tick's saved predictions and the alarm
+  rules that hold;
 - telemetry: `machine_reports_handle` with the readings of a batch that carried an error code.
 """
 
-from tickets.services.alerts import alert_acknowledge, alerts_from_predictions, predictions_handle
+from tickets.services.alerts import alert_acknowledge, alerts_from_predictions
 from tickets.services.common import WorkflowError
 from tickets.services.escalation import tickets_escalate_overdue
 from tickets.services.machine_reports import MACHINE_REPORT_MAX_AGE, MachineReport, machine_reports_handle
 from tickets.services.opening import ticket_create
+from tickets.services.rules import alerts_from_rules
+from tickets.services.ticks import predictions_handle
 from tickets.services.workflow import (
     ticket_comment,
     ticket_reassign,
@@ -38,6 +43,7 @@ __all__ = [
     "WorkflowError",
     "alert_acknowledge",
     "alerts_from_predictions",
+    "alerts_from_rules",
     "machine_reports_handle",
     "predictions_handle",
     "ticket_comment",

@@ -14,7 +14,6 @@ from django.utils import timezone
 
 from predictor.ml.alerts import AlertHysteresis
 from predictor.models import Prediction
-from realtime.broadcast import batch as push_batch
 from telemetry.models import Machine, MachineStatus
 from telemetry.services import machine_status_set
 from tickets.models import (
@@ -29,23 +28,10 @@ from tickets.models import (
 )
 from tickets.permissions import alert_may_acknowledge
 from tickets.services.common import WorkflowError, at_or_now, person_name
-from tickets.services.escalation import tickets_escalate_overdue
 from tickets.services.events import alert_pushed, ticket_pushed
 from tickets.services.opening import ticket_for_new_alert
 
 logger = logging.getLogger(__name__)
-
-
-def predictions_handle(*, predictions: Sequence[Prediction], detected_at: datetime.datetime) -> None:
-    """Once per predictor tick: raise, refresh or clear alerts from the tick's predictions, then
-    escalate the tickets nobody started in time (the tick is MaintainX's clock for that).
-
-    Costs two queries when nothing is above the threshold and no alert is open, whatever the
-    number of predictions.
-    """
-    with push_batch():
-        alerts_from_predictions(predictions=predictions, at=detected_at)
-        tickets_escalate_overdue(now=detected_at)
 
 
 def alerts_watched(*, machine_ids: Iterable[int] | None, at: datetime.datetime):

@@ -24,7 +24,8 @@ def alert_pushed(alert: Alert, event: str, *, machine_code: str, user_ids: Itera
             "machine": machine_code,
             "error_code": alert.error_code.code,
             "status": alert.status,
-            "probability": round(alert.probability, 3),
+            "probability": None if alert.probability is None else round(alert.probability, 3),
+            "source": alert.source,
         },
         user_ids=user_ids,
     )

@@ -11,7 +11,7 @@ from predictor.models import Prediction
 from telemetry.models import Machine
 from telemetry.selectors import minute_summaries
 from tickets.assignment import assignee_for_new_ticket
-from tickets.models import Alert, AlertStatus, Ticket, TicketEvent, TicketEventKind, TicketStatus
+from tickets.models import Alert, AlertSource, AlertStatus, Ticket, TicketEvent, TicketEventKind, TicketStatus
 from tickets.services.common import at_or_now, person_name
 from tickets.services.events import supervisor_ids, ticket_pushed
 
@@ -77,6 +77,9 @@ def ticket_for_new_alert(
     if reported:
         title = f"{machine.code} reported {error_code.code}: {error_code.title}"
         description = f"The machine reported a failure at {timezone.localtime(reported_at):%Y-%m-%d %H:%M:%S}."
+    elif alert.source == AlertSource.RULE:
+        title = f"{error_code.title} on {machine.code}: {alert.detail}"
+        description = f"An alarm rule holds: {alert.detail}."
     else:
         title = f"{error_code.title} predicted on {machine.code} ({prediction.failure_probability:.0%})"
         description = (
@@ -92,8 +95,8 @@ def ticket_for_new_alert(
         description=description,
         priority=Severity.CRITICAL if reported else error_code.severity,
         opened_at=at,
-        probability=1.0 if reported else prediction.failure_probability,
-        explanation=list(prediction.top_signals) if prediction is not None else [],
+        probability=1.0 if reported else alert.probability,
+        explanation=list(prediction.top_signals) if prediction is not None else [alert.detail] if alert.detail else [],
         rul_hours=prediction.rul_hours if prediction is not None else None,
         rul_low_hours=prediction.rul_low_hours if prediction is not None else None,
         rul_high_hours=prediction.rul_high_hours if prediction is not None else None,
@@ -131,7 +134,8 @@ def _ticket_takes_alert(
         kind = TicketEventKind.FAILURE_REPORTED
         priority = Severity.CRITICAL
     else:
-        notes.append(f"Alert #{alert.pk} raised again: {alert.error_code.code} at {alert.probability:.0%}.")
+        what = f"at {alert.probability:.0%}" if alert.probability is not None else f"({alert.detail})"
+        notes.append(f"Alert #{alert.pk} raised again: {alert.error_code.code} {what}.")
         kind = TicketEventKind.EDITED
         priority = alert.error_code.severity
     if ticket.alert_id != alert.pk and (ticket.alert is None or ticket.alert.status == AlertStatus.CLEARED):

@@ -104,6 +104,7 @@ def test_a_raised_alert_and_its_ticket_reach_the_plant_and_the_assignee_after_co
         "error_code": "E-BRG-01",
         "status": "active",
         "probability": 0.9,
+        "source": "prediction",
     }
     assert frames[1]["status"] == "degraded"
     assert frames[3]["assignee"] == technician_on_shift.pk

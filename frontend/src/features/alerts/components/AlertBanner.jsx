@@ -39,7 +39,11 @@ function AlertBannerItem({ alert, role }) {
           <span className="alert-banner__code">{alert.error_code}</span>
           {alert.error_code_title ? ` ${alert.error_code_title}` : ''}
           <div className="alert-banner__meta">
-            <span className="alert-banner__probability">{percent(alert.probability)} failure probability</span>
+            <span className="alert-banner__probability">
+              {alert.probability === null || alert.probability === undefined
+                ? 'alarm rule'
+                : `${percent(alert.probability)} failure probability`}
+            </span>
             {alert.rul && <span className="alert-banner__rul"> · remaining life {rulRange(alert.rul)}</span>}
             {alert.opened_at && <span> · opened {since(alert.opened_at)}</span>}
           </div>

@@ -36,6 +36,19 @@ const REPORTED = {
   rul: null,
 };
 
+const RULE = {
+  ...ALERT,
+  id: 9,
+  machine: 'M-003',
+  error_code: 'E-INS-01',
+  error_code_title: 'Inspect the machine',
+  source: 'rule',
+  probability: null,
+  ticket: 14,
+  explanation: ['Alarm rule: vibration 7.4 mm/s RMS above 7.1 for 6 min.'],
+  rul: null,
+};
+
 /** A promise the test settles itself: holds an answer back to look at the page meanwhile. */
 function deferred() {
   let resolve;
@@ -109,6 +122,16 @@ describe('AlertBanner', () => {
     expect(within(banner).queryByText('Finding out why…')).toBeNull();
     // The why comes with the alert: no request per alert for it.
     expect(server.requests.filter((r) => r.path !== '/api/alerts/')).toEqual([]);
+  });
+
+  it("shows a rule's alert with its rule instead of a probability no model gave", async () => {
+    openAlerts = [RULE];
+    renderBanner('Manager');
+    FakeWebSocket.latest().open();
+    const banner = await screen.findByRole('alert', { name: 'Failure alerts' });
+    expect(await within(banner).findByText('Alarm rule: vibration 7.4 mm/s RMS above 7.1 for 6 min.')).toBeTruthy();
+    expect(within(banner).getByText('alarm rule')).toBeTruthy();
+    expect(within(banner).queryByText(/failure probability/)).toBeNull();
   });
 
   it('keeps the why while a refreshed alert is fetched again, then shows the new one', async () => {
