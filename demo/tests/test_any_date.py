@@ -129,6 +129,7 @@ def test_the_scenario_alert_stays_active_until_the_demo_goes_live_at_any_hour(ut
             say=lambda _line: None,
         )
 
-    alert = Alert.objects.get(machine__code=SCENARIO_MACHINE)
-    assert (alert.source, alert.status) == (AlertSource.PREDICTION, AlertStatus.ACTIVE)
+    # The forest's alert (an alarm rule may have flagged the failing machine too, with its own code).
+    alert = Alert.objects.get(machine__code=SCENARIO_MACHINE, source=AlertSource.PREDICTION)
+    assert alert.status == AlertStatus.ACTIVE
     assert alert.probability >= 0.5

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from core.roles import Role, user_role
 from core.tests.factories import UserFactory
-from predictor.models import SensorProblem, SensorWarning
+from predictor.models import AlarmRule, RuleKind, SensorProblem, SensorWarning
 from predictor.tests.factories import ModelVersionFactory, PredictionFactory
 from telemetry.models import RejectedMessage
 from telemetry.tests.factories import MachineFactory, MetricSpecFactory
@@ -35,6 +35,9 @@ def plant(db):
     RejectedMessage.objects.create(topic="plant/x/telemetry", payload=b"\xff", payload_size=1, reason="not UTF-8")
     Shift.objects.create(name="Early", starts_at="06:00", ends_at="14:00")
     SensorWarning.objects.create(machine=machine, problem=SensorProblem.STALE, detail="newest reading is 9 minutes old")
+    AlarmRule.objects.create(
+        machine_type=machine.machine_type, machine=machine, metric="vibration", kind=RuleKind.ABOVE, limit=8.0
+    )
 
 
 @pytest.fixture
