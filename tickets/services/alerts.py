@@ -34,11 +34,23 @@ from tickets.services.opening import ticket_for_new_alert
 logger = logging.getLogger(__name__)
 
 
-def alerts_watched(*, machine_ids: Iterable[int] | None, at: datetime.datetime):
-    """Open alerts, and alerts cleared within the cooldown that are not re-armed yet."""
+# The alerts a prediction refreshes, clears and cools down by: the models' own and the failures the
+# machines reported. An alarm rule's or a health model's alert stands beside them, so the banner says
+# who saw what; a prediction of the same error code refreshes it (one open alert per machine and code).
+PREDICTION_WATCHED_SOURCES = (AlertSource.PREDICTION, AlertSource.MACHINE)
+
+
+def alerts_watched(
+    *,
+    machine_ids: Iterable[int] | None,
+    at: datetime.datetime,
+    sources: Sequence[str] = PREDICTION_WATCHED_SOURCES,
+):
+    """Open alerts of these sources, and those cleared within the cooldown that are not re-armed yet."""
     cooldown_start = at - datetime.timedelta(minutes=settings.ALERT_COOLDOWN_MINUTES)
     alerts = Alert.objects.filter(
-        Q(status__in=ALERT_OPEN_STATUSES) | Q(status=AlertStatus.CLEARED, cleared_at__gte=cooldown_start)
+        Q(status__in=ALERT_OPEN_STATUSES) | Q(status=AlertStatus.CLEARED, cleared_at__gte=cooldown_start),
+        source__in=list(sources),
     ).select_related("machine", "error_code")
     if machine_ids is not None:
         alerts = alerts.filter(machine_id__in=list(machine_ids))

@@ -91,7 +91,7 @@ def _machine_reports_raise(
         machine.pk: machine
         for machine in Machine.objects.select_for_update(no_key=True).filter(pk__in=machine_ids).order_by("pk")
     }
-    open_alerts, _ = alerts_watched(machine_ids=machine_ids, at=now)
+    open_alerts, _ = alerts_watched(machine_ids=machine_ids, at=now, sources=AlertSource.values)
     already_down = set(
         Breakdown.objects.filter(machine_id__in=machine_ids, up_at__isnull=True).values_list("machine_id", flat=True)
     )

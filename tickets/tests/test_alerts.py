@@ -128,6 +128,30 @@ def test_a_wavering_failure_mode_keeps_one_alert_per_sick_machine(pump, bearing_
     assert Ticket.objects.count() == 1
 
 
+def test_a_prediction_raises_its_own_alert_beside_a_rule_s_and_joins_its_ticket(
+    pump, bearing_code, overheating_code, predict
+):
+    rule_alert = Alert.objects.create(
+        machine=pump, error_code=overheating_code, source=AlertSource.RULE, probability=None, opened_at=AT
+    )
+    feed(predict, pump, [(5, 0.9)], bearing_code)
+
+    predicted = Alert.objects.get(source=AlertSource.PREDICTION)
+    assert (predicted.error_code, predicted.probability) == (bearing_code, 0.9)
+    rule_alert.refresh_from_db()
+    assert (rule_alert.status, rule_alert.probability, rule_alert.last_prediction) == (AlertStatus.ACTIVE, None, None)
+
+
+def test_a_prediction_of_a_rule_alert_s_code_refreshes_that_alert_and_keeps_its_source(pump, bearing_code, predict):
+    rule_alert = Alert.objects.create(
+        machine=pump, error_code=bearing_code, source=AlertSource.RULE, probability=None, opened_at=AT
+    )
+    feed(predict, pump, [(5, 0.9)], bearing_code)
+
+    [alert] = Alert.objects.all()
+    assert (alert.pk, alert.source, alert.last_prediction) == (rule_alert.pk, AlertSource.RULE, Prediction.objects.get())
+
+
 def test_high_prediction_without_an_error_code_raises_nothing_and_says_so(pump, predict, caplog):
     feed(predict, pump, [(0, 0.95)], None)
     assert Alert.objects.count() == 0

@@ -26,7 +26,12 @@ function AlertReasons({ alert }) {
 function AlertBannerItem({ alert, role }) {
   const acknowledge = useAcknowledgeAlert();
   return (
-    <article className="alert-banner__item" data-alert-id={alert.id} data-machine={alert.machine}>
+    <article
+      className="alert-banner__item"
+      data-alert-id={alert.id}
+      data-machine={alert.machine}
+      data-source={alert.source}
+    >
       <div className="alert-banner__headline">
         <span className="alert-banner__icon" aria-hidden="true">
           !
