@@ -149,7 +149,11 @@ def test_a_prediction_of_a_rule_alert_s_code_refreshes_that_alert_and_keeps_its_
     feed(predict, pump, [(5, 0.9)], bearing_code)
 
     [alert] = Alert.objects.all()
-    assert (alert.pk, alert.source, alert.last_prediction) == (rule_alert.pk, AlertSource.RULE, Prediction.objects.get())
+    assert (alert.pk, alert.source, alert.last_prediction) == (
+        rule_alert.pk,
+        AlertSource.RULE,
+        Prediction.objects.get(),
+    )
 
 
 def test_high_prediction_without_an_error_code_raises_nothing_and_says_so(pump, predict, caplog):
