@@ -5,7 +5,8 @@ own history (a learning period, the rows nobody suspects: see `learning_rows_mas
 against it every tick.
 
 Score. Each feature is standardised robustly against the learning rows: z = (x - median) / scale,
-with scale = 1.4826 MAD (the standard deviation for Gaussian data), floored at a tenth of the
+with scale the larger of 1.4826 MAD and the central 90 % range / 3.29 (both the standard deviation
+for Gaussian data; the second also spans a feature with two modes), floored at a tenth of the
 standard deviation and at a small share of |median| so that a nearly flat feature cannot turn a
 rounding step into a huge z. Features that are missing or constant in the learning rows carry no
 notion of normal and are dropped. The raw score is the mean of the `top_k` largest z² of the row:
@@ -53,6 +54,12 @@ MIN_LEARNING_ROWS = 30
 CALIBRATION_FOLDS = 5
 # A feature missing in more than this share of the learning rows has no reliable normal.
 MAX_MISSING_SHARE = 0.1
+# The central 90 % of the learning values spans 3.29 standard deviations of Gaussian data. A feature
+# with two modes (a 12 h max that misses the daily peak a few hours a day) has a MAD of its main mode
+# only, which made those hours score z ~ 35 on a healthy machine; the central range covers both modes
+# and still ignores up to 5 % of odd rows on each side.
+CENTRAL_SHARE_LOW = 0.05
+CENTRAL_WIDTH_IN_SD = 3.29
 # Scale floors: a tenth of the standard deviation (a feature whose MAD is 0 but that does move) and
 # a small share of the median's size (a feature that barely moves around a large value).
 STD_FLOOR_SHARE = 0.1
@@ -342,9 +349,11 @@ def _usable_columns(features: np.ndarray, names: Sequence[str]) -> list[int]:
 def _robust_location_scale(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     center = np.nanmedian(features, axis=0)
     mad_scale = 1.4826 * np.nanmedian(np.abs(features - center), axis=0)
+    low, high = np.nanquantile(features, [CENTRAL_SHARE_LOW, 1.0 - CENTRAL_SHARE_LOW], axis=0)
+    central_scale = (high - low) / CENTRAL_WIDTH_IN_SD
     std = np.nanstd(features, axis=0)
     floor = np.maximum(STD_FLOOR_SHARE * std, RELATIVE_FLOOR * np.abs(center))
-    scale = np.maximum(np.maximum(mad_scale, floor), ABSOLUTE_FLOOR)
+    scale = np.maximum(np.maximum(np.maximum(mad_scale, central_scale), floor), ABSOLUTE_FLOOR)
     return center, scale
 
 
