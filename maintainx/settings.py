@@ -71,6 +71,8 @@ MACHINE_REPORTS_HANDLER = "tickets.services.machine_reports_handle"
 PREDICTIONS_HANDLER = "tickets.services.predictions_handle"
 # predictor ← tickets: the features count the hours since a machine's last repair (a resolved ticket).
 LAST_REPAIRS_SELECTOR = "tickets.selectors.machine_last_repairs"
+# predictor ← tickets: a health model never learns from the periods with alerts, tickets or a failure ahead.
+HEALTH_FLAGGED_PERIODS_SELECTOR = "tickets.selectors.machine_flagged_periods"
 # train_models --source: where history and its labels come from.
 TRAINING_SOURCES = {
     "simulate": "simulation.training_data.simulated_history",
@@ -154,6 +156,23 @@ ALERT_CLEAR_MINUTES = env_int("ALERT_CLEAR_MINUTES", default=30, minimum=1, maxi
 ALERT_COOLDOWN_MINUTES = env_int("ALERT_COOLDOWN_MINUTES", default=60, minimum=0, maximum=7 * 24 * 60)
 # An open ticket nobody has started after this long is escalated to the supervisors, once.
 TICKET_ESCALATE_MINUTES = env_int("TICKET_ESCALATE_MINUTES", default=30, minimum=1, maximum=7 * 24 * 60)
+
+# Health models (predictor.health): each machine learns its own normal from this many days of usable
+# data (no alert, ticket or failure ahead), sampled every HEALTH_SAMPLE_MINUTES from a rolling window of
+# HEALTH_WINDOW_DAYS, relearned every HEALTH_RELEARN_HOURS; its threshold is the score its own held-out
+# normal samples pass at HEALTH_FALSE_ALARM_RATE, and past it for HEALTH_ALERT_MINUTES raises an anomaly alert.
+HEALTH_LEARNING_DAYS = env_float("HEALTH_LEARNING_DAYS", default=3.0, minimum=0.25, maximum=90.0)
+HEALTH_WINDOW_DAYS = env_float("HEALTH_WINDOW_DAYS", default=14.0, minimum=1.0, maximum=365.0)
+if HEALTH_WINDOW_DAYS < HEALTH_LEARNING_DAYS:
+    raise SettingError("HEALTH_WINDOW_DAYS", f"must be at least HEALTH_LEARNING_DAYS ({HEALTH_LEARNING_DAYS})")
+HEALTH_SAMPLE_MINUTES = env_int("HEALTH_SAMPLE_MINUTES", default=10, minimum=1, maximum=24 * 60)
+HEALTH_RELEARN_HOURS = env_float("HEALTH_RELEARN_HOURS", default=24.0, minimum=1.0, maximum=90 * 24.0)
+HEALTH_LEARNING_CHECK_MINUTES = env_int("HEALTH_LEARNING_CHECK_MINUTES", default=60, minimum=1, maximum=24 * 60)
+HEALTH_PRE_FAILURE_DAYS = env_float("HEALTH_PRE_FAILURE_DAYS", default=5.0, minimum=0.0, maximum=90.0)
+HEALTH_FALSE_ALARM_RATE = env_float("HEALTH_FALSE_ALARM_RATE", default=1 / 3000, minimum=1e-7, maximum=0.1)
+HEALTH_ALERT_MINUTES = env_int("HEALTH_ALERT_MINUTES", default=30, minimum=0, maximum=24 * 60)
+# The predictor learns at most this many machines between two ticks, so learning never holds a tick up.
+HEALTH_LEARN_PER_TICK = env_int("HEALTH_LEARN_PER_TICK", default=5, minimum=0, maximum=10_000)
 
 # --- HTTPS, when DEBUG is off ------------------------------------------------------------------
 # Production sits behind a TLS-terminating proxy that sets X-Forwarded-Proto (see docker-compose.yml).

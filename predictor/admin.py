@@ -1,6 +1,16 @@
+from django.conf import settings
 from django.contrib import admin, messages
 
-from predictor.models import AlarmRule, ModelVersion, Prediction, SensorWarning, VibrationClass
+from predictor.models import (
+    AlarmRule,
+    HealthModelVersion,
+    HealthState,
+    MachineHealth,
+    ModelVersion,
+    Prediction,
+    SensorWarning,
+    VibrationClass,
+)
 from predictor.services import model_version_activate
 
 
@@ -113,3 +123,71 @@ class VibrationClassAdmin(admin.ModelAdmin):
 
     list_display = ["name", "zone_b_from", "zone_c_from", "zone_d_from"]
     search_fields = ["name", "description"]
+
+
+@admin.register(MachineHealth)
+class MachineHealthAdmin(admin.ModelAdmin):
+    """Each machine's health model: still learning (and how far), or watching since when, last
+    relearned when, and what it says now. Written by the predictor; read here."""
+
+    list_display = ["machine", "state", "learning", "ready_since", "last_relearned_at", "score", "scored_at"]
+    list_filter = ["state", "machine__machine_type", "machine__line"]
+    search_fields = ["machine__code", "machine__name"]
+    list_select_related = ["machine"]
+    readonly_fields = [
+        "machine",
+        "state",
+        "learned_days",
+        "ready_since",
+        "last_learned_at",
+        "last_relearned_at",
+        "score",
+        "scored_at",
+        "departures",
+        "past_threshold_since",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Learning")
+    def learning(self, obj):
+        if obj.state == HealthState.READY:
+            return "done"
+        return f"{obj.learned_days:.1f} of {settings.HEALTH_LEARNING_DAYS:g} days"
+
+
+@admin.register(HealthModelVersion)
+class HealthModelVersionAdmin(admin.ModelAdmin):
+    """Every machine's learned health models (the active one and the one before it)."""
+
+    list_display = ["machine", "version", "is_active", "learned_from", "learned_to", "samples", "threshold"]
+    list_filter = ["is_active", "machine__machine_type"]
+    search_fields = ["machine__code", "version"]
+    list_select_related = ["machine"]
+    readonly_fields = [
+        "machine",
+        "version",
+        "artifact_path",
+        "sha256",
+        "learned_from",
+        "learned_to",
+        "samples",
+        "metrics",
+        "trained_at",
+        "is_active",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Threshold")
+    def threshold(self, obj):
+        value = obj.metrics.get("threshold")
+        return f"{value:.3g}" if value is not None else "-"

@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from predictor.models import Prediction, SensorWarning
-from predictor.selectors import prediction_list, predictions_latest
+from predictor.selectors import machine_health_by_code, prediction_list, predictions_latest
 
 
 class PredictionOutputSerializer(serializers.ModelSerializer):
@@ -78,15 +78,28 @@ class PredictionListApi(generics.ListAPIView):
         )
 
 
+class MachineHealthOutputSerializer(serializers.Serializer):
+    state = serializers.CharField(help_text="learning or ready")
+    learned_days = serializers.FloatField(help_text="Days of usable normal data seen so far")
+    required_days = serializers.FloatField(help_text="HEALTH_LEARNING_DAYS")
+    ready_since = serializers.DateTimeField(allow_null=True)
+    last_relearned_at = serializers.DateTimeField(allow_null=True)
+    score = serializers.FloatField(allow_null=True, help_text="0-100; 50 is the machine's alarm threshold")
+    scored_at = serializers.DateTimeField(allow_null=True)
+    departures = serializers.ListField(child=serializers.CharField(), help_text="What departs most, in words")
+
+
 class LatestPredictionsApi(APIView):
     """Every machine's newest prediction (null before the first), its sensor warning when the predictor
-    skipped it since, and the failure probability at which an alert opens."""
+    skipped it since, its health model's state and score (null before the first learning pass), and
+    the failure probability at which an alert opens."""
 
     class LatestPredictionsOutputSerializer(serializers.Serializer):
         class MachineLatestSerializer(serializers.Serializer):
             machine = serializers.CharField()
             prediction = PredictionOutputSerializer(allow_null=True)
             sensor_warning = SensorWarningOutputSerializer(allow_null=True)
+            health = MachineHealthOutputSerializer(allow_null=True)
 
         threshold = serializers.FloatField(help_text="PREDICTION_THRESHOLD")
         machines = MachineLatestSerializer(many=True)
@@ -94,8 +107,14 @@ class LatestPredictionsApi(APIView):
     @extend_schema(responses=LatestPredictionsOutputSerializer)
     def get(self, request):
         latest = predictions_latest()
+        health = machine_health_by_code()
         machines = [
-            {"machine": code, "prediction": prediction, "sensor_warning": warning}
+            {
+                "machine": code,
+                "prediction": prediction,
+                "sensor_warning": warning,
+                "health": _health_output(health.get(code)),
+            }
             for code, (prediction, warning) in sorted(latest.items())
         ]
         return Response(
@@ -103,3 +122,18 @@ class LatestPredictionsApi(APIView):
                 {"threshold": settings.PREDICTION_THRESHOLD, "machines": machines}
             ).data
         )
+
+
+def _health_output(health):
+    if health is None:
+        return None
+    return {
+        "state": health.state,
+        "learned_days": health.learned_days,
+        "required_days": settings.HEALTH_LEARNING_DAYS,
+        "ready_since": health.ready_since,
+        "last_relearned_at": health.last_relearned_at,
+        "score": health.score,
+        "scored_at": health.scored_at,
+        "departures": health.departures,
+    }

@@ -284,3 +284,89 @@ class AlarmRule(models.Model):
                 errors["metric"] = f"{self.machine_type} reports {', '.join(sorted(known))}, not {self.metric}."
         if errors:
             raise ValidationError(errors)
+
+
+class HealthModelVersion(models.Model):
+    """One machine's learned baseline of its own normal behaviour (predictor.ml.health), a versioned
+    artifact like the failure models: its directory's sha256 is checked on every load."""
+
+    machine = models.ForeignKey("telemetry.Machine", on_delete=models.CASCADE, related_name="health_models")
+    version = models.CharField(max_length=64)
+    artifact_path = models.CharField(max_length=500, help_text="Directory holding the model and metadata.json")
+    sha256 = models.CharField(
+        max_length=64,
+        validators=[RegexValidator(r"^[0-9a-f]{64}$", "64 lower-case hex digits")],
+        help_text="Checked on every load",
+    )
+    learned_from = models.DateTimeField(help_text="Start of the normal data it learned from")
+    learned_to = models.DateTimeField(help_text="End of the normal data it learned from")
+    samples = models.PositiveIntegerField(help_text="Instants of normal behaviour it learned from")
+    metrics = models.JSONField(
+        default=dict, blank=True, help_text="Threshold, false-alarm rate, the metrics and features it watches"
+    )
+    trained_at = models.DateTimeField(default=timezone.now)
+    is_active = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["machine", "-trained_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["machine", "version"], name="healthmodel_unique_version_per_machine"),
+            models.UniqueConstraint(
+                fields=["machine"],
+                condition=Q(is_active=True),
+                name="healthmodel_one_active_per_machine",
+                violation_error_message="Another health model of this machine is already active.",
+            ),
+            models.CheckConstraint(
+                condition=Exact(Length("sha256"), 64),
+                name="healthmodel_sha256_length",
+                violation_error_message="sha256 must be 64 hex digits.",
+            ),
+            models.CheckConstraint(
+                condition=Q(learned_from__lte=F("learned_to")), name="healthmodel_learned_period_ordered"
+            ),
+        ]
+
+    def __str__(self):
+        active = " (active)" if self.is_active else ""
+        return f"health model {self.version} of {self.machine}{active}"
+
+
+class HealthState(models.TextChoices):
+    LEARNING = "learning", "Learning normal behaviour"
+    READY = "ready", "Watching"
+
+
+class MachineHealth(models.Model):
+    """Where a machine's health model stands, and what it said last: one row per machine, written by
+    the learning pass and by every predictor tick."""
+
+    machine = models.OneToOneField("telemetry.Machine", on_delete=models.CASCADE, related_name="health")
+    state = models.CharField(max_length=10, choices=HealthState.choices, default=HealthState.LEARNING)
+    learned_days = models.FloatField(default=0.0, help_text="Days of usable normal data seen so far")
+    ready_since = models.DateTimeField(null=True, blank=True, help_text="When its first health model was learned")
+    last_learned_at = models.DateTimeField(null=True, blank=True, help_text="When the learning pass last ran for it")
+    last_relearned_at = models.DateTimeField(null=True, blank=True, help_text="When its active model was learned")
+    score = models.FloatField(null=True, blank=True, help_text="0-100: 100 is its usual self, 50 its alarm threshold")
+    scored_at = models.DateTimeField(null=True, blank=True)
+    departures = models.JSONField(default=list, blank=True, help_text="The features that depart most, in words")
+    past_threshold_since = models.DateTimeField(
+        null=True, blank=True, help_text="Past its alarm threshold since then, without a break"
+    )
+
+    class Meta:
+        verbose_name_plural = "machine health"
+        constraints = [
+            models.CheckConstraint(condition=Q(state__in=HealthState.values), name="machinehealth_state_valid"),
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | (Q(score__gte=0) & Q(score__lte=100)),
+                name="machinehealth_score_0_100",
+            ),
+            models.CheckConstraint(
+                condition=Q(state=HealthState.LEARNING) | Q(ready_since__isnull=False),
+                name="machinehealth_ready_has_since",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.machine}: {self.get_state_display()}"

@@ -14,18 +14,26 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
 from catalogue.selectors import error_code_by_failure_mode
 from core.errors import error_first_line
+from predictor.health import HealthScorer, health_learning_pass
 from predictor.ml.features import LONG_WINDOW_S, MachineWindow
 from predictor.ml.predict import LoadedArtifact, Predictor, StageClock
 from predictor.ml.rules import RuleFinding, rule_findings
 from predictor.models import ModelKind, ModelVersion, SensorProblem
 from predictor.rules import machine_rules
-from predictor.selectors import active_model_versions, machines_to_score, model_version_artifact_load
-from predictor.services import PredictionDraft, SensorWarningDraft, predictions_record
+from predictor.selectors import (
+    MachineRef,
+    active_model_versions,
+    machines_to_score,
+    metric_units,
+    model_version_artifact_load,
+)
+from predictor.services import HealthDraft, PredictionDraft, SensorWarningDraft, predictions_record
 from predictor.windows import RecentWindows
 
 logger = logging.getLogger(__name__)
@@ -47,6 +55,7 @@ TICK_STAGES: tuple[str, ...] = (
     "selector",
     "sensor checks",
     "rules",
+    "health",
     "features",
     "forest",
     "explanations",
@@ -99,6 +108,7 @@ class Scorer:
         # Features look 12 hours back from a machine's latest reading, which may be minutes old.
         self._windows = RecentWindows(hours=LONG_WINDOW_S / 3600 + 0.5)
         self._warned_no_forest = False
+        self._health = HealthScorer()
 
     def _models(self) -> dict[str, tuple[ModelVersion, LoadedArtifact]]:
         models = {}
@@ -147,6 +157,7 @@ class Scorer:
             retry_delay = DATABASE_RETRY_FIRST_S
             ticks += 1
             on_tick(result, time.monotonic() - started)
+            self.learn()
             if once:
                 break
             stop.wait(max(0.0, interval - (time.monotonic() - started)))
@@ -174,8 +185,11 @@ class Scorer:
                     warnings.append(SensorWarningDraft(window.machine_code, *problem))
                 else:
                     healthy.append(window)
+        machines = machines_to_score() if healthy else []
         with clock.stage("rules"):
-            findings = self._rule_findings(healthy, now=now)
+            findings = self._rule_findings(healthy, machines=machines, now=now)
+        with clock.stage("health"):
+            health = self._health_scores(healthy, machines=machines)
         drafts = (
             self._predict(healthy, forest=forest, lstm=models.get(ModelKind.LSTM), clock=clock)
             if healthy and forest is not None
@@ -188,17 +202,39 @@ class Scorer:
                 detected_at=now,
                 rule_findings=findings,
                 rules_judged=[window.machine_code for window in healthy],
+                health=health,
             )
         return TickResult(
             len(drafts), len(warnings), tuple(str(version) for version, _ in models.values()), clock.seconds
         )
 
-    def _rule_findings(self, windows: list[MachineWindow], *, now: datetime.datetime) -> list[RuleFinding]:
+    def learn(self, *, now: datetime.datetime | None = None) -> None:
+        """Between two ticks: learn the health models of the next few machines that are due
+        (HEALTH_LEARN_PER_TICK), so a plant's learning is spread over ticks and never holds one up."""
+        if settings.HEALTH_LEARN_PER_TICK:
+            for outcome in health_learning_pass(now=now, limit=settings.HEALTH_LEARN_PER_TICK):
+                if outcome.model_version is not None:
+                    logger.info("%s: health model %s learned", outcome.machine_code, outcome.model_version.version)
+
+    def _health_scores(self, windows: list[MachineWindow], *, machines: list[MachineRef]) -> list[HealthDraft]:
+        """Each machine's health by its own model, for machines whose sensors can be trusted."""
+        if not windows:
+            return []
+        types = {ref.id: ref.machine_type_id for ref in machines}
+
+        def units() -> dict[int, dict[str, str]]:
+            by_type = metric_units(machine_type_ids=set(types.values()))
+            return {machine_id: by_type.get(type_id, {}) for machine_id, type_id in types.items()}
+
+        return self._health.score(windows, machine_ids={ref.code: ref.id for ref in machines}, units=units)
+
+    def _rule_findings(
+        self, windows: list[MachineWindow], *, machines: list[MachineRef], now: datetime.datetime
+    ) -> list[RuleFinding]:
         """The alarm rules that hold, for machines whose sensors can be trusted (a stuck or implausible
         sensor gets a sensor warning, not an alarm). Rules are read each tick: an edit counts at once."""
         if not windows:
             return []
-        machines = machines_to_score()
         rules = machine_rules(machines)
         codes = {ref.code: ref.id for ref in machines}
         now_ts = now.timestamp()

@@ -12,7 +12,7 @@ from core.wiring import wired
 from predictor.ml.artifacts import artifact_verify, metadata_read_if_any
 from predictor.ml.features import ERROR_CODE_WINDOW_S, MachineWindow
 from predictor.ml.predict import LoadedArtifact
-from predictor.models import ModelKind, ModelVersion, Prediction, SensorWarning
+from predictor.models import MachineHealth, ModelKind, ModelVersion, Prediction, SensorWarning
 from telemetry.models import Machine, MachineStatus, MetricSpec, Reading, ReadingMinute
 
 # A minute's mean stands at the middle of its minute.
@@ -56,6 +56,16 @@ def machines_to_score(machines: Iterable[Machine] | None = None) -> list[Machine
         return sorted((MachineRef(m.id, m.code, m.machine_type_id) for m in machines), key=lambda ref: ref.id)
     running = Machine.objects.filter(status__in=[MachineStatus.RUNNING, MachineStatus.DEGRADED]).order_by("id")
     return [MachineRef(*row) for row in running.values_list("id", "code", "machine_type_id")]
+
+
+def metric_units(*, machine_type_ids: Iterable[int]) -> dict[int, dict[str, str]]:
+    """Per machine type, each metric's unit."""
+    units: dict[int, dict[str, str]] = {}
+    for type_id, name, unit in MetricSpec.objects.filter(machine_type_id__in=set(machine_type_ids)).values_list(
+        "machine_type_id", "name", "unit"
+    ):
+        units.setdefault(type_id, {})[name] = unit
+    return units
 
 
 def metric_ranges(*, machine_type_ids: Iterable[int]) -> dict[int, dict[str, tuple[float | None, float | None]]]:
@@ -348,3 +358,9 @@ def predictions_latest() -> dict[str, tuple[Prediction | None, SensorWarning | N
             warning = None
         latest[code] = (prediction, warning)
     return latest
+
+
+def machine_health_by_code() -> dict[str, MachineHealth]:
+    """Each machine's health model state and latest score, by machine code (machines the learning
+    pass has not looked at yet are absent)."""
+    return {health.machine.code: health for health in MachineHealth.objects.select_related("machine")}

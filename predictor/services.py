@@ -1,25 +1,28 @@
 import datetime
 import logging
 import math
+import shutil
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from catalogue.models import ErrorCode
+from catalogue.models import INSPECT_ERROR_CODE, ErrorCode
 from core.wiring import wired
 from predictor.ml.artifacts import directory_sha256
 from predictor.ml.rules import RuleFinding
-from predictor.models import ModelVersion, Prediction, SensorWarning
+from predictor.models import HealthModelVersion, HealthState, MachineHealth, ModelVersion, Prediction, SensorWarning
 from realtime.broadcast import broadcast_on_commit
 from telemetry.models import Machine
 
 logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # training imports scikit-learn, which registering a version does not need
+    from predictor.ml.health import HealthModel
     from predictor.training import TrainedArtifact
 
 
@@ -88,12 +91,24 @@ class PredictionDraft:
 
 
 @dataclass(frozen=True)
-class RuleAlarm:
-    """The rules of one error code that hold for one machine this tick, and why, in words."""
+class ConditionAlarm:
+    """A condition that holds for one machine this tick, with the error code it raises and why, in
+    words: the alarm rules of one code, or the machine's health model past its threshold long enough."""
 
     machine_id: int
     error_code: ErrorCode
     why: str
+
+
+@dataclass(frozen=True)
+class HealthDraft:
+    """What a machine's health model said at a tick (predictor.health.HealthScorer)."""
+
+    machine_id: int
+    ts: datetime.datetime
+    health: float  # 0-100, 50 at its threshold
+    past_threshold: bool
+    departures: list[str]
 
 
 @dataclass(frozen=True)
@@ -111,10 +126,12 @@ def predictions_record(
     detected_at: datetime.datetime,
     rule_findings: Sequence[RuleFinding] = (),
     rules_judged: Collection[str] = (),
+    health: Sequence[HealthDraft] = (),
 ) -> list[Prediction]:
-    """One tick's output in two bulk writes: a Prediction per scored machine, a SensorWarning per
-    machine whose sensors were not trusted; and the alarm rules that hold for the machines whose
-    rules were judged (`rules_judged`, machine codes), for their alerts."""
+    """One tick's output in bulk writes: a Prediction per scored machine, a SensorWarning per
+    machine whose sensors were not trusted, each health model's score; and, for their alerts, the
+    alarm rules that hold for the machines whose rules were judged (`rules_judged`, machine codes)
+    and the health models past their threshold for HEALTH_ALERT_MINUTES."""
     codes = (
         {draft.machine_code for draft in predictions}
         | {draft.machine_code for draft in warnings}
@@ -151,12 +168,16 @@ def predictions_record(
             for draft in warnings
         ]
     )
-    # Alerts and tickets from the predictions and the rules: PREDICTIONS_HANDLER, wired to the tickets app.
+    anomaly_alarms = _health_record(health, at=detected_at)
+    # Alerts and tickets from the predictions, the rules and the health models: PREDICTIONS_HANDLER,
+    # wired to the tickets app.
     wired("PREDICTIONS_HANDLER")(
         predictions=created,
         detected_at=detected_at,
         rule_alarms=_rule_alarms(rule_findings, machine_ids=machine_ids),
         rules_judged=[machine_ids[code] for code in rules_judged if code in machine_ids],
+        anomaly_alarms=anomaly_alarms,
+        health_judged=[draft.machine_id for draft in health],
     )
     # Dashboards refetch the newest predictions when told there are new ones, instead of polling.
     broadcast_on_commit(
@@ -171,7 +192,7 @@ def predictions_record(
     return created
 
 
-def _rule_alarms(findings: Sequence[RuleFinding], *, machine_ids: dict[str, int]) -> list[RuleAlarm]:
+def _rule_alarms(findings: Sequence[RuleFinding], *, machine_ids: dict[str, int]) -> list[ConditionAlarm]:
     """One alarm per machine and error code (two rules of one code on one machine are one alert)."""
     whys: dict[tuple[int, str], list[str]] = {}
     for finding in findings:
@@ -183,5 +204,110 @@ def _rule_alarms(findings: Sequence[RuleFinding], *, machine_ids: dict[str, int]
         if code not in error_codes:
             logger.warning("an alarm rule names error code %s, which does not exist: no alert", code)
             continue
-        alarms.append(RuleAlarm(machine_id=machine_id, error_code=error_codes[code], why="; ".join(reasons)[:300]))
+        alarms.append(ConditionAlarm(machine_id=machine_id, error_code=error_codes[code], why="; ".join(reasons)[:300]))
     return alarms
+
+
+def _health_record(drafts: Sequence[HealthDraft], *, at: datetime.datetime) -> list[ConditionAlarm]:
+    """Each machine's latest health, in one bulk write; the anomaly alarms of the machines past their
+    threshold for HEALTH_ALERT_MINUTES without a break (one tick past it is noise)."""
+    if not drafts:
+        return []
+    rows = MachineHealth.objects.in_bulk([draft.machine_id for draft in drafts], field_name="machine_id")
+    alert_after = datetime.timedelta(minutes=settings.HEALTH_ALERT_MINUTES)
+    holding: list[tuple[int, str]] = []
+    for draft in drafts:
+        row = rows.get(draft.machine_id)
+        if row is None:
+            continue  # its model was registered without a health row: the next learning pass adds one
+        row.score = round(min(max(draft.health, 0.0), 100.0), 1)
+        row.scored_at = draft.ts
+        row.departures = draft.departures
+        if not draft.past_threshold:
+            row.past_threshold_since = None
+            continue
+        row.past_threshold_since = row.past_threshold_since or at
+        held = at - row.past_threshold_since
+        if held >= alert_after:
+            why = f"health {row.score:.0f} of 100, past its normal for {held.total_seconds() / 60:.0f} min"
+            holding.append((draft.machine_id, "; ".join([why, *draft.departures])[:300]))
+    MachineHealth.objects.bulk_update(rows.values(), ["score", "scored_at", "departures", "past_threshold_since"])
+    if not holding:
+        return []
+    inspect = ErrorCode.objects.filter(code=INSPECT_ERROR_CODE).first()
+    if inspect is None:
+        logger.warning("error code %s does not exist: no anomaly alert", INSPECT_ERROR_CODE)
+        return []
+    return [ConditionAlarm(machine_id=machine_id, error_code=inspect, why=why) for machine_id, why in holding]
+
+
+def machine_health_learning(*, machine: Machine, learned_days: float, at: datetime.datetime) -> MachineHealth:
+    """The learning pass looked at the machine and found too little usable data to learn from (a
+    machine that has a model keeps it)."""
+    health, _ = MachineHealth.objects.update_or_create(
+        machine=machine, defaults={"learned_days": round(learned_days, 3), "last_learned_at": at}
+    )
+    return health
+
+
+# Versions a machine keeps: the active one and the one before it, for a look back.
+HEALTH_VERSIONS_KEPT = 2
+
+
+@transaction.atomic
+def health_model_register(
+    *,
+    machine: Machine,
+    model: "HealthModel",
+    learned_from: datetime.datetime,
+    learned_to: datetime.datetime,
+    metrics_watched: Sequence[str],
+    learned_days: float,
+    at: datetime.datetime,
+) -> HealthModelVersion:
+    """Save a machine's newly learned health model as its active version (sha256 recorded, checked on
+    every load), mark the machine ready, and remove its versions older than the previous one."""
+    version_name = f"{at:%Y%m%d-%H%M%S}"
+    directory = Path(settings.MODEL_ARTIFACT_DIR) / "health" / machine.code / version_name
+    sha256 = model.save(
+        directory,
+        data_description={
+            "machine": machine.code,
+            "learned_from": learned_from.isoformat(),
+            "learned_to": learned_to.isoformat(),
+            "learned_days": round(learned_days, 3),
+            "metrics": list(metrics_watched),
+        },
+    )
+    HealthModelVersion.objects.filter(machine=machine, is_active=True).update(is_active=False)
+    version, _ = HealthModelVersion.objects.update_or_create(
+        machine=machine,
+        version=version_name,
+        defaults={
+            "artifact_path": str(directory),
+            "sha256": sha256,
+            "learned_from": learned_from,
+            "learned_to": learned_to,
+            "samples": model.learning_rows,
+            "metrics": {
+                "threshold": model.threshold,
+                "typical_score": model.typical_score,
+                "false_alarm_rate": model.false_alarm_rate,
+                "metrics_watched": list(metrics_watched),
+                "features": list(model.feature_names),
+            },
+            "trained_at": at,
+            "is_active": True,
+        },
+    )
+    health, _ = MachineHealth.objects.get_or_create(machine=machine)
+    health.state = HealthState.READY
+    health.ready_since = health.ready_since or at
+    health.last_relearned_at = health.last_learned_at = at
+    health.learned_days = round(learned_days, 3)
+    health.save()
+    old = list(HealthModelVersion.objects.filter(machine=machine).order_by("-trained_at")[HEALTH_VERSIONS_KEPT:])
+    for stale in old:
+        transaction.on_commit(lambda path=stale.artifact_path: shutil.rmtree(path, ignore_errors=True))
+    HealthModelVersion.objects.filter(pk__in=[stale.pk for stale in old]).delete()
+    return version

@@ -45,6 +45,7 @@ class AlertSource(models.TextChoices):
     PREDICTION = "prediction", "Predicted"
     MACHINE = "machine", "Reported by the machine"
     RULE = "rule", "Raised by an alarm rule"
+    ANOMALY = "anomaly", "Raised by the machine's health model"
 
 
 # Not cleared: the database allows one such alert per machine and error code.

@@ -72,3 +72,38 @@ def machine_last_repairs(*, machine_ids: Sequence[int], end: datetime.datetime) 
         .annotate(latest=Max("resolved_at"))
         .values_list("machine_id", "latest")
     }
+
+
+def machine_flagged_periods(
+    *, machine_ids: Sequence[int], start: datetime.datetime, end: datetime.datetime, before_failure: datetime.timedelta
+) -> dict[int, list[tuple[float, float]]]:
+    """Per machine, the periods between `start` and `end` that were not normal as far as the plant
+    knows (epoch seconds, unsorted, may overlap): an alert from opening to clearing, a ticket from
+    opening to resolving, a breakdown from `before_failure` ahead of it until the machine was up
+    again. A health model never learns from them, so a developing fault does not become normal
+    (settings.HEALTH_FLAGGED_PERIODS_SELECTOR)."""
+    end_s = end.timestamp()
+    periods: dict[int, list[tuple[float, float]]] = {machine_id: [] for machine_id in machine_ids}
+
+    def add(machine_id: int, begin: datetime.datetime, finish: datetime.datetime | None) -> None:
+        periods[machine_id].append((begin.timestamp(), finish.timestamp() if finish is not None else end_s))
+
+    for machine_id, opened_at, cleared_at in (
+        Alert.objects.filter(machine_id__in=machine_ids, opened_at__lt=end)
+        .exclude(cleared_at__lt=start)
+        .values_list("machine_id", "opened_at", "cleared_at")
+    ):
+        add(machine_id, opened_at, cleared_at)
+    for machine_id, opened_at, resolved_at in (
+        Ticket.objects.filter(machine_id__in=machine_ids, opened_at__lt=end)
+        .exclude(resolved_at__lt=start)
+        .values_list("machine_id", "opened_at", "resolved_at")
+    ):
+        add(machine_id, opened_at, resolved_at)
+    for machine_id, down_at, up_at in (
+        Breakdown.objects.filter(machine_id__in=machine_ids, down_at__lt=end + before_failure)
+        .exclude(up_at__lt=start)
+        .values_list("machine_id", "down_at", "up_at")
+    ):
+        add(machine_id, down_at - before_failure, up_at)
+    return periods

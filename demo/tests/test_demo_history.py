@@ -4,6 +4,7 @@ work ending in outcomes that match what the simulated machine really had."""
 import datetime
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from demo.history import SIMULATED_NOTE, CrewHold, HistoryScenario, PlantReplay, history_scenario_plant
@@ -25,10 +26,24 @@ def plant(db):
     return plant_load(machine_count=6, seed=5, mtbf_hours=10_000.0)  # no natural faults in a day
 
 
-def test_a_failure_in_replayed_history_is_reported_worked_and_repaired_like_live(plant, tmp_path):
+# The daily load cycle moves what the alarm rules see of a developing fault: run at several hours.
+@pytest.mark.parametrize("utc_hour", [1, 9, 17])
+def test_a_failure_in_replayed_history_is_reported_worked_and_repaired_like_live(plant, tmp_path, utc_hour):
+    with time_machine.travel(datetime.datetime(2026, 12, 5, utc_hour, 17, tzinfo=datetime.UTC), tick=False):
+        _a_failure_in_replayed_history_is_reported_worked_and_repaired_like_live(plant, tmp_path)
+
+
+def _a_failure_in_replayed_history_is_reported_worked_and_repaired_like_live(plant, tmp_path):
     end = timezone.now().replace(second=0, microsecond=0)
     failure_at = end - datetime.timedelta(hours=10)
-    plant.simulation.fault_force(machine_code=FAILING, failure_at=failure_at, failure_mode="overheating")
+    # Sudden (half an hour from onset): a fault the rules catch hours ahead is repaired before it
+    # fails, which is the point of them, and not what this test is about.
+    plant.simulation.fault_force(
+        machine_code=FAILING,
+        failure_at=failure_at,
+        failure_mode="overheating",
+        development=datetime.timedelta(minutes=30),
+    )
     truth = GroundTruthRecorder(path=tmp_path / "truth.jsonl", seed=5, machine_ids=plant.machine_ids)
     replay = PlantReplay(plant=plant, scorer=Scorer(), truth=truth, seed=5)
 
@@ -44,12 +59,12 @@ def test_a_failure_in_replayed_history_is_reported_worked_and_repaired_like_live
     assert result.failures == 1
     assert replay.ticks == 14
     # The machine's own report raised its alert in the past, not as stale history; the one ticket was
-    # opened by then, by that report or earlier by the temperature's alarm rule as it overheated.
+    # opened within the replay's hour, by that report or earlier by the temperature's alarm rule.
     reported = Alert.objects.get(machine__code=FAILING, source=AlertSource.MACHINE)
     assert abs(reported.opened_at - failure_at) <= datetime.timedelta(hours=1)
     ticket = Ticket.objects.select_related("alert", "assignee").get(machine__code=FAILING)
     assert ticket.alert.source in {AlertSource.MACHINE, AlertSource.RULE}
-    assert ticket.opened_at <= reported.opened_at
+    assert ticket.opened_at <= reported.opened_at + datetime.timedelta(hours=1)  # the replay ticks hourly
     assert ticket.assignee is not None
     # The crew worked it: started after it was assigned, resolved as the failure it was.
     assert ticket.status == TicketStatus.RESOLVED

@@ -22,10 +22,10 @@ Entry points of the other apps, re-exported here with the rest of the app's serv
 
 from tickets.services.alerts import alert_acknowledge, alerts_from_predictions
 from tickets.services.common import WorkflowError
+from tickets.services.conditions import alerts_from_health, alerts_from_rules
 from tickets.services.escalation import tickets_escalate_overdue
 from tickets.services.machine_reports import MACHINE_REPORT_MAX_AGE, MachineReport, machine_reports_handle
 from tickets.services.opening import ticket_create
-from tickets.services.rules import alerts_from_rules
 from tickets.services.ticks import predictions_handle
 from tickets.services.workflow import (
     ticket_comment,
@@ -42,6 +42,7 @@ __all__ = [
     "MachineReport",
     "WorkflowError",
     "alert_acknowledge",
+    "alerts_from_health",
     "alerts_from_predictions",
     "alerts_from_rules",
     "machine_reports_handle",

@@ -80,6 +80,9 @@ def ticket_for_new_alert(
     elif alert.source == AlertSource.RULE:
         title = f"{error_code.title} on {machine.code}: {alert.detail}"
         description = f"An alarm rule holds: {alert.detail}."
+    elif alert.source == AlertSource.ANOMALY:
+        title = f"{machine.code} departs from its normal behaviour: inspect"
+        description = f"The machine's health model, learned from its own normal data, flags it: {alert.detail}."
     else:
         title = f"{error_code.title} predicted on {machine.code} ({prediction.failure_probability:.0%})"
         description = (

@@ -1,14 +1,15 @@
-"""Alerts from alarm rules (the predictor's hand-off, beside its predictions): a rule that holds
-raises one alert per machine and error code, with its ticket; the alert clears once no rule of its
-code has held for ALERT_CLEAR_MINUTES (the same hysteresis in time as a prediction's)."""
+"""Alerts from conditions that need no failure model (the predictor's hand-off, beside its
+predictions): alarm rules that hold, and health models past their threshold. A condition raises one
+alert per machine and error code, with its ticket; the alert clears once its condition has not held
+for ALERT_CLEAR_MINUTES (the same hysteresis in time as a prediction's)."""
 
 import datetime
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from django.conf import settings
 from django.db import transaction
 
-from predictor.services import RuleAlarm
+from predictor.services import ConditionAlarm
 from telemetry.models import Machine, MachineStatus
 from telemetry.services import machine_status_set
 from tickets.models import ALERT_OPEN_STATUSES, Alert, AlertSource
@@ -19,12 +20,48 @@ from tickets.services.opening import ticket_for_new_alert
 
 @transaction.atomic(savepoint=False)
 def alerts_from_rules(
-    *, rule_alarms: Sequence[RuleAlarm], rules_judged: Collection[int], at: datetime.datetime
+    *, rule_alarms: Sequence[ConditionAlarm], rules_judged: Collection[int], at: datetime.datetime
 ) -> list[Alert]:
     """Apply a tick's alarm rules; `rules_judged` are the machines whose rules were judged (a machine
     that was not, being down or silent, keeps its alerts as they are). Returns the alerts raised."""
-    holding = {(alarm.machine_id, alarm.error_code.pk): alarm for alarm in rule_alarms}
-    judged = set(rules_judged) | {machine_id for machine_id, _ in holding}
+    return _alerts_from_conditions(
+        source=AlertSource.RULE,
+        alarms=rule_alarms,
+        judged=rules_judged,
+        at=at,
+        recovered=lambda alert: (
+            f"Recovered: no rule of {alert.error_code.code} has held for {settings.ALERT_CLEAR_MINUTES} minutes"
+        ),
+    )
+
+
+@transaction.atomic(savepoint=False)
+def alerts_from_health(
+    *, anomaly_alarms: Sequence[ConditionAlarm], health_judged: Collection[int], at: datetime.datetime
+) -> list[Alert]:
+    """Apply a tick's health scores: a machine past its health model's threshold long enough raises
+    an anomaly alert; `health_judged` are the machines whose health was scored. Returns the alerts raised."""
+    return _alerts_from_conditions(
+        source=AlertSource.ANOMALY,
+        alarms=anomaly_alarms,
+        judged=health_judged,
+        at=at,
+        recovered=lambda alert: (
+            f"Recovered: back within its normal behaviour for {settings.ALERT_CLEAR_MINUTES} minutes"
+        ),
+    )
+
+
+def _alerts_from_conditions(
+    *,
+    source: str,
+    alarms: Sequence[ConditionAlarm],
+    judged: Collection[int],
+    at: datetime.datetime,
+    recovered: Callable[[Alert], str],
+) -> list[Alert]:
+    holding = {(alarm.machine_id, alarm.error_code.pk): alarm for alarm in alarms}
+    judged = set(judged) | {machine_id for machine_id, _ in holding}
     open_alerts = {
         (alert.machine_id, alert.error_code_id): alert
         for alert in Alert.objects.filter(machine_id__in=judged, status__in=ALERT_OPEN_STATUSES).select_related(
@@ -33,8 +70,8 @@ def alerts_from_rules(
     }
     clear_after = datetime.timedelta(minutes=settings.ALERT_CLEAR_MINUTES)
     for key, alert in open_alerts.items():
-        if alert.source != AlertSource.RULE:
-            continue  # a prediction's or a machine's own alert clears by its own rule
+        if alert.source != source:
+            continue  # another source's alert clears by its own rule
         if key in holding:
             alert.detail = holding[key].why
             alert.refreshed_at = at
@@ -45,18 +82,12 @@ def alerts_from_rules(
             alert.below_clear_threshold_since = at
             alert.save(update_fields=["below_clear_threshold_since", "updated_at"])
         elif at - alert.below_clear_threshold_since >= clear_after:
-            alert_clear(
-                alert=alert,
-                at=at,
-                reason=f"Recovered: no rule of {alert.error_code.code} has held for "
-                f"{settings.ALERT_CLEAR_MINUTES} minutes",
-                rearmed=True,
-            )
+            alert_clear(alert=alert, at=at, reason=recovered(alert), rearmed=True)
     new = {key: alarm for key, alarm in holding.items() if key not in open_alerts}
-    return _rule_alerts_raise(new, at=at) if new else []
+    return _alerts_raise(new, source=source, at=at) if new else []
 
 
-def _rule_alerts_raise(alarms: dict[tuple[int, int], RuleAlarm], *, at: datetime.datetime) -> list[Alert]:
+def _alerts_raise(alarms: dict[tuple[int, int], ConditionAlarm], *, source: str, at: datetime.datetime) -> list[Alert]:
     # The machines' rows are locked as for a prediction's alert (see alerts._alerts_raise): a second
     # predictor waits, then finds the alert and leaves it; the unique constraint is the last guard.
     machines = {
@@ -73,7 +104,7 @@ def _rule_alerts_raise(alarms: dict[tuple[int, int], RuleAlarm], *, at: datetime
             error_code=alarm.error_code,
             status__in=ALERT_OPEN_STATUSES,
             defaults={
-                "source": AlertSource.RULE,
+                "source": source,
                 "probability": None,
                 "detail": alarm.why,
                 "opened_at": at,

@@ -1,0 +1,202 @@
+"""Each machine's health model in the running plant: learned from the machine's own normal data
+(predictor.ml.health), relearned on a rolling window, and scored every predictor tick.
+
+Learning. A machine's history over the last HEALTH_WINDOW_DAYS is sampled every
+HEALTH_SAMPLE_MINUTES (the features need 12 hours of readings behind each instant); the samples that
+fall in a flagged period (an alert, a ticket, the HEALTH_PRE_FAILURE_DAYS before a breakdown: the
+tickets app says which, through settings.HEALTH_FLAGGED_PERIODS_SELECTOR) are left out, so a
+developing fault never becomes normal. Once HEALTH_LEARNING_DAYS of usable samples are there, a model
+is fitted on the metrics the machine actually reports, whatever its type: a machine nobody described
+is watched as well as a catalogued one. It is relearned every HEALTH_RELEARN_HOURS.
+
+Scoring. `HealthScorer` keeps each machine's active model loaded (checked by its sha256) and scores
+the tick's windows at their newest reading; a machine past its threshold for HEALTH_ALERT_MINUTES
+without a break raises an anomaly alert (predictor.services.health_record).
+"""
+
+import datetime
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.db.models import F, Q
+from django.utils import timezone
+
+from core.wiring import wired
+from predictor.ml.features import (
+    LONG_WINDOW_S,
+    MACHINE_FEATURES,
+    METRIC_STATS,
+    MachineWindow,
+    feature_names,
+    windows_features,
+)
+from predictor.ml.health import HealthModel, learning_rows_mask, learning_state
+from predictor.models import HealthModelVersion, HealthState
+from predictor.selectors import machine_windows
+from predictor.services import HealthDraft, health_model_register, machine_health_learning
+from telemetry.models import Machine, MachineStatus
+
+logger = logging.getLogger(__name__)
+
+# Below this health a tick's departures are worded: a machine at its usual self needs no why.
+EXPLAIN_BELOW_HEALTH = 80.0
+
+
+@dataclass(frozen=True)
+class LearningOutcome:
+    machine_code: str
+    learned_days: float
+    model_version: HealthModelVersion | None  # None: still learning
+
+
+def metrics_watched(window: MachineWindow) -> tuple[str, ...]:
+    """The metrics a machine's health model watches: those it reports, known to the catalogue or not."""
+    return tuple(sorted(name for name, values in window.values.items() if np.isfinite(values).any()))
+
+
+def machine_learn(machine: Machine, *, now: datetime.datetime) -> LearningOutcome:
+    """Learn (or relearn) one machine's health model from its own usable history up to `now`; while
+    there is not enough of it, record how much there is."""
+    window_days = settings.HEALTH_WINDOW_DAYS
+    [window] = machine_windows(end=now, hours=window_days * 24 + LONG_WINDOW_S / 3600, machines=[machine])
+    metrics = metrics_watched(window)
+    step = settings.HEALTH_SAMPLE_MINUTES * 60.0
+    instants = np.empty(0)
+    if metrics and len(window.ts):
+        # Each instant needs a whole long window of readings behind it, as the features expect.
+        first = max(window.ts[0] + LONG_WINDOW_S, now.timestamp() - window_days * 86400.0)
+        instants = np.arange(now.timestamp(), first, -step)[::-1]
+    periods = wired("HEALTH_FLAGGED_PERIODS_SELECTOR")(
+        machine_ids=[machine.pk],
+        start=now - datetime.timedelta(days=window_days),
+        end=now,
+        before_failure=datetime.timedelta(days=settings.HEALTH_PRE_FAILURE_DAYS),
+    )[machine.pk]
+    features = windows_features([window], [instants], metrics) if len(instants) else np.empty((0, 0))
+    names = feature_names(metrics)
+    usable = learning_rows_mask(instants, periods)
+    if len(instants):
+        # An instant with no reading of any metric in its short window is a silent machine, not a normal one.
+        short_means = features[:, 0 : len(METRIC_STATS) * len(metrics) : len(METRIC_STATS)]
+        usable &= np.isfinite(short_means).any(axis=1)
+    state = learning_state(instants, usable, required_days=settings.HEALTH_LEARNING_DAYS, step_seconds=step)
+    if not state.ready:
+        machine_health_learning(machine=machine, learned_days=state.usable_days, at=now)
+        return LearningOutcome(machine.code, state.usable_days, None)
+    model = HealthModel.fit(features[usable], names, false_alarm_rate=settings.HEALTH_FALSE_ALARM_RATE)
+    used = instants[usable]
+    version = health_model_register(
+        machine=machine,
+        model=model,
+        learned_from=datetime.datetime.fromtimestamp(used[0], tz=datetime.UTC),
+        learned_to=datetime.datetime.fromtimestamp(used[-1], tz=datetime.UTC),
+        metrics_watched=metrics,
+        learned_days=state.usable_days,
+        at=now,
+    )
+    return LearningOutcome(machine.code, state.usable_days, version)
+
+
+def machines_due_for_learning(*, now: datetime.datetime, limit: int | None = None) -> list[Machine]:
+    """Running machines whose learning is due, the longest waiting first: never looked at; still
+    learning and last looked at HEALTH_LEARNING_CHECK_MINUTES ago or more; or ready and last
+    learned HEALTH_RELEARN_HOURS ago or more (a relearning that found too little usable data, after a
+    long alert say, keeps the model it had and waits as long)."""
+    check_before = now - datetime.timedelta(minutes=settings.HEALTH_LEARNING_CHECK_MINUTES)
+    relearn_before = now - datetime.timedelta(hours=settings.HEALTH_RELEARN_HOURS)
+    due = (
+        Machine.objects.filter(status__in=[MachineStatus.RUNNING, MachineStatus.DEGRADED])
+        .filter(
+            Q(health__isnull=True)
+            | Q(health__last_learned_at__isnull=True)
+            | Q(health__state=HealthState.LEARNING, health__last_learned_at__lte=check_before)
+            | Q(health__state=HealthState.READY, health__last_learned_at__lte=relearn_before)
+        )
+        .select_related("machine_type")
+        .order_by(F("health__last_learned_at").asc(nulls_first=True), "id")
+    )
+    return list(due[:limit] if limit is not None else due)
+
+
+def health_learning_pass(*, now: datetime.datetime | None = None, limit: int | None = None) -> list[LearningOutcome]:
+    """Learn the machines that are due (at most `limit`: the predictor spreads a plant over its ticks)."""
+    now = now or timezone.now()
+    outcomes = []
+    for machine in machines_due_for_learning(now=now, limit=limit):
+        try:
+            outcomes.append(machine_learn(machine, now=now))
+        except ValueError as exc:
+            # Data a model cannot be fitted on (every feature flat, say) is no reason to stop the others.
+            logger.warning("%s: no health model learned: %s", machine.code, exc)
+            machine_health_learning(machine=machine, learned_days=0.0, at=now)
+    return outcomes
+
+
+class HealthScorer:
+    """Keeps each machine's active health model loaded (reloaded when another version becomes active)."""
+
+    def __init__(self):
+        self._loaded: dict[int, tuple[int, HealthModel]] = {}  # machine id -> (version id, model)
+
+    def _models(self, machine_ids: Sequence[int]) -> dict[int, HealthModel]:
+        models = {}
+        for version in HealthModelVersion.objects.filter(machine_id__in=machine_ids, is_active=True):
+            kept = self._loaded.get(version.machine_id)
+            if kept is None or kept[0] != version.pk:
+                kept = (version.pk, HealthModel.load(version.artifact_path, expected_sha256=version.sha256))
+                self._loaded[version.machine_id] = kept
+            models[version.machine_id] = kept[1]
+        return models
+
+    def score(
+        self,
+        windows: Sequence[MachineWindow],
+        *,
+        machine_ids: dict[str, int],
+        units: Callable[[], dict[int, dict[str, str]]],
+    ) -> list[HealthDraft]:
+        """One health draft per window whose machine has an active model, at its newest reading.
+        `units()` gives each machine's metric units, read only when a departure is worded."""
+        ids = [machine_ids[window.machine_code] for window in windows if window.machine_code in machine_ids]
+        models = self._models(ids)
+        # Machines that watch the same metrics share one pass of the feature code.
+        groups: dict[tuple[str, ...], list[tuple[MachineWindow, int, HealthModel]]] = {}
+        for window in windows:
+            machine_id = machine_ids.get(window.machine_code)
+            model = models.get(machine_id)
+            if model is None or not len(window.ts):
+                continue
+            metrics = _model_metrics(model)
+            groups.setdefault(metrics, []).append((window, machine_id, model))
+        drafts = []
+        units_by_machine: dict[int, dict[str, str]] | None = None
+        for metrics, members in groups.items():
+            features = windows_features([w for w, _, _ in members], [w.ts[-1:] for w, _, _ in members], metrics)
+            for row, (window, machine_id, model) in zip(features, members, strict=True):
+                scores = model.score(row[None, :])
+                health = float(scores.health[0])
+                departures = []
+                if health < EXPLAIN_BELOW_HEALTH:
+                    units_by_machine = units() if units_by_machine is None else units_by_machine
+                    departures = model.explain(row, units=units_by_machine.get(machine_id, {}))
+                drafts.append(
+                    HealthDraft(
+                        machine_id=machine_id,
+                        ts=datetime.datetime.fromtimestamp(window.ts[-1], tz=datetime.UTC),
+                        health=health,
+                        past_threshold=bool(scores.past_threshold[0]),
+                        departures=departures,
+                    )
+                )
+        return drafts
+
+
+def _model_metrics(model: HealthModel) -> tuple[str, ...]:
+    """The metrics a model was fitted on, in order: `feature_names(metrics)` gives each metric's
+    METRIC_STATS in a run, then the machine's own features."""
+    first_stat = f"_{METRIC_STATS[0]}"
+    names = model.input_feature_names[: len(model.input_feature_names) - len(MACHINE_FEATURES)]
+    return tuple(name.removesuffix(first_stat) for name in names[:: len(METRIC_STATS)])
