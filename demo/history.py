@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from predictor.scoring import Scorer
 from simulation.engine import BEARING_WEAR, DEVELOPING, ELECTRICAL_FAULT, FaultRecord
+from simulation.profiles import CrewProfile
 from simulation.runner import GroundTruthRecorder, SimulatedPlant
 from tickets.models import Ticket, TicketOutcome, TicketStatus
 from tickets.selectors import breakdown_open, tickets_in_hand
@@ -27,8 +28,6 @@ from tickets.services import WorkflowError, ticket_comment, ticket_resolve, tick
 logger = logging.getLogger(__name__)
 
 SIMULATED_NOTE = "(simulated history: written by the demo's replay of the past days)"
-# Without an SOP a job takes this long; with one, the sum of its steps' estimates.
-DEFAULT_JOB = datetime.timedelta(hours=2)
 
 
 @dataclass(frozen=True)
@@ -49,10 +48,23 @@ class CrewHold:
 
 @dataclass(frozen=True)
 class CrewHabits:
-    """How the simulated technicians work: seeded per ticket, so a replay is reproducible."""
+    """How the simulated technicians work: seeded per ticket, so a replay is reproducible.
+
+    The plant profile's crew says (simulation.profiles.CrewProfile); the defaults are the demo plant's.
+    """
 
     respond_minutes: tuple[float, float] = (10.0, 75.0)  # from assignment to starting work
     pace: tuple[float, float] = (0.8, 1.4)  # actual job time ÷ the SOP's estimate
+    # Without an SOP a job takes this long; with one, the sum of its steps' estimates.
+    default_job: datetime.timedelta = datetime.timedelta(hours=2)
+
+    @classmethod
+    def of_crew(cls, crew: CrewProfile) -> "CrewHabits":
+        return cls(
+            respond_minutes=crew.respond_minutes,
+            pace=crew.pace,
+            default_job=datetime.timedelta(hours=crew.default_job_hours),
+        )
 
 
 class PlantReplay:
@@ -122,10 +134,9 @@ class PlantReplay:
         self._explained.add(ticket.pk)
         ticket_comment(ticket=ticket, actor=ticket.assignee, text=f"{hold.reason} {SIMULATED_NOTE}", at=at)
 
-    @staticmethod
-    def _job_length(ticket: Ticket) -> datetime.timedelta:
+    def _job_length(self, ticket: Ticket) -> datetime.timedelta:
         minutes = sum(step.estimated_minutes or 0 for step in ticket.sop.steps.all()) if ticket.sop else 0
-        return datetime.timedelta(minutes=minutes) if minutes else DEFAULT_JOB
+        return datetime.timedelta(minutes=minutes) if minutes else self.habits.default_job
 
     def _resolve(self, ticket: Ticket, *, at: datetime.datetime) -> None:
         """What the technician finds is the outcome: the breakdown the machine is in, else the

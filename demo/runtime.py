@@ -30,9 +30,10 @@ from django.utils import timezone
 
 from catalogue.failure_modes import BEARING_WEAR
 from core.net import free_port
-from demo.history import CrewHold, HistoryScenario, PlantReplay, history_scenario_plant
+from demo.history import CrewHabits, CrewHold, HistoryScenario, PlantReplay, history_scenario_plant
 from predictor.scoring import Scorer
 from simulation.engine import LiveClock
+from simulation.profiles import PlantProfile, plant_profile_load
 from simulation.runner import (
     GroundTruthRecorder,
     HistoryResult,
@@ -75,6 +76,12 @@ class DemoOptions:
     predict_interval: float = 10.0
     # The simulator's ground truth (JSON lines, appended to), as simulate_plant writes it.
     truth_path: Path = settings.BASE_DIR / "var" / "simulator" / "ground_truth.jsonl"
+    # The plant to play (simulation.profiles); None: the demo plant.
+    profile: PlantProfile | None = None
+
+    @property
+    def plant_profile(self) -> PlantProfile:
+        return self.profile if self.profile is not None else plant_profile_load()
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -195,7 +202,7 @@ class DemoRuntime:
         """The simulated plant with its past replayed up to now (demo_past_replay)."""
         options = self.options
         try:
-            plant = plant_load(machine_count=None, seed=options.seed, mtbf_hours=200.0)
+            plant = plant_load(machine_count=None, seed=options.seed, profile=options.plant_profile)
             if not plant.machine_ids:
                 raise RuntimeError("there are no machines: run `manage.py seed_demo` first")
             self._truth = GroundTruthRecorder(path=options.truth_path, seed=options.seed, machine_ids=plant.machine_ids)
@@ -314,7 +321,8 @@ def demo_past_replay(
         plant, start=start, end=end, exclude=[options.fail_soon] if options.fail_soon else []
     )
     holds |= scenario.holds
-    replay = PlantReplay(plant=plant, scorer=scorer, truth=truth, seed=options.seed, holds=holds)
+    habits = CrewHabits.of_crew(options.plant_profile.crew)
+    replay = PlantReplay(plant=plant, scorer=scorer, truth=truth, seed=options.seed, holds=holds, habits=habits)
     say(f"Replaying the plant from {start:%Y-%m-%d %H:%M} UTC to now ...")
     for line in scenario.lines():
         say(f"  in the past days: {line}")

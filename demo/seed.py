@@ -1,12 +1,15 @@
 """The demo plant: machine types, machines, error codes with their SOPs, shifts and demo users.
 
+The plant itself (machine types with their metrics, machines, shifts, technicians) comes from a
+plant profile (simulation.profiles; `simulation/profiles/demo.toml` unless another is given); the
+error codes, SOPs and the supervisor's and manager's logins are the same for every plant.
+
 `demo_plant_seed` is idempotent: rows are found by their natural keys (type name, machine code,
 error code, SOP title and version, shift name, username) and only missing ones are created. A row
 that exists is never written, so a second run changes nothing and whatever a supervisor edited in
 the admin since (thresholds, SOP steps, roles, passwords) survives the next `make demo`.
 """
 
-import datetime
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
@@ -14,37 +17,11 @@ from django.db import transaction
 
 from catalogue.models import SOP, ErrorCode, FailureMode, Severity, SOPStep
 from core.roles import Role, user_role, user_set_role
+from simulation.profiles import DEMO_PROFILE_PATH, MachineEntry, MachineTypeProfile, PlantProfile, plant_profile_load
 from telemetry.models import Machine, MachineStatus, MachineType, MetricSpec
 from tickets.models import Shift
 
 # --- What the seed contains -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MetricSeed:
-    name: str
-    unit: str
-    normal_min: float | None
-    normal_max: float | None
-    alarm_min: float | None
-    alarm_max: float | None
-
-
-@dataclass(frozen=True)
-class MachineTypeSeed:
-    name: str
-    description: str
-    metrics: tuple[MetricSeed, ...]
-
-
-@dataclass(frozen=True)
-class MachineSeed:
-    code: str
-    name: str
-    machine_type: str
-    line: str
-    location: str
-    installed_at: datetime.date
 
 
 @dataclass(frozen=True)
@@ -74,13 +51,6 @@ class SOPSeed:
 
 
 @dataclass(frozen=True)
-class ShiftSeed:
-    name: str
-    starts_at: datetime.time
-    ends_at: datetime.time
-
-
-@dataclass(frozen=True)
 class UserSeed:
     username: str
     first_name: str
@@ -97,93 +67,11 @@ class UserSeed:
         return f"{self.username}@plant.example"
 
 
-VIBRATION = "vibration"
-TEMPERATURE = "temperature"
-VIBRATION_UNIT = "mm/s RMS"
-TEMPERATURE_UNIT = "°C"
-
-# Vibration limits follow the zones of ISO 10816-3 (velocity, mm/s RMS, 10-1000 Hz): normal is
-# zones A and B (fit for unrestricted long-term running, up to the B/C boundary), the alarm is the
-# C/D boundary (vibration severe enough to damage the machine). Pumps and compressors sit on
-# baseplates or skids, so the flexible-support column applies; the motors are group 2 machines
-# (15-300 kW) bolted to rigid foundations. Temperatures are of the bearing housing.
-MACHINE_TYPES: tuple[MachineTypeSeed, ...] = (
-    MachineTypeSeed(
-        name="Centrifugal pump",
-        description="End-suction centrifugal pump for coolant and process water, driven by a 4-pole motor.",
-        metrics=(
-            MetricSeed(VIBRATION, VIBRATION_UNIT, None, 4.5, None, 7.1),
-            MetricSeed(TEMPERATURE, TEMPERATURE_UNIT, 10.0, 70.0, None, 90.0),
-            # Low pressure and flow mean a clogged suction, cavitation or a worn impeller; high
-            # pressure with low flow means a closed or blocked discharge.
-            MetricSeed("discharge_pressure", "bar", 2.5, 6.0, 1.5, 8.0),
-            MetricSeed("flow", "m³/h", 40.0, 110.0, 20.0, 130.0),
-        ),
-    ),
-    MachineTypeSeed(
-        name="Induction motor",
-        description="Three-phase 4-pole induction motor, 15 kW, 400 V, 50 Hz, direct-on-line, driving conveyors, "
-        "mixers and fans.",
-        metrics=(
-            MetricSeed(VIBRATION, VIBRATION_UNIT, None, 2.8, None, 4.5),
-            MetricSeed(TEMPERATURE, TEMPERATURE_UNIT, 10.0, 80.0, None, 95.0),
-            # Full-load current on the nameplate is 29 A. Below no-load current the load is gone
-            # (broken belt or coupling); the alarm is the overload relay's usual setting.
-            MetricSeed("current", "A", 8.0, 29.0, None, 33.0),
-            # Synchronous speed is 1500 rpm, which a motor driving its load cannot exceed, so only
-            # the low side alarms: more slip (lower speed) means more load.
-            MetricSeed("speed", "rpm", 1450.0, 1500.0, 1420.0, None),
-        ),
-    ),
-    MachineTypeSeed(
-        name="Screw compressor",
-        description="Oil-injected rotary screw air compressor, 7.5 bar, supplying the plant's compressed air.",
-        metrics=(
-            MetricSeed(VIBRATION, VIBRATION_UNIT, None, 4.5, None, 7.1),
-            MetricSeed(TEMPERATURE, TEMPERATURE_UNIT, 10.0, 80.0, None, 95.0),
-            MetricSeed("discharge_pressure", "bar", 6.5, 8.0, 5.5, 8.5),
-            # Below about 60 °C water condenses in the oil; the element trips at about 110 °C.
-            MetricSeed("oil_temperature", "°C", 60.0, 95.0, None, 110.0),
-        ),
-    ),
-)
-
+DEMO_PROFILE = plant_profile_load(DEMO_PROFILE_PATH)
+# The demo plant's, by the names the tests and benchmarks know them.
+MACHINE_TYPES: tuple[MachineTypeProfile, ...] = DEMO_PROFILE.machine_types
 PUMP, MOTOR, COMPRESSOR = (machine_type.name for machine_type in MACHINE_TYPES)
-
-MACHINES: tuple[MachineSeed, ...] = (
-    MachineSeed("M-001", "Coolant pump 1", PUMP, "Line 1", "Hall A, bay 1", datetime.date(2016, 3, 14)),
-    MachineSeed("M-002", "Coolant pump 2", PUMP, "Line 1", "Hall A, bay 1", datetime.date(2016, 3, 14)),
-    MachineSeed("M-003", "Conveyor drive motor 1", MOTOR, "Line 1", "Hall A, bay 2", datetime.date(2016, 4, 2)),
-    MachineSeed("M-004", "Conveyor drive motor 2", MOTOR, "Line 1", "Hall A, bay 4", datetime.date(2016, 4, 2)),
-    MachineSeed("M-005", "Hydraulic power unit motor 1", MOTOR, "Line 1", "Hall A, bay 3", datetime.date(2018, 9, 20)),
-    MachineSeed("M-006", "Process water pump 1", PUMP, "Line 1", "Hall A, bay 5", datetime.date(2019, 1, 28)),
-    MachineSeed(
-        "M-007", "Air compressor 1", COMPRESSOR, "Line 1", "Hall A, compressor room", datetime.date(2017, 6, 5)
-    ),
-    MachineSeed("M-008", "Extraction fan motor 1", MOTOR, "Line 1", "Hall A, bay 6", datetime.date(2020, 11, 9)),
-    MachineSeed("M-009", "Coolant pump 3", PUMP, "Line 2", "Hall B, bay 1", datetime.date(2017, 2, 21)),
-    MachineSeed("M-010", "Coolant pump 4", PUMP, "Line 2", "Hall B, bay 1", datetime.date(2017, 2, 21)),
-    MachineSeed("M-011", "Conveyor drive motor 3", MOTOR, "Line 2", "Hall B, bay 2", datetime.date(2017, 3, 8)),
-    MachineSeed("M-012", "Conveyor drive motor 4", MOTOR, "Line 2", "Hall B, bay 4", datetime.date(2017, 3, 8)),
-    MachineSeed("M-013", "Mixer drive motor 1", MOTOR, "Line 2", "Hall B, bay 3", datetime.date(2021, 5, 17)),
-    MachineSeed("M-014", "Transfer pump 1", PUMP, "Line 2", "Hall B, bay 5", datetime.date(2019, 10, 1)),
-    MachineSeed(
-        "M-015", "Air compressor 2", COMPRESSOR, "Line 2", "Hall B, compressor room", datetime.date(2018, 2, 12)
-    ),
-    MachineSeed("M-016", "Extraction fan motor 2", MOTOR, "Line 2", "Hall B, bay 6", datetime.date(2020, 11, 9)),
-    MachineSeed("M-017", "Coolant pump 5", PUMP, "Line 3", "Hall C, bay 1", datetime.date(2022, 7, 4)),
-    MachineSeed("M-018", "Chilled water pump 1", PUMP, "Line 3", "Hall C, plant room", datetime.date(2015, 8, 24)),
-    MachineSeed("M-019", "Conveyor drive motor 5", MOTOR, "Line 3", "Hall C, bay 2", datetime.date(2022, 7, 18)),
-    MachineSeed("M-020", "Conveyor drive motor 6", MOTOR, "Line 3", "Hall C, bay 4", datetime.date(2022, 7, 18)),
-    MachineSeed("M-021", "Palletiser drive motor 1", MOTOR, "Line 3", "Hall C, bay 3", datetime.date(2015, 5, 11)),
-    MachineSeed("M-022", "Cooling tower pump 1", PUMP, "Line 3", "Hall C, yard", datetime.date(2015, 9, 30)),
-    MachineSeed(
-        "M-023", "Air compressor 3", COMPRESSOR, "Line 3", "Hall C, compressor room", datetime.date(2019, 4, 15)
-    ),
-    MachineSeed(
-        "M-024", "Air compressor 4", COMPRESSOR, "Line 3", "Hall C, compressor room", datetime.date(2023, 3, 6)
-    ),
-)
+MACHINES: tuple[MachineEntry, ...] = DEMO_PROFILE.machines
 
 ERROR_CODES: tuple[ErrorCodeSeed, ...] = (
     ErrorCodeSeed(
@@ -575,22 +463,21 @@ SOPS: tuple[SOPSeed, ...] = (
     ),
 )
 
-# Plant-local wall-clock times (settings.TIME_ZONE); the night shift runs past midnight.
-SHIFTS: tuple[ShiftSeed, ...] = (
-    ShiftSeed("Early", datetime.time(6, 0), datetime.time(14, 0)),
-    ShiftSeed("Late", datetime.time(14, 0), datetime.time(22, 0)),
-    ShiftSeed("Night", datetime.time(22, 0), datetime.time(6, 0)),
-)
-
-USERS: tuple[UserSeed, ...] = (
+# Every plant's office: its technicians come from its profile's crew.
+STAFF: tuple[UserSeed, ...] = (
     UserSeed("supervisor", "Sandra", "Keller", Role.SUPERVISOR),
     UserSeed("manager", "Martin", "Novak", Role.MANAGER),
-    UserSeed("tech1", "Lena", "Fischer", Role.TECHNICIAN, shifts=("Early",)),
-    UserSeed("tech2", "Omar", "Haddad", Role.TECHNICIAN, shifts=("Late",)),
-    UserSeed("tech3", "Piotr", "Kowalski", Role.TECHNICIAN, shifts=("Night",)),
-    # A second pair of hands where most of the work is: the early and late shifts.
-    UserSeed("tech4", "Grace", "Mensah", Role.TECHNICIAN, shifts=("Early", "Late")),
 )
+
+
+def plant_users(profile: PlantProfile) -> tuple[UserSeed, ...]:
+    return STAFF + tuple(
+        UserSeed(technician.username, technician.first_name, technician.last_name, Role.TECHNICIAN, technician.shifts)
+        for technician in profile.crew.technicians
+    )
+
+
+USERS: tuple[UserSeed, ...] = plant_users(DEMO_PROFILE)
 
 
 # --- What a run reports ---------------------------------------------------------------------------
@@ -635,25 +522,27 @@ class DemoSeedReport:
 
 
 @transaction.atomic
-def demo_plant_seed(*, reset_passwords: bool = False) -> DemoSeedReport:
-    """Create what is missing of the demo plant, in one transaction.
+def demo_plant_seed(*, reset_passwords: bool = False, profile: PlantProfile = DEMO_PROFILE) -> DemoSeedReport:
+    """Create what is missing of the profile's plant (the demo plant by default), in one transaction.
 
     reset_passwords sets every demo user's password back to `<username>-demo`, including users
     that already existed; nothing else about an existing row is touched.
     """
     report = DemoSeedReport()
-    machine_types = _machine_types_seed(counts=report.counts)
-    _machines_seed(machine_types=machine_types, counts=report.counts)
+    machine_types = _machine_types_seed(profile=profile, counts=report.counts)
+    _machines_seed(profile=profile, machine_types=machine_types, counts=report.counts)
     error_codes = _error_codes_seed(counts=report.counts)
     _sops_seed(error_codes=error_codes, counts=report.counts)
-    shifts = _shifts_seed(counts=report.counts)
-    report.logins = _users_seed(shifts=shifts, reset_passwords=reset_passwords, counts=report.counts)
+    shifts = _shifts_seed(profile=profile, counts=report.counts)
+    report.logins = _users_seed(
+        users=plant_users(profile), shifts=shifts, reset_passwords=reset_passwords, counts=report.counts
+    )
     return report
 
 
-def _machine_types_seed(*, counts: dict[str, KindCounts]) -> dict[str, MachineType]:
+def _machine_types_seed(*, profile: PlantProfile, counts: dict[str, KindCounts]) -> dict[str, MachineType]:
     machine_types = {}
-    for type_seed in MACHINE_TYPES:
+    for type_seed in profile.machine_types:
         machine_type, created = MachineType.objects.get_or_create(
             name=type_seed.name, defaults={"description": type_seed.description}
         )
@@ -675,8 +564,10 @@ def _machine_types_seed(*, counts: dict[str, KindCounts]) -> dict[str, MachineTy
     return machine_types
 
 
-def _machines_seed(*, machine_types: dict[str, MachineType], counts: dict[str, KindCounts]) -> None:
-    for machine in MACHINES:
+def _machines_seed(
+    *, profile: PlantProfile, machine_types: dict[str, MachineType], counts: dict[str, KindCounts]
+) -> None:
+    for machine in profile.machines:
         _, created = Machine.objects.get_or_create(
             code=machine.code,
             defaults={
@@ -734,9 +625,9 @@ def _sops_seed(*, error_codes: dict[str, ErrorCode], counts: dict[str, KindCount
         counts["SOP steps"].created += len(sop_seed.steps)
 
 
-def _shifts_seed(*, counts: dict[str, KindCounts]) -> dict[str, Shift]:
+def _shifts_seed(*, profile: PlantProfile, counts: dict[str, KindCounts]) -> dict[str, Shift]:
     shifts = {}
-    for shift_seed in SHIFTS:
+    for shift_seed in profile.crew.shifts:
         shift, created = Shift.objects.get_or_create(
             name=shift_seed.name, defaults={"starts_at": shift_seed.starts_at, "ends_at": shift_seed.ends_at}
         )
@@ -745,10 +636,12 @@ def _shifts_seed(*, counts: dict[str, KindCounts]) -> dict[str, Shift]:
     return shifts
 
 
-def _users_seed(*, shifts: dict[str, Shift], reset_passwords: bool, counts: dict[str, KindCounts]) -> list[DemoLogin]:
+def _users_seed(
+    *, users: tuple[UserSeed, ...], shifts: dict[str, Shift], reset_passwords: bool, counts: dict[str, KindCounts]
+) -> list[DemoLogin]:
     user_model = get_user_model()
     logins = []
-    for user_seed in USERS:
+    for user_seed in users:
         user = user_model.objects.filter(username=user_seed.username).first()
         created = user is None
         password_shown = None

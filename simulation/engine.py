@@ -14,10 +14,13 @@ never of how many machines run or which other instants were simulated:
 - a reading's noise comes from an RNG reseeded with (seed, code, ts), so the reading at an instant
   is the same in a history at 60 s steps and in a live run at 5 Hz.
 
-Calibration. Each metric is modelled by its name (vibration, temperature, current, speed, flow,
-discharge_pressure, oil_temperature) and placed by the machine type's normal and alarm limits, so a
-type with other limits gets plausible values without code changes. A metric of another name sits
-in the middle of its normal range with a little noise.
+Calibration. Each metric is modelled by its role (vibration, temperature, current, speed, flow,
+discharge_pressure, oil_temperature: by default the metric's name, or the role a plant profile gives
+a metric of another name) and placed by the machine type's normal and alarm limits, so a type with
+other limits gets plausible values without code changes, and the faults move a metric by its role.
+A metric with no role sits in the middle of its normal range with a little noise and no fault moves
+it. A plant profile (simulation.profiles) may shift a metric's healthy mean, scale the plant's noise,
+and bring its own fault kinds and downtimes; the defaults here are the demo plant's.
 """
 
 # Every random number here is simulation noise, none is a secret: the stdlib generator is the right one.
@@ -52,6 +55,8 @@ SPEED = "speed"
 FLOW = "flow"
 DISCHARGE_PRESSURE = "discharge_pressure"
 OIL_TEMPERATURE = "oil_temperature"
+# What a metric can behave as; a metric of one of these names behaves as it unless told otherwise.
+METRIC_ROLES: tuple[str, ...] = (VIBRATION, TEMPERATURE, OIL_TEMPERATURE, CURRENT, SPEED, FLOW, DISCHARGE_PRESSURE)
 
 STARTED = "started"
 FAILED = "failed"
@@ -70,6 +75,11 @@ class FaultKind:
     development_hours: tuple[float, float]
     # Relative frequency among faults.
     weight: float
+    # The machine types (by name) it strikes; empty: every type.
+    machine_types: tuple[str, ...] = ()
+
+    def strikes(self, machine_type: str) -> bool:
+        return not self.machine_types or machine_type in self.machine_types
 
 
 FAULT_KINDS: tuple[FaultKind, ...] = (
@@ -93,12 +103,25 @@ class MetricRange:
     normal_max: float | None = None
     alarm_min: float | None = None
     alarm_max: float | None = None
+    # How it behaves (one of METRIC_ROLES); None: as its name says, or generic for another name.
+    role: str | None = None
+    # The healthy mean the limits place, times the scale plus the offset (in the metric's unit).
+    baseline_scale: float = 1.0
+    baseline_offset: float = 0.0
+
+    @property
+    def behaves_as(self) -> str | None:
+        if self.role is not None:
+            return self.role
+        return self.name if self.name in METRIC_ROLES else None
 
 
 @dataclass(frozen=True, slots=True)
 class MachineProfile:
     code: str
     metrics: tuple[MetricRange, ...]
+    # Its type's name: which fault kinds strike it (FaultKind.machine_types).
+    machine_type: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,46 +214,52 @@ class MetricModel:
         return (self.fail_level - self.mean) if self.fail_level is not None else 0.0
 
 
-def metric_models_calibrate(profile: MachineProfile, rng: random.Random) -> dict[str, MetricModel]:
+def metric_models_calibrate(
+    profile: MachineProfile, rng: random.Random, *, noise_scale: float = 1.0
+) -> dict[str, MetricModel]:
     """This machine's healthy behaviour, drawn from its own RNG and placed by its type's limits."""
     models = {}
     for spec in sorted(profile.metrics, key=lambda metric: metric.name):
-        models[spec.name] = _metric_model(spec, rng)
+        models[spec.name] = _metric_model(spec, rng, noise_scale=noise_scale)
     return models
 
 
-def _metric_model(spec: MetricRange, rng: random.Random) -> MetricModel:
+def _metric_model(spec: MetricRange, rng: random.Random, *, noise_scale: float = 1.0) -> MetricModel:
     low, high = _normal_range(spec)
     width = high - low
     name = spec.name
+    role = spec.behaves_as
     decimals = 2
-    if name == VIBRATION:
+    if role == VIBRATION:
         # ISO 10816: a machine in good condition runs well inside zone A/B; 1-3 mm/s RMS is typical.
         mean = min(max(rng.uniform(0.3, 0.55) * high, 1.25), 2.6)
         load_gain, sigma, decimals = 0.02 * mean, 0.03 * mean, 3
-    elif name == TEMPERATURE:
+    elif role == TEMPERATURE:
         mean = max(high - rng.uniform(15.0, 25.0), low + 0.3 * width)
         load_gain, sigma = 3.0, 0.35
-    elif name == OIL_TEMPERATURE:
+    elif role == OIL_TEMPERATURE:
         mean = low + rng.uniform(0.35, 0.55) * width
         load_gain, sigma = 2.5, 0.3
-    elif name == CURRENT:
+    elif role == CURRENT:
         mean = low + rng.uniform(0.4, 0.6) * width
         load_gain, sigma = 0.08 * mean, 0.012 * width
-    elif name == SPEED:
+    elif role == SPEED:
         # The value is recomputed from the current (slip grows with load); this is the fallback.
         mean = low + 0.55 * width
         load_gain, sigma, decimals = -0.1 * width, 0.01 * width, 1
-    elif name == FLOW:
+    elif role == FLOW:
         mean = low + rng.uniform(0.35, 0.6) * width
         load_gain, sigma = 0.08 * width, 0.01 * width
-    elif name == DISCHARGE_PRESSURE:
+    elif role == DISCHARGE_PRESSURE:
         # More demand, a little less head: the pressure sags at the load peak.
         mean = low + rng.uniform(0.4, 0.6) * width
         load_gain, sigma, decimals = -0.05 * width, 0.012 * width, 3
     else:
         mean = low + 0.5 * width
         load_gain, sigma, decimals = 0.0, 0.01 * width, 3
+    # The profile's shift and noise; the defaults leave every value exactly as drawn.
+    mean = mean * spec.baseline_scale + spec.baseline_offset
+    sigma *= noise_scale
     fail_level = None
     ceiling = high + width
     if spec.alarm_max is not None:
@@ -286,13 +315,30 @@ class MachineSimulation:
         mtbf_hours: float,
         error_codes: Mapping[str, str] = DEFAULT_ERROR_CODES,
         utc_offset_hours: float = 0.0,
+        fault_kinds: Sequence[FaultKind] = FAULT_KINDS,
+        downtime_hours: tuple[float, float] = DOWNTIME_HOURS,
+        noise_scale: float = 1.0,
     ):
         self.code = profile.code
         self.seed = seed
         self.mtbf_hours = mtbf_hours
         self.error_codes = {**DEFAULT_ERROR_CODES, **error_codes}
         self.utc_offset_hours = utc_offset_hours
-        self.models = metric_models_calibrate(profile, random.Random(f"{seed}:{self.code}:baseline"))
+        self.fault_kinds = tuple(kind for kind in fault_kinds if kind.strikes(profile.machine_type))
+        if not self.fault_kinds:
+            raise ValueError(f"machine {self.code!r}: no fault kind strikes its type {profile.machine_type!r}")
+        self._kind_by_mode = {kind.failure_mode: kind for kind in self.fault_kinds}
+        self.downtime_hours = downtime_hours
+        self.models = metric_models_calibrate(
+            profile, random.Random(f"{seed}:{self.code}:baseline"), noise_scale=noise_scale
+        )
+        # The faults move metrics by role: role -> this machine's metric that plays it.
+        self.metric_by_role = {spec.behaves_as: spec.name for spec in profile.metrics if spec.behaves_as is not None}
+        if len(self.metric_by_role) < sum(1 for spec in profile.metrics if spec.behaves_as is not None):
+            raise ValueError(f"machine {self.code!r}: two of its metrics behave as the same role")
+        # Most machines name their metrics by role: the faults then work on the values as they are.
+        self._named_by_role = all(role == name for role, name in self.metric_by_role.items())
+        self._models_by_role = {role: self.models[name] for role, name in self.metric_by_role.items()}
         self._noise = random.Random()
         # High bits: this machine; low 64 bits: the instant in microseconds (see _reading).
         self._noise_key = random.Random(f"{seed}:{self.code}:noise").getrandbits(64) << 64
@@ -322,8 +368,8 @@ class MachineSimulation:
     def _faults_from(self, origin_s: float) -> Iterator[Fault]:
         """The faults to come after `origin_s`, one healthy spell, development and downtime each."""
         rng = random.Random(f"{self.seed}:{self.code}:faults:{round(origin_s * 1e6)}")
-        modes = [kind.failure_mode for kind in FAULT_KINDS]
-        weights = [kind.weight for kind in FAULT_KINDS]
+        modes = [kind.failure_mode for kind in self.fault_kinds]
+        weights = [kind.weight for kind in self.fault_kinds]
         healthy_s = self.mtbf_hours * HOUR
         t = origin_s
         while True:
@@ -342,7 +388,7 @@ class MachineSimulation:
         min_development_s: float = 0.0,
         development_s: float | None = None,
     ) -> Fault:
-        kind = FAULT_KIND_BY_MODE[failure_mode]
+        kind = self._kind_by_mode[failure_mode]
         drawn_s = rng.uniform(*kind.development_hours) * HOUR  # drawn always, so the shape below is too
         development_s = max(drawn_s if development_s is None else development_s, min_development_s)
         if started_s is None:
@@ -354,7 +400,7 @@ class MachineSimulation:
             error_code=self.error_codes[failure_mode],
             started_s=started_s,
             planned_failure_s=planned_failure_s,
-            back_in_service_s=planned_failure_s + rng.uniform(*DOWNTIME_HOURS) * HOUR,
+            back_in_service_s=planned_failure_s + rng.uniform(*self.downtime_hours) * HOUR,
             shape=_fault_shape(failure_mode, rng),
         )
 
@@ -383,7 +429,9 @@ class MachineSimulation:
         failure_s = failure_at.timestamp()
         rng = random.Random(f"{self.seed}:{self.code}:forced:{failure_mode or 'any'}")
         if failure_mode is None:
-            failure_mode = rng.choices(FAILURE_MODES, [kind.weight for kind in FAULT_KINDS])[0]
+            failure_mode = rng.choices(list(self._kind_by_mode), [kind.weight for kind in self.fault_kinds])[0]
+        elif failure_mode not in self._kind_by_mode:
+            raise ValueError(f"{self.code}: no fault of kind {failure_mode!r} strikes this machine's type")
         min_development_s = failure_s - started_before.timestamp() + HOUR if started_before is not None else 0.0
         forced = self._fault_plan(
             rng,
@@ -488,12 +536,21 @@ class MachineSimulation:
         rand = noise.random
         jitter = {name: model.sigma * _standard_normal(rand) for name, model in models.items()}
         values = {name: model.mean + model.load_gain * load + jitter[name] for name, model in models.items()}
+        by_role = self.metric_by_role
         if fault is not None:
-            _fault_apply(fault, progress, load=load, values=values, models=models, noise=noise)
-        if SPEED in models and CURRENT in models:
-            values[SPEED] = _shaft_speed(models[SPEED], models[CURRENT], values[CURRENT]) + jitter[SPEED]
+            if self._named_by_role:
+                _fault_apply(fault, progress, load=load, values=values, models=models, noise=noise)
+            else:
+                role_values = {role: values[name] for role, name in by_role.items()}
+                _fault_apply(fault, progress, load=load, values=role_values, models=self._models_by_role, noise=noise)
+                for role, name in by_role.items():
+                    values[name] = role_values[role]
+        if SPEED in by_role and CURRENT in by_role:
+            speed, current = by_role[SPEED], by_role[CURRENT]
+            values[speed] = _shaft_speed(models[speed], models[current], values[current]) + jitter[speed]
         if failing:
-            for name in failing_metrics(fault.failure_mode, models):
+            for role in failing_metrics(fault.failure_mode, by_role):
+                name = by_role[role]
                 model = models[name]
                 if model.fail_level is not None:
                     values[name] = max(values[name], model.alarm_max + 0.3 * (model.fail_level - model.alarm_max))
@@ -665,6 +722,8 @@ _FAULT_EFFECTS = {
     LUBRICATION_LOSS: _lubrication_loss,
     ELECTRICAL_FAULT: _electrical_fault,
 }
+# The failure modes the simulator can play (a plant profile's fault kinds are some of these).
+SIMULATED_FAILURE_MODES: tuple[str, ...] = tuple(_FAULT_EFFECTS)
 
 
 def _shift(values: dict[str, float], name: str, delta: float) -> None:
@@ -717,10 +776,15 @@ class PlantSimulation:
         mtbf_hours: float = 200.0,
         error_codes: Mapping[str, str] = DEFAULT_ERROR_CODES,
         utc_offset_hours: float = 0.0,
+        fault_kinds: Sequence[FaultKind] = FAULT_KINDS,
+        downtime_hours: tuple[float, float] = DOWNTIME_HOURS,
+        noise_scale: float = 1.0,
     ):
+        """The defaults are the demo plant's; a plant profile (simulation.profiles) gives its own."""
         if mtbf_hours <= 0:
             raise ValueError("mtbf_hours must be positive")
         self.seed = seed
+        self.fault_kinds = tuple(fault_kinds)
         self.machines: dict[str, MachineSimulation] = {}
         for profile in machines:
             if profile.code in self.machines:
@@ -731,6 +795,9 @@ class PlantSimulation:
                 mtbf_hours=mtbf_hours,
                 error_codes=error_codes,
                 utc_offset_hours=utc_offset_hours,
+                fault_kinds=fault_kinds,
+                downtime_hours=downtime_hours,
+                noise_scale=noise_scale,
             )
         self.failures = 0  # observed since the first tick
         self._first_tick: datetime.datetime | None = None
@@ -744,8 +811,9 @@ class PlantSimulation:
         started_before: datetime.datetime | None = None,
         development: datetime.timedelta | None = None,
     ) -> FaultRecord:
-        if failure_mode is not None and failure_mode not in FAULT_KIND_BY_MODE:
-            raise ValueError(f"unknown failure mode {failure_mode!r} (one of {', '.join(FAILURE_MODES)})")
+        modes = [kind.failure_mode for kind in self.fault_kinds]
+        if failure_mode is not None and failure_mode not in modes:
+            raise ValueError(f"unknown failure mode {failure_mode!r} (one of {', '.join(modes)})")
         if development is not None and development <= datetime.timedelta(0):
             raise ValueError("a fault's development must be positive")
         machine = self._machine(machine_code)

@@ -30,8 +30,10 @@ from simulation.engine import (
     SimulatedReading,
     history_instants,
 )
+from simulation.profiles import DEMO_PROFILE_PATH, MachineTypeProfile, PlantProfile, ProfileError, plant_profile_load
 from simulation.services import simulated_faults_save
 from telemetry.ingest import ReadingRow
+from telemetry.models import MetricSpec
 from telemetry.mqtt import BrokerAddress, client_create, connect_options, telemetry_topic
 from telemetry.selectors import machine_list
 from telemetry.services import readings_ingest
@@ -50,27 +52,55 @@ class SimulatedPlant:
     machine_ids: dict[str, int]  # code -> Machine.id, in code order
 
 
-def plant_load(*, machine_count: int | None, seed: int, mtbf_hours: float) -> SimulatedPlant:
-    """The first `machine_count` machines by code (all when None), calibrated by their types' metric specs."""
+def plant_load(
+    *, machine_count: int | None, seed: int, mtbf_hours: float | None = None, profile: PlantProfile | None = None
+) -> SimulatedPlant:
+    """The first `machine_count` machines by code (all when None), calibrated by their types' metric specs.
+
+    The plant profile (the demo plant's by default) gives the fault kinds, downtimes, noise, the
+    plant's UTC offset (unless it leaves it to TIME_ZONE), its MTBF (unless `mtbf_hours` is given),
+    and how each metric of its machine types behaves (role, baseline shift); the limits are the
+    database's, which a supervisor may have edited since the seed.
+    """
+    profile = profile if profile is not None else plant_profile_load(DEMO_PROFILE_PATH)
     machines = list(machine_list().order_by("code")[:machine_count])
     profiles = [
         MachineProfile(
             code=machine.code,
             metrics=tuple(
-                MetricRange(spec.name, spec.normal_min, spec.normal_max, spec.alarm_min, spec.alarm_max)
+                _metric_range(spec, profile.machine_type(machine.machine_type.name))
                 for spec in machine.machine_type.metrics.all()
             ),
+            machine_type=machine.machine_type.name,
         )
         for machine in machines
     ]
-    simulation = PlantSimulation(
-        machines=profiles,
-        seed=seed,
-        mtbf_hours=mtbf_hours,
-        error_codes=error_codes_by_failure_mode(),
-        utc_offset_hours=plant_utc_offset_hours(),
-    )
+    try:
+        simulation = profile.simulation(
+            seed=seed,
+            machines=profiles,
+            mtbf_hours=mtbf_hours,
+            error_codes=error_codes_by_failure_mode(),
+            utc_offset_hours=profile.utc_offset_hours
+            if profile.utc_offset_hours is not None
+            else plant_utc_offset_hours(),
+        )
+    except ValueError as exc:
+        raise ProfileError(f"{profile.path}: cannot play the machines in the database: {exc}") from exc
     return SimulatedPlant(simulation=simulation, machine_ids={machine.code: machine.id for machine in machines})
+
+
+def _metric_range(spec: MetricSpec, machine_type: MachineTypeProfile | None) -> MetricRange:
+    """The database's limits; the profile's role and baseline shift where its type has this metric."""
+    metric = machine_type.metric(spec.name) if machine_type is not None else None
+    shape = {}
+    if metric is not None:
+        shape = {
+            "role": metric.role,
+            "baseline_scale": metric.baseline_scale,
+            "baseline_offset": metric.baseline_offset,
+        }
+    return MetricRange(spec.name, spec.normal_min, spec.normal_max, spec.alarm_min, spec.alarm_max, **shape)
 
 
 def error_codes_by_failure_mode() -> dict[str, str]:

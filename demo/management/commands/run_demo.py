@@ -7,8 +7,11 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from demo.runtime import DemoOptions, DemoRuntime, demo_options_from_environment
-from demo.seed import USERS
+from demo.seed import DEMO_PROFILE, plant_users
 from simulation.engine import FAILURE_MODES
+from simulation.profiles import profile_argument
+
+DEFAULT_FAIL_SOON = "M-007"
 
 
 class Command(BaseCommand):
@@ -24,7 +27,17 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000, help="Web server port (8000)")
         parser.add_argument("--seed", type=int, default=1, help="Simulator seed (1)")
         parser.add_argument(
-            "--fail-soon", default="M-007", metavar="CODE", help="The machine that fails soon (M-007); '' for none"
+            "--profile",
+            type=profile_argument,
+            default=None,
+            metavar="PATH",
+            help="Plant profile (TOML) to play, seeded before with seed_demo --profile (simulation/profiles/demo.toml)",
+        )
+        parser.add_argument(
+            "--fail-soon",
+            default=None,
+            metavar="CODE",
+            help="The machine that fails soon (M-007, or the profile's first machine); '' for none",
         )
         parser.add_argument(
             "--fail-soon-minutes", type=float, default=5.0, help="Minutes after start-up at which it fails (5)"
@@ -54,22 +67,29 @@ class Command(BaseCommand):
             raise CommandError("--history-days must be at least 0.5: the predictor looks 12 hours back")
         # TensorFlow's C++ start-up notices (INFO) would bury the demo's own lines; its errors still show.
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+        profile = options["profile"] or DEMO_PROFILE
+        fail_soon = options["fail_soon"]
+        if fail_soon is None:
+            codes = [machine.code for machine in profile.machines]
+            fail_soon = DEFAULT_FAIL_SOON if DEFAULT_FAIL_SOON in codes else min(codes)
         runtime = DemoRuntime(
             demo_options_from_environment(
                 host=options["host"],
                 port=options["port"],
                 seed=options["seed"],
-                fail_soon=options["fail_soon"] or None,
+                fail_soon=fail_soon or None,
                 fail_soon_minutes=options["fail_soon_minutes"],
                 fail_soon_mode=options["fail_soon_mode"],
                 predict_interval=options["predict_interval"],
                 history_days=options["history_days"],
                 truth_path=options["truth_file"],
+                profile=profile,
             ),
             say=self.stdout.write,
         )
         self.stdout.write(
-            "Demo logins (demo only): " + ", ".join(f"{user.username} / {user.demo_password}" for user in USERS)
+            "Demo logins (demo only): "
+            + ", ".join(f"{user.username} / {user.demo_password}" for user in plant_users(profile))
         )
         try:
             asyncio.run(runtime.run())

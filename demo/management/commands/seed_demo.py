@@ -2,26 +2,36 @@
 
 from django.core.management.base import BaseCommand
 
-from demo.seed import DemoSeedReport, demo_plant_seed
+from demo.seed import DEMO_PROFILE, DemoSeedReport, demo_plant_seed
+from simulation.profiles import PlantProfile, profile_argument
 
 
 class Command(BaseCommand):
     help = (
         "Seed a demo plant: 3 machine types, 24 machines, 5 error codes with SOPs, 3 shifts and demo users "
-        "(supervisor, manager, tech1-tech4). Idempotent: it creates only what is missing and never changes "
-        "what exists, so edits made in the admin survive a re-run."
+        "(supervisor, manager, tech1-tech4), or the plant of --profile. Idempotent: it creates only what is "
+        "missing and never changes what exists, so edits made in the admin survive a re-run."
     )
 
     def add_arguments(self, parser):
+        parser.add_argument(
+            "--profile",
+            type=profile_argument,
+            default=None,
+            metavar="PATH",
+            help="Plant profile (TOML) whose machine types, machines, shifts and technicians to seed "
+            "(simulation/profiles/demo.toml).",
+        )
         parser.add_argument(
             "--reset-passwords",
             action="store_true",
             help="Set existing demo users' passwords back to <username>-demo (new users always get it).",
         )
 
-    def handle(self, *args, reset_passwords: bool, **options):
-        report = demo_plant_seed(reset_passwords=reset_passwords)
-        self.stdout.write(self.style.SUCCESS("Demo plant seeded."))
+    def handle(self, *args, reset_passwords: bool, profile: PlantProfile | None, **options):
+        profile = profile or DEMO_PROFILE
+        report = demo_plant_seed(reset_passwords=reset_passwords, profile=profile)
+        self.stdout.write(self.style.SUCCESS(f"{profile.name} seeded."))
         self.stdout.write(counts_table(report))
         self.stdout.write("")
         self.stdout.write("Demo logins:")

@@ -16,6 +16,7 @@ from django.utils import timezone
 from core.clock import instant_argument, now_or
 from core.signals import stop_on_signals
 from simulation.engine import FAILURE_MODES, SPEEDUP_NEEDS_DURATION, LiveClock
+from simulation.profiles import ProfileError, plant_profile_load, profile_argument
 from simulation.runner import (
     BrokerUnavailableError,
     GroundTruthRecorder,
@@ -63,6 +64,13 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--profile",
+            type=profile_argument,
+            default=None,
+            metavar="PATH",
+            help="Plant profile (TOML) to play: fault kinds, noise, baselines, MTBF (simulation/profiles/demo.toml).",
+        )
         parser.add_argument("--machines", type=_positive(int), help="Simulate the first N machines by code (all).")
         parser.add_argument(
             "--rate", type=_positive(float), default=1.0, help="Readings per machine per wall-clock second (1)."
@@ -94,8 +102,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--mtbf-hours",
             type=_positive(float),
-            default=200.0,
-            help="Mean simulated healthy hours between faults of a machine (200).",
+            help="Mean simulated healthy hours between faults of a machine (the profile's mtbf_hours).",
         )
         parser.add_argument(
             "--fail-soon", metavar="CODE", help="Demo: this machine is developing a fault that fails soon."
@@ -132,7 +139,14 @@ class Command(BaseCommand):
         if live and options["now"] is not None:
             raise CommandError("--now goes with --no-live: live readings are published at the wall clock's time.")
 
-        plant = plant_load(machine_count=options["machines"], seed=options["seed"], mtbf_hours=options["mtbf_hours"])
+        profile = options["profile"] or plant_profile_load()
+        mtbf_hours = options["mtbf_hours"] or profile.mtbf_hours
+        try:
+            plant = plant_load(
+                machine_count=options["machines"], seed=options["seed"], mtbf_hours=mtbf_hours, profile=profile
+            )
+        except ProfileError as exc:
+            raise CommandError(str(exc)) from exc
         if not plant.machine_ids:
             raise CommandError("There are no machines to simulate: run `manage.py seed_demo` or add some in the admin.")
         clock = LiveClock.ending_at_present(
@@ -144,8 +158,8 @@ class Command(BaseCommand):
         truth = GroundTruthRecorder(path=options["truth_file"], seed=options["seed"], machine_ids=plant.machine_ids)
         count = len(plant.machine_ids)
         self.stdout.write(
-            f"Simulating {count} machine{'s' if count != 1 else ''} ({_code_span(plant.machine_ids)}), "
-            f"seed {options['seed']}, MTBF {options['mtbf_hours']:g} h; ground truth to {options['truth_file']}"
+            f"Simulating {count} machine{'s' if count != 1 else ''} ({_code_span(plant.machine_ids)}) of "
+            f"{profile.name}, seed {options['seed']}, MTBF {mtbf_hours:g} h; ground truth to {options['truth_file']}"
         )
         if options["fail_soon"]:
             self._fail_soon(plant, clock, options)
