@@ -1,26 +1,39 @@
 import { useState } from 'react';
 import { Link } from 'react-router';
-import { percent, rulRange, since } from '../../../lib/format.js';
+import { alertOrigin } from '../../../lib/alert-source.js';
+import { rulRange, since } from '../../../lib/format.js';
 import { mayAcknowledgeAlerts } from '../../../lib/roles.js';
 import { useAcknowledgeAlert, useOpenAlerts } from '../hooks/useAlerts.js';
 
+// The sources whose alert no model explains: their `detail` says why in words.
+const DETAIL_SOURCES = ['rule', 'anomaly'];
+
 /**
  * The why, as the API words it: the last prediction's strongest signals (after the machine's own
- * report, for a failure it reported). A pushed alert shows first from its frame, which has no why:
- * the full alert is being fetched behind it. A refresh keeps the why it had until the new one comes.
+ * report, for a failure it reported; the rule that holds, for a rule's). An alarm rule's or the
+ * health model's alert without such a list says its `detail` instead. A pushed alert shows first
+ * from its frame, which has no why: the full alert is being fetched behind it. A refresh keeps the
+ * why it had until the new one comes.
  */
 function AlertReasons({ alert }) {
+  const lines = alert.explanation?.length
+    ? alert.explanation
+    : DETAIL_SOURCES.includes(alert.source) && alert.detail
+      ? [alert.detail]
+      : null;
+  if (lines) {
+    return (
+      <ul className="alert-banner__why">
+        {lines.map((line) => (
+          <li key={line}>{line}</li>
+        ))}
+      </ul>
+    );
+  }
   if (alert.explanation === undefined) {
     return <span className="alert-banner__why alert-banner__why--pending">Finding out why…</span>;
   }
-  if (!alert.explanation.length) return null;
-  return (
-    <ul className="alert-banner__why">
-      {alert.explanation.map((line) => (
-        <li key={line}>{line}</li>
-      ))}
-    </ul>
-  );
+  return null;
 }
 
 function AlertBannerItem({ alert, role }) {
@@ -45,9 +58,7 @@ function AlertBannerItem({ alert, role }) {
           {alert.error_code_title ? ` ${alert.error_code_title}` : ''}
           <div className="alert-banner__meta">
             <span className="alert-banner__probability">
-              {alert.probability === null || alert.probability === undefined
-                ? 'alarm rule'
-                : `${percent(alert.probability)} failure probability`}
+              {alertOrigin(alert)}
             </span>
             {alert.rul && <span className="alert-banner__rul"> · remaining life {rulRange(alert.rul)}</span>}
             {alert.opened_at && <span> · opened {since(alert.opened_at)}</span>}

@@ -49,6 +49,24 @@ const RULE = {
   rul: null,
 };
 
+const ANOMALY = {
+  ...ALERT,
+  id: 10,
+  machine: 'M-005',
+  error_code: 'E-INS-01',
+  error_code_title: 'Inspect the machine',
+  source: 'anomaly',
+  probability: null,
+  ticket: 15,
+  explanation: [],
+  detail:
+    'health 31 of 100, past its normal for 35 min; vibration 1 h mean 4.02 mm/s RMS above its normal 2.01 ± 0.05',
+  rul: null,
+};
+
+/** The words after the machine and error code: who raised it (and the probability, for the forest). */
+const origin = (item) => item.querySelector('.alert-banner__probability').textContent;
+
 /** A promise the test settles itself: holds an answer back to look at the page meanwhile. */
 function deferred() {
   let resolve;
@@ -106,13 +124,14 @@ describe('AlertBanner', () => {
       error_code: 'E-LUB-01',
       status: 'active',
       probability: 0.93,
+      source: 'prediction',
     });
 
     // At once from the frame, which has no why yet ...
     const banner = await screen.findByRole('alert', { name: 'Failure alerts' });
     expect(within(banner).getByText('M-007')).toBeTruthy();
     expect(within(banner).getByText('E-LUB-01')).toBeTruthy();
-    expect(within(banner).getByText('93 % failure probability')).toBeTruthy();
+    expect(within(banner).getByText('failure forest · 93 % failure probability')).toBeTruthy();
     expect(within(banner).getByText('Finding out why…')).toBeTruthy();
     // ... then the full alert, fetched behind it, with the why and the remaining life.
     held.resolve();
@@ -134,6 +153,70 @@ describe('AlertBanner', () => {
     expect(within(banner).queryByText(/failure probability/)).toBeNull();
   });
 
+  it('says in words what raised each alert: the forest with its probability, a rule, the health model, the machine', async () => {
+    openAlerts = [ALERT, RULE, ANOMALY, REPORTED];
+    renderBanner('Manager');
+    const banner = await screen.findByRole('alert', { name: 'Failure alerts' });
+    await userEvent.click(within(banner).getByRole('button', { name: 'Show 2 more alerts' }));
+
+    const items = Object.fromEntries(
+      [...banner.querySelectorAll('.alert-banner__item')].map((item) => [item.dataset.source, item]),
+    );
+    expect(Object.keys(items).sort()).toEqual(['anomaly', 'machine', 'prediction', 'rule']);
+    expect(origin(items.prediction)).toBe('failure forest · 93 % failure probability');
+    expect(origin(items.rule)).toBe('alarm rule');
+    expect(origin(items.anomaly)).toBe('health model');
+    expect(origin(items.machine)).toBe('reported by the machine');
+    // Only the forest's alert speaks of a failure probability.
+    expect(within(banner).getAllByText(/failure probability/)).toHaveLength(1);
+  });
+
+  it("gives a rule's or the health model's detail as the why when the alert has no explanation", async () => {
+    const ruleDetail = { ...RULE, explanation: [], detail: 'vibration 7.49 mm/s RMS above 7.1 for 8 min' };
+    const ruleExplained = { ...RULE, id: 11, machine: 'M-004', detail: 'vibration 7.4 mm/s RMS above 7.1 for 6 min' };
+    openAlerts = [ruleDetail, ANOMALY, ruleExplained];
+    renderBanner('Manager');
+    const banner = await screen.findByRole('alert', { name: 'Failure alerts' });
+    await userEvent.click(within(banner).getByRole('button', { name: 'Show 1 more alert' }));
+
+    const why = (id) =>
+      [...banner.querySelectorAll(`.alert-banner__item[data-alert-id="${id}"] .alert-banner__why li`)].map(
+        (li) => li.textContent,
+      );
+    expect(why(9)).toEqual(['vibration 7.49 mm/s RMS above 7.1 for 8 min']);
+    expect(why(10)).toEqual([ANOMALY.detail]);
+    // An explanation, where the API gives one, is the why: the detail does not repeat it.
+    expect(why(11)).toEqual(['Alarm rule: vibration 7.4 mm/s RMS above 7.1 for 6 min.']);
+    expect(within(banner).queryByText('Finding out why…')).toBeNull();
+  });
+
+  it('names the health model at once from a pushed frame, and finds out why behind it', async () => {
+    renderBanner('Manager');
+    FakeWebSocket.latest().open();
+    await waitFor(() => expect(server.requests.some((r) => r.path === '/api/alerts/')).toBe(true));
+
+    openAlerts = [ANOMALY];
+    held = deferred();
+    FakeWebSocket.latest().receive({
+      type: 'alert',
+      event: 'raised',
+      id: 10,
+      machine: 'M-005',
+      error_code: 'E-INS-01',
+      status: 'active',
+      probability: null,
+      source: 'anomaly',
+    });
+
+    const banner = await screen.findByRole('alert', { name: 'Failure alerts' });
+    const item = banner.querySelector('.alert-banner__item[data-source="anomaly"]');
+    expect(origin(item)).toBe('health model');
+    expect(within(item).getByText('Finding out why…')).toBeTruthy();
+    held.resolve();
+    expect(await within(item).findByText(ANOMALY.detail)).toBeTruthy();
+    expect(within(item).queryByText('Finding out why…')).toBeNull();
+  });
+
   it('keeps the why while a refreshed alert is fetched again, then shows the new one', async () => {
     openAlerts = [ALERT];
     renderBanner('Manager');
@@ -151,9 +234,10 @@ describe('AlertBanner', () => {
       error_code: 'E-LUB-01',
       status: 'active',
       probability: 0.97,
+      source: 'prediction',
     });
 
-    expect(await within(banner).findByText('97 % failure probability')).toBeTruthy(); // from the frame
+    expect(await within(banner).findByText('failure forest · 97 % failure probability')).toBeTruthy(); // from the frame
     expect(within(banner).getByText('oil temperature 14 °C above its 12-hour level')).toBeTruthy(); // the why it had
     expect(within(banner).queryByText('Finding out why…')).toBeNull();
     held.resolve();
@@ -166,7 +250,8 @@ describe('AlertBanner', () => {
     const banner = await screen.findByRole('alert', { name: 'Failure alerts' });
 
     expect(within(banner).getByText('M-012 reported E-ELC-01 itself: it has failed.')).toBeTruthy();
-    expect(within(banner).getByText('100 % failure probability')).toBeTruthy();
+    expect(within(banner).getByText('reported by the machine')).toBeTruthy();
+    expect(within(banner).queryByText(/failure probability/)).toBeNull();
     expect(within(banner).queryByText(/remaining life/)).toBeNull();
   });
 

@@ -30,7 +30,7 @@ export function useAcknowledgeAlert() {
 
 /**
  * An alert frame from the plant socket. The banner shows it at once from the frame itself (machine,
- * error code, probability), then the full alert is fetched behind it.
+ * error code, source, probability), then the full alert is fetched behind it.
  */
 export function alertEventApply(queryClient, frame) {
   if (frame.type !== 'alert') return false;
@@ -41,6 +41,7 @@ export function alertEventApply(queryClient, frame) {
     status: frame.status,
     probability: frame.probability,
   };
+  if (frame.source !== undefined) provisional.source = frame.source; // the banner says who raised it at once
   queryClient.setQueryData(alertKeys.open, (current) => alertsMerge(current ?? [], [provisional]));
   queryClient.invalidateQueries({ queryKey: alertKeys.open });
   return true;

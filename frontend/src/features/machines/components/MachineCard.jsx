@@ -1,8 +1,10 @@
 import { Link } from 'react-router';
+import { alertSourceLabel } from '../../../lib/alert-source.js';
 import { number, percent, rulRange, since } from '../../../lib/format.js';
 import { readingLevel } from '../hooks/health.js';
 import { useLatestReading } from '../hooks/liveReadings.js';
 import HealthBadge from './HealthBadge.jsx';
+import HealthScore from './HealthScore.jsx';
 
 function LiveValues({ machine }) {
   const reading = useLatestReading(machine.code);
@@ -24,7 +26,12 @@ function LiveValues({ machine }) {
   );
 }
 
-export default function MachineCard({ machine, health, prediction, sensorWarning, alert }) {
+/**
+ * One machine on the plant grid. `health` is its state as the grid colours it (health.js); its health
+ * model's score (`healthModel`, from the latest predictions, null without one) shows beside the
+ * failure risk.
+ */
+export default function MachineCard({ machine, health, healthModel = null, prediction, sensorWarning, alert }) {
   const rul = prediction && {
     hours: prediction.rul_hours,
     low_hours: prediction.rul_low_hours,
@@ -48,6 +55,7 @@ export default function MachineCard({ machine, health, prediction, sensorWarning
         <div>
           <span className="figure-label">Failure risk</span>
           <span className="figure-value">{percent(prediction?.failure_probability)}</span>
+          <HealthScore health={healthModel} className="machine-card__health" />
         </div>
         <div>
           <span className="figure-label">Remaining life</span>
@@ -58,7 +66,9 @@ export default function MachineCard({ machine, health, prediction, sensorWarning
       <div className="machine-card__foot">
         {alert ? (
           <span className="machine-card__alert">
-            {alert.error_code} {alert.status === 'acknowledged' ? '(acknowledged)' : ''}
+            {alert.error_code}
+            {alertSourceLabel(alert.source) ? ` · ${alertSourceLabel(alert.source)}` : ''}
+            {alert.status === 'acknowledged' ? ' (acknowledged)' : ''}
           </span>
         ) : sensorWarning ? (
           <span className="machine-card__warning" title={sensorWarning.detail}>

@@ -2,13 +2,32 @@ import { useMemo } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { ErrorState, Loading } from '../../../components/States.jsx';
 import ConnectionStatus from '../../../components/ConnectionStatus.jsx';
-import { clockTime } from '../../../lib/format.js';
+import { alertOrigin } from '../../../lib/alert-source.js';
+import { clockTime, since } from '../../../lib/format.js';
 import { machineHealth } from '../hooks/health.js';
 import { RANGES, useMachineReadings } from '../hooks/useMachineReadings.js';
 import { useLatestPredictions, useMachine } from '../hooks/useMachines.js';
 import HealthBadge from './HealthBadge.jsx';
 import MetricChart from './MetricChart.jsx';
-import { LatestPrediction, PredictionHistory } from './PredictionPanel.jsx';
+import { LatestHealth, LatestPrediction, PredictionHistory } from './PredictionPanel.jsx';
+
+/** The machine's open alerts, each with what raised it: the forest, an alarm rule, the health model, the machine. */
+function OpenAlerts({ alerts }) {
+  return (
+    <ul className="machine-alerts">
+      {alerts.map((alert) => (
+        <li key={alert.id} className="machine-alerts__item" data-source={alert.source}>
+          <strong>{alert.error_code}</strong>
+          {alert.error_code_title ? ` ${alert.error_code_title}` : ''}
+          <span className="machine-alerts__origin">{alertOrigin(alert)}</span>
+          <span className="muted small">
+            {alert.status === 'acknowledged' ? 'acknowledged · ' : ''}opened {since(alert.opened_at)}
+          </span>
+        </li>
+      ))}
+    </ul>
+  );
+}
 
 const METRIC_ORDER = ['vibration', 'temperature'];
 
@@ -39,7 +58,8 @@ export default function MachinePage({ code, openAlerts = [], aside = null }) {
     );
   }
   const row = latest.data?.machines.find((entry) => entry.machine === code);
-  const alert = openAlerts.find((entry) => entry.machine === code);
+  const alerts = openAlerts.filter((entry) => entry.machine === code);
+  const alert = alerts[0];
   const health = machineHealth(machine.data, { prediction: row?.prediction, threshold: latest.data?.threshold, alert });
 
   return (
@@ -95,6 +115,12 @@ export default function MachinePage({ code, openAlerts = [], aside = null }) {
           )}
         </div>
         <aside className="machine-page__side">
+          {alerts.length > 0 && (
+            <section className="card">
+              <h2>Open alerts</h2>
+              <OpenAlerts alerts={alerts} />
+            </section>
+          )}
           <section className="card">
             <h2>Prediction</h2>
             <LatestPrediction
@@ -103,6 +129,12 @@ export default function MachinePage({ code, openAlerts = [], aside = null }) {
               sensorWarning={row?.sensor_warning}
             />
           </section>
+          {row?.health && (
+            <section className="card machine-page__health">
+              <h2>Health</h2>
+              <LatestHealth health={row.health} />
+            </section>
+          )}
           <section className="card">
             <h2>Failure probability</h2>
             <PredictionHistory code={code} from={predictionFrom} threshold={latest.data?.threshold} />

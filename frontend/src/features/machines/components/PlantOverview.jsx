@@ -45,6 +45,7 @@ export default function PlantOverview({ openAlerts = [] }) {
           machine,
           prediction,
           sensorWarning: byMachine[machine.code]?.sensor_warning ?? null,
+          healthModel: byMachine[machine.code]?.health ?? null,
           alert,
           health: machineHealth(machine, { prediction, threshold, alert }),
         };

@@ -1,6 +1,7 @@
 import TimeSeriesChart from '../../../components/TimeSeriesChart.jsx';
 import { EmptyState, QueryState } from '../../../components/States.jsx';
 import { dateTime, percent, rulRange } from '../../../lib/format.js';
+import { healthScoreLow, healthScoreValue, learningProgress } from '../hooks/health.js';
 import { usePredictionHistory } from '../hooks/useMachines.js';
 
 export function LatestPrediction({ prediction, threshold, sensorWarning }) {
@@ -54,6 +55,68 @@ export function LatestPrediction({ prediction, threshold, sensorWarning }) {
         Model {prediction.model_version}
         {prediction.rul_model_version ? ` · RUL model ${prediction.rul_model_version}` : ''} · scored{' '}
         {dateTime(prediction.ts)}
+      </p>
+    </div>
+  );
+}
+
+/**
+ * The machine's health model, learned from its own normal data: its score (100 its usual self, below
+ * 50 departing from it) with what departs, when it became ready and was last relearned; or, while it
+ * still learns, how far it has come. Nothing for a machine without one (`health` null).
+ */
+export function LatestHealth({ health }) {
+  if (!health) return null;
+  if (health.state === 'learning') {
+    return (
+      <div className="health health--learning">
+        <p className="health__learning">{learningProgress(health)}</p>
+        <progress
+          className="health__progress"
+          max={health.required_days}
+          value={Math.min(health.learned_days ?? 0, health.required_days)}
+          aria-label="Normal behaviour learned"
+        />
+        <p className="muted small">
+          The health model learns this machine&apos;s normal from its own readings, and scores it once it has learned{' '}
+          {health.required_days} days of them.
+          {health.last_relearned_at ? ` Last relearned ${dateTime(health.last_relearned_at)}.` : ''}
+        </p>
+      </div>
+    );
+  }
+  const value = healthScoreValue(health.score);
+  const low = healthScoreLow(health.score);
+  return (
+    <div className={`health ${low ? 'health--low' : ''}`}>
+      <div>
+        <span className="figure-label">Health score</span>
+        <span className="figure-value figure-value--large" data-health-score={value ?? ''}>
+          {value ?? '–'}
+          {value !== null && <small className="health__of"> of 100</small>}
+        </span>
+        <span className="health__verdict">
+          {value === null
+            ? 'not scored yet'
+            : low
+              ? 'below its normal (alarm under 50)'
+              : 'within its normal (alarm under 50)'}
+        </span>
+      </div>
+      {health.departures?.length > 0 && (
+        <div className="health__departures">
+          <span className="figure-label">Departing from its normal</span>
+          <ul className="why-list">
+            {health.departures.map((line) => (
+              <li key={line}>{line}</li>
+            ))}
+          </ul>
+        </div>
+      )}
+      <p className="muted small">
+        Ready since {dateTime(health.ready_since)} ·{' '}
+        {health.last_relearned_at ? `last relearned ${dateTime(health.last_relearned_at)}` : 'not relearned yet'}
+        {health.scored_at ? ` · scored ${dateTime(health.scored_at)}` : ''}
       </p>
     </div>
   );

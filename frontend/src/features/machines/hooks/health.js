@@ -45,3 +45,25 @@ export function readingLevel(spec, value) {
   if (beyond(spec.normal_max, (v, l) => v > l) || beyond(spec.normal_min, (v, l) => v < l)) return 'warning';
   return 'normal';
 }
+
+// The machine's own health model, learned from its normal data: a score of 0-100, 100 the
+// machine's usual self, 50 exactly its alarm threshold (below it, the machine departs from normal).
+export const HEALTH_SCORE_ALARM = 50;
+
+/** The score as shown, whole: 87.5 is "87" (rounding up could lift 49.6 to the threshold). */
+export function healthScoreValue(score) {
+  return score === null || score === undefined ? null : Math.floor(score);
+}
+
+export function healthScoreLow(score) {
+  return score !== null && score !== undefined && score < HEALTH_SCORE_ALARM;
+}
+
+const wholeOrOne = (value) => (Number.isInteger(value) ? String(value) : value.toFixed(1));
+
+/** "learning normal behaviour: 1 of 3 days": whole days learned, floored. */
+export function learningProgress(health) {
+  const learned = Math.floor(health.learned_days ?? 0);
+  const required = health.required_days ?? 0;
+  return `learning normal behaviour: ${learned} of ${wholeOrOne(required)} day${required === 1 ? '' : 's'}`;
+}

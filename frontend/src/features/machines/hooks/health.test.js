@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { machineHealth, readingLevel, sortMachines } from './health.js';
+import { healthScoreLow, healthScoreValue, learningProgress, machineHealth, readingLevel, sortMachines } from './health.js';
 
 const machine = (code, status = 'running') => ({ code, status });
 const prediction = (failure_probability, rul_hours = null) => ({ failure_probability, rul_hours });
@@ -47,5 +47,23 @@ describe('readingLevel', () => {
     expect(readingLevel(temperature, 5)).toBe('warning');
     expect(readingLevel(temperature, 95)).toBe('alarm');
     expect(readingLevel(undefined, 95)).toBe('normal');
+  });
+});
+
+describe('the health model', () => {
+  it('shows the score whole, floored, and calls it low only below 50', () => {
+    expect(healthScoreValue(87.5)).toBe(87);
+    expect(healthScoreValue(49.6)).toBe(49);
+    expect(healthScoreValue(null)).toBeNull();
+    expect(healthScoreLow(49.9)).toBe(true);
+    expect(healthScoreLow(50)).toBe(false);
+    expect(healthScoreLow(null)).toBe(false);
+  });
+
+  it('says how far a machine has learned its normal, in whole days', () => {
+    expect(learningProgress({ learned_days: 1.6, required_days: 3.0 })).toBe('learning normal behaviour: 1 of 3 days');
+    expect(learningProgress({ learned_days: 0.2, required_days: 3 })).toBe('learning normal behaviour: 0 of 3 days');
+    expect(learningProgress({ learned_days: 0.9, required_days: 1 })).toBe('learning normal behaviour: 0 of 1 day');
+    expect(learningProgress({ learned_days: 2, required_days: 2.5 })).toBe('learning normal behaviour: 2 of 2.5 days');
   });
 });

@@ -1,8 +1,9 @@
 import { Link } from 'react-router';
 import { ErrorState, Loading } from '../../../components/States.jsx';
+import { alertSourceLabel } from '../../../lib/alert-source.js';
 import { dateTime, percent, rulRange } from '../../../lib/format.js';
 import { OUTCOMES, STATUS_LABELS } from '../api/tickets.js';
-import { useTicket } from '../hooks/useTickets.js';
+import { useTicket, useTicketAlert } from '../hooks/useTickets.js';
 import EvidenceChart from './EvidenceChart.jsx';
 import SopChecklist from './SopChecklist.jsx';
 import TicketActions from './TicketActions.jsx';
@@ -18,6 +19,23 @@ function Resolution({ ticket }) {
       </p>
       <p className="pre-line">{ticket.resolution_notes}</p>
     </section>
+  );
+}
+
+/**
+ * What raised the ticket's alert, in words: the failure forest, an alarm rule, the health model, or
+ * the machine's own report. The ticket names its alert only by id, so this asks the alert; without an
+ * alert, or while (or if) it cannot be read, it shows nothing.
+ */
+function AlertOrigin({ alertId }) {
+  const alert = useTicketAlert(alertId);
+  const label = alertSourceLabel(alert.data?.source);
+  if (!label) return null;
+  return (
+    <div className="ticket-page__origin" data-source={alert.data.source}>
+      <span className="figure-label">What raised the alert</span>
+      <span className="figure-value">{label}</span>
+    </div>
   );
 }
 
@@ -75,6 +93,7 @@ export default function TicketDetailPage({ id }) {
           <section className="card">
             <h2>Why this ticket</h2>
             {data.description && <p className="pre-line">{data.description}</p>}
+            <AlertOrigin alertId={data.alert} />
             <div className="figures-row">
               <div>
                 <span className="figure-label">Failure probability</span>

@@ -1,0 +1,91 @@
+import { screen, within } from '@testing-library/react';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { fakeServer, installFakeWebSocket } from '../../../test/fakes.js';
+import { renderWithApp } from '../../../test/render.jsx';
+import MachinePage from './MachinePage.jsx';
+
+const MACHINE = {
+  code: 'M-007',
+  name: 'Air compressor 1',
+  machine_type: 'compressor',
+  line: 'Line A',
+  location: '',
+  status: 'running',
+  status_changed_at: '2026-03-09T08:00:00Z',
+  metrics: [],
+};
+const PREDICTION = {
+  ts: '2026-03-09T10:00:00Z',
+  failure_probability: 0.12,
+  rul_hours: 300,
+  rul_low_hours: null,
+  rul_high_hours: null,
+  error_code: null,
+  top_signals: [],
+  model_version: 'v3',
+};
+const HEALTH = {
+  state: 'ready',
+  learned_days: 4.1,
+  required_days: 3.0,
+  ready_since: '2026-03-05T00:00:00Z',
+  last_relearned_at: null,
+  score: 31.0,
+  scored_at: '2026-03-09T10:00:00Z',
+  departures: ['vibration 1 h mean 4.02 mm/s RMS above its normal 2.01 ± 0.05'],
+};
+const ANOMALY_ALERT = {
+  id: 10,
+  machine: 'M-007',
+  error_code: 'E-INS-01',
+  error_code_title: 'Inspect the machine',
+  source: 'anomaly',
+  status: 'active',
+  probability: null,
+  opened_at: new Date().toISOString(),
+};
+
+describe('MachinePage', () => {
+  let health;
+
+  beforeEach(() => {
+    installFakeWebSocket();
+    health = HEALTH;
+    fakeServer({
+      'GET /api/machines/M-007/': () => MACHINE,
+      'GET /api/machines/M-007/readings/': () => ({ machine: 'M-007', bucket_seconds: 2, source: 'readings', series: [] }),
+      'GET /api/predictions/': () => ({ results: [] }),
+      'GET /api/predictions/latest/': () => ({
+        threshold: 0.8,
+        machines: [{ machine: 'M-007', prediction: PREDICTION, sensor_warning: null, health }],
+      }),
+    });
+  });
+
+  it('shows the health section beside the prediction, and what raised the open alert', async () => {
+    renderWithApp(<MachinePage code="M-007" openAlerts={[ANOMALY_ALERT]} />);
+    const section = (await screen.findByRole('heading', { name: 'Health' })).closest('section');
+    expect(section.querySelector('[data-health-score]').textContent).toBe('31 of 100');
+    expect(within(section).getByText(HEALTH.departures[0])).toBeTruthy();
+    expect(within(section).getByText(/^Ready since/)).toBeTruthy();
+    expect(screen.getByRole('heading', { name: 'Prediction' })).toBeTruthy();
+    const alerts = screen.getByRole('heading', { name: 'Open alerts' }).closest('section');
+    expect(within(alerts).getByText('health model')).toBeTruthy();
+    expect(within(alerts).getByText('E-INS-01')).toBeTruthy();
+  });
+
+  it('says a machine is still learning its normal', async () => {
+    health = { ...HEALTH, state: 'learning', learned_days: 2.9, score: null, ready_since: null, departures: [] };
+    renderWithApp(<MachinePage code="M-007" />);
+    const section = (await screen.findByRole('heading', { name: 'Health' })).closest('section');
+    expect(within(section).getByText('learning normal behaviour: 2 of 3 days')).toBeTruthy();
+    expect(screen.queryByRole('heading', { name: 'Open alerts' })).toBeNull();
+  });
+
+  it('has no health section for a machine without a health model', async () => {
+    health = null;
+    renderWithApp(<MachinePage code="M-007" />);
+    await screen.findByText('Model v3', { exact: false });
+    expect(screen.queryByRole('heading', { name: 'Health' })).toBeNull();
+  });
+});
