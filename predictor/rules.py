@@ -8,14 +8,10 @@ machine's own rules replace its type's. A zone rule is an ABOVE rule at the zone
 from collections.abc import Iterable
 
 from catalogue.models import INSPECT_ERROR_CODE
-from predictor.ml.rules import ABOVE, BELOW, Rule
+from predictor.ml.rules import ABOVE, Rule, alarm_limit_rules
 from predictor.models import AlarmRule, RuleKind
 from predictor.selectors import MachineRef
 from telemetry.models import MetricSpec
-
-# How long a reading must stay past its metric spec's alarm limit before the default rule holds:
-# one bad minute is noise, five in a row is the machine.
-DEFAULT_RULE_MINUTES = 5
 
 
 def machine_rules(machines: Iterable[MachineRef]) -> dict[int, list[Rule]]:
@@ -26,18 +22,15 @@ def machine_rules(machines: Iterable[MachineRef]) -> dict[int, list[Rule]]:
     by_type: dict[int, dict[tuple[str, str], Rule]] = {type_id: {} for type_id in type_ids}
     for spec in MetricSpec.objects.filter(machine_type_id__in=type_ids).order_by("id"):
         units[(spec.machine_type_id, spec.name)] = spec.unit
-        for kind, limit in ((ABOVE, spec.alarm_max), (BELOW, spec.alarm_min)):
-            if limit is not None:
-                by_type[spec.machine_type_id][(spec.name, kind)] = Rule(
-                    key=f"spec:{spec.pk}:{kind}",
-                    metric=spec.name,
-                    kind=kind,
-                    limit=limit,
-                    minutes=DEFAULT_RULE_MINUTES,
-                    error_code=INSPECT_ERROR_CODE,
-                    unit=spec.unit,
-                    name=f"{spec.name} past its alarm limit",
-                )
+        for rule in alarm_limit_rules(
+            key=f"spec:{spec.pk}",
+            metric=spec.name,
+            unit=spec.unit,
+            alarm_min=spec.alarm_min,
+            alarm_max=spec.alarm_max,
+            error_code=INSPECT_ERROR_CODE,
+        ):
+            by_type[spec.machine_type_id][(spec.name, rule.kind)] = rule
     by_machine: dict[int, dict[tuple[str, str], Rule]] = {}
     machine_ids = {machine.id for machine in machines}
     rows = (

@@ -107,7 +107,7 @@ class AlertOutputSerializer(serializers.ModelSerializer):
     ticket = serializers.SerializerMethodField()
     explanation = serializers.SerializerMethodField(
         help_text="Why, in words: the top signals of the alert's last prediction, after a sentence "
-        "saying so when the machine reported the code itself"
+        "saying so when the machine reported the code itself, or the rule or health model that raised it"
     )
     rul = serializers.SerializerMethodField(help_text="Remaining useful life of the alert's last prediction")
 
@@ -146,6 +146,8 @@ class AlertOutputSerializer(serializers.ModelSerializer):
             lines.append(f"{alert.machine.code} reported {alert.error_code.code} itself: it has failed.")
         if alert.source == AlertSource.RULE and alert.detail:
             lines.append(f"Alarm rule: {alert.detail}.")
+        if alert.source == AlertSource.ANOMALY and alert.detail:
+            lines.append(f"Health model: {alert.detail}.")
         if alert.last_prediction is not None:
             lines.extend(alert.last_prediction.top_signals)
         return lines
@@ -196,6 +198,9 @@ class TicketListOutputSerializer(serializers.ModelSerializer):
     error_code = serializers.CharField(source="error_code.code", allow_null=True)
     assignee = UserOutputSerializer(allow_null=True)
     alert = serializers.PrimaryKeyRelatedField(read_only=True)
+    alert_source = serializers.CharField(
+        source="alert.source", allow_null=True, default=None, help_text="What raised its alert (null: no alert)"
+    )
     priority_display = serializers.CharField(source="get_priority_display")
 
     class Meta:
@@ -211,6 +216,7 @@ class TicketListOutputSerializer(serializers.ModelSerializer):
             "priority_display",
             "assignee",
             "alert",
+            "alert_source",
             "outcome",
             "opened_at",
             "assigned_at",

@@ -1,5 +1,7 @@
 """The admin works for a supervisor who is not a superuser: every page of every model opens."""
 
+import datetime
+
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group
@@ -7,7 +9,15 @@ from django.urls import reverse
 
 from core.roles import Role, user_role
 from core.tests.factories import UserFactory
-from predictor.models import AlarmRule, RuleKind, SensorProblem, SensorWarning
+from predictor.models import (
+    AlarmRule,
+    HealthModelVersion,
+    HealthState,
+    MachineHealth,
+    RuleKind,
+    SensorProblem,
+    SensorWarning,
+)
 from predictor.tests.factories import ModelVersionFactory, PredictionFactory
 from telemetry.models import RejectedMessage
 from telemetry.tests.factories import MachineFactory, MetricSpecFactory
@@ -37,6 +47,21 @@ def plant(db):
     SensorWarning.objects.create(machine=machine, problem=SensorProblem.STALE, detail="newest reading is 9 minutes old")
     AlarmRule.objects.create(
         machine_type=machine.machine_type, machine=machine, metric="vibration", kind=RuleKind.ABOVE, limit=8.0
+    )
+    learned = datetime.datetime(2026, 3, 5, tzinfo=datetime.UTC)
+    MachineHealth.objects.create(
+        machine=machine, state=HealthState.READY, learned_days=3.0, ready_since=learned, score=72.5
+    )
+    HealthModelVersion.objects.create(
+        machine=machine,
+        version="20260305-000000",
+        artifact_path="/nonexistent",
+        sha256="0" * 64,
+        learned_from=learned - datetime.timedelta(days=3),
+        learned_to=learned,
+        samples=432,
+        metrics={"threshold": 9.5},
+        is_active=True,
     )
 
 

@@ -31,6 +31,9 @@ MINUTE_S = 60.0
 COVERAGE = 0.8
 # The newest minute must be this recent; older, the machine has gone quiet.
 STALE_AFTER_S = 5 * MINUTE_S
+# How long a reading must stay past its metric's alarm limit before the default rule holds: one bad
+# minute is noise, five in a row is the machine.
+DEFAULT_RULE_MINUTES = 5
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,33 @@ class RuleFinding:
     value: float  # the newest minute's mean, or the slope per hour
     held_minutes: int
     why: str
+
+
+def alarm_limit_rules(
+    *,
+    key: str,
+    metric: str,
+    unit: str,
+    alarm_min: float | None,
+    alarm_max: float | None,
+    error_code: str,
+    minutes: int = DEFAULT_RULE_MINUTES,
+) -> list[Rule]:
+    """The default rules of a metric's alarm limits: past either of them for `minutes`."""
+    return [
+        Rule(
+            key=f"{key}:{kind}",
+            metric=metric,
+            kind=kind,
+            limit=limit,
+            minutes=minutes,
+            error_code=error_code,
+            unit=unit,
+            name=f"{metric} past its alarm limit",
+        )
+        for kind, limit in ((ABOVE, alarm_max), (BELOW, alarm_min))
+        if limit is not None
+    ]
 
 
 def rule_findings(window: MachineWindow, rules: Sequence[Rule], *, now_ts: float) -> list[RuleFinding]:

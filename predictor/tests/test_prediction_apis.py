@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from predictor.models import SensorWarning
+from predictor.models import HealthState, MachineHealth, SensorWarning
 from predictor.tests.factories import ModelVersionFactory, PredictionFactory
 from telemetry.tests.factories import MachineFactory
 from tickets.tests.factories import ErrorCodeFactory
@@ -96,7 +96,35 @@ def test_latest_gives_every_machine_its_newest_prediction_and_the_threshold(read
     latest = {row["machine"]: row for row in body["machines"]}
     assert latest["M-001"]["prediction"]["failure_probability"] == 0.35
     assert latest["M-002"]["prediction"]["failure_probability"] == 0.8
-    assert latest["M-003"] == {"machine": new.code, "prediction": None, "sensor_warning": None}
+    assert latest["M-003"] == {"machine": new.code, "prediction": None, "sensor_warning": None, "health": None}
+
+
+def test_latest_gives_each_machine_s_health_model_state_and_score(reader, settings):
+    settings.HEALTH_LEARNING_DAYS = 3.0
+    learning, watched = MachineFactory(code="M-001"), MachineFactory(code="M-002")
+    MachineHealth.objects.create(machine=learning, learned_days=1.6, last_learned_at=NOW)
+    MachineHealth.objects.create(
+        machine=watched,
+        state=HealthState.READY,
+        learned_days=3.1,
+        ready_since=NOW,
+        last_relearned_at=NOW,
+        score=31.5,
+        scored_at=NOW,
+        departures=["vibration 1 h mean 4.02 mm/s RMS above its normal 2.01 ± 0.05"],
+    )
+
+    latest = {row["machine"]: row["health"] for row in reader.get("/api/predictions/latest/").json()["machines"]}
+
+    assert latest["M-001"]["state"] == "learning"
+    assert (latest["M-001"]["learned_days"], latest["M-001"]["required_days"], latest["M-001"]["score"]) == (
+        1.6,
+        3.0,
+        None,
+    )
+    assert latest["M-002"]["state"] == "ready"
+    assert latest["M-002"]["score"] == 31.5
+    assert latest["M-002"]["departures"] == ["vibration 1 h mean 4.02 mm/s RMS above its normal 2.01 ± 0.05"]
 
 
 def test_latest_shows_a_sensor_warning_only_when_it_came_after_the_prediction(reader):
@@ -120,8 +148,8 @@ def test_latest_takes_a_fixed_number_of_queries_whatever_the_plant_size(reader, 
         for minutes in (3, 2, 1):
             PredictionFactory(machine=machine, ts=minutes_ago(minutes), model_version=forest)
 
-    # auth (user, groups), machines with their latest ids, predictions, warnings
-    with django_assert_max_num_queries(5):
+    # auth (user, groups), machines with their latest ids, predictions, warnings, health
+    with django_assert_max_num_queries(6):
         assert len(reader.get("/api/predictions/latest/").json()["machines"]) == 25
 
 

@@ -4,12 +4,6 @@ export const fetchTickets = (params) => api.get('/api/tickets/', { limit: 100, .
 
 export const fetchTicket = (id) => api.get(`/api/tickets/${id}/`);
 
-/**
- * The alert a ticket answers. The ticket's payload names it only by id (`alert`), so what raised it
- * (`source`) comes from the alert itself; every role may read alerts.
- */
-export const fetchTicketAlert = (alertId) => api.get(`/api/alerts/${alertId}/`);
-
 /** `{status: "in_progress"}` starts it; `{status: "resolved", outcome, notes}` resolves it. */
 export const changeTicketStatus = (id, change) => api.patch(`/api/tickets/${id}/`, change);
 

@@ -3,7 +3,7 @@ import { ErrorState, Loading } from '../../../components/States.jsx';
 import { alertSourceLabel } from '../../../lib/alert-source.js';
 import { dateTime, percent, rulRange } from '../../../lib/format.js';
 import { OUTCOMES, STATUS_LABELS } from '../api/tickets.js';
-import { useTicket, useTicketAlert } from '../hooks/useTickets.js';
+import { useTicket } from '../hooks/useTickets.js';
 import EvidenceChart from './EvidenceChart.jsx';
 import SopChecklist from './SopChecklist.jsx';
 import TicketActions from './TicketActions.jsx';
@@ -24,15 +24,13 @@ function Resolution({ ticket }) {
 
 /**
  * What raised the ticket's alert, in words: the failure forest, an alarm rule, the health model, or
- * the machine's own report. The ticket names its alert only by id, so this asks the alert; without an
- * alert, or while (or if) it cannot be read, it shows nothing.
+ * the machine's own report; nothing for a ticket without an alert.
  */
-function AlertOrigin({ alertId }) {
-  const alert = useTicketAlert(alertId);
-  const label = alertSourceLabel(alert.data?.source);
+function AlertOrigin({ source }) {
+  const label = alertSourceLabel(source);
   if (!label) return null;
   return (
-    <div className="ticket-page__origin" data-source={alert.data.source}>
+    <div className="ticket-page__origin" data-source={source}>
       <span className="figure-label">What raised the alert</span>
       <span className="figure-value">{label}</span>
     </div>
@@ -93,7 +91,7 @@ export default function TicketDetailPage({ id }) {
           <section className="card">
             <h2>Why this ticket</h2>
             {data.description && <p className="pre-line">{data.description}</p>}
-            <AlertOrigin alertId={data.alert} />
+            <AlertOrigin source={data.alert_source} />
             <div className="figures-row">
               <div>
                 <span className="figure-label">Failure probability</span>

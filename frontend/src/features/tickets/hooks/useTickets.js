@@ -3,7 +3,6 @@ import {
   changeTicketStatus,
   commentOnTicket,
   fetchTicket,
-  fetchTicketAlert,
   fetchTickets,
   fetchTicketsChangedSince,
   takeTicket,
@@ -14,7 +13,6 @@ export const ticketKeys = {
   lists: ['tickets', 'list'],
   list: (params) => ['tickets', 'list', params],
   detail: (id) => ['tickets', 'detail', String(id)],
-  alert: (alertId) => ['tickets', 'alert', String(alertId)],
 };
 
 export function useTickets(params, { enabled = true } = {}) {
@@ -23,16 +21,6 @@ export function useTickets(params, { enabled = true } = {}) {
 
 export function useTicket(id) {
   return useQuery({ queryKey: ticketKeys.detail(id), queryFn: () => fetchTicket(id) });
-}
-
-/** The alert of a ticket (null: none), for what raised it; no retries, the page does without it. */
-export function useTicketAlert(alertId) {
-  return useQuery({
-    queryKey: ticketKeys.alert(alertId),
-    queryFn: () => fetchTicketAlert(alertId),
-    enabled: alertId !== null && alertId !== undefined,
-    retry: false,
-  });
 }
 
 function useTicketMutation(id, mutationFn) {
