@@ -190,9 +190,10 @@ class Scorer:
             findings = self._rule_findings(healthy, machines=machines, now=now)
         with clock.stage("health"):
             health = self._health_scores(healthy, machines=machines)
+        learned = self._learned_types(healthy, forest=forest, machines=machines)
         drafts = (
-            self._predict(healthy, forest=forest, lstm=models.get(ModelKind.LSTM), clock=clock)
-            if healthy and forest is not None
+            self._predict(learned, forest=forest, lstm=models.get(ModelKind.LSTM), clock=clock)
+            if learned and forest is not None
             else []
         )
         with clock.stage("write"):
@@ -227,6 +228,20 @@ class Scorer:
             return {machine_id: by_type.get(type_id, {}) for machine_id, type_id in types.items()}
 
         return self._health.score(windows, machine_ids={ref.code: ref.id for ref in machines}, units=units)
+
+    @staticmethod
+    def _learned_types(
+        windows: list[MachineWindow], *, forest: tuple[ModelVersion, LoadedArtifact] | None, machines: list[MachineRef]
+    ) -> list[MachineWindow]:
+        """The windows of machines whose type the forest learned (all, for a forest that did not record
+        its types): on a type it never saw, its probability means nothing, and the rules and the
+        health models watch that machine instead."""
+        trained = forest[1].recorded("machine_types") if forest is not None else None
+        if not trained:
+            return windows
+        trained = set(trained)
+        type_of = {ref.code: ref.machine_type for ref in machines}
+        return [window for window in windows if type_of.get(window.machine_code) in trained]
 
     def _rule_findings(
         self, windows: list[MachineWindow], *, machines: list[MachineRef], now: datetime.datetime

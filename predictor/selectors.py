@@ -28,6 +28,7 @@ class MachineRef:
     id: int
     code: str
     machine_type_id: int
+    machine_type: str = ""  # its name
 
 
 @dataclass(frozen=True)
@@ -53,9 +54,11 @@ class MachineMinutes:
 def machines_to_score(machines: Iterable[Machine] | None = None) -> list[MachineRef]:
     """The given machines, or every running (or degraded) one, ordered by id."""
     if machines is not None:
-        return sorted((MachineRef(m.id, m.code, m.machine_type_id) for m in machines), key=lambda ref: ref.id)
+        return sorted(
+            (MachineRef(m.id, m.code, m.machine_type_id, m.machine_type.name) for m in machines), key=lambda ref: ref.id
+        )
     running = Machine.objects.filter(status__in=[MachineStatus.RUNNING, MachineStatus.DEGRADED]).order_by("id")
-    return [MachineRef(*row) for row in running.values_list("id", "code", "machine_type_id")]
+    return [MachineRef(*row) for row in running.values_list("id", "code", "machine_type_id", "machine_type__name")]
 
 
 def metric_units(*, machine_type_ids: Iterable[int]) -> dict[int, dict[str, str]]:

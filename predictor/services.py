@@ -178,6 +178,7 @@ def predictions_record(
         rules_judged=[machine_ids[code] for code in rules_judged if code in machine_ids],
         anomaly_alarms=anomaly_alarms,
         health_judged=[draft.machine_id for draft in health],
+        within_own_normal=[draft.machine_id for draft in health if draft.health >= settings.FOREST_ALERT_HEALTH_BELOW],
     )
     # Dashboards refetch the newest predictions when told there are new ones, instead of polling.
     broadcast_on_commit(

@@ -186,7 +186,12 @@ def forest_train(data: TrainingData, *, seed: int, progress: Progress) -> Traine
         feature_names=evaluation.feature_names,
         metrics=evaluation.metrics,
         training_seconds=time.monotonic() - started,
-        extra={"horizon_hours": HORIZON_HOURS, "threshold": evaluation.forest.threshold},
+        extra={
+            "horizon_hours": HORIZON_HOURS,
+            "threshold": evaluation.forest.threshold,
+            # It raises alerts only for these: another type's readings are not what it learned.
+            "machine_types": data.description.get("machine_types"),
+        },
     )
     return TrainedArtifact(ModelKind.RANDOM_FOREST, version, directory, evaluation.metrics, _describe(data.description))
 

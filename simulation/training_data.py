@@ -86,6 +86,7 @@ def training_data_simulate(
     description = {
         "source": "simulate",
         "machines": len(windows),
+        "machine_types": _machine_types(plant.machine_ids.values()),
         "days": days,
         "seed": seed,
         "mtbf_hours": mtbf_hours,
@@ -130,12 +131,18 @@ def training_data_database(*, days: float, end: datetime.datetime | None = None)
     description = {
         "source": "db",
         "machines": len(windows),
+        "machine_types": _machine_types(Machine.objects.values_list("id", flat=True)),
         "days": days,
         "from": start.isoformat(),
         "to": end.isoformat(),
         "failures": sum(1 for fault in faults if fault["failed_at"] is not None),
     }
     return TrainingData(windows=windows, faults=faults, description=description)
+
+
+def _machine_types(machine_ids) -> list[str]:
+    """The names of the machine types the history covers: a model serves only these."""
+    return sorted(set(Machine.objects.filter(id__in=list(machine_ids)).values_list("machine_type__name", flat=True)))
 
 
 def _normal_ranges(machine_ids: dict[str, int]) -> dict[str, dict[str, tuple]]:

@@ -8,16 +8,19 @@ import datetime
 import numpy as np
 import pytest
 
-from catalogue.models import INSPECT_ERROR_CODE
+from catalogue.models import INSPECT_ERROR_CODE, FailureMode
 from predictor.health import health_learning_pass, machine_learn, machines_due_for_learning
 from predictor.ml.artifacts import directory_sha256
 from predictor.ml.health import HealthModel
 from predictor.models import HealthModelVersion, HealthState, MachineHealth
 from predictor.scoring import Scorer
+from predictor.services import HealthDraft, PredictionDraft, predictions_record
+from predictor.tests.factories import ModelVersionFactory
 from telemetry.ingest import ReadingRow
 from telemetry.services import readings_ingest
 from telemetry.tests.factories import MachineFactory, MachineTypeFactory, MetricSpecFactory
 from tickets.models import ALERT_OPEN_STATUSES, Alert, AlertSource, Ticket
+from tickets.tests.factories import ErrorCodeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -201,3 +204,29 @@ def test_relearning_keeps_the_active_version_and_the_one_before_it(pump):
     kept = list(HealthModelVersion.objects.filter(machine=pump).order_by("trained_at"))
     assert [v.artifact_path for v in kept] == paths[1:]
     assert [v.is_active for v in kept] == [False, True]
+
+
+@pytest.mark.parametrize(("health", "alerted"), [(95.0, False), (30.0, True)])
+def test_a_forest_alert_opens_only_while_the_machine_s_own_health_model_sees_it_off_its_normal(
+    pump, settings, health, alerted
+):
+    settings.FOREST_ALERT_HEALTH_BELOW = 80.0
+    code = ErrorCodeFactory(code="E-BRG-01", failure_mode=FailureMode.BEARING_WEAR)
+    MachineHealth.objects.create(machine=pump, state=HealthState.READY, learned_days=3.0, ready_since=START)
+    draft = PredictionDraft(
+        machine_code=pump.code,
+        ts=START,
+        model_version=ModelVersionFactory(is_active=True),
+        rul_model_version=None,
+        failure_probability=0.93,
+        error_code=code,
+        rul_hours=None,
+        rul_low_hours=None,
+        rul_high_hours=None,
+        top_signals=[],
+    )
+    own = HealthDraft(machine_id=pump.pk, ts=START, health=health, past_threshold=health < 50, departures=[])
+
+    predictions_record(predictions=[draft], warnings=[], detected_at=START, health=[own])
+
+    assert Alert.objects.filter(machine=pump, source=AlertSource.PREDICTION).exists() is alerted

@@ -22,7 +22,7 @@ from predictor.selectors import model_version_artifact_load, model_version_load
 from predictor.services import model_version_register
 from telemetry.ingest import ReadingRow
 from telemetry.services import readings_ingest
-from telemetry.tests.factories import MachineFactory, MetricSpecFactory
+from telemetry.tests.factories import MachineFactory, MachineTypeFactory, MetricSpecFactory
 from tickets.tests.factories import ErrorCodeFactory
 
 pytestmark = pytest.mark.django_db
@@ -45,6 +45,41 @@ def active_forest(tmp_path):
         data_description="generated",
         activate=True,
     )
+
+
+def test_a_forest_that_recorded_its_machine_types_predicts_only_machines_of_those_types(tmp_path):
+    names = feature_names()
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, len(names)))  # noqa: N806 - a feature matrix is X
+    forest = FailureForest(n_estimators=10, n_jobs=1).fit(X, X[:, 0] > 0.5, feature_names=names)
+    forest.save(tmp_path / "forest")
+    metadata_write(
+        tmp_path / "forest",
+        kind=ModelKind.RANDOM_FOREST,
+        data_description="generated",
+        feature_names=names,
+        metrics={},
+        training_seconds=0.0,
+        extra={"machine_types": ["Centrifugal pump"]},
+    )
+    model_version_register(
+        kind=ModelKind.RANDOM_FOREST,
+        version="typed",
+        directory=tmp_path / "forest",
+        metrics={},
+        data_description="generated",
+        activate=True,
+    )
+    now = timezone.now()
+    pump = MachineFactory(machine_type=MachineTypeFactory(name="Centrifugal pump"))
+    gearbox = MachineFactory(machine_type=MachineTypeFactory(name="Belt conveyor gearbox"))
+    for machine in (pump, gearbox):
+        readings(machine, end=now, values=lambda m: 2.0 + (m % 5) / 10)
+
+    result = Scorer().tick(now=now)
+
+    assert result.predicted == 1
+    assert list(Prediction.objects.values_list("machine__code", flat=True)) == [pump.code]
 
 
 def readings(machine, *, end, values, minutes=40):

@@ -4,7 +4,7 @@ cooldown; acknowledged by a person."""
 import datetime
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -67,7 +67,9 @@ def alerts_watched(
 # No savepoint: inside the predictor's transaction a savepoint would only cost round trips, and
 # any error here must roll back the whole tick anyway.
 @transaction.atomic(savepoint=False)
-def alerts_from_predictions(*, predictions: Sequence[Prediction], at: datetime.datetime) -> list[Alert]:
+def alerts_from_predictions(
+    *, predictions: Sequence[Prediction], at: datetime.datetime, within_own_normal: Collection[int] = ()
+) -> list[Alert]:
     """Apply a tick's predictions to the alerts; returns the alerts raised.
 
     - p ≥ PREDICTION_THRESHOLD raises an alert for the machine and the predicted error code, with
@@ -78,6 +80,10 @@ def alerts_from_predictions(*, predictions: Sequence[Prediction], at: datetime.d
     - Cooldown: for ALERT_COOLDOWN_MINUTES after an alert of a machine cleared, no new alert opens
       for it unless p first fell below the threshold and then rose again (the window a repaired
       machine is judged on still holds the readings from before the repair).
+    - A machine in `within_own_normal` (its health model sees it well within its own normal:
+      settings.FOREST_ALERT_HEALTH_BELOW) gets no new alert from a high probability: a forest that
+      learned another plant is not believed against the machine's own history. An open alert is
+      still refreshed.
 
     The failure probability belongs to the machine (failure of any kind within the horizon), so
     hysteresis and cooldown work per machine; the error code says which failure is most likely.
@@ -97,7 +103,7 @@ def alerts_from_predictions(*, predictions: Sequence[Prediction], at: datetime.d
             alerts = open_alerts.get(machine_id)
             if alerts:
                 changed.append(_alert_refreshed(_alert_to_refresh(alerts, prediction), prediction=prediction, at=at))
-            else:
+            elif machine_id not in within_own_normal:
                 to_raise[machine_id] = prediction
         elif machine_id in open_alerts:
             changed.extend(

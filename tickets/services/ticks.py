@@ -20,6 +20,7 @@ def predictions_handle(
     rules_judged: Collection[int] = (),
     anomaly_alarms: Sequence[ConditionAlarm] = (),
     health_judged: Collection[int] = (),
+    within_own_normal: Collection[int] = (),
 ) -> None:
     """Once per predictor tick: raise, refresh or clear alerts from the tick's predictions, its alarm
     rules and its health models (tickets.services.conditions), then escalate the tickets nobody started in time (the
@@ -29,7 +30,7 @@ def predictions_handle(
     number of predictions.
     """
     with push_batch():
-        alerts_from_predictions(predictions=predictions, at=detected_at)
+        alerts_from_predictions(predictions=predictions, at=detected_at, within_own_normal=within_own_normal)
         alerts_from_rules(rule_alarms=rule_alarms, rules_judged=rules_judged, at=detected_at)
         alerts_from_health(anomaly_alarms=anomaly_alarms, health_judged=health_judged, at=detected_at)
         tickets_escalate_overdue(now=detected_at)

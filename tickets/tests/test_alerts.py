@@ -142,6 +142,21 @@ def test_a_prediction_raises_its_own_alert_beside_a_rule_s_and_joins_its_ticket(
     assert (rule_alert.status, rule_alert.probability, rule_alert.last_prediction) == (AlertStatus.ACTIVE, None, None)
 
 
+def test_a_machine_well_within_its_own_normal_gets_no_new_alert_from_the_forest_but_keeps_an_open_one(
+    pump, bearing_code, predict
+):
+    alerts_from_predictions(predictions=[predict(pump, 0.9, bearing_code)], at=AT, within_own_normal={pump.id})
+    assert not Alert.objects.exists()
+
+    alerts_from_predictions(predictions=[predict(pump, 0.9, bearing_code)], at=AT)
+    later = AT + 10 * MINUTE
+    alerts_from_predictions(
+        predictions=[predict(pump, 0.95, bearing_code, at=later)], at=later, within_own_normal={pump.id}
+    )
+    [alert] = Alert.objects.all()
+    assert (alert.probability, alert.refreshed_at) == (0.95, later)
+
+
 def test_a_prediction_of_a_rule_alert_s_code_refreshes_that_alert_and_keeps_its_source(pump, bearing_code, predict):
     rule_alert = Alert.objects.create(
         machine=pump, error_code=bearing_code, source=AlertSource.RULE, probability=None, opened_at=AT

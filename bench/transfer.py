@@ -1,0 +1,491 @@
+"""Models built on one plant, run on another: what a plant that is not our simulator gets.
+
+    .venv/bin/python bench/transfer.py            (or: make bench-transfer; about 10 minutes on 2 cores)
+
+Plant A is the demo plant (simulation/profiles/demo.toml); plant B (simulation/profiles/plant_b.toml)
+has two machine types A never had, with metrics and ranges of their own, shifted baselines on the
+types both share, 1.5 times the noise, faults that develop at other speeds, another MTBF.
+
+1. The failure forest learns plant A (A_DAYS of history, every machine, the simulator's labels), as
+   `train_models` does.
+2. Plant B (another seed) runs B_DAYS; every variant is judged on the same last EVALUATION_DAYS, every
+   EVALUATION_STEP, against B's ground-truth failures:
+   (i) A's forest on every machine of B; (ii) the alarm rules alone (the metric specs' alarm limits,
+   the product's defaults); (iii) each machine's health model learned from its first 1, 3 and 7
+   days of B (leaving out what the product leaves out: periods with a rule alert and the days before
+   a failure the plant saw); (iv) all three as the product runs them: the forest only on the types
+   it learned, the rules, the health models after 3 days; an alert per machine while any holds (the
+   one ticket a sick machine gets).
+   Alerts follow the product's timing: a rule or health condition clears ALERT_CLEAR_MINUTES after it
+   stops holding, a health model must stay past its threshold HEALTH_ALERT_MINUTES first, a forest
+   alert opens at 0.8 and holds down to 0.5. An alert is right when its machine fails while it is open
+   or within the forest's 24-hour horizon after (predictor.ml.alerts).
+3. The same-plant figure beside them: A's forest on plant A with another seed, judged the same way.
+4. A healthy plant B (no faults) for HEALTHY_DAYS after 3 days of learning: anomaly alerts raised.
+
+Nothing here reads the database: the plants are simulated in memory from their profiles.
+"""
+
+import argparse
+import datetime
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT_ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "maintainx.settings")
+
+import django  # noqa: E402 - the project's settings name the constants the product runs with
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+
+from predictor.health import metrics_watched  # noqa: E402
+from predictor.ml.alerts import AlertHysteresis  # noqa: E402
+from predictor.ml.features import (  # noqa: E402
+    FEATURE_METRICS,
+    MachineWindow,
+    feature_names,
+    training_samples,
+    windows_features,
+)
+from predictor.ml.forest import FailureForest  # noqa: E402
+from predictor.ml.health import HealthModel, learning_rows_mask  # noqa: E402
+from predictor.ml.rules import alarm_limit_rules, rule_findings  # noqa: E402
+from predictor.training import (  # noqa: E402
+    ALERT_CLEAR_THRESHOLD,
+    ALERT_THRESHOLD,
+    HORIZON_HOURS,
+    RUL_CAP_HOURS,
+    SAMPLE_EVERY_SECONDS,
+)
+from simulation.engine import FAILED, history_instants  # noqa: E402
+from simulation.profiles import DEMO_PROFILE_PATH, PlantProfile, plant_profile_load  # noqa: E402
+
+PLANT_B_PATH = PROJECT_ROOT / "simulation" / "profiles" / "plant_b.toml"
+START = datetime.datetime(2026, 1, 5, tzinfo=datetime.UTC)  # a fixed date: the figures never depend on today
+EVALUATION_STEP_S = 600.0
+LEARNING_DAYS = (1, 3, 7)
+PRODUCT_LEARNING_DAYS = 3
+NO_FAULTS_MTBF_HOURS = 1e9
+PRODUCT_LABEL = f"(iv) all three, as the product runs (health after {PRODUCT_LEARNING_DAYS} days)"
+
+
+@dataclass
+class PlantRun:
+    profile: PlantProfile
+    windows: list[MachineWindow]
+    faults: list[dict]
+    machine_types: dict[str, str]  # machine code -> type name
+    start: float
+    end: float
+
+    def failures(self, start: float, end: float) -> list[tuple[str, float]]:
+        return [
+            (fault["machine_code"], fault["failed_at"].timestamp())
+            for fault in self.faults
+            if fault["failed_at"] is not None and start <= fault["failed_at"].timestamp() < end
+        ]
+
+
+def plant_run(profile: PlantProfile, *, seed: int, days: float, mtbf_hours: float | None = None) -> PlantRun:
+    """`days` of the profile's plant, one reading a minute a machine, with its ground truth."""
+    simulation = profile.simulation(seed=seed, mtbf_hours=mtbf_hours)
+    end = START + datetime.timedelta(days=days)
+    stamps: dict[str, list[float]] = {machine.code: [] for machine in profile.machines}
+    values: dict[str, dict[str, list[float]]] = {machine.code: {} for machine in profile.machines}
+    faults: dict[tuple[str, datetime.datetime], dict] = {}
+    for ts in history_instants(start=START, end=end, step_seconds=60.0):
+        tick = simulation.tick(ts)
+        for reading in tick.readings:
+            code = reading.machine_code
+            stamps[code].append(reading.ts.timestamp())
+            for name, value in reading.metrics.items():
+                column = values[code].setdefault(name, [])
+                column.extend([np.nan] * (len(stamps[code]) - 1 - len(column)))
+                column.append(value)
+        for event in tick.events:
+            record = event.fault
+            faults[(record.machine_code, record.started_at)] = {
+                "machine_code": record.machine_code,
+                "failure_mode": record.failure_mode,
+                "started_at": record.started_at,
+                "failed_at": record.failed_at if event.event == FAILED or record.failed_at else None,
+                "repaired_at": record.repaired_at,
+            }
+    windows = []
+    types = {machine.code: machine.machine_type for machine in profile.machines}
+    for machine in profile.machines:
+        count = len(stamps[machine.code])
+        metrics = profile.machine_type(machine.machine_type).metrics
+        windows.append(
+            MachineWindow(
+                machine_code=machine.code,
+                ts=np.array(stamps[machine.code], dtype=np.float64),
+                values={
+                    name: np.array(column + [np.nan] * (count - len(column)), dtype=np.float64)
+                    for name, column in values[machine.code].items()
+                },
+                normal_ranges={metric.name: (metric.normal_min, metric.normal_max) for metric in metrics},
+            )
+        )
+    return PlantRun(profile, windows, list(faults.values()), types, START.timestamp(), end.timestamp())
+
+
+def forest_train(run: PlantRun, *, seed: int) -> FailureForest:
+    """The failure forest as train_models fits it, on all of plant A's history."""
+    samples = training_samples(
+        run.windows,
+        run.faults,
+        horizon_hours=HORIZON_HOURS,
+        sample_every_seconds=SAMPLE_EVERY_SECONDS,
+        rul_cap_hours=RUL_CAP_HOURS,
+    )
+    return FailureForest(random_state=seed).fit(
+        samples.X, samples.y_failure, feature_names=samples.feature_names, y_mode=samples.y_mode
+    )
+
+
+@dataclass
+class Judged:
+    """Every evaluated instant of every machine (machine order, then time), and what each source said."""
+
+    codes: np.ndarray
+    times: np.ndarray
+    forest: np.ndarray  # failure probability
+    rules: np.ndarray  # bool: some rule holds
+    health: dict[int, np.ndarray]  # learning days -> bool: past the threshold
+
+
+def instants(run: PlantRun, start: float) -> np.ndarray:
+    return np.arange(start, run.end, EVALUATION_STEP_S)
+
+
+def forest_probabilities(forest: FailureForest, run: PlantRun, at: np.ndarray) -> np.ndarray:
+    features = windows_features(run.windows, [at] * len(run.windows), FEATURE_METRICS)
+    return forest.predict_failure_probability(features)
+
+
+def rules_holding(run: PlantRun, at: np.ndarray) -> np.ndarray:
+    """Whether any of a machine's default alarm rules (its metrics' alarm limits) holds, per instant."""
+    holding = []
+    for window in run.windows:
+        metrics = run.profile.machine_type(run.machine_types[window.machine_code]).metrics
+        rules = [
+            rule
+            for metric in metrics
+            for rule in alarm_limit_rules(
+                key=metric.name,
+                metric=metric.name,
+                unit=metric.unit,
+                alarm_min=metric.alarm_min,
+                alarm_max=metric.alarm_max,
+                error_code="E-INS-01",
+            )
+        ]
+        holding.append([bool(rule_findings(window, rules, now_ts=t)) for t in at])
+    return np.concatenate([np.asarray(row, dtype=bool) for row in holding])
+
+
+def health_scores(
+    run: PlantRun, at: np.ndarray, *, learning_days: float, rule_alerts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Each machine's health model learned from its first `learning_days` of the run, past its
+    threshold at `at`; the learning leaves out what the product leaves out. Returns the flags and the
+    health (machine order, then time; NaN without a model) and the machines that could not learn."""
+    learned_at = run.start + learning_days * 86400.0
+    step = settings.HEALTH_SAMPLE_MINUTES * 60.0
+    learn_times = np.arange(run.start + 12 * 3600.0, learned_at, step)
+    rule_at = np.arange(run.start + 12 * 3600.0, learned_at, EVALUATION_STEP_S)
+    flags, healths, unlearned = [], [], []
+    before_failure = settings.HEALTH_PRE_FAILURE_DAYS * 86400.0
+    for index, window in enumerate(run.windows):
+        metrics = metrics_watched(window)
+        seen_failures = [failed for code, failed in run.failures(run.start, learned_at) if code == window.machine_code]
+        excluded = [(failed - before_failure, failed + 12 * 3600.0) for failed in seen_failures]
+        alerted = rule_alerts[index]
+        excluded += [(t, t + settings.ALERT_CLEAR_MINUTES * 60.0) for t in rule_at[alerted[: len(rule_at)]]]
+        features = windows_features([window], [learn_times], metrics)
+        usable = learning_rows_mask(learn_times, excluded) & np.isfinite(features[:, 0])
+        try:
+            model = HealthModel.fit(
+                features[usable], feature_names(metrics), false_alarm_rate=settings.HEALTH_FALSE_ALARM_RATE
+            )
+        except ValueError:
+            unlearned.append(window.machine_code)
+            flags.append(np.zeros(len(at), dtype=bool))
+            healths.append(np.full(len(at), np.nan))
+            continue
+        scores = model.score(windows_features([window], [at], metrics))
+        flags.append(scores.past_threshold)
+        healths.append(scores.health)
+    return np.concatenate(flags), np.concatenate(healths), unlearned
+
+
+def held_for(flags: np.ndarray, codes: np.ndarray, minutes: float) -> np.ndarray:
+    """True where `flags` has held, without a break, for `minutes` (the instants are EVALUATION_STEP_S apart)."""
+    needed = round(minutes * 60 / EVALUATION_STEP_S)
+    result = flags.copy()
+    for lag in range(1, needed + 1):
+        shifted = np.zeros_like(flags)
+        shifted[lag:] = flags[:-lag]
+        same_machine = np.zeros_like(flags)
+        same_machine[lag:] = codes[lag:] == codes[:-lag]
+        result &= shifted & same_machine
+    return result
+
+
+def lingering(flags: np.ndarray, codes: np.ndarray, minutes: float) -> np.ndarray:
+    """True where `flags` held within the last `minutes`: an alert clears that long after its condition."""
+    steps = round(minutes * 60 / EVALUATION_STEP_S)
+    result = flags.copy()
+    for lag in range(1, steps + 1):
+        shifted = np.zeros_like(flags)
+        shifted[lag:] = flags[:-lag] & (codes[lag:] == codes[:-lag])
+        result |= shifted
+    return result
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Alerts as a manager counts them: an alert is right when its machine had a fault developing
+    while it was open or fails within the horizon after it (a technician sent there finds something);
+    a failure is caught when an alert was open within the horizon before it, the lead counted from the
+    first such alert's opening (as predictor.ml.alerts)."""
+
+    alerts: int
+    right: int
+    failures: int
+    caught: int
+    leads_hours: tuple[float, ...]
+
+    @property
+    def precision(self) -> float:
+        return self.right / self.alerts if self.alerts else float("nan")
+
+    @property
+    def recall(self) -> float:
+        return self.caught / self.failures if self.failures else float("nan")
+
+    @property
+    def median_lead_hours(self) -> float:
+        return float(np.median(self.leads_hours)) if self.leads_hours else float("nan")
+
+
+def outcome(run: PlantRun, codes: np.ndarray, times: np.ndarray, is_open: np.ndarray, *, start: float) -> Outcome:
+    """`is_open`: whether an alert is open at each instant (machine order, then time) from `start` on."""
+    horizon = HORIZON_HOURS * 3600.0
+    faults: dict[str, list[tuple[float, float]]] = {}
+    for fault in run.faults:
+        ended = fault["failed_at"] or fault["repaired_at"]
+        faults.setdefault(fault["machine_code"], []).append(
+            (fault["started_at"].timestamp(), ended.timestamp() if ended else math.inf)
+        )
+    runs: dict[str, list[list[float]]] = {}
+    for index in np.flatnonzero(is_open):
+        code, t = codes[index], times[index]
+        mine = runs.setdefault(code, [])
+        if mine and t - mine[-1][1] <= 2 * EVALUATION_STEP_S:
+            mine[-1][1] = t
+        else:
+            mine.append([t, t])
+    alerts = right = 0
+    for code, mine in runs.items():
+        for opened, last in mine:
+            alerts += 1
+            if any(began <= last + horizon and ended >= opened for began, ended in faults.get(code, ())):
+                right += 1
+    failures = run.failures(start, run.end)
+    leads = []
+    for code, failed in failures:
+        openings = [opened for opened, last in runs.get(code, ()) if opened <= failed and last >= failed - horizon]
+        if openings:
+            leads.append((failed - min(openings)) / 3600.0)
+    return Outcome(alerts, right, len(failures), len(leads), tuple(leads))
+
+
+def forest_open(probability: np.ndarray, codes: np.ndarray, *, may_open: np.ndarray | None = None) -> np.ndarray:
+    """The forest's alerts: open at ALERT_THRESHOLD where `may_open` allows, held down to
+    ALERT_CLEAR_THRESHOLD (the tickets' rule)."""
+    hysteresis = AlertHysteresis(ALERT_THRESHOLD, ALERT_CLEAR_THRESHOLD)
+    is_open = np.zeros(len(probability), dtype=bool)
+    for index in range(len(probability)):
+        was_open = bool(index) and is_open[index - 1] and codes[index] == codes[index - 1]
+        if was_open or may_open is None or may_open[index]:
+            is_open[index] = hysteresis.next_open(was_open, probability[index])
+    return is_open
+
+
+def row(label: str, result: Outcome, machine_weeks: float) -> str:
+    per_ten = 10 * (result.alerts - result.right) / machine_weeks
+    return (
+        f"| {label} | {result.alerts} | {_fmt(result.precision)} | {_fmt(result.recall)} "
+        f"({result.caught}/{result.failures}) | {_fmt(result.median_lead_hours, '.1f')} | {per_ten:.2f} |"
+    )
+
+
+def _fmt(value: float, spec: str = ".2f") -> str:
+    return "-" if math.isnan(value) else format(value, spec)
+
+
+def judge(run: PlantRun, forest: FailureForest, *, evaluation_days: float, trained_types: set[str]) -> dict:
+    """Every variant on the run's last `evaluation_days`."""
+    evaluation_start = run.end - evaluation_days * 86400.0
+    at = instants(run, evaluation_start)
+    codes = np.repeat([window.machine_code for window in run.windows], len(at))
+    times = np.tile(at, len(run.windows))
+    failures = run.failures(evaluation_start, run.end)
+    machine_weeks = len(run.windows) * evaluation_days / 7.0
+    clear_minutes = settings.ALERT_CLEAR_MINUTES
+
+    started = time.monotonic()
+    probability = forest_probabilities(forest, run, at)
+    forest_seconds = time.monotonic() - started
+    started = time.monotonic()
+    rules = rules_holding(run, at)
+    # The rules over the learning days too: the health models leave those alerts out.
+    all_at = np.arange(run.start + 12 * 3600.0, run.end, EVALUATION_STEP_S)
+    rules_all = rules_holding(run, all_at).reshape(len(run.windows), len(all_at))
+    rules_seconds = time.monotonic() - started
+    forest_alerts = forest_open(probability, codes)
+    rule_alerts = lingering(rules, codes, clear_minutes)
+    results = {
+        "(i) A's forest on every machine of B": outcome(run, codes, times, forest_alerts, start=evaluation_start),
+        "(ii) alarm rules alone": outcome(run, codes, times, rule_alerts, start=evaluation_start),
+    }
+    health_alerts, health, unlearned = {}, {}, {}
+    started = time.monotonic()
+    for days in LEARNING_DAYS:
+        past, health[days], unlearned[days] = health_scores(run, at, learning_days=days, rule_alerts=rules_all)
+        health_alerts[days] = lingering(held_for(past, codes, settings.HEALTH_ALERT_MINUTES), codes, clear_minutes)
+        label = f"(iii) health models after {days} day{'s' if days > 1 else ''} of B"
+        results[label] = outcome(run, codes, times, health_alerts[days], start=evaluation_start)
+    health_seconds = time.monotonic() - started
+    on_trained_type = np.array([run.machine_types[code] in trained_types for code in codes])
+    # A forest alert opens only while the machine's own health model (when it has one) sees it below
+    # FOREST_ALERT_HEALTH_BELOW, and holds by the forest's hysteresis once open (as the tickets do).
+    believed = np.isnan(health[PRODUCT_LEARNING_DAYS]) | (
+        health[PRODUCT_LEARNING_DAYS] < settings.FOREST_ALERT_HEALTH_BELOW
+    )
+    product_forest = forest_open(probability, codes, may_open=on_trained_type & believed) & on_trained_type
+    combined = product_forest | rule_alerts | health_alerts[PRODUCT_LEARNING_DAYS]
+    results[PRODUCT_LABEL] = outcome(run, codes, times, combined, start=evaluation_start)
+    return {
+        "results": results,
+        "machine_weeks": machine_weeks,
+        "failures": len(failures),
+        "unlearned": unlearned,
+        "seconds": {"forest": forest_seconds, "rules": rules_seconds, "health": health_seconds},
+    }
+
+
+def healthy_anomalies(profile: PlantProfile, *, seed: int, days: float) -> tuple[int, int, float]:
+    """A plant with no faults: its health models learn PRODUCT_LEARNING_DAYS, then run `days`.
+    Returns (anomaly alerts, machines, machine-weeks)."""
+    run = plant_run(profile, seed=seed, days=PRODUCT_LEARNING_DAYS + days, mtbf_hours=NO_FAULTS_MTBF_HOURS)
+    at = instants(run, run.start + PRODUCT_LEARNING_DAYS * 86400.0)
+    codes = np.repeat([window.machine_code for window in run.windows], len(at))
+    no_rules = np.zeros((len(run.windows), 10**6), dtype=bool)
+    past, _, _ = health_scores(run, at, learning_days=PRODUCT_LEARNING_DAYS, rule_alerts=no_rules)
+    alarmed = lingering(held_for(past, codes, settings.HEALTH_ALERT_MINUTES), codes, settings.ALERT_CLEAR_MINUTES)
+    result = outcome(run, codes, np.tile(at, len(run.windows)), alarmed, start=at[0])
+    return result.alerts, len(run.windows), len(run.windows) * days / 7.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--a-days", type=float, default=30.0, help="days of plant A the forest learns")
+    parser.add_argument("--b-days", type=float, default=21.0, help="days of plant B run")
+    parser.add_argument("--evaluation-days", type=float, default=14.0, help="the last days of B judged")
+    parser.add_argument("--healthy-days", type=float, default=14.0, help="days of the healthy plant B")
+    parser.add_argument("--seed", type=int, default=11, help="plant A's seed (B and the same-plant run: +1, +2)")
+    parser.add_argument("--plant-b", type=Path, default=PLANT_B_PATH, help="plant B's profile")
+    args = parser.parse_args(argv)
+    if args.b_days - args.evaluation_days < max(LEARNING_DAYS):
+        parser.error(f"--b-days must leave {max(LEARNING_DAYS)} days of learning before the evaluated days")
+
+    plant_a = plant_profile_load(DEMO_PROFILE_PATH)
+    plant_b = plant_profile_load(args.plant_b)
+    started = time.monotonic()
+    a_run = plant_run(plant_a, seed=args.seed, days=args.a_days)
+    forest = forest_train(a_run, seed=args.seed)
+    trained_types = {machine.machine_type for machine in plant_a.machines}
+    print(
+        f"plant A: {len(a_run.windows)} machines, {args.a_days:g} days, "
+        f"forest trained in {time.monotonic() - started:.0f} s"
+    )
+
+    started = time.monotonic()
+    b_run = plant_run(plant_b, seed=args.seed + 1, days=args.b_days)
+    b = judge(b_run, forest, evaluation_days=args.evaluation_days, trained_types=trained_types)
+    print(f"plant B: {len(b_run.windows)} machines, {args.b_days:g} days, judged in {time.monotonic() - started:.0f} s")
+    started = time.monotonic()
+    same_run = plant_run(plant_a, seed=args.seed + 2, days=args.b_days)
+    same = judge(same_run, forest, evaluation_days=args.evaluation_days, trained_types=trained_types)
+    print(f"plant A, seed {args.seed + 2}: judged in {time.monotonic() - started:.0f} s")
+    started = time.monotonic()
+    anomalies, machines, healthy_weeks = healthy_anomalies(plant_b, seed=args.seed + 3, days=args.healthy_days)
+    print(f"healthy plant B: {time.monotonic() - started:.0f} s")
+
+    header = (
+        "| variant | alerts | precision | recall (caught/failures) | median lead h | false alerts / 10 machine-weeks |"
+    )
+    rule = "|---|---|---|---|---|---|"
+    lines = [
+        f"## Transfer: trained on {plant_a.name}, run on {plant_b.name}",
+        "",
+        f"Plant A ({plant_a.name}, seed {args.seed}): the forest learned {args.a_days:g} days of "
+        f"{len(a_run.windows)} machines. Plant B ({plant_b.name}, seed {args.seed + 1}): {len(b_run.windows)} "
+        f"machines, {args.b_days:g} days; judged on the last {args.evaluation_days:g} days every "
+        f"{EVALUATION_STEP_S / 60:g} min: {b['failures']} failures, {b['machine_weeks']:.1f} machine-weeks.",
+        "",
+        header,
+        rule,
+        *(row(label, result, b["machine_weeks"]) for label, result in b["results"].items()),
+        "",
+        f"Same plant for comparison (plant A, seed {args.seed + 2}, judged the same way: {same['failures']} "
+        f"failures, {same['machine_weeks']:.1f} machine-weeks):",
+        "",
+        header,
+        rule,
+        *(row(label, result, same["machine_weeks"]) for label, result in same["results"].items()),
+        "",
+    ]
+    product = b["results"][PRODUCT_LABEL]
+    false_per_ten = 10 * (product.alerts - product.right) / b["machine_weeks"]
+    lines += [
+        "Targets for (iv) on plant B:",
+        f"- precision {_fmt(product.precision)} (target ≥ 0.8): {_verdict(product.precision >= 0.8)}",
+        f"- recall {_fmt(product.recall)} (target ≥ 0.8): {_verdict(product.recall >= 0.8)}",
+        f"- median lead {_fmt(product.median_lead_hours, '.1f')} h (target ≥ 2 h): "
+        f"{_verdict(product.median_lead_hours >= 2)}",
+        f"- {false_per_ten:.2f} false alerts per 10 machine-weeks (target ≤ 1): {_verdict(false_per_ten <= 1)}",
+        f"- healthy plant B, {args.healthy_days:g} days after {PRODUCT_LEARNING_DAYS} days of learning "
+        f"({machines} machines, {healthy_weeks:.1f} machine-weeks): {anomalies} anomaly alerts (target 0): "
+        f"{_verdict(anomalies == 0)}",
+    ]
+    unlearned = {days: codes for days, codes in b["unlearned"].items() if codes}
+    if unlearned:
+        lines.append(f"- machines with no health model (too little usable data): {unlearned}")
+    text = "\n".join(lines)
+    print()
+    print(text)
+    results = PROJECT_ROOT / "bench" / "results"
+    results.mkdir(exist_ok=True)
+    (results / "transfer.md").write_text(text + "\n", encoding="utf-8")
+    return 0
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "NOT met"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
