@@ -9,7 +9,9 @@ On a fresh PostgreSQL database it:
      code of `manage.py train_models`, and activates both;
   3. simulates --hours of every machine, one reading a minute, written through readings_ingest (the
      listener's bulk write, which keeps the per-minute roll-ups the predictor reads);
-  4. runs Scorer.tick (what `manage.py run_predictor` runs every 10 s) at the end of that history:
+  4. gives every machine its own health model, learned from that history past the features' 12-hour
+     warm-up (one instant a minute), registered as the predictor's learning pass registers them;
+  5. runs Scorer.tick (what `manage.py run_predictor` runs every 10 s) at the end of that history:
      a first tick that loads the models and reads every window whole, then --ticks timed ones,
      10 s apart, with the plant's readings of those 10 s written before each (untimed).
 It prints the median and p95 of whole ticks and of each stage beside the 1 s limit, and their ratio;
@@ -125,6 +127,39 @@ def rules_add(per_machine: int) -> float:
         AlarmRule.objects.bulk_create(wanted[: max(0, per_machine - have)])
     counts = [len(rules) for rules in machine_rules(machines).values()]
     return sum(counts) / len(counts)
+
+
+def health_models_learn(*, end: datetime.datetime, hours: float) -> int:
+    """Every machine's health model from its simulated history (an instant a minute past the
+    features' 12-hour warm-up): the tick's health stage scores as many models as a plant has
+    machines. Returns the number learned."""
+    from predictor.health import metrics_watched  # noqa: PLC0415
+    from predictor.ml.features import LONG_WINDOW_S, feature_names, windows_features  # noqa: PLC0415
+    from predictor.ml.health import HealthModel  # noqa: PLC0415
+    from predictor.selectors import machine_windows  # noqa: PLC0415
+    from predictor.services import health_model_register  # noqa: PLC0415
+    from telemetry.models import Machine  # noqa: PLC0415
+
+    machines = {machine.code: machine for machine in Machine.objects.select_related("machine_type")}
+    learned = 0
+    for window in machine_windows(end=end, hours=hours):
+        metrics = metrics_watched(window)
+        at = np.arange(window.ts[0] + LONG_WINDOW_S, end.timestamp(), 60.0) if len(window.ts) else np.empty(0)
+        try:
+            model = HealthModel.fit(windows_features([window], [at], metrics), feature_names(metrics))
+        except ValueError:
+            continue  # down through the history: no usable rows
+        health_model_register(
+            machine=machines[window.machine_code],
+            model=model,
+            learned_from=datetime.datetime.fromtimestamp(at[0], tz=datetime.UTC),
+            learned_to=end,
+            metrics_watched=metrics,
+            learned_days=len(at) / 1440.0,
+            at=end,
+        )
+        learned += 1
+    return learned
 
 
 def models_train(*, days: float, epochs: int, seed: int, mtbf_hours: float) -> dict[str, float]:
@@ -248,6 +283,7 @@ def report(
     setup: dict[str, float],
     load: tuple[float, float],
     rules_per_machine: float,
+    health_models: int,
 ) -> None:
     from django.db import connection  # noqa: PLC0415
 
@@ -266,6 +302,7 @@ def report(
     )
     print(f"  setup: {', '.join(f'{name} {seconds:.0f} s' for name, seconds in setup.items())}")
     print(f"  alarm rules: {rules_per_machine:.1f} per machine on average, judged every tick (the rules stage)")
+    print(f"  health models: {health_models:,} machines scored by their own every tick (the health stage)")
     print(
         f"  first tick (loads both models, reads every window whole): {first.seconds:.2f} s, of which "
         + ", ".join(f"{name} {first.stages.get(name, 0.0):.2f}" for name in TICK_STAGES)
@@ -289,7 +326,12 @@ def report(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--machines", type=int, default=1000, help="machines scored per tick (1000)")
-    parser.add_argument("--hours", type=float, default=12.5, help="hours of history; the window is 12.5 h (12.5)")
+    parser.add_argument(
+        "--hours",
+        type=float,
+        default=14.0,
+        help="hours of history: the window is 12.5 h, the health models learn from what is past 12 h (14)",
+    )
     parser.add_argument("--ticks", type=int, default=15, help="timed ticks after the first (15)")
     parser.add_argument("--train-days", type=float, default=14.0, help="simulated days the models learn from (14)")
     parser.add_argument("--epochs", type=int, default=2, help="LSTM epochs: its size, not its accuracy, matters (2)")
@@ -330,6 +372,9 @@ def main() -> None:
             truth_path=SCRATCH_DIRECTORY / "ground_truth.jsonl",
         )
         setup["history"] = time.perf_counter() - started
+        started = time.perf_counter()
+        health_models = health_models_learn(end=live.until, hours=args.hours)
+        setup["health models"] = time.perf_counter() - started
         load_before = os.getloadavg()[0]
         first, ticks, result = ticks_run(live=live, ticks=args.ticks)
         report(
@@ -342,6 +387,7 @@ def main() -> None:
             setup=setup,
             load=(load_before, os.getloadavg()[0]),
             rules_per_machine=rules_per_machine,
+            health_models=health_models,
         )
     finally:
         if args.keep:

@@ -1,27 +1,31 @@
 """Models built on one plant, run on another: what a plant that is not our simulator gets.
 
-    .venv/bin/python bench/transfer.py            (or: make bench-transfer; about 10 minutes on 2 cores)
+    .venv/bin/python bench/transfer.py            (or: make bench-transfer; about 4 minutes on 2 cores)
 
 Plant A is the demo plant (simulation/profiles/demo.toml); plant B (simulation/profiles/plant_b.toml)
 has two machine types A never had, with metrics and ranges of their own, shifted baselines on the
 types both share, 1.5 times the noise, faults that develop at other speeds, another MTBF.
 
-1. The failure forest learns plant A (A_DAYS of history, every machine, the simulator's labels), as
+1. The failure forest learns plant A (--a-days of history, every machine, the simulator's labels), as
    `train_models` does.
-2. Plant B (another seed) runs B_DAYS; every variant is judged on the same last EVALUATION_DAYS, every
-   EVALUATION_STEP, against B's ground-truth failures:
+2. Plant B (another seed) runs --b-days; every variant is judged on the same last --evaluation-days,
+   every 10 minutes, against B's ground-truth failures:
    (i) A's forest on every machine of B; (ii) the alarm rules alone (the metric specs' alarm limits,
    the product's defaults); (iii) each machine's health model learned from its first 1, 3 and 7
    days of B (leaving out what the product leaves out: periods with a rule alert and the days before
    a failure the plant saw); (iv) all three as the product runs them: the forest only on the types
-   it learned, the rules, the health models after 3 days; an alert per machine while any holds (the
-   one ticket a sick machine gets).
+   it learned (and, on a machine it never learned, only while the machine's own health model sees it
+   below FOREST_ALERT_HEALTH_BELOW: Scorer.forest_doubted), the rules, the health models after 3
+   days; an alert per machine while any holds (the one ticket a sick machine gets).
    Alerts follow the product's timing: a rule or health condition clears ALERT_CLEAR_MINUTES after it
    stops holding, a health model must stay past its threshold HEALTH_ALERT_MINUTES first, a forest
-   alert opens at 0.8 and holds down to 0.5. An alert is right when its machine fails while it is open
-   or within the forest's 24-hour horizon after (predictor.ml.alerts).
+   alert opens at 0.8 and holds down to 0.5. An alert is right when its machine had a fault developing
+   while it was open or fails within the forest's 24-hour horizon after it (a technician sent there
+   finds something); a failure is caught when an alert was open within the horizon before it, the
+   lead counted from that alert's opening. The health models learn once, at the end of their learning
+   days (the product relearns them daily on a rolling window).
 3. The same-plant figure beside them: A's forest on plant A with another seed, judged the same way.
-4. A healthy plant B (no faults) for HEALTHY_DAYS after 3 days of learning: anomaly alerts raised.
+4. A healthy plant B (no faults) for --healthy-days after 3 days of learning: anomaly alerts raised.
 
 Nothing here reads the database: the plants are simulated in memory from their profiles.
 """
@@ -51,6 +55,7 @@ from predictor.health import metrics_watched  # noqa: E402
 from predictor.ml.alerts import AlertHysteresis  # noqa: E402
 from predictor.ml.features import (  # noqa: E402
     FEATURE_METRICS,
+    LONG_WINDOW_S,
     MachineWindow,
     feature_names,
     training_samples,
@@ -209,9 +214,13 @@ def health_scores(
     for index, window in enumerate(run.windows):
         metrics = metrics_watched(window)
         seen_failures = [failed for code, failed in run.failures(run.start, learned_at) if code == window.machine_code]
-        excluded = [(failed - before_failure, failed + 12 * 3600.0) for failed in seen_failures]
+        repairs = _repairs(run, window.machine_code)
+        up_again = {failed: next((r for r in repairs if r >= failed), failed) for failed in seen_failures}
+        excluded = [(failed - before_failure, up_again[failed]) for failed in seen_failures]
         alerted = rule_alerts[index]
         excluded += [(t, t + settings.ALERT_CLEAR_MINUTES * 60.0) for t in rule_at[alerted[: len(rule_at)]]]
+        # As the product: an instant whose features' 12-hour window reaches into an excluded period.
+        excluded = [(begin, end + LONG_WINDOW_S) for begin, end in excluded]
         features = windows_features([window], [learn_times], metrics)
         usable = learning_rows_mask(learn_times, excluded) & np.isfinite(features[:, 0])
         try:
@@ -224,9 +233,22 @@ def health_scores(
             healths.append(np.full(len(at), np.nan))
             continue
         scores = model.score(windows_features([window], [at], metrics))
-        flags.append(scores.past_threshold)
+        # As the product: no anomaly within the 12 hours after a repair (predictor.health._settling).
+        settling = np.zeros(len(at), dtype=bool)
+        for repaired in repairs:
+            settling |= (at >= repaired) & (at < repaired + LONG_WINDOW_S)
+        flags.append(scores.past_threshold & ~settling)
         healths.append(scores.health)
     return np.concatenate(flags), np.concatenate(healths), unlearned
+
+
+def _repairs(run: PlantRun, code: str) -> list[float]:
+    """When the machine was repaired (up again after a failure, or a fault fixed), ascending."""
+    return sorted(
+        fault["repaired_at"].timestamp()
+        for fault in run.faults
+        if fault["machine_code"] == code and fault["repaired_at"] is not None
+    )
 
 
 def held_for(flags: np.ndarray, codes: np.ndarray, minutes: float) -> np.ndarray:
@@ -335,7 +357,9 @@ def _fmt(value: float, spec: str = ".2f") -> str:
     return "-" if math.isnan(value) else format(value, spec)
 
 
-def judge(run: PlantRun, forest: FailureForest, *, evaluation_days: float, trained_types: set[str]) -> dict:
+def judge(
+    run: PlantRun, forest: FailureForest, *, evaluation_days: float, trained_types: set[str], learned_codes: set[str]
+) -> dict:
     """Every variant on the run's last `evaluation_days`."""
     evaluation_start = run.end - evaluation_days * 86400.0
     at = instants(run, evaluation_start)
@@ -357,7 +381,7 @@ def judge(run: PlantRun, forest: FailureForest, *, evaluation_days: float, train
     forest_alerts = forest_open(probability, codes)
     rule_alerts = lingering(rules, codes, clear_minutes)
     results = {
-        "(i) A's forest on every machine of B": outcome(run, codes, times, forest_alerts, start=evaluation_start),
+        "(i) A's forest, every machine": outcome(run, codes, times, forest_alerts, start=evaluation_start),
         "(ii) alarm rules alone": outcome(run, codes, times, rule_alerts, start=evaluation_start),
     }
     health_alerts, health, unlearned = {}, {}, {}
@@ -365,14 +389,18 @@ def judge(run: PlantRun, forest: FailureForest, *, evaluation_days: float, train
     for days in LEARNING_DAYS:
         past, health[days], unlearned[days] = health_scores(run, at, learning_days=days, rule_alerts=rules_all)
         health_alerts[days] = lingering(held_for(past, codes, settings.HEALTH_ALERT_MINUTES), codes, clear_minutes)
-        label = f"(iii) health models after {days} day{'s' if days > 1 else ''} of B"
+        label = f"(iii) health models after {days} day{'s' if days > 1 else ''}"
         results[label] = outcome(run, codes, times, health_alerts[days], start=evaluation_start)
     health_seconds = time.monotonic() - started
     on_trained_type = np.array([run.machine_types[code] in trained_types for code in codes])
-    # A forest alert opens only while the machine's own health model (when it has one) sees it below
-    # FOREST_ALERT_HEALTH_BELOW, and holds by the forest's hysteresis once open (as the tickets do).
-    believed = np.isnan(health[PRODUCT_LEARNING_DAYS]) | (
-        health[PRODUCT_LEARNING_DAYS] < settings.FOREST_ALERT_HEALTH_BELOW
+    # On a machine the forest never learned, its alert opens only while the machine's own health model
+    # (when it has one) sees it below FOREST_ALERT_HEALTH_BELOW (Scorer.forest_doubted), and holds by
+    # the forest's hysteresis once open, as the tickets' alerts do.
+    learned = np.array([code in learned_codes for code in codes])
+    believed = (
+        learned
+        | np.isnan(health[PRODUCT_LEARNING_DAYS])
+        | (health[PRODUCT_LEARNING_DAYS] < settings.FOREST_ALERT_HEALTH_BELOW)
     )
     product_forest = forest_open(probability, codes, may_open=on_trained_type & believed) & on_trained_type
     combined = product_forest | rule_alerts | health_alerts[PRODUCT_LEARNING_DAYS]
@@ -417,6 +445,7 @@ def main(argv: list[str] | None = None) -> int:
     a_run = plant_run(plant_a, seed=args.seed, days=args.a_days)
     forest = forest_train(a_run, seed=args.seed)
     trained_types = {machine.machine_type for machine in plant_a.machines}
+    learned_codes = {window.machine_code for window in a_run.windows}
     print(
         f"plant A: {len(a_run.windows)} machines, {args.a_days:g} days, "
         f"forest trained in {time.monotonic() - started:.0f} s"
@@ -424,11 +453,15 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.monotonic()
     b_run = plant_run(plant_b, seed=args.seed + 1, days=args.b_days)
-    b = judge(b_run, forest, evaluation_days=args.evaluation_days, trained_types=trained_types)
+    b = judge(
+        b_run, forest, evaluation_days=args.evaluation_days, trained_types=trained_types, learned_codes=learned_codes
+    )
     print(f"plant B: {len(b_run.windows)} machines, {args.b_days:g} days, judged in {time.monotonic() - started:.0f} s")
     started = time.monotonic()
     same_run = plant_run(plant_a, seed=args.seed + 2, days=args.b_days)
-    same = judge(same_run, forest, evaluation_days=args.evaluation_days, trained_types=trained_types)
+    same = judge(
+        same_run, forest, evaluation_days=args.evaluation_days, trained_types=trained_types, learned_codes=learned_codes
+    )
     print(f"plant A, seed {args.seed + 2}: judged in {time.monotonic() - started:.0f} s")
     started = time.monotonic()
     anomalies, machines, healthy_weeks = healthy_anomalies(plant_b, seed=args.seed + 3, days=args.healthy_days)

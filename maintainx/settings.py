@@ -170,11 +170,11 @@ HEALTH_RELEARN_HOURS = env_float("HEALTH_RELEARN_HOURS", default=24.0, minimum=1
 HEALTH_LEARNING_CHECK_MINUTES = env_int("HEALTH_LEARNING_CHECK_MINUTES", default=60, minimum=1, maximum=24 * 60)
 HEALTH_PRE_FAILURE_DAYS = env_float("HEALTH_PRE_FAILURE_DAYS", default=5.0, minimum=0.0, maximum=90.0)
 HEALTH_FALSE_ALARM_RATE = env_float("HEALTH_FALSE_ALARM_RATE", default=1 / 3000, minimum=1e-7, maximum=0.1)
-HEALTH_ALERT_MINUTES = env_int("HEALTH_ALERT_MINUTES", default=30, minimum=0, maximum=24 * 60)
+HEALTH_ALERT_MINUTES = env_int("HEALTH_ALERT_MINUTES", default=60, minimum=0, maximum=24 * 60)
 # A forest alert opens on a machine whose health model is watching only while its health is below this
 # (0-100, 50 is its threshold; 100 turns the check off): a forest trained on another plant that finds a
 # machine well within its own normal is not believed.
-FOREST_ALERT_HEALTH_BELOW = env_float("FOREST_ALERT_HEALTH_BELOW", default=80.0, minimum=0.0, maximum=100.0)
+FOREST_ALERT_HEALTH_BELOW = env_float("FOREST_ALERT_HEALTH_BELOW", default=60.0, minimum=0.0, maximum=100.0)
 # The predictor learns at most this many machines between two ticks, so learning never holds a tick up.
 HEALTH_LEARN_PER_TICK = env_int("HEALTH_LEARN_PER_TICK", default=5, minimum=0, maximum=10_000)
 

@@ -11,7 +11,8 @@ is watched as well as a catalogued one. It is relearned every HEALTH_RELEARN_HOU
 
 Scoring. `HealthScorer` keeps each machine's active model loaded (checked by its sha256) and scores
 the tick's windows at their newest reading; a machine past its threshold for HEALTH_ALERT_MINUTES
-without a break raises an anomaly alert (predictor.services.health_record).
+without a break raises an anomaly alert (predictor.services.predictions_record), unless it was
+repaired within the features' 12-hour window (their readings from before the repair are no news).
 """
 
 import datetime
@@ -69,12 +70,14 @@ def machine_learn(machine: Machine, *, now: datetime.datetime) -> LearningOutcom
         # Each instant needs a whole long window of readings behind it, as the features expect.
         first = max(window.ts[0] + LONG_WINDOW_S, now.timestamp() - window_days * 86400.0)
         instants = np.arange(now.timestamp(), first, -step)[::-1]
-    periods = wired("HEALTH_FLAGGED_PERIODS_SELECTOR")(
+    flagged = wired("HEALTH_FLAGGED_PERIODS_SELECTOR")(
         machine_ids=[machine.pk],
-        start=now - datetime.timedelta(days=window_days),
+        start=now - datetime.timedelta(days=window_days + LONG_WINDOW_S / 86400),
         end=now,
         before_failure=datetime.timedelta(days=settings.HEALTH_PRE_FAILURE_DAYS),
     )[machine.pk]
+    # An instant whose features' long window reaches into a flagged period is flagged too.
+    periods = [(begin, end + LONG_WINDOW_S) for begin, end in flagged]
     features = windows_features([window], [instants], metrics) if len(instants) else np.empty((0, 0))
     names = feature_names(metrics)
     usable = learning_rows_mask(instants, periods)
@@ -187,11 +190,17 @@ class HealthScorer:
                         machine_id=machine_id,
                         ts=datetime.datetime.fromtimestamp(window.ts[-1], tz=datetime.UTC),
                         health=health,
-                        past_threshold=bool(scores.past_threshold[0]),
+                        past_threshold=bool(scores.past_threshold[0]) and not _settling(window),
                         departures=departures,
                     )
                 )
         return drafts
+
+
+def _settling(window: MachineWindow) -> bool:
+    """Repaired within the features' long window: the window still holds the readings from before
+    the repair, so a departure now says what was fixed, not what is coming (no anomaly alert yet)."""
+    return window.last_repair_ts is not None and window.ts[-1] - window.last_repair_ts < LONG_WINDOW_S
 
 
 def _model_metrics(model: HealthModel) -> tuple[str, ...]:

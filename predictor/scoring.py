@@ -204,6 +204,7 @@ class Scorer:
                 rule_findings=findings,
                 rules_judged=[window.machine_code for window in healthy],
                 health=health,
+                within_own_normal=self.forest_doubted(health, forest=forest, machines=machines),
             )
         return TickResult(
             len(drafts), len(warnings), tuple(str(version) for version, _ in models.values()), clock.seconds
@@ -228,6 +229,24 @@ class Scorer:
             return {machine_id: by_type.get(type_id, {}) for machine_id, type_id in types.items()}
 
         return self._health.score(windows, machine_ids={ref.code: ref.id for ref in machines}, units=units)
+
+    @staticmethod
+    def forest_doubted(
+        health: list[HealthDraft], *, forest: tuple[ModelVersion, LoadedArtifact] | None, machines: list[MachineRef]
+    ) -> set[int]:
+        """Machines the forest never learned whose own health model sees them well within their normal
+        (health at FOREST_ALERT_HEALTH_BELOW or above): a high probability opens no alert for them. A
+        forest that learned another plant is not believed against a machine's own history; one that
+        learned this machine is (a forest that did not record its machines learned all of them)."""
+        learned = set(forest[1].recorded("machine_codes") or ()) if forest is not None else set()
+        if not learned:
+            return set()
+        code_of = {ref.id: ref.code for ref in machines}
+        return {
+            draft.machine_id
+            for draft in health
+            if draft.health >= settings.FOREST_ALERT_HEALTH_BELOW and code_of.get(draft.machine_id) not in learned
+        }
 
     @staticmethod
     def _learned_types(

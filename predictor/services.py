@@ -127,11 +127,13 @@ def predictions_record(
     rule_findings: Sequence[RuleFinding] = (),
     rules_judged: Collection[str] = (),
     health: Sequence[HealthDraft] = (),
+    within_own_normal: Collection[int] = (),
 ) -> list[Prediction]:
     """One tick's output in bulk writes: a Prediction per scored machine, a SensorWarning per
     machine whose sensors were not trusted, each health model's score; and, for their alerts, the
     alarm rules that hold for the machines whose rules were judged (`rules_judged`, machine codes)
-    and the health models past their threshold for HEALTH_ALERT_MINUTES."""
+    and the health models past their threshold for HEALTH_ALERT_MINUTES. A high prediction opens no
+    alert for a machine in `within_own_normal` (Scorer.forest_doubted)."""
     codes = (
         {draft.machine_code for draft in predictions}
         | {draft.machine_code for draft in warnings}
@@ -178,7 +180,7 @@ def predictions_record(
         rules_judged=[machine_ids[code] for code in rules_judged if code in machine_ids],
         anomaly_alarms=anomaly_alarms,
         health_judged=[draft.machine_id for draft in health],
-        within_own_normal=[draft.machine_id for draft in health if draft.health >= settings.FOREST_ALERT_HEALTH_BELOW],
+        within_own_normal=within_own_normal,
     )
     # Dashboards refetch the newest predictions when told there are new ones, instead of polling.
     broadcast_on_commit(

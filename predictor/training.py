@@ -191,6 +191,8 @@ def forest_train(data: TrainingData, *, seed: int, progress: Progress) -> Traine
             "threshold": evaluation.forest.threshold,
             # It raises alerts only for these: another type's readings are not what it learned.
             "machine_types": data.description.get("machine_types"),
+            # Machines it did not learn are judged against their own health models too.
+            "machine_codes": data.description.get("machine_codes"),
         },
     )
     return TrainedArtifact(ModelKind.RANDOM_FOREST, version, directory, evaluation.metrics, _describe(data.description))

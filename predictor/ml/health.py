@@ -75,6 +75,12 @@ CENTRAL_WIDTH_IN_SD = 3.29
 STD_FLOOR_SHARE = 0.1
 RELATIVE_FLOOR = 1e-3
 ABSOLUTE_FLOOR = 1e-9
+# And a floor from the metric's own noise: a level (a mean, a max, the last value) is not off its
+# normal by less than half the metric's typical 1-hour spread. A 12 h max or mean has only a handful of
+# independent values in three days of learning, so its measured spread can be far below what the
+# next days bring: on a healthy plant B fan, a 12 h max learned at 24.5 ± 0.03 kPa read 24.8 a week
+# later and held an anomaly alert for 12 hours (bench/transfer.py's healthy plant).
+NOISE_FLOOR_SHARE = 0.5
 # The tail used to extrapolate the threshold past the data: the top fifth of held-out scores.
 TAIL_SHARE = 0.2
 MIN_EXPECTED_EXCEEDANCES = 10.0
@@ -173,16 +179,17 @@ class HealthModel:
             raise ValueError("no feature varies in the learning rows: nothing to learn normal from")
         used = features[:, columns]
         k = len(columns) if top_k is None else max(1, min(int(top_k), len(columns)))
+        noise_floor = _noise_floors(features, names, columns)
 
         held_out = np.empty(len(used))
         for block in np.array_split(np.arange(len(used)), folds):
             others = np.ones(len(used), dtype=bool)
             others[block] = False
-            center, scale = _robust_location_scale(used[others])
+            center, scale = _robust_location_scale(used[others], noise_floor)
             held_out[block] = _top_k_score(used[block], center, scale, k)
         typical = float(np.median(held_out))
         threshold = max(_upper_quantile(held_out, false_alarm_rate), typical * (1 + 1e-9) + 1e-12)
-        center, scale = _robust_location_scale(used)
+        center, scale = _robust_location_scale(used, noise_floor)
         return cls(
             input_feature_names=names,
             columns=tuple(columns),
@@ -356,13 +363,42 @@ def _usable_columns(features: np.ndarray, names: Sequence[str]) -> list[int]:
     return columns
 
 
-def _robust_location_scale(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _noise_floors(features: np.ndarray, names: Sequence[str], columns: Sequence[int]) -> np.ndarray:
+    """Per used column, NOISE_FLOOR_SHARE of its metric's median 1-hour spread, in the column's own
+    units: as is for the levels in the metric's unit; for the levels on the normal range (`level`
+    from the 1 h mean, `peak_level` from the 12 h max), times their slope against the level they
+    rescale, fitted on the learning rows. 0 where nothing applies."""
+    floors = np.zeros(len(columns))
+    position_of = {name: position for position, name in enumerate(names)}
+    rescaled_from = {"level": f"mean_{SHORT_LABEL}", "peak_level": f"max_{LONG_LABEL}"}
+    for slot, column in enumerate(columns):
+        match = _FEATURE_PATTERN.match(names[column])
+        if match is None:
+            continue
+        metric, stat = match["metric"], match["stat"]
+        spread = position_of.get(f"{metric}_std_{SHORT_LABEL}")
+        if spread is None or not np.isfinite(features[:, spread]).any():
+            continue
+        noise = NOISE_FLOOR_SHARE * float(np.nanmedian(features[:, spread]))
+        if stat in _STATS_IN_UNIT:
+            floors[slot] = noise
+        elif stat in rescaled_from and (source := position_of.get(f"{metric}_{rescaled_from[stat]}")) is not None:
+            both = np.isfinite(features[:, column]) & np.isfinite(features[:, source])
+            if both.sum() >= 2 and np.var(features[both, source]) > 0:
+                gain = np.cov(features[both, column], features[both, source])[0, 1] / np.var(features[both, source])
+                floors[slot] = noise * abs(float(gain))
+    return floors
+
+
+def _robust_location_scale(
+    features: np.ndarray, noise_floor: np.ndarray | float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
     center = np.nanmedian(features, axis=0)
     mad_scale = 1.4826 * np.nanmedian(np.abs(features - center), axis=0)
     low, high = np.nanquantile(features, [CENTRAL_SHARE_LOW, 1.0 - CENTRAL_SHARE_LOW], axis=0)
     central_scale = (high - low) / CENTRAL_WIDTH_IN_SD
     std = np.nanstd(features, axis=0)
-    floor = np.maximum(STD_FLOOR_SHARE * std, RELATIVE_FLOOR * np.abs(center))
+    floor = np.maximum(np.maximum(STD_FLOOR_SHARE * std, RELATIVE_FLOOR * np.abs(center)), noise_floor)
     scale = np.maximum(np.maximum(np.maximum(mad_scale, central_scale), floor), ABSOLUTE_FLOOR)
     return center, scale
 

@@ -88,6 +88,23 @@ def test_the_false_alarm_rate_on_fresh_healthy_data_is_near_the_chosen_rate():
         assert low * rate <= measured <= high * rate, (rate, measured)
 
 
+def test_a_level_is_not_off_its_normal_by_less_than_half_the_metric_s_own_1_hour_spread():
+    names = feature_names(["pressure"])
+    rng = np.random.default_rng(3)
+    rows = rng.normal(size=(400, len(names)))
+    spread, peak = names.index("pressure_std_1h"), names.index("pressure_max_12h")
+    rows[:, spread] = 1.0 + 0.05 * rng.normal(size=400)  # the metric moves about 1 unit within an hour
+    rows[:, peak] = 24.5 + 0.01 * rng.normal(size=400)  # its 12 h max barely moved in the learning days
+    model = HealthModel.fit(rows, names)
+
+    later = np.median(rows, axis=0)
+    later[peak] = 24.8  # 30 of its learned spreads, a third of the metric's own noise
+
+    assert not model.score(later[None, :]).past_threshold[0]
+    later[peak] = 24.5 + 5.0  # five times the metric's noise: a real departure
+    assert model.score(later[None, :]).past_threshold[0]
+
+
 def test_health_is_100_at_typical_normal_50_exactly_at_the_threshold_and_falls_toward_0():
     rng = np.random.default_rng(4)
     model = HealthModel.fit(rng.normal(size=(200, 5)), [f"s{index}" for index in range(5)])

@@ -12,15 +12,17 @@ from catalogue.models import INSPECT_ERROR_CODE, FailureMode
 from predictor.health import health_learning_pass, machine_learn, machines_due_for_learning
 from predictor.ml.artifacts import directory_sha256
 from predictor.ml.health import HealthModel
-from predictor.models import HealthModelVersion, HealthState, MachineHealth
+from predictor.ml.predict import LoadedArtifact
+from predictor.models import HealthModelVersion, HealthState, MachineHealth, ModelVersion
 from predictor.scoring import Scorer
+from predictor.selectors import MachineRef
 from predictor.services import HealthDraft, PredictionDraft, predictions_record
 from predictor.tests.factories import ModelVersionFactory
 from telemetry.ingest import ReadingRow
 from telemetry.services import readings_ingest
 from telemetry.tests.factories import MachineFactory, MachineTypeFactory, MetricSpecFactory
-from tickets.models import ALERT_OPEN_STATUSES, Alert, AlertSource, Ticket
-from tickets.tests.factories import ErrorCodeFactory
+from tickets.models import ALERT_OPEN_STATUSES, Alert, AlertSource, Ticket, TicketOutcome, TicketStatus
+from tickets.tests.factories import ErrorCodeFactory, TicketFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -108,9 +110,10 @@ def test_the_periods_with_alerts_tickets_or_a_failure_ahead_are_not_learned_from
 
     outcome = machine_learn(pump, now=end)
 
-    # 3.1 usable days less the alert's day: still learning, and says how far it got.
+    # 3.1 usable days less the alert's day and the 12 hours after it (their features still look back
+    # into it): still learning, and says how far it got.
     assert outcome.model_version is None
-    assert MachineHealth.objects.get(machine=pump).learned_days == pytest.approx(2.1, abs=0.05)
+    assert MachineHealth.objects.get(machine=pump).learned_days == pytest.approx(1.6, abs=0.05)
 
 
 @pytest.fixture
@@ -206,13 +209,30 @@ def test_relearning_keeps_the_active_version_and_the_one_before_it(pump):
     assert [v.is_active for v in kept] == [False, True]
 
 
-@pytest.mark.parametrize(("health", "alerted"), [(95.0, False), (30.0, True)])
-def test_a_forest_alert_opens_only_while_the_machine_s_own_health_model_sees_it_off_its_normal(
-    pump, settings, health, alerted
+@pytest.mark.parametrize(
+    ("code", "health", "doubted"),
+    [("M-900", 95.0, True), ("M-900", 30.0, False), ("M-001", 95.0, False)],
+)
+def test_the_forest_is_doubted_on_a_machine_it_never_learned_that_its_own_health_model_sees_as_normal(
+    settings, code, health, doubted
 ):
-    settings.FOREST_ALERT_HEALTH_BELOW = 80.0
+    settings.FOREST_ALERT_HEALTH_BELOW = 60.0
+    forest = (ModelVersion(), LoadedArtifact(model=None, metadata={"extra": {"machine_codes": ["M-001", "M-002"]}}))
+    machines = [MachineRef(id=7, code=code, machine_type_id=1)]
+    drafts = [HealthDraft(machine_id=7, ts=START, health=health, past_threshold=health < 50, departures=[])]
+
+    assert Scorer.forest_doubted(drafts, forest=forest, machines=machines) == ({7} if doubted else set())
+
+
+def test_a_forest_that_did_not_record_its_machines_is_never_doubted():
+    forest = (ModelVersion(), LoadedArtifact(model=None, metadata={}))
+    drafts = [HealthDraft(machine_id=7, ts=START, health=99.0, past_threshold=False, departures=[])]
+    assert Scorer.forest_doubted(drafts, forest=forest, machines=[MachineRef(7, "M-900", 1)]) == set()
+
+
+@pytest.mark.parametrize("doubted", [True, False])
+def test_a_doubted_machine_gets_no_alert_from_a_high_prediction(pump, doubted):
     code = ErrorCodeFactory(code="E-BRG-01", failure_mode=FailureMode.BEARING_WEAR)
-    MachineHealth.objects.create(machine=pump, state=HealthState.READY, learned_days=3.0, ready_since=START)
     draft = PredictionDraft(
         machine_code=pump.code,
         ts=START,
@@ -225,8 +245,38 @@ def test_a_forest_alert_opens_only_while_the_machine_s_own_health_model_sees_it_
         rul_high_hours=None,
         top_signals=[],
     )
-    own = HealthDraft(machine_id=pump.pk, ts=START, health=health, past_threshold=health < 50, departures=[])
 
-    predictions_record(predictions=[draft], warnings=[], detected_at=START, health=[own])
+    predictions_record(
+        predictions=[draft], warnings=[], detected_at=START, within_own_normal={pump.pk} if doubted else set()
+    )
 
-    assert Alert.objects.filter(machine=pump, source=AlertSource.PREDICTION).exists() is alerted
+    assert Alert.objects.filter(machine=pump, source=AlertSource.PREDICTION).exists() is not doubted
+
+
+def test_a_machine_repaired_within_the_features_long_window_raises_no_anomaly(pump):
+    learned = START + datetime.timedelta(days=3.6)
+    feed(pump, start=START, end=learned, metrics=PUMP_LEVELS)
+    assert machine_learn(pump, now=learned).model_version is not None
+    sick_until = learned + datetime.timedelta(hours=3)
+    feed(
+        pump,
+        start=learned,
+        end=sick_until,
+        metrics=PUMP_LEVELS,
+        seed=3,
+        shift=lambda name, at: 2.0 if name == "vibration" else 0.0,
+    )
+    TicketFactory(
+        machine=pump,
+        status=TicketStatus.RESOLVED,
+        outcome=TicketOutcome.PREVENTIVE_FIX,
+        resolution_notes="Bearing replaced",
+        started_at=sick_until - datetime.timedelta(hours=2, minutes=30),
+        resolved_at=sick_until - datetime.timedelta(hours=2),
+    )
+
+    Scorer().tick(now=sick_until)
+
+    health = MachineHealth.objects.get(machine=pump)
+    assert health.score < 50  # it is scored and shown, but the departure is what was just repaired
+    assert health.past_threshold_since is None
