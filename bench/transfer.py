@@ -15,7 +15,8 @@ types both share, 1.5 times the noise, faults that develop at other speeds, anot
    days of B (leaving out what the product leaves out: periods with a rule alert and the days before
    a failure the plant saw); (iv) all three as the product runs them: the forest only on the types
    it learned (and, on a machine it never learned, only while the machine's own health model sees it
-   below FOREST_ALERT_HEALTH_BELOW: Scorer.forest_doubted), the rules, the health models after 3
+   below FOREST_ALERT_HEALTH_BELOW, not while it is learning: Scorer.forest_doubted), the rules, the
+   health models after 3
    days; an alert per machine while any holds (the one ticket a sick machine gets).
    Alerts follow the product's timing: a rule or health condition clears ALERT_CLEAR_MINUTES after it
    stops holding, a health model must stay past its threshold HEALTH_ALERT_MINUTES first, a forest
@@ -71,8 +72,8 @@ from predictor.training import (  # noqa: E402
     RUL_CAP_HOURS,
     SAMPLE_EVERY_SECONDS,
 )
-from simulation.engine import FAILED, history_instants  # noqa: E402
 from simulation.profiles import DEMO_PROFILE_PATH, PlantProfile, plant_profile_load  # noqa: E402
+from simulation.training_data import simulation_record  # noqa: E402
 
 PLANT_B_PATH = PROJECT_ROOT / "simulation" / "profiles" / "plant_b.toml"
 START = datetime.datetime(2026, 1, 5, tzinfo=datetime.UTC)  # a fixed date: the figures never depend on today
@@ -104,44 +105,17 @@ def plant_run(profile: PlantProfile, *, seed: int, days: float, mtbf_hours: floa
     """`days` of the profile's plant, one reading a minute a machine, with its ground truth."""
     simulation = profile.simulation(seed=seed, mtbf_hours=mtbf_hours)
     end = START + datetime.timedelta(days=days)
-    stamps: dict[str, list[float]] = {machine.code: [] for machine in profile.machines}
-    values: dict[str, dict[str, list[float]]] = {machine.code: {} for machine in profile.machines}
-    faults: dict[tuple[str, datetime.datetime], dict] = {}
-    for ts in history_instants(start=START, end=end, step_seconds=60.0):
-        tick = simulation.tick(ts)
-        for reading in tick.readings:
-            code = reading.machine_code
-            stamps[code].append(reading.ts.timestamp())
-            for name, value in reading.metrics.items():
-                column = values[code].setdefault(name, [])
-                column.extend([np.nan] * (len(stamps[code]) - 1 - len(column)))
-                column.append(value)
-        for event in tick.events:
-            record = event.fault
-            faults[(record.machine_code, record.started_at)] = {
-                "machine_code": record.machine_code,
-                "failure_mode": record.failure_mode,
-                "started_at": record.started_at,
-                "failed_at": record.failed_at if event.event == FAILED or record.failed_at else None,
-                "repaired_at": record.repaired_at,
-            }
-    windows = []
+    codes = [machine.code for machine in profile.machines]
     types = {machine.code: machine.machine_type for machine in profile.machines}
-    for machine in profile.machines:
-        count = len(stamps[machine.code])
-        metrics = profile.machine_type(machine.machine_type).metrics
-        windows.append(
-            MachineWindow(
-                machine_code=machine.code,
-                ts=np.array(stamps[machine.code], dtype=np.float64),
-                values={
-                    name: np.array(column + [np.nan] * (count - len(column)), dtype=np.float64)
-                    for name, column in values[machine.code].items()
-                },
-                normal_ranges={metric.name: (metric.normal_min, metric.normal_max) for metric in metrics},
-            )
-        )
-    return PlantRun(profile, windows, list(faults.values()), types, START.timestamp(), end.timestamp())
+    ranges = {
+        machine.code: {
+            metric.name: (metric.normal_min, metric.normal_max)
+            for metric in profile.machine_type(machine.machine_type).metrics
+        }
+        for machine in profile.machines
+    }
+    windows, faults = simulation_record(simulation, codes=codes, start=START, end=end, normal_ranges=ranges)
+    return PlantRun(profile, windows, faults, types, START.timestamp(), end.timestamp())
 
 
 def forest_train(run: PlantRun, *, seed: int) -> FailureForest:
@@ -394,14 +368,11 @@ def judge(
     health_seconds = time.monotonic() - started
     on_trained_type = np.array([run.machine_types[code] in trained_types for code in codes])
     # On a machine the forest never learned, its alert opens only while the machine's own health model
-    # (when it has one) sees it below FOREST_ALERT_HEALTH_BELOW (Scorer.forest_doubted), and holds by
-    # the forest's hysteresis once open, as the tickets' alerts do.
+    # sees it below FOREST_ALERT_HEALTH_BELOW (Scorer.forest_doubted), and holds by the forest's
+    # hysteresis once open, as the tickets' alerts do.
     learned = np.array([code in learned_codes for code in codes])
-    believed = (
-        learned
-        | np.isnan(health[PRODUCT_LEARNING_DAYS])
-        | (health[PRODUCT_LEARNING_DAYS] < settings.FOREST_ALERT_HEALTH_BELOW)
-    )
+    with np.errstate(invalid="ignore"):  # NaN: no health model, no confirmation
+        believed = learned | (health[PRODUCT_LEARNING_DAYS] < settings.FOREST_ALERT_HEALTH_BELOW)
     product_forest = forest_open(probability, codes, may_open=on_trained_type & believed) & on_trained_type
     combined = product_forest | rule_alerts | health_alerts[PRODUCT_LEARNING_DAYS]
     results[PRODUCT_LABEL] = outcome(run, codes, times, combined, start=evaluation_start)

@@ -171,9 +171,9 @@ HEALTH_LEARNING_CHECK_MINUTES = env_int("HEALTH_LEARNING_CHECK_MINUTES", default
 HEALTH_PRE_FAILURE_DAYS = env_float("HEALTH_PRE_FAILURE_DAYS", default=5.0, minimum=0.0, maximum=90.0)
 HEALTH_FALSE_ALARM_RATE = env_float("HEALTH_FALSE_ALARM_RATE", default=1 / 3000, minimum=1e-7, maximum=0.1)
 HEALTH_ALERT_MINUTES = env_int("HEALTH_ALERT_MINUTES", default=60, minimum=0, maximum=24 * 60)
-# A forest alert opens on a machine whose health model is watching only while its health is below this
-# (0-100, 50 is its threshold; 100 turns the check off): a forest trained on another plant that finds a
-# machine well within its own normal is not believed.
+# On a machine the forest never learned, a forest alert opens only while the machine's own health model
+# sees its health below this (0-100, 50 is its threshold), not while it is still learning: a forest
+# trained on another plant is not believed on its own.
 FOREST_ALERT_HEALTH_BELOW = env_float("FOREST_ALERT_HEALTH_BELOW", default=60.0, minimum=0.0, maximum=100.0)
 # The predictor learns at most this many machines between two ticks, so learning never holds a tick up.
 HEALTH_LEARN_PER_TICK = env_int("HEALTH_LEARN_PER_TICK", default=5, minimum=0, maximum=10_000)

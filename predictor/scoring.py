@@ -234,19 +234,16 @@ class Scorer:
     def forest_doubted(
         health: list[HealthDraft], *, forest: tuple[ModelVersion, LoadedArtifact] | None, machines: list[MachineRef]
     ) -> set[int]:
-        """Machines the forest never learned whose own health model sees them well within their normal
-        (health at FOREST_ALERT_HEALTH_BELOW or above): a high probability opens no alert for them. A
-        forest that learned another plant is not believed against a machine's own history; one that
-        learned this machine is (a forest that did not record its machines learned all of them)."""
+        """Machines the forest never learned (it records those it did) whose own health model does not
+        see them below FOREST_ALERT_HEALTH_BELOW, or has not learned their normal yet: a high
+        probability opens no alert for them. A forest that learned another plant is not believed on its
+        own (bench/transfer.py: on a plant it never saw, most of its alerts were false); one that
+        learned this machine is. A forest that did not record its machines learned all of them."""
         learned = set(forest[1].recorded("machine_codes") or ()) if forest is not None else set()
         if not learned:
             return set()
-        code_of = {ref.id: ref.code for ref in machines}
-        return {
-            draft.machine_id
-            for draft in health
-            if draft.health >= settings.FOREST_ALERT_HEALTH_BELOW and code_of.get(draft.machine_id) not in learned
-        }
+        confirmed = {draft.machine_id for draft in health if draft.health < settings.FOREST_ALERT_HEALTH_BELOW}
+        return {ref.id for ref in machines if ref.code not in learned and ref.id not in confirmed}
 
     @staticmethod
     def _learned_types(

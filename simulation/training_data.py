@@ -4,6 +4,7 @@ resolved as failure_confirmed."""
 
 import datetime
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -11,7 +12,7 @@ from core.clock import now_or
 from predictor.ml.features import MachineWindow
 from predictor.selectors import machine_windows
 from predictor.training import TrainingData, TrainingRequest
-from simulation.engine import history_instants
+from simulation.engine import PlantSimulation, history_instants
 from simulation.models import SimulatedFault
 from simulation.runner import plant_load
 from telemetry.models import Machine
@@ -42,12 +43,44 @@ def training_data_simulate(
     plant = plant_load(machine_count=machine_count, seed=seed, mtbf_hours=mtbf_hours)
     end = now_or(end)
     start = end - datetime.timedelta(days=days)
+    windows, faults = simulation_record(
+        plant.simulation,
+        codes=list(plant.machine_ids),
+        start=start,
+        end=end,
+        normal_ranges=_normal_ranges(plant.machine_ids),
+    )
+    description = {
+        "source": "simulate",
+        "machines": len(windows),
+        "machine_types": _machine_types(plant.machine_ids.values()),
+        "machine_codes": sorted(plant.machine_ids),
+        "days": days,
+        "seed": seed,
+        "mtbf_hours": mtbf_hours,
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "failures": sum(1 for fault in faults if fault["failed_at"] is not None),
+    }
+    return TrainingData(windows=windows, faults=faults, description=description)
+
+
+def simulation_record(
+    simulation: PlantSimulation,
+    *,
+    codes: Sequence[str],
+    start: datetime.datetime,
+    end: datetime.datetime,
+    normal_ranges: Mapping[str, dict[str, tuple[float | None, float | None]]],
+) -> tuple[list[MachineWindow], list[dict]]:
+    """Run the simulation from `start` to `end`, a reading a minute, in memory: each machine's
+    window (of `codes`, in that order) and the ground truth of every fault that happened."""
     stamps: dict[str, list[float]] = defaultdict(list)
     values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     error_times: dict[str, list[float]] = defaultdict(list)
     faults: dict[tuple[str, datetime.datetime], dict] = {}
     for ts in history_instants(start=start, end=end, step_seconds=60):
-        tick = plant.simulation.tick(ts)
+        tick = simulation.tick(ts)
         for reading in tick.readings:
             code = reading.machine_code
             stamps[code].append(reading.ts.timestamp())
@@ -67,9 +100,8 @@ def training_data_simulate(
                 "failed_at": record.failed_at,
                 "repaired_at": record.repaired_at,
             }
-    ranges = _normal_ranges(plant.machine_ids)
     windows = []
-    for code in plant.machine_ids:
+    for code in codes:
         count = len(stamps[code])
         windows.append(
             MachineWindow(
@@ -79,23 +111,11 @@ def training_data_simulate(
                     name: np.array(column + [np.nan] * (count - len(column)), dtype=np.float64)
                     for name, column in values[code].items()
                 },
-                normal_ranges=ranges.get(code, {}),
+                normal_ranges=normal_ranges.get(code, {}),
                 error_code_times=np.array(error_times[code], dtype=np.float64),
             )
         )
-    description = {
-        "source": "simulate",
-        "machines": len(windows),
-        "machine_types": _machine_types(plant.machine_ids.values()),
-        "machine_codes": sorted(plant.machine_ids),
-        "days": days,
-        "seed": seed,
-        "mtbf_hours": mtbf_hours,
-        "from": start.isoformat(),
-        "to": end.isoformat(),
-        "failures": sum(1 for fault in faults.values() if fault["failed_at"] is not None),
-    }
-    return TrainingData(windows=windows, faults=list(faults.values()), description=description)
+    return windows, list(faults.values())
 
 
 def training_data_database(*, days: float, end: datetime.datetime | None = None) -> TrainingData:

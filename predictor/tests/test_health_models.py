@@ -211,15 +211,20 @@ def test_relearning_keeps_the_active_version_and_the_one_before_it(pump):
 
 @pytest.mark.parametrize(
     ("code", "health", "doubted"),
-    [("M-900", 95.0, True), ("M-900", 30.0, False), ("M-001", 95.0, False)],
+    [("M-900", 95.0, True), ("M-900", None, True), ("M-900", 30.0, False), ("M-001", 95.0, False)],
 )
-def test_the_forest_is_doubted_on_a_machine_it_never_learned_that_its_own_health_model_sees_as_normal(
+def test_the_forest_is_doubted_on_a_machine_it_never_learned_unless_its_own_health_model_confirms(
     settings, code, health, doubted
 ):
     settings.FOREST_ALERT_HEALTH_BELOW = 60.0
     forest = (ModelVersion(), LoadedArtifact(model=None, metadata={"extra": {"machine_codes": ["M-001", "M-002"]}}))
     machines = [MachineRef(id=7, code=code, machine_type_id=1)]
-    drafts = [HealthDraft(machine_id=7, ts=START, health=health, past_threshold=health < 50, departures=[])]
+    # None: its health model is still learning, so nothing confirms the forest.
+    drafts = (
+        [HealthDraft(machine_id=7, ts=START, health=health, past_threshold=health < 50, departures=[])]
+        if health is not None
+        else []
+    )
 
     assert Scorer.forest_doubted(drafts, forest=forest, machines=machines) == ({7} if doubted else set())
 
