@@ -27,6 +27,8 @@ types both share, 1.5 times the noise, faults that develop at other speeds, anot
    days (the product relearns them daily on a rolling window).
 3. The same-plant figure beside them: A's forest on plant A with another seed, judged the same way.
 4. A healthy plant B (no faults) for --healthy-days after 3 days of learning: anomaly alerts raised.
+5. Real engines: C-MAPSS FD001's training units, each learning from its first 50 cycles
+   (bench/engines_health.py, also `bench/models.py --only cmapss-health`).
 
 Nothing here reads the database: the plants are simulated in memory from their profiles.
 """
@@ -51,6 +53,7 @@ import django  # noqa: E402 - the project's settings name the constants the prod
 django.setup()
 
 from django.conf import settings  # noqa: E402
+from engines_health import engines_health_section  # noqa: E402
 
 from predictor.health import metrics_watched  # noqa: E402
 from predictor.ml.alerts import AlertHysteresis  # noqa: E402
@@ -76,6 +79,7 @@ from simulation.profiles import DEMO_PROFILE_PATH, PlantProfile, plant_profile_l
 from simulation.training_data import simulation_record  # noqa: E402
 
 PLANT_B_PATH = PROJECT_ROOT / "simulation" / "profiles" / "plant_b.toml"
+DEFAULT_DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
 START = datetime.datetime(2026, 1, 5, tzinfo=datetime.UTC)  # a fixed date: the figures never depend on today
 EVALUATION_STEP_S = 600.0
 LEARNING_DAYS = (1, 3, 7)
@@ -406,6 +410,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--healthy-days", type=float, default=14.0, help="days of the healthy plant B")
     parser.add_argument("--seed", type=int, default=11, help="plant A's seed (B and the same-plant run: +1, +2)")
     parser.add_argument("--plant-b", type=Path, default=PLANT_B_PATH, help="plant B's profile")
+    parser.add_argument(
+        "--datasets", type=Path, default=DEFAULT_DATASETS, help="folder holding cmapss/ (default %(default)s)"
+    )
     args = parser.parse_args(argv)
     if args.b_days - args.evaluation_days < max(LEARNING_DAYS):
         parser.error(f"--b-days must leave {max(LEARNING_DAYS)} days of learning before the evaluated days")
@@ -478,6 +485,7 @@ def main(argv: list[str] | None = None) -> int:
     unlearned = {days: codes for days, codes in b["unlearned"].items() if codes}
     if unlearned:
         lines.append(f"- machines with no health model (too little usable data): {unlearned}")
+    lines += ["", engines_health_section(args.datasets)]
     text = "\n".join(lines)
     print()
     print(text)
