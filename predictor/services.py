@@ -211,30 +211,50 @@ def _rule_alarms(findings: Sequence[RuleFinding], *, machine_ids: dict[str, int]
     return alarms
 
 
+# A machine's stored health is rewritten when it says something new: its alarm state changed, it has
+# departures to word, its score moved HEALTH_SCORE_STEP, or it is HEALTH_SCORE_REFRESH old. Rewriting
+# every machine every tick cost 0.4 s of a 1,000-machine tick on PostgreSQL (make bench-scoring).
+HEALTH_SCORE_STEP = 5.0
+HEALTH_SCORE_REFRESH = datetime.timedelta(minutes=1)
+
+
 def _health_record(drafts: Sequence[HealthDraft], *, at: datetime.datetime) -> list[ConditionAlarm]:
-    """Each machine's latest health, in one bulk write; the anomaly alarms of the machines past their
-    threshold for HEALTH_ALERT_MINUTES without a break (one tick past it is noise)."""
+    """Each machine's latest health, in one bulk write of the rows that changed; the anomaly alarms of
+    the machines past their threshold for HEALTH_ALERT_MINUTES without a break (one tick past it is
+    noise)."""
     if not drafts:
         return []
     rows = MachineHealth.objects.in_bulk([draft.machine_id for draft in drafts], field_name="machine_id")
     alert_after = datetime.timedelta(minutes=settings.HEALTH_ALERT_MINUTES)
     holding: list[tuple[int, str]] = []
+    changed = []
     for draft in drafts:
         row = rows.get(draft.machine_id)
         if row is None:
             continue  # its model was registered without a health row: the next learning pass adds one
-        row.score = round(min(max(draft.health, 0.0), 100.0), 1)
-        row.scored_at = draft.ts
-        row.departures = draft.departures
-        if not draft.past_threshold:
-            row.past_threshold_since = None
-            continue
-        row.past_threshold_since = row.past_threshold_since or at
-        held = at - row.past_threshold_since
-        if held >= alert_after:
-            why = f"health {row.score:.0f} of 100, past its normal for {held.total_seconds() / 60:.0f} min"
+        score = round(min(max(draft.health, 0.0), 100.0), 1)
+        since = (row.past_threshold_since or at) if draft.past_threshold else None
+        if (
+            since != row.past_threshold_since
+            or draft.departures
+            or row.departures
+            or row.score is None
+            or abs(score - row.score) >= HEALTH_SCORE_STEP
+            or row.scored_at is None
+            or draft.ts - row.scored_at >= HEALTH_SCORE_REFRESH
+        ):
+            row.score, row.scored_at, row.departures, row.past_threshold_since = (
+                score,
+                draft.ts,
+                draft.departures,
+                since,
+            )
+            changed.append(row)
+        if since is not None and at - since >= alert_after:
+            held = at - since
+            why = f"health {score:.0f} of 100, past its normal for {held.total_seconds() / 60:.0f} min"
             holding.append((draft.machine_id, "; ".join([why, *draft.departures])[:300]))
-    MachineHealth.objects.bulk_update(rows.values(), ["score", "scored_at", "departures", "past_threshold_since"])
+    MachineHealth.objects.bulk_update(changed, ["score", "scored_at", "departures", "past_threshold_since"])
     if not holding:
         return []
     inspect = ErrorCode.objects.filter(code=INSPECT_ERROR_CODE).first()

@@ -285,3 +285,17 @@ def test_a_machine_repaired_within_the_features_long_window_raises_no_anomaly(pu
     health = MachineHealth.objects.get(machine=pump)
     assert health.score < 50  # it is scored and shown, but the departure is what was just repaired
     assert health.past_threshold_since is None
+
+
+def test_a_machine_s_health_is_rewritten_only_when_it_says_something_new(pump):
+    MachineHealth.objects.create(machine=pump, state=HealthState.READY, learned_days=3.0, ready_since=START)
+
+    def tick(seconds, health):
+        at = START + datetime.timedelta(seconds=seconds)
+        draft = HealthDraft(machine_id=pump.pk, ts=at, health=health, past_threshold=False, departures=[])
+        predictions_record(predictions=[], warnings=[], detected_at=at, health=[draft])
+        return MachineHealth.objects.get(machine=pump)
+
+    assert (tick(0, 91.0).score, tick(10, 92.5).score) == (91.0, 91.0)  # a small move is no news
+    assert tick(20, 85.0).score == 85.0  # five points or more is
+    assert tick(90, 86.0).scored_at == START + datetime.timedelta(seconds=90)  # and a minute-old score is refreshed
