@@ -4,9 +4,12 @@ code, SOP, ticket) when it stays past its threshold; a machine of a type nobody 
 too."""
 
 import datetime
+import io
 
 import numpy as np
 import pytest
+import time_machine
+from django.core.management import CommandError, call_command
 
 from catalogue.models import INSPECT_ERROR_CODE, FailureMode
 from predictor.health import health_learning_pass, machine_learn, machines_due_for_learning
@@ -299,3 +302,17 @@ def test_a_machine_s_health_is_rewritten_only_when_it_says_something_new(pump):
     assert (tick(0, 91.0).score, tick(10, 92.5).score) == (91.0, 91.0)  # a small move is no news
     assert tick(20, 85.0).score == 85.0  # five points or more is
     assert tick(90, 86.0).scored_at == START + datetime.timedelta(seconds=90)  # and a minute-old score is refreshed
+
+
+def test_learn_health_models_learns_the_machines_named_and_refuses_an_unknown_one(pump):
+    end = START + datetime.timedelta(days=3.6)
+    feed(pump, start=START, end=end, metrics=PUMP_LEVELS)
+    out = io.StringIO()
+
+    with time_machine.travel(end, tick=False):
+        call_command("learn_health_models", pump.code, stdout=out)
+
+    assert f"{pump.code}: learned " in out.getvalue()
+    assert HealthModelVersion.objects.filter(machine=pump, is_active=True).exists()
+    with pytest.raises(CommandError, match="no machine M-999"):
+        call_command("learn_health_models", "M-999")
