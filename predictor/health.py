@@ -34,7 +34,7 @@ from predictor.ml.features import (
     feature_names,
     windows_features,
 )
-from predictor.ml.health import HealthModel, learning_rows_mask, learning_state
+from predictor.ml.health import HealthModel, learning_rows_mask, learning_state, scores_of_many
 from predictor.models import HealthModelVersion, HealthState
 from predictor.selectors import machine_windows
 from predictor.services import HealthDraft, health_model_register, machine_health_learning
@@ -178,19 +178,19 @@ class HealthScorer:
         units_by_machine: dict[int, dict[str, str]] | None = None
         for metrics, members in groups.items():
             features = windows_features([w for w, _, _ in members], [w.ts[-1:] for w, _, _ in members], metrics)
-            for row, (window, machine_id, model) in zip(features, members, strict=True):
-                scores = model.score(row[None, :])
-                health = float(scores.health[0])
+            scores = scores_of_many([model for _, _, model in members], features)
+            for position, (window, machine_id, model) in enumerate(members):
+                health = float(scores.health[position])
                 departures = []
                 if health < EXPLAIN_BELOW_HEALTH:
                     units_by_machine = units() if units_by_machine is None else units_by_machine
-                    departures = model.explain(row, units=units_by_machine.get(machine_id, {}))
+                    departures = model.explain(features[position], units=units_by_machine.get(machine_id, {}))
                 drafts.append(
                     HealthDraft(
                         machine_id=machine_id,
                         ts=datetime.datetime.fromtimestamp(window.ts[-1], tz=datetime.UTC),
                         health=health,
-                        past_threshold=bool(scores.past_threshold[0]) and not _settling(window),
+                        past_threshold=bool(scores.past_threshold[position]) and not _settling(window),
                         departures=departures,
                     )
                 )

@@ -296,6 +296,36 @@ class HealthModel:
         )
 
 
+def scores_of_many(models: Sequence[HealthModel], features: np.ndarray) -> HealthScores:
+    """Row i scored by models[i], as `models[i].score` scores it, in one pass: the predictor scores
+    every machine of a plant, each by its own model, every tick (a Python loop of 1,000 `score` calls
+    took 0.1 s of it). The models must take the same input features (the same metrics)."""
+    features = np.atleast_2d(np.asarray(features, dtype=np.float64))
+    count, width = features.shape
+    if count != len(models):
+        raise ValueError(f"{count} rows but {len(models)} models")
+    center = np.zeros((count, width))
+    scale = np.full((count, width), np.inf)  # a column a model does not use gives z = 0
+    top_k = np.empty(count, dtype=np.int64)
+    typical, threshold = np.empty(count), np.empty(count)
+    for row, model in enumerate(models):
+        if len(model.input_feature_names) != width:
+            raise ValueError(f"features have {width} columns, a model {len(model.input_feature_names)}")
+        used = list(model.columns)
+        center[row, used] = model.center
+        scale[row, used] = model.scale
+        top_k[row], typical[row], threshold[row] = model.top_k, model.typical_score, model.threshold
+    z = (features - center) / scale
+    squared = np.where(np.isfinite(z), z * z, 0.0)
+    largest_first = -np.sort(-squared, axis=1)
+    if count and (top_k == top_k[0]).all():
+        raw = largest_first[:, : top_k[0]].mean(axis=1)
+    else:
+        raw = np.array([largest_first[row, : top_k[row]].mean() for row in range(count)])
+    x = np.maximum(0.0, (raw - typical) / (threshold - typical))
+    return HealthScores(raw=raw, health=100.0 * np.exp2(-x), past_threshold=raw >= threshold)
+
+
 # --- learning rows ---------------------------------------------------------------------------------
 
 

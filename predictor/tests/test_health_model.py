@@ -23,6 +23,7 @@ from predictor.ml.health import (
     days_before,
     learning_rows_mask,
     learning_state,
+    scores_of_many,
 )
 
 READING_STEP_S = 120.0
@@ -103,6 +104,25 @@ def test_a_level_is_not_off_its_normal_by_less_than_half_the_metric_s_own_1_hour
     assert not model.score(later[None, :]).past_threshold[0]
     later[peak] = 24.5 + 5.0  # five times the metric's noise: a real departure
     assert model.score(later[None, :]).past_threshold[0]
+
+
+def test_many_machines_scored_in_one_pass_score_as_each_model_alone():
+    names = feature_names(["vibration", "temperature"])
+    rng = np.random.default_rng(7)
+    models = [
+        HealthModel.fit(rng.normal(loc=i, scale=1 + i, size=(200, len(names))), names, top_k=top_k)
+        for i, top_k in enumerate((3, 3, 5, None))
+    ]
+    rows = rng.normal(loc=1.0, scale=3.0, size=(len(models), len(names)))
+    rows[1, 4] = np.nan  # a feature the machine lacks this tick
+
+    together = scores_of_many(models, rows)
+
+    for position, model in enumerate(models):
+        alone = model.score(rows[position : position + 1])
+        assert together.raw[position] == pytest.approx(alone.raw[0], rel=1e-12)
+        assert together.health[position] == pytest.approx(alone.health[0], rel=1e-12)
+        assert together.past_threshold[position] == alone.past_threshold[0]
 
 
 def test_health_is_100_at_typical_normal_50_exactly_at_the_threshold_and_falls_toward_0():

@@ -301,7 +301,9 @@ def test_a_machine_s_health_is_rewritten_only_when_it_says_something_new(pump):
 
     assert (tick(0, 91.0).score, tick(10, 92.5).score) == (91.0, 91.0)  # a small move is no news
     assert tick(20, 85.0).score == 85.0  # five points or more is
-    assert tick(90, 86.0).scored_at == START + datetime.timedelta(seconds=90)  # and a minute-old score is refreshed
+    # and an old score is refreshed: after a minute to two, spread over the machines
+    assert tick(40, 86.0).scored_at == START + datetime.timedelta(seconds=20)
+    assert tick(140, 86.0).scored_at == START + datetime.timedelta(seconds=140)
 
 
 def test_learn_health_models_learns_the_machines_named_and_refuses_an_unknown_one(pump):
