@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from core.wiring import wired
 from predictor.ml.features import (
+    FEATURE_METRICS,
     LONG_WINDOW_S,
     MACHINE_FEATURES,
     METRIC_STATS,
@@ -160,9 +161,12 @@ class HealthScorer:
         *,
         machine_ids: dict[str, int],
         units: Callable[[], dict[int, dict[str, str]]],
+        shared: np.ndarray | None = None,
     ) -> list[HealthDraft]:
         """One health draft per window whose machine has an active model, at its newest reading.
-        `units()` gives each machine's metric units, read only when a departure is worded."""
+        `units()` gives each machine's metric units, read only when a departure is worded. `shared`:
+        the windows' features of FEATURE_METRICS at their newest reading (a row each, as the tick
+        computed them for the forest): a model that watches only those metrics reads its columns there."""
         ids = [machine_ids[window.machine_code] for window in windows if window.machine_code in machine_ids]
         models = self._models(ids)
         # Machines that watch the same metrics share one pass of the feature code.
@@ -176,8 +180,14 @@ class HealthScorer:
             groups.setdefault(metrics, []).append((window, machine_id, model))
         drafts = []
         units_by_machine: dict[int, dict[str, str]] | None = None
+        row_of = {window.machine_code: row for row, window in enumerate(windows)}
         for metrics, members in groups.items():
-            features = windows_features([w for w, _, _ in members], [w.ts[-1:] for w, _, _ in members], metrics)
+            if shared is not None and set(metrics) <= _SHARED_METRICS:
+                columns = [_SHARED_COLUMN[name] for name in feature_names(metrics)]
+                features = shared[np.ix_([row_of[window.machine_code] for window, _, _ in members], columns)]
+            else:
+                at = [window.ts[-1:] for window, _, _ in members]
+                features = windows_features([window for window, _, _ in members], at, metrics)
             scores = scores_of_many([model for _, _, model in members], features)
             for position, (window, machine_id, model) in enumerate(members):
                 health = float(scores.health[position])
@@ -195,6 +205,10 @@ class HealthScorer:
                     )
                 )
         return drafts
+
+
+_SHARED_METRICS = frozenset(FEATURE_METRICS)
+_SHARED_COLUMN = {name: column for column, name in enumerate(feature_names(FEATURE_METRICS))}
 
 
 def _settling(window: MachineWindow) -> bool:

@@ -21,7 +21,7 @@ from django.utils import timezone
 from catalogue.selectors import error_code_by_failure_mode
 from core.errors import error_first_line
 from predictor.health import HealthScorer, health_learning_pass
-from predictor.ml.features import LONG_WINDOW_S, MachineWindow
+from predictor.ml.features import LONG_WINDOW_S, MachineWindow, windows_features
 from predictor.ml.predict import LoadedArtifact, Predictor, StageClock
 from predictor.ml.rules import RuleFinding, rule_findings
 from predictor.models import ModelKind, ModelVersion, SensorProblem
@@ -55,8 +55,8 @@ TICK_STAGES: tuple[str, ...] = (
     "selector",
     "sensor checks",
     "rules",
-    "health",
     "features",
+    "health",
     "forest",
     "explanations",
     "lstm",
@@ -188,14 +188,19 @@ class Scorer:
         machines = machines_to_score() if healthy else []
         with clock.stage("rules"):
             findings = self._rule_findings(healthy, machines=machines, now=now)
+        with clock.stage("features"):
+            # Once for the forest and the health models that watch the same metrics.
+            features = windows_features(healthy, [window.ts[-1:] for window in healthy])
         with clock.stage("health"):
-            health = self._health_scores(healthy, machines=machines)
+            health = self._health_scores(healthy, machines=machines, features=features)
         learned = self._learned_types(healthy, forest=forest, machines=machines)
-        drafts = (
-            self._predict(learned, forest=forest, lstm=models.get(ModelKind.LSTM), clock=clock)
-            if learned and forest is not None
-            else []
-        )
+        drafts = []
+        if learned and forest is not None:
+            rows = {window.machine_code: row for row, window in enumerate(healthy)}
+            learned_features = features[[rows[window.machine_code] for window in learned]]
+            drafts = self._predict(
+                learned, forest=forest, lstm=models.get(ModelKind.LSTM), clock=clock, features=learned_features
+            )
         with clock.stage("write"):
             predictions_record(
                 predictions=drafts,
@@ -218,7 +223,9 @@ class Scorer:
                 if outcome.model_version is not None:
                     logger.info("%s: health model %s learned", outcome.machine_code, outcome.model_version.version)
 
-    def _health_scores(self, windows: list[MachineWindow], *, machines: list[MachineRef]) -> list[HealthDraft]:
+    def _health_scores(
+        self, windows: list[MachineWindow], *, machines: list[MachineRef], features: np.ndarray
+    ) -> list[HealthDraft]:
         """Each machine's health by its own model, for machines whose sensors can be trusted."""
         if not windows:
             return []
@@ -228,7 +235,9 @@ class Scorer:
             by_type = metric_units(machine_type_ids=set(types.values()))
             return {machine_id: by_type.get(type_id, {}) for machine_id, type_id in types.items()}
 
-        return self._health.score(windows, machine_ids={ref.code: ref.id for ref in machines}, units=units)
+        return self._health.score(
+            windows, machine_ids={ref.code: ref.id for ref in machines}, units=units, shared=features
+        )
 
     @staticmethod
     def forest_doubted(
@@ -283,10 +292,11 @@ class Scorer:
         forest: tuple[ModelVersion, LoadedArtifact],
         lstm: tuple[ModelVersion, LoadedArtifact] | None,
         clock: StageClock,
+        features: np.ndarray,
     ) -> list[PredictionDraft]:
         forest_version, forest_artifact = forest
         predictor = Predictor(forest_artifact, lstm[1] if lstm else None)
-        forecasts = predictor.predict(windows, clock=clock)
+        forecasts = predictor.predict(windows, clock=clock, features=features)
         codes = error_code_by_failure_mode()
         return [
             PredictionDraft(

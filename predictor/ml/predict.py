@@ -90,17 +90,20 @@ class Predictor:
         at: Sequence[np.ndarray] | None = None,
         *,
         clock: StageClock | None = None,
+        features: np.ndarray | None = None,
     ) -> list[Forecast]:
         """One forecast per instant: `at[i]` holds window i's instants (epoch seconds; by default its newest
-        reading), the forecasts are window 0's, then window 1's, and so on. `clock` times the stages."""
+        reading), the forecasts are window 0's, then window 1's, and so on. `clock` times the stages.
+        `features`: those rows' `windows_features`, when the caller has them already."""
         clock = clock or StageClock()
         at = [window.ts[-1:] for window in windows] if at is None else at
         codes = [window.machine_code for window, instants in zip(windows, at, strict=True) for _ in instants]
         if not codes:
             return []
         instants = np.concatenate([np.asarray(times, dtype=np.float64) for times in at])
-        with clock.stage("features"):
-            features = windows_features(windows, at)
+        if features is None:
+            with clock.stage("features"):
+                features = windows_features(windows, at)
         with clock.stage("forest"):
             probability = self.forest.predict_failure_probability(features)
             modes = self.forest.predict_mode(features)

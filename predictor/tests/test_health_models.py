@@ -12,13 +12,14 @@ import time_machine
 from django.core.management import CommandError, call_command
 
 from catalogue.models import INSPECT_ERROR_CODE, FailureMode
-from predictor.health import health_learning_pass, machine_learn, machines_due_for_learning
+from predictor.health import HealthScorer, health_learning_pass, machine_learn, machines_due_for_learning
 from predictor.ml.artifacts import directory_sha256
+from predictor.ml.features import windows_features
 from predictor.ml.health import HealthModel
 from predictor.ml.predict import LoadedArtifact
 from predictor.models import HealthModelVersion, HealthState, MachineHealth, ModelVersion
 from predictor.scoring import Scorer
-from predictor.selectors import MachineRef
+from predictor.selectors import MachineRef, machine_windows
 from predictor.services import HealthDraft, PredictionDraft, predictions_record
 from predictor.tests.factories import ModelVersionFactory
 from telemetry.ingest import ReadingRow
@@ -318,3 +319,21 @@ def test_learn_health_models_learns_the_machines_named_and_refuses_an_unknown_on
     assert HealthModelVersion.objects.filter(machine=pump, is_active=True).exists()
     with pytest.raises(CommandError, match="no machine M-999"):
         call_command("learn_health_models", "M-999")
+
+
+def test_a_model_that_watches_the_forest_s_metrics_scores_the_same_from_the_tick_s_shared_features(pump):
+    learned = START + datetime.timedelta(days=3.6)
+    feed(pump, start=START, end=learned + datetime.timedelta(hours=1), metrics=PUMP_LEVELS)
+    assert machine_learn(pump, now=learned).model_version is not None
+    windows = machine_windows(end=learned + datetime.timedelta(hours=1), hours=12.5)
+    shared = windows_features(windows, [window.ts[-1:] for window in windows])
+    scorer = HealthScorer()
+
+    def units():
+        return {}
+
+    alone = scorer.score(windows, machine_ids={pump.code: pump.pk}, units=units)
+    from_shared = scorer.score(windows, machine_ids={pump.code: pump.pk}, units=units, shared=shared)
+
+    assert [draft.health for draft in from_shared] == [draft.health for draft in alone]
+    assert len(alone) == 1
