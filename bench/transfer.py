@@ -265,6 +265,8 @@ class Outcome:
     failures: int
     caught: int
     leads_hours: tuple[float, ...]
+    # (machine code, opened at) of each alert that was not right.
+    wrong_openings: tuple[tuple[str, float], ...] = ()
 
     @property
     def precision(self) -> float:
@@ -297,18 +299,21 @@ def outcome(run: PlantRun, codes: np.ndarray, times: np.ndarray, is_open: np.nda
         else:
             mine.append([t, t])
     alerts = right = 0
+    wrong = []
     for code, mine in runs.items():
         for opened, last in mine:
             alerts += 1
             if any(began <= last + horizon and ended >= opened for began, ended in faults.get(code, ())):
                 right += 1
+            else:
+                wrong.append((code, opened))
     failures = run.failures(start, run.end)
     leads = []
     for code, failed in failures:
         openings = [opened for opened, last in runs.get(code, ()) if opened <= failed and last >= failed - horizon]
         if openings:
             leads.append((failed - min(openings)) / 3600.0)
-    return Outcome(alerts, right, len(failures), len(leads), tuple(leads))
+    return Outcome(alerts, right, len(failures), len(leads), tuple(leads), tuple(wrong))
 
 
 def forest_open(probability: np.ndarray, codes: np.ndarray, *, may_open: np.ndarray | None = None) -> np.ndarray:
@@ -380,7 +385,19 @@ def judge(
     product_forest = forest_open(probability, codes, may_open=on_trained_type & believed) & on_trained_type
     combined = product_forest | rule_alerts | health_alerts[PRODUCT_LEARNING_DAYS]
     results[PRODUCT_LABEL] = outcome(run, codes, times, combined, start=evaluation_start)
+    # Which source opened each false alert of the product (those open at its first instant).
+    position = {(code, t): index for index, (code, t) in enumerate(zip(codes, times, strict=True))}
+    false_by_source = {"forest": 0, "rules": 0, "health models": 0}
+    for opening in results[PRODUCT_LABEL].wrong_openings:
+        index = position[opening]
+        for name, alerts in (
+            ("forest", product_forest),
+            ("rules", rule_alerts),
+            ("health models", health_alerts[PRODUCT_LEARNING_DAYS]),
+        ):
+            false_by_source[name] += int(alerts[index])
     return {
+        "false_by_source": false_by_source,
         "results": results,
         "machine_weeks": machine_weeks,
         "failures": len(failures),
@@ -477,7 +494,8 @@ def main(argv: list[str] | None = None) -> int:
         f"- recall {_fmt(product.recall)} (target ≥ 0.8): {_verdict(product.recall >= 0.8)}",
         f"- median lead {_fmt(product.median_lead_hours, '.1f')} h (target ≥ 2 h): "
         f"{_verdict(product.median_lead_hours >= 2)}",
-        f"- {false_per_ten:.2f} false alerts per 10 machine-weeks (target ≤ 1): {_verdict(false_per_ten <= 1)}",
+        f"- {false_per_ten:.2f} false alerts per 10 machine-weeks (target ≤ 1): {_verdict(false_per_ten <= 1)}; "
+        "opened by: " + ", ".join(f"{name} {count}" for name, count in b["false_by_source"].items()),
         f"- healthy plant B, {args.healthy_days:g} days after {PRODUCT_LEARNING_DAYS} days of learning "
         f"({machines} machines, {healthy_weeks:.1f} machine-weeks): {anomalies} anomaly alerts (target 0): "
         f"{_verdict(anomalies == 0)}",

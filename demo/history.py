@@ -17,8 +17,10 @@ import random
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
+from django.conf import settings
+
 from predictor.scoring import Scorer
-from simulation.engine import BEARING_WEAR, DEVELOPING, ELECTRICAL_FAULT, FaultRecord
+from simulation.engine import BEARING_WEAR, DEVELOPING, ELECTRICAL_FAULT, IMBALANCE, FaultRecord
 from simulation.profiles import CrewProfile
 from simulation.runner import GroundTruthRecorder, SimulatedPlant
 from tickets.models import Ticket, TicketOutcome, TicketStatus
@@ -99,6 +101,8 @@ class PlantReplay:
         # The crew first: what they started within the slice is not escalated at its end.
         self._crew_works(at=simulated_now)
         self.scorer.tick(now=simulated_now)
+        # As between live ticks, but every machine that is due: no live tick waits on a replay.
+        self.scorer.learn(now=simulated_now, all_due=True)
         self.ticks += 1
 
     def _crew_works(self, *, at: datetime.datetime) -> None:
@@ -168,6 +172,11 @@ SCENARIO_MIN_WINDOW = datetime.timedelta(days=1)
 SUDDEN_DEVELOPMENT = datetime.timedelta(minutes=10)
 # How long after the failure the spare part arrives and the crew repairs the machine.
 PART_ARRIVES_AFTER_FAILURE = datetime.timedelta(hours=2)
+# The thrown balance weight: this long before the replay ends, so that its health model has been past
+# its threshold for HEALTH_ALERT_MINUTES (60) at the replay's hourly ticks by the time the demo goes
+# live; it fails days later, when nobody watching the demo is still there.
+IMBALANCE_ONSET_BEFORE_END = datetime.timedelta(hours=4)
+IMBALANCE_DEVELOPMENT = datetime.timedelta(hours=72)
 
 
 @dataclass(frozen=True)
@@ -176,28 +185,43 @@ class HistoryScenario:
 
     faults: tuple[FaultRecord, ...] = ()
     holds: Mapping[str, CrewHold] = field(default_factory=dict)
+    # The fault of the machine whose own health model sees it first (none: the window is too short
+    # for a model to be learned before it, or no machine had a quiet past to learn from).
+    departure: FaultRecord | None = None
 
     def lines(self) -> list[str]:
-        return [
+        lines = [
             f"{fault.machine_code}: {fault.failure_mode} failing at {fault.planned_failure_at:%Y-%m-%d %H:%M} UTC"
             for fault in self.faults
+            if fault != self.departure
         ]
+        if self.departure is not None:
+            lines.append(
+                f"{self.departure.machine_code}: {self.departure.failure_mode} since "
+                f"{self.departure.started_at:%Y-%m-%d %H:%M} UTC, outside the normal its health model learned"
+            )
+        return lines
 
 
 def history_scenario_plant(
     plant: SimulatedPlant, *, start: datetime.datetime, end: datetime.datetime, exclude: Collection[str] = ()
 ) -> HistoryScenario:
-    """Two failures in the replayed window, placed by its length and not by the calendar, so that
-    the reports open on breakdowns whatever the date (the natural faults of a few days may all be
-    caught in time, or be none):
+    """Failures in the replayed window, placed by its length and not by the calendar, so that the
+    reports open on breakdowns and the dashboard on each kind of alert whatever the date (the natural
+    faults of a few days may all be caught in time, or be none):
 
     - a predicted breakdown: a machine wears out a bearing; the prediction's ticket is assigned,
       but the spare bearing is on order and the machine fails before it arrives (lead time, MTTR);
     - a surprise breakdown: another machine's drive trips minutes after its fault begins, which
-      only the machine's own error report announces.
+      only the machine's own error report announces;
+    - a departure from normal: a machine with no fault in the window, so that its health model is
+      learned from it, throws a balance weight a few hours before the end; its vibration steps out
+      of its own normal at once and its health model raises an anomaly alert, left open for the
+      person watching. Only in a window long enough for the model (HEALTH_LEARNING_DAYS after the
+      features' 12 hours, and a few hours to spare).
 
-    The first two machines by code that are not excluded (the live scenario's machine) carry them;
-    a window shorter than a day, or a plant of fewer machines, gets no scenario.
+    The first machines by code that are not excluded (the live scenario's machine) carry them; a
+    window shorter than a day, or a plant of fewer than two machines, gets no scenario.
     """
     codes = [code for code in plant.machine_ids if code not in set(exclude)]
     window = end - start
@@ -212,10 +236,37 @@ def history_scenario_plant(
         development=SUDDEN_DEVELOPMENT,
     )
     part_arrives = worn.planned_failure_at + PART_ARRIVES_AFTER_FAILURE
-    hold = CrewHold(
-        since=worn.started_at,
-        until=part_arrives,
-        reason="Bearing wear confirmed by the vibration trend. Spare bearing ordered; the machine keeps running "
-        f"until it arrives ({part_arrives:%Y-%m-%d %H:%M} UTC).",
-    )
-    return HistoryScenario(faults=(worn, tripped), holds={worn.machine_code: hold})
+    holds = {
+        worn.machine_code: CrewHold(
+            since=worn.started_at,
+            until=part_arrives,
+            reason="Bearing wear confirmed by the vibration trend. Spare bearing ordered; the machine keeps "
+            f"running until it arrives ({part_arrives:%Y-%m-%d %H:%M} UTC).",
+        )
+    }
+    departure = _departure_plant(plant, start=start, end=end, codes=codes[2:])
+    if departure is None:
+        return HistoryScenario(faults=(worn, tripped), holds=holds)
+    holds[departure.machine_code] = CrewHold(since=departure.started_at)
+    return HistoryScenario(faults=(worn, tripped, departure), holds=holds, departure=departure)
+
+
+def _departure_plant(
+    plant: SimulatedPlant, *, start: datetime.datetime, end: datetime.datetime, codes: Collection[str]
+) -> FaultRecord | None:
+    onset = end - IMBALANCE_ONSET_BEFORE_END
+    learned_by = start + datetime.timedelta(days=settings.HEALTH_LEARNING_DAYS, hours=12 + 1)
+    if learned_by > onset - datetime.timedelta(hours=1):
+        return None
+    simulation = plant.simulation
+    for code in codes:
+        if IMBALANCE in simulation.fault_modes(code) and not simulation.faults_between(
+            machine_code=code, start=start, end=end
+        ):
+            return simulation.fault_force(
+                machine_code=code,
+                failure_at=onset + IMBALANCE_DEVELOPMENT,
+                failure_mode=IMBALANCE,
+                development=IMBALANCE_DEVELOPMENT,
+            )
+    return None

@@ -70,9 +70,10 @@ class DemoOptions:
     fail_soon_mode: str | None = BEARING_WEAR
     # The plant's past, replayed through the pipeline before going live (demo.history), so that the
     # reports have days to show (about 30 s a simulated day on 2 cores); at least the predictor's
-    # longest window (12 h). 3.6 days: the health models' 3 days of learning after the features' first
-    # 12 hours, so most machines are watched by their own model from the first minutes live.
-    history_days: float = 3.6
+    # longest window (12 h). 4 days: the health models' 3 days of learning after the features' first
+    # 12 hours, and hours to spare, so most machines are watched by their own model before the demo
+    # goes live and one of them has already stepped out of its normal (demo.history's scenario).
+    history_days: float = 4.0
     rate: float = 1.0
     predict_interval: float = 10.0
     # The simulator's ground truth (JSON lines, appended to), as simulate_plant writes it.

@@ -29,7 +29,6 @@ from core.wiring import wired
 from predictor.ml.features import (
     FEATURE_METRICS,
     LONG_WINDOW_S,
-    MACHINE_FEATURES,
     METRIC_STATS,
     MachineWindow,
     feature_names,
@@ -106,12 +105,14 @@ def machine_learn(machine: Machine, *, now: datetime.datetime) -> LearningOutcom
 
 def machines_due_for_learning(*, now: datetime.datetime, limit: int | None = None) -> list[Machine]:
     """Running machines whose learning is due, the longest waiting first: never looked at; still
-    learning and last looked at HEALTH_LEARNING_CHECK_MINUTES ago or more; or ready and last
-    learned HEALTH_RELEARN_HOURS ago or more (a relearning that found too little usable data, after a
-    long alert say, keeps the model it had and waits as long)."""
+    learning, last looked at HEALTH_LEARNING_CHECK_MINUTES ago or more, and long enough ago that the
+    days it lacked could have come in since (usable data grows no faster than time passes, so a new
+    plant is not looked at every hour for days); or ready and last learned HEALTH_RELEARN_HOURS ago or
+    more (a relearning that found too little usable data, after a long alert say, keeps the model it
+    had and waits as long)."""
     check_before = now - datetime.timedelta(minutes=settings.HEALTH_LEARNING_CHECK_MINUTES)
     relearn_before = now - datetime.timedelta(hours=settings.HEALTH_RELEARN_HOURS)
-    due = (
+    candidates = (
         Machine.objects.filter(status__in=[MachineStatus.RUNNING, MachineStatus.DEGRADED])
         .filter(
             Q(health__isnull=True)
@@ -119,10 +120,19 @@ def machines_due_for_learning(*, now: datetime.datetime, limit: int | None = Non
             | Q(health__state=HealthState.LEARNING, health__last_learned_at__lte=check_before)
             | Q(health__state=HealthState.READY, health__last_learned_at__lte=relearn_before)
         )
-        .select_related("machine_type")
+        .select_related("machine_type", "health")
         .order_by(F("health__last_learned_at").asc(nulls_first=True), "id")
     )
-    return list(due[:limit] if limit is not None else due)
+    due = [machine for machine in candidates if _lacking_days_passed(machine, now=now)]
+    return due[:limit] if limit is not None else due
+
+
+def _lacking_days_passed(machine: Machine, *, now: datetime.datetime) -> bool:
+    health = getattr(machine, "health", None)
+    if health is None or health.state != HealthState.LEARNING or health.last_learned_at is None:
+        return True
+    lacking = datetime.timedelta(days=max(0.0, settings.HEALTH_LEARNING_DAYS - health.learned_days))
+    return health.last_learned_at + lacking <= now
 
 
 def health_learning_pass(*, now: datetime.datetime | None = None, limit: int | None = None) -> list[LearningOutcome]:
@@ -143,16 +153,18 @@ class HealthScorer:
     """Keeps each machine's active health model loaded (reloaded when another version becomes active)."""
 
     def __init__(self):
-        self._loaded: dict[int, tuple[int, HealthModel]] = {}  # machine id -> (version id, model)
+        # machine id -> (version id, model, the metrics it watches in the order of its features)
+        self._loaded: dict[int, tuple[int, HealthModel, tuple[str, ...]]] = {}
 
-    def _models(self, machine_ids: Sequence[int]) -> dict[int, HealthModel]:
+    def _models(self, machine_ids: Sequence[int]) -> dict[int, tuple[HealthModel, tuple[str, ...]]]:
         models = {}
         for version in HealthModelVersion.objects.filter(machine_id__in=machine_ids, is_active=True):
             kept = self._loaded.get(version.machine_id)
             if kept is None or kept[0] != version.pk:
-                kept = (version.pk, HealthModel.load(version.artifact_path, expected_sha256=version.sha256))
+                model = HealthModel.load(version.artifact_path, expected_sha256=version.sha256)
+                kept = (version.pk, model, tuple(version.metrics["metrics_watched"]))
                 self._loaded[version.machine_id] = kept
-            models[version.machine_id] = kept[1]
+            models[version.machine_id] = kept[1:]
         return models
 
     def score(
@@ -173,10 +185,9 @@ class HealthScorer:
         groups: dict[tuple[str, ...], list[tuple[MachineWindow, int, HealthModel]]] = {}
         for window in windows:
             machine_id = machine_ids.get(window.machine_code)
-            model = models.get(machine_id)
-            if model is None or not len(window.ts):
+            if machine_id not in models or not len(window.ts):
                 continue
-            metrics = _model_metrics(model)
+            model, metrics = models[machine_id]
             groups.setdefault(metrics, []).append((window, machine_id, model))
         drafts = []
         units_by_machine: dict[int, dict[str, str]] | None = None
@@ -215,11 +226,3 @@ def _settling(window: MachineWindow) -> bool:
     """Repaired within the features' long window: the window still holds the readings from before
     the repair, so a departure now says what was fixed, not what is coming (no anomaly alert yet)."""
     return window.last_repair_ts is not None and window.ts[-1] - window.last_repair_ts < LONG_WINDOW_S
-
-
-def _model_metrics(model: HealthModel) -> tuple[str, ...]:
-    """The metrics a model was fitted on, in order: `feature_names(metrics)` gives each metric's
-    METRIC_STATS in a run, then the machine's own features."""
-    first_stat = f"_{METRIC_STATS[0]}"
-    names = model.input_feature_names[: len(model.input_feature_names) - len(MACHINE_FEATURES)]
-    return tuple(name.removesuffix(first_stat) for name in names[:: len(METRIC_STATS)])

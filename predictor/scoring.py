@@ -215,11 +215,13 @@ class Scorer:
             len(drafts), len(warnings), tuple(str(version) for version, _ in models.values()), clock.seconds
         )
 
-    def learn(self, *, now: datetime.datetime | None = None) -> None:
+    def learn(self, *, now: datetime.datetime | None = None, all_due: bool = False) -> None:
         """Between two ticks: learn the health models of the next few machines that are due
-        (HEALTH_LEARN_PER_TICK), so a plant's learning is spread over ticks and never holds one up."""
+        (HEALTH_LEARN_PER_TICK), so a plant's learning is spread over ticks and never holds one up;
+        `all_due`: of every machine that is due (a replay of the past, which no live tick waits on)."""
         if settings.HEALTH_LEARN_PER_TICK:
-            for outcome in health_learning_pass(now=now, limit=settings.HEALTH_LEARN_PER_TICK):
+            limit = None if all_due else settings.HEALTH_LEARN_PER_TICK
+            for outcome in health_learning_pass(now=now, limit=limit):
                 if outcome.model_version is not None:
                     logger.info("%s: health model %s learned", outcome.machine_code, outcome.model_version.version)
 

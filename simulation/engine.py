@@ -445,6 +445,20 @@ class MachineSimulation:
         self._fault = None
         return forced
 
+    def faults_between(self, start: datetime.datetime, end: datetime.datetime) -> list[Fault]:
+        """The faults planned to be under way (developing or down) at some instant between `start` and
+        `end`. Ask before the first step, as fault_force: a repair redraws the natural faults after it."""
+        if self._first_step_s is not None:
+            raise RuntimeError(f"{self.code}: the planned faults are known only before the simulation starts")
+        start_s, end_s = start.timestamp(), end.timestamp()
+        found = []
+        for fault in self._timeline_from(_EPOCH_S):
+            if fault.started_s >= end_s:
+                break
+            if fault.back_in_service_s > start_s:
+                found.append(fault)
+        return found
+
     def _fault_at(self, ts_s: float, events: list[FaultEvent]) -> Fault:
         """The fault in progress at ts_s, or the next one; faults that ended before it are closed."""
         if self._first_step_s is None:
@@ -820,6 +834,15 @@ class PlantSimulation:
         return machine.fault_force(
             failure_at=failure_at, failure_mode=failure_mode, started_before=started_before, development=development
         ).record()
+
+    def faults_between(
+        self, *, machine_code: str, start: datetime.datetime, end: datetime.datetime
+    ) -> list[FaultRecord]:
+        return [fault.record() for fault in self._machine(machine_code).faults_between(start, end)]
+
+    def fault_modes(self, machine_code: str) -> tuple[str, ...]:
+        """The kinds of fault that strike this machine's type."""
+        return tuple(kind.failure_mode for kind in self._machine(machine_code).fault_kinds)
 
     def tick(self, ts: datetime.datetime) -> Tick:
         if self._first_tick is None:

@@ -11,6 +11,7 @@ before the window: the serving path and the training path give the same numbers,
 """
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -88,6 +89,19 @@ class MachineWindow:
 
 def feature_names(metrics: Sequence[str] = FEATURE_METRICS) -> list[str]:
     return [f"{metric}_{stat}" for metric in metrics for stat in METRIC_STATS] + list(MACHINE_FEATURES)
+
+
+_STAT_ALTERNATIVES = "|".join(re.escape(stat) for stat in sorted(METRIC_STATS, key=len, reverse=True))
+# Lazy: the metric ends at the first underscore followed by a whole statistic's name, so
+# "vibration_peak_level" is vibration's peak_level, not the level of a metric "vibration_peak" (a
+# metric whose own name ends in "_peak" or "_std" would be misread the other way; none does).
+_FEATURE_NAME = re.compile(rf"^(?P<metric>.+?)_(?P<stat>{_STAT_ALTERNATIVES})$")
+
+
+def feature_metric_stat(name: str) -> tuple[str, str] | None:
+    """(metric, statistic) of a per-metric feature's name (`feature_names`); None for the others."""
+    match = _FEATURE_NAME.match(name)
+    return (match["metric"], match["stat"]) if match else None
 
 
 def normal_range_scale(bounds: tuple[float | None, float | None] | None) -> tuple[float, float] | None:

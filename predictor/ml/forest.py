@@ -16,7 +16,6 @@ unpickling runs code from the file.
 # ruff: noqa: N803, N806
 
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from scipy import sparse
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.isotonic import IsotonicRegression
 
-from predictor.ml.features import LONG_LABEL, MACHINE_FEATURES, METRIC_STATS, SHORT_LABEL
+from predictor.ml.features import LONG_LABEL, MACHINE_FEATURES, SHORT_LABEL, feature_metric_stat
 
 MODEL_FILE = "forest.joblib"
 DEFAULT_THRESHOLD = 0.5
@@ -287,9 +286,6 @@ def _leaf_path_matrix(model: RandomForestClassifier, n_features: int) -> tuple[s
 
 # --- sentences ------------------------------------------------------------------------------------
 
-_STAT_PATTERN = "|".join(re.escape(stat) for stat in sorted(METRIC_STATS, key=len, reverse=True))
-_FEATURE_PATTERN = re.compile(rf"^(?P<metric>.+)_(?P<stat>{_STAT_PATTERN})$")
-
 
 def _finite(value: float | None) -> bool:
     return value is not None and math.isfinite(value)
@@ -308,14 +304,14 @@ def describe(contributions: Sequence[tuple[str, float]], feature_values: Mapping
         if name in MACHINE_FEATURES:
             sentence = _machine_sentence(name, feature_values.get(name))
         else:
-            match = _FEATURE_PATTERN.match(name)
-            if match is None:
+            parts = feature_metric_stat(name)
+            if parts is None:
                 continue
-            metric = match["metric"]
+            metric, stat = parts
             if metric in described:
                 continue
             described.add(metric)
-            sentence = _metric_sentence(metric, match["stat"], feature_values)
+            sentence = _metric_sentence(metric, stat, feature_values)
         if sentence:
             sentences.append(sentence)
     return sentences

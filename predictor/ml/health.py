@@ -41,7 +41,6 @@ No Django here. Persistence is plain JSON (no pickle) plus metadata.json, checke
 
 import json
 import math
-import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -50,7 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from predictor.ml.artifacts import artifact_verify, directory_sha256, metadata_write
-from predictor.ml.features import DAY_S, LONG_LABEL, MACHINE_FEATURES, METRIC_STATS, SHORT_LABEL
+from predictor.ml.features import DAY_S, LONG_LABEL, MACHINE_FEATURES, SHORT_LABEL, feature_metric_stat
 
 KIND = "health"
 MODEL_FILE = "health.json"
@@ -98,14 +97,14 @@ STAT_WORDS: Mapping[str, str] = {
     "last": "last value",
     f"ratio_{SHORT_LABEL}_{LONG_LABEL}": "1 h / 12 h mean ratio",
     f"std_ratio_{SHORT_LABEL}_{LONG_LABEL}": "1 h / 12 h spread ratio",
-    "level": "place in its normal range",
-    "peak_level": "12 h peak in its normal range",
+    "level": "1 h mean",
+    "peak_level": "12 h max",
 }
 # Statistics in the metric's own unit (the others are ratios, slopes or places in a range).
 _STATS_IN_UNIT = {f"mean_{SHORT_LABEL}", f"max_{SHORT_LABEL}", f"mean_{LONG_LABEL}", f"max_{LONG_LABEL}", "last"}
 _STATS_IN_UNIT |= {f"std_{SHORT_LABEL}", f"std_{LONG_LABEL}"}
-_STAT_PATTERN = "|".join(re.escape(stat) for stat in sorted(METRIC_STATS, key=len, reverse=True))
-_FEATURE_PATTERN = re.compile(rf"^(?P<metric>.+)_(?P<stat>{_STAT_PATTERN})$")
+# Statistics placed on the metric's normal range (features.py: 0 at its middle, 1 at its top edge).
+_STATS_ON_NORMAL_RANGE = {"level", "peak_level"}
 
 
 @dataclass(frozen=True)
@@ -402,10 +401,10 @@ def _noise_floors(features: np.ndarray, names: Sequence[str], columns: Sequence[
     position_of = {name: position for position, name in enumerate(names)}
     rescaled_from = {"level": f"mean_{SHORT_LABEL}", "peak_level": f"max_{LONG_LABEL}"}
     for slot, column in enumerate(columns):
-        match = _FEATURE_PATTERN.match(names[column])
-        if match is None:
+        parts = feature_metric_stat(names[column])
+        if parts is None:
             continue
-        metric, stat = match["metric"], match["stat"]
+        metric, stat = parts
         spread = position_of.get(f"{metric}_std_{SHORT_LABEL}")
         if spread is None or not np.isfinite(features[:, spread]).any():
             continue
@@ -452,13 +451,19 @@ def _upper_quantile(scores: np.ndarray, rate: float) -> float:
 
 
 def _sentence(name: str, value: float, center: float, scale: float, *, above: bool, units: Mapping[str, str]) -> str:
-    match = _FEATURE_PATTERN.match(name)
-    if match is None:
+    parts = feature_metric_stat(name)
+    if parts is None:
         metric, stat, label = name, None, name.replace("_", " ")
     else:
-        metric, stat = match["metric"], match["stat"]
+        metric, stat = parts
         label = f"{metric.replace('_', ' ')} {STAT_WORDS.get(stat, stat.replace('_', ' '))}"
+    direction = "above" if above else "below"
+    if stat in _STATS_ON_NORMAL_RANGE:
+        # -1 at the range's bottom edge, 1 at its top: said as a share of the way up the range.
+        def share(level: float) -> str:
+            return f"{(level + 1) / 2:.0%}" if math.isfinite(level) else "missing"
+
+        return f"{label} at {share(value)} of its normal range, {direction} its usual {share(center)} ± {scale / 2:.0%}"
     unit = units.get(metric, "") if stat is None or stat in _STATS_IN_UNIT else ""
     shown = f"{value:.3g} {unit}".rstrip() if math.isfinite(value) else "missing"
-    direction = "above" if above else "below"
     return f"{label} {shown} {direction} its normal {center:.3g} ± {scale:.2g}"

@@ -16,7 +16,7 @@ from predictor.ml.cmapss_health import (
     health_check,
     trailing_mean,
 )
-from predictor.ml.features import DAY_S, HOUR_S, MachineWindow, feature_names, windows_features
+from predictor.ml.features import DAY_S, HOUR_S, MachineWindow, feature_metric_stat, feature_names, windows_features
 from predictor.ml.health import (
     MODEL_FILE,
     HealthModel,
@@ -276,3 +276,30 @@ def test_trailing_mean_is_causal_and_persistence_needs_consecutive_cycles():
     np.testing.assert_allclose(trailing_mean(values, 2)[:, 0], [1.0, 2.0, 4.0, 52.5])
     assert first_persistent_run(np.array([1, 1, 0, 1, 1, 1, 0], dtype=bool), 3) == 5
     assert first_persistent_run(np.array([1, 1, 0, 1, 1], dtype=bool), 3) is None
+
+
+def test_a_feature_name_splits_into_its_metric_and_statistic_even_when_both_hold_underscores():
+    assert feature_metric_stat("vibration_peak_level") == ("vibration", "peak_level")
+    assert feature_metric_stat("vibration_level") == ("vibration", "level")
+    assert feature_metric_stat("oil_temperature_std_ratio_1h_12h") == ("oil_temperature", "std_ratio_1h_12h")
+    assert feature_metric_stat("oil_temperature_mean_12h") == ("oil_temperature", "mean_12h")
+    assert feature_metric_stat("hours_since_repair") is None
+
+
+def test_a_departure_on_the_normal_range_is_said_as_a_share_of_the_range():
+    ranges = {"vibration": (0.0, 4.5), "temperature": (20.0, 80.0)}
+
+    def on_ranges(window: MachineWindow) -> MachineWindow:
+        return MachineWindow(window.machine_code, window.ts, window.values, normal_ranges=ranges)
+
+    at, features = features_of(on_ranges(machine(1)))
+    model = HealthModel.fit(features[at < LEARNING_END], feature_names(MOTOR))
+    assert "vibration_peak_level" in model.feature_names
+    _, stepped = features_of(on_ranges(machine(2, vibration_step=10 * VIBRATION_SD)))
+    row = stepped[np.argmax(at >= STEP_AT + 2 * HOUR_S)]
+
+    sentences = model.explain(row, units=UNITS, top=len(model.feature_names))
+
+    peak = next(sentence for sentence in sentences if sentence.startswith("vibration 12 h max at "))
+    assert " of its normal range, above its usual " in peak
+    assert not any("level" in sentence for sentence in sentences)

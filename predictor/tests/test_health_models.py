@@ -183,21 +183,35 @@ def test_a_machine_of_a_type_nobody_described_learns_from_the_metrics_it_reports
     assert all(name.startswith(("pressure_bar_", "rpm_")) for name in version.metrics["features"])
 
 
-def test_learning_is_due_for_new_machines_first_then_on_its_schedule(pump, settings):
+def test_learning_is_due_for_new_machines_first_then_once_the_days_it_lacked_could_have_come_in(pump, settings):
+    settings.HEALTH_LEARNING_DAYS = 3
     settings.HEALTH_LEARNING_CHECK_MINUTES = 60
-    settings.HEALTH_RELEARN_HOURS = 24
     other = MachineFactory(machine_type=pump.machine_type)
     now = START + datetime.timedelta(days=1)
-    MachineHealth.objects.create(machine=pump, learned_days=0.5, last_learned_at=now - datetime.timedelta(minutes=30))
+    # A few minutes short of its 3 days: due again after the check interval.
+    MachineHealth.objects.create(machine=pump, learned_days=2.99, last_learned_at=now - datetime.timedelta(minutes=30))
 
     assert machines_due_for_learning(now=now) == [other]
     assert set(machines_due_for_learning(now=now + datetime.timedelta(minutes=31))) == {pump, other}
     assert machines_due_for_learning(now=now, limit=1) == [other]
 
-    health_learning_pass(now=now)  # the new machine has no readings: still learning, looked at now
+    health_learning_pass(now=now)  # the new machine has no readings: 0 of 3 days, looked at now
     assert MachineHealth.objects.get(machine=other).last_learned_at == now
-    assert machines_due_for_learning(now=now + datetime.timedelta(minutes=59)) == [pump]
-    assert machines_due_for_learning(now=now + datetime.timedelta(minutes=60)) == [pump, other]
+    # Its 3 days cannot come in sooner than 3 days from now: it is not looked at every hour meanwhile.
+    assert machines_due_for_learning(now=now + datetime.timedelta(minutes=60)) == [pump]
+    assert machines_due_for_learning(now=now + datetime.timedelta(days=3, minutes=-1)) == [pump]
+    assert machines_due_for_learning(now=now + datetime.timedelta(days=3)) == [pump, other]
+
+
+def test_a_ready_machine_relearns_on_its_schedule(pump, settings):
+    settings.HEALTH_RELEARN_HOURS = 24
+    now = START + datetime.timedelta(days=5)
+    MachineHealth.objects.create(
+        machine=pump, state=HealthState.READY, learned_days=3.2, ready_since=now, last_learned_at=now
+    )
+
+    assert machines_due_for_learning(now=now + datetime.timedelta(hours=23)) == []
+    assert machines_due_for_learning(now=now + datetime.timedelta(hours=24)) == [pump]
 
 
 def test_relearning_keeps_the_active_version_and_the_one_before_it(pump):
