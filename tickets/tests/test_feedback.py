@@ -308,3 +308,22 @@ def test_marking_false_an_alert_with_a_ticket_is_a_400_that_says_to_resolve_it(a
 def test_marking_false_an_unknown_alert_is_a_404(api_client, boss):
     api_client.force_authenticate(boss)
     assert api_client.post("/api/alerts/999/mark-false/", {"reason": "wrong"}, format="json").status_code == 404
+
+
+# --- the admin ----------------------------------------------------------------------------------
+
+
+def test_the_admin_shows_the_mode_found_and_the_false_mark(admin_client, alert_ticket, technician_on_shift, boss):
+    _resolve(alert_ticket, technician_on_shift, TicketOutcome.FAILURE_CONFIRMED, FailureMode.LUBRICATION_LOSS)
+    lone = AlertFactory(machine=alert_ticket.machine, error_code=alert_ticket.error_code)
+    alert_mark_false(alert=lone, actor=boss, reason="Sensor cable was loose", at=AT + 2 * MINUTE)
+
+    ticket_page = admin_client.get(f"/admin/tickets/ticket/{alert_ticket.pk}/change/").content.decode()
+    alert_page = admin_client.get(f"/admin/tickets/alert/{lone.pk}/change/").content.decode()
+    listed = admin_client.get("/admin/tickets/ticket/", {"found_failure_mode": "lubrication_loss"}).content.decode()
+
+    assert "Found failure mode" in ticket_page
+    assert "Lubrication loss" in ticket_page
+    assert "Marked false reason" in alert_page
+    assert "Sensor cable was loose" in alert_page
+    assert f"/admin/tickets/ticket/{alert_ticket.pk}/change/" in listed
