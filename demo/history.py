@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from catalogue.models import FailureMode
 from predictor.scoring import Scorer
 from simulation.engine import BEARING_WEAR, DEVELOPING, ELECTRICAL_FAULT, IMBALANCE, FaultRecord
 from simulation.profiles import CrewProfile
@@ -159,7 +160,19 @@ class PlantReplay:
         else:
             outcome = TicketOutcome.FALSE_ALARM
             notes = "Inspected the machine and found nothing wrong; readings back within normal ranges."
-        ticket_resolve(ticket=ticket, actor=ticket.assignee, outcome=outcome, notes=f"{notes} {SIMULATED_NOTE}", at=at)
+        # The simulated crew reports the error code's failure mode as found: it reads what the
+        # ticket says, not the simulation's own fault, as a technician's first guess would.
+        found = ""
+        if outcome != TicketOutcome.FALSE_ALARM:
+            found = ticket.error_code.failure_mode if ticket.error_code else FailureMode.OTHER
+        ticket_resolve(
+            ticket=ticket,
+            actor=ticket.assignee,
+            outcome=outcome,
+            found_failure_mode=found,
+            notes=f"{notes} {SIMULATED_NOTE}",
+            at=at,
+        )
         self.truth.record(self.plant.simulation.repair(machine_code=code, at=at))
         self.resolved += 1
 

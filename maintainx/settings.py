@@ -235,6 +235,8 @@ SPECTACULAR_SETTINGS = {
         "AlertStatusEnum": "tickets.models.AlertStatus",
         "SeverityEnum": "tickets.models.Severity",
         "MachineStatusEnum": "telemetry.models.MachineStatus",
+        # The error codes' failure mode and the one a technician found on resolving: one list.
+        "FailureModeEnum": "catalogue.models.FailureMode",
     },
 }
 

@@ -41,6 +41,9 @@ class AlertAdmin(admin.ModelAdmin):
         "cleared_at",
         "cleared_by",
         "clear_reason",
+        "marked_false_at",
+        "marked_false_by",
+        "marked_false_reason",
         "status",
     ]
 
@@ -75,7 +78,7 @@ class TicketAdmin(admin.ModelAdmin):
     read-only here; a supervisor may open a work order and edit what describes it."""
 
     list_display = ["__str__", "machine", "status", "priority", "assignee", "error_code", "opened_at"]
-    list_filter = ["status", "priority", "outcome", "assignee", "machine__line"]
+    list_filter = ["status", "priority", "outcome", "found_failure_mode", "assignee", "machine__line"]
     search_fields = ["title", "description", "machine__code", "machine__name", "error_code__code"]
     date_hierarchy = "opened_at"
     list_select_related = ["machine", "assignee", "error_code"]
@@ -85,6 +88,7 @@ class TicketAdmin(admin.ModelAdmin):
         "alert",
         "status",
         "outcome",
+        "found_failure_mode",
         "resolution_notes",
         "opened_at",
         "started_at",

@@ -27,11 +27,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalogue.apis import SOPOutputSerializer
+from catalogue.models import FailureMode
 from core.permissions import HasRole, IsSupervisor
 from tickets.filters import AlertFilter, TicketFilter
 from tickets.models import Alert, AlertSource, Ticket, TicketEvent, TicketOutcome, TicketStatus
 from tickets.permissions import (
     CanAcknowledgeAlerts,
+    CanMarkAlertsFalse,
     CanReadReports,
     CanTakeTickets,
     TicketObjectPermission,
@@ -48,6 +50,8 @@ from tickets.selectors import (
 from tickets.services import (
     WorkflowError,
     alert_acknowledge,
+    alert_mark_false,
+    found_failure_mode_problem,
     ticket_comment,
     ticket_reassign,
     ticket_reopen,
@@ -104,6 +108,7 @@ class AlertOutputSerializer(serializers.ModelSerializer):
     severity = serializers.IntegerField(source="error_code.severity")
     acknowledged_by = UserOutputSerializer(allow_null=True)
     cleared_by = UserOutputSerializer(allow_null=True)
+    marked_false_by = UserOutputSerializer(allow_null=True)
     ticket = serializers.SerializerMethodField()
     explanation = serializers.SerializerMethodField(
         help_text="Why, in words: the top signals of the alert's last prediction, after a sentence "
@@ -130,6 +135,9 @@ class AlertOutputSerializer(serializers.ModelSerializer):
             "cleared_at",
             "cleared_by",
             "clear_reason",
+            "marked_false_at",
+            "marked_false_by",
+            "marked_false_reason",
             "ticket",
             "explanation",
             "rul",
@@ -189,6 +197,36 @@ class AlertAcknowledgeApi(APIView):
         return Response(AlertOutputSerializer(alert_list().get(pk=pk)).data)
 
 
+class AlertMarkFalseApi(APIView):
+    """A manager or supervisor says the alert was wrong, and why: it clears, keeping who, when and
+    why. Refused (400, `detail` says which ticket) while a ticket answers it: resolve that ticket as
+    a false alarm instead."""
+
+    permission_classes = [HasRole, CanMarkAlertsFalse]
+
+    @extend_schema_serializer(component_name="AlertMarkFalseInput")
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=2000, help_text="Why the alert was wrong")
+
+    serializer_class = InputSerializer  # what OPTIONS describes; without one DRF's metadata raises
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: AlertOutputSerializer,
+            400: OpenApiResponse(description="No reason, already cleared, or a ticket answers it: `detail` says"),
+            403: OpenApiResponse(description="Only managers and supervisors mark alerts false"),
+        },
+    )
+    def post(self, request, pk: int):
+        alert = generics.get_object_or_404(alert_list(), pk=pk)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with _service_errors():
+            alert_mark_false(alert=alert, actor=request.user, reason=serializer.validated_data["reason"])
+        return Response(AlertOutputSerializer(alert_list().get(pk=pk)).data)
+
+
 # --- tickets ------------------------------------------------------------------------------------
 
 
@@ -218,6 +256,7 @@ class TicketListOutputSerializer(serializers.ModelSerializer):
             "alert",
             "alert_source",
             "outcome",
+            "found_failure_mode",
             "opened_at",
             "assigned_at",
             "started_at",
@@ -238,6 +277,12 @@ class TicketEventOutputSerializer(serializers.ModelSerializer):
 
 class TicketDetailOutputSerializer(TicketListOutputSerializer):
     sop = SOPOutputSerializer(allow_null=True)
+    predicted_failure_mode = serializers.CharField(
+        source="error_code.failure_mode",
+        allow_null=True,
+        default=None,
+        help_text="The failure mode of its error code: what the resolve form offers as found (null: no code)",
+    )
     rul = serializers.SerializerMethodField()
     events = TicketEventOutputSerializer(many=True)
     actions = serializers.SerializerMethodField(help_text="What the signed-in user may do with it now")
@@ -247,6 +292,7 @@ class TicketDetailOutputSerializer(TicketListOutputSerializer):
             *TicketListOutputSerializer.Meta.fields,
             "description",
             "sop",
+            "predicted_failure_mode",
             "probability",
             "explanation",
             "rul",
@@ -300,7 +346,9 @@ class TicketListApi(generics.ListAPIView):
 class TicketDetailApi(generics.GenericAPIView):
     """One ticket with its SOP steps, explanation, evidence and audit trail. PATCH moves it along
     its workflow: `{"status": "in_progress"}` starts it, `{"status": "resolved", "outcome": ...,
-    "notes": ...}` resolves it, `{"status": "open"}` reopens it (supervisors, within 24 h)."""
+    "found_failure_mode": ..., "notes": ...}` resolves it (the failure mode found is required for a
+    confirmed failure or a preventive fix, empty for a false alarm), `{"status": "open"}` reopens it
+    (supervisors, within 24 h)."""
 
     permission_classes = [HasRole, TicketObjectPermission]
     serializer_class = TicketDetailOutputSerializer
@@ -309,7 +357,22 @@ class TicketDetailApi(generics.GenericAPIView):
     class InputSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=TicketStatus.choices)
         outcome = serializers.ChoiceField(choices=TicketOutcome.choices, required=False)
+        found_failure_mode = serializers.ChoiceField(
+            choices=FailureMode.choices,
+            required=False,
+            allow_blank=True,
+            help_text="On resolving: the failure mode found (the predicted one, or what it really was)",
+        )
         notes = serializers.CharField(required=False, allow_blank=True, help_text="Resolution notes, or why reopened")
+
+        def validate(self, data):
+            if data["status"] == TicketStatus.RESOLVED and "outcome" in data:
+                problem = found_failure_mode_problem(
+                    outcome=data["outcome"], found_failure_mode=data.get("found_failure_mode", "")
+                )
+                if problem is not None:
+                    raise serializers.ValidationError({"found_failure_mode": [problem]})
+            return data
 
     def get_queryset(self):
         return ticket_detail_list(user=self.request.user)
@@ -332,7 +395,11 @@ class TicketDetailApi(generics.GenericAPIView):
                 ticket_start(ticket=ticket, actor=request.user)
             elif data["status"] == TicketStatus.RESOLVED:
                 ticket_resolve(
-                    ticket=ticket, actor=request.user, outcome=data.get("outcome", ""), notes=data.get("notes", "")
+                    ticket=ticket,
+                    actor=request.user,
+                    outcome=data.get("outcome", ""),
+                    found_failure_mode=data.get("found_failure_mode", ""),
+                    notes=data.get("notes", ""),
                 )
             else:
                 ticket_reopen(ticket=ticket, actor=request.user, note=data.get("notes", ""))

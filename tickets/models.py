@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from catalogue.models import SOP, ErrorCode, Severity
+from catalogue.models import SOP, ErrorCode, FailureMode, Severity
 
 
 class Shift(models.Model):
@@ -90,6 +90,12 @@ class Alert(models.Model):
         help_text="Empty when the alert cleared itself or with its ticket",
     )
     clear_reason = models.CharField(max_length=200, blank=True)
+    # A person's word that the alert was wrong: a label for the models, as a ticket's false alarm is.
+    marked_false_at = models.DateTimeField(null=True, blank=True, help_text="When a person marked it a false alarm")
+    marked_false_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    marked_false_reason = models.TextField(blank=True, help_text="Why it was a false alarm, in their words")
     below_clear_threshold_since = models.DateTimeField(
         null=True,
         blank=True,
@@ -125,6 +131,12 @@ class Alert(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="cleared") | Q(cleared_at__isnull=False), name="alert_cleared_has_time"
             ),
+            models.CheckConstraint(
+                condition=Q(marked_false_at__isnull=True, marked_false_reason="")
+                | (Q(status="cleared", marked_false_at__isnull=False) & ~Q(marked_false_reason="")),
+                name="alert_marked_false_is_cleared_with_reason",
+                violation_error_message="An alert marked false is cleared and says why; any other has no such mark.",
+            ),
         ]
 
     def __str__(self):
@@ -141,6 +153,10 @@ class TicketOutcome(models.TextChoices):
     FAILURE_CONFIRMED = "failure_confirmed", "Failure confirmed"
     FALSE_ALARM = "false_alarm", "False alarm"
     PREVENTIVE_FIX = "preventive_fix", "Preventive fix"
+
+
+# The outcomes where the technician found a failure (or its beginning) and says which failure mode.
+FOUND_FAILURE_OUTCOMES = (TicketOutcome.FAILURE_CONFIRMED, TicketOutcome.PREVENTIVE_FIX)
 
 
 class Ticket(models.Model):
@@ -163,6 +179,13 @@ class Ticket(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
     priority = models.PositiveSmallIntegerField(choices=Severity.choices, default=Severity.MEDIUM)
     outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
+    found_failure_mode = models.CharField(
+        max_length=20,
+        choices=FailureMode.choices,
+        blank=True,
+        help_text="The failure mode the technician found, which may differ from the predicted one; "
+        "empty for a false alarm, and on tickets resolved before the question was asked",
+    )
     resolution_notes = models.TextField(blank=True)
     opened_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -203,6 +226,17 @@ class Ticket(models.Model):
                 name="ticket_resolved_has_outcome",
                 violation_error_message="A resolved ticket needs an outcome, notes and a resolution time; "
                 "an unresolved one has none.",
+            ),
+            models.CheckConstraint(
+                condition=Q(found_failure_mode="") | Q(found_failure_mode__in=FailureMode.values),
+                name="ticket_found_failure_mode_valid",
+            ),
+            # Required for those outcomes by the resolve service, not here: tickets resolved before
+            # the question was asked have no answer, and inventing one would be a false label.
+            models.CheckConstraint(
+                condition=Q(found_failure_mode="") | Q(outcome__in=FOUND_FAILURE_OUTCOMES),
+                name="ticket_found_failure_mode_only_when_found",
+                violation_error_message="Only a confirmed failure or a preventive fix found a failure mode.",
             ),
             models.CheckConstraint(
                 condition=Q(status="open") | Q(started_at__isnull=False), name="ticket_started_has_time"

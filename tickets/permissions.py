@@ -3,7 +3,7 @@ refuse an actor who may not) and the API (which filters its querysets with the s
 
 - Technicians see their own tickets and unassigned ones, take an unassigned one for themselves,
   and work only on their own.
-- Managers read everything and acknowledge alerts.
+- Managers read everything, acknowledge alerts and mark them false.
 - Supervisors do everything: start, resolve, comment, reassign, reopen.
 """
 
@@ -51,6 +51,11 @@ def alert_may_acknowledge(user) -> bool:
     return user_role(user) in (Role.SUPERVISOR, Role.MANAGER)
 
 
+def alert_may_mark_false(user) -> bool:
+    """Say an alert was wrong without a ticket: those who watch the plant, as for acknowledging."""
+    return user_role(user) in (Role.SUPERVISOR, Role.MANAGER)
+
+
 def reports_may_read(user) -> bool:
     return user_role(user) in (Role.SUPERVISOR, Role.MANAGER)
 
@@ -78,6 +83,13 @@ class CanAcknowledgeAlerts(BasePermission):
 
     def has_permission(self, request, view):
         return alert_may_acknowledge(request.user)
+
+
+class CanMarkAlertsFalse(BasePermission):
+    message = "Only managers and supervisors may mark alerts false."
+
+    def has_permission(self, request, view):
+        return alert_may_mark_false(request.user)
 
 
 class CanReadReports(BasePermission):

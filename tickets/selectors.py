@@ -26,7 +26,7 @@ def alert_list() -> QuerySet[Alert]:
     """Every alert (all roles read them), newest first, with what the list shows in one query: the
     why and the remaining life come from the alert's last prediction."""
     return Alert.objects.select_related(
-        "machine", "error_code", "acknowledged_by", "cleared_by", "ticket", "last_prediction"
+        "machine", "error_code", "acknowledged_by", "cleared_by", "marked_false_by", "ticket", "last_prediction"
     )
 
 

@@ -44,6 +44,7 @@ WRITE_ENDPOINTS = [
     ("post", "/api/tickets/1/take/", {}),
     ("post", "/api/tickets/1/reassign/", {"assignee": "tech3"}),
     ("post", "/api/alerts/1/acknowledge/", {}),
+    ("post", "/api/alerts/1/mark-false/", {"reason": "sensor cable loose"}),
 ]
 
 
@@ -216,6 +217,15 @@ def test_alert_acknowledgement_and_reports_per_role(api_client, request, role_fi
     assert api_client.post(f"/api/alerts/{alert.pk}/acknowledge/").status_code == acknowledge
     assert api_client.get("/api/reports/summary/").status_code == report
     assert api_client.get("/api/reports/summary/", {"format": "csv"}).status_code == report
+
+
+@pytest.mark.parametrize(("role_fixture", "expected"), [("technician", 403), ("manager", 200), ("supervisor", 200)])
+@pytest.mark.usefixtures("plant")
+def test_only_managers_and_supervisors_mark_alerts_false(api_client, request, role_fixture, expected):
+    alert = AlertFactory()
+    api_client.force_authenticate(request.getfixturevalue(role_fixture))
+    response = api_client.post(f"/api/alerts/{alert.pk}/mark-false/", {"reason": "sensor cable loose"}, format="json")
+    assert response.status_code == expected
 
 
 @pytest.mark.usefixtures("plant")

@@ -4,7 +4,7 @@ module a subject, each importing only those below it (an import-linter contract)
     ticks                        the predictor tick's hand-off: predictions and rules, then escalation
     workflow | machine_reports | rules
                                  what people do to a ticket | the machines' own error reports | alarm rules
-    alerts                       alerts from predictions, acknowledgement, clearing
+    alerts                       alerts from predictions, acknowledgement, clearing, marking false
     opening | escalation         new tickets and their assignment | tickets nobody started in time
     machines | events            breakdowns | what is pushed to the dashboards
     common                       WorkflowError, names of people and instants
@@ -20,7 +20,7 @@ Entry points of the other apps, re-exported here with the rest of the app's serv
 - telemetry: `machine_reports_handle` with the readings of a batch that carried an error code.
 """
 
-from tickets.services.alerts import alert_acknowledge, alerts_from_predictions
+from tickets.services.alerts import alert_acknowledge, alert_mark_false, alerts_from_predictions
 from tickets.services.common import WorkflowError
 from tickets.services.conditions import alerts_from_health, alerts_from_rules
 from tickets.services.escalation import tickets_escalate_overdue
@@ -28,6 +28,7 @@ from tickets.services.machine_reports import MACHINE_REPORT_MAX_AGE, MachineRepo
 from tickets.services.opening import ticket_create
 from tickets.services.ticks import predictions_handle
 from tickets.services.workflow import (
+    found_failure_mode_problem,
     ticket_comment,
     ticket_reassign,
     ticket_record_edit,
@@ -42,9 +43,11 @@ __all__ = [
     "MachineReport",
     "WorkflowError",
     "alert_acknowledge",
+    "alert_mark_false",
     "alerts_from_health",
     "alerts_from_predictions",
     "alerts_from_rules",
+    "found_failure_mode_problem",
     "machine_reports_handle",
     "predictions_handle",
     "ticket_comment",

@@ -1,5 +1,5 @@
 """Alerts from predictions (the predictor's hand-off): raised, refreshed, cleared with hysteresis and a
-cooldown; acknowledged by a person."""
+cooldown; acknowledged by a person, or marked false by one."""
 
 import datetime
 import logging
@@ -26,7 +26,7 @@ from tickets.models import (
     TicketEventKind,
     TicketStatus,
 )
-from tickets.permissions import alert_may_acknowledge
+from tickets.permissions import alert_may_acknowledge, alert_may_mark_false
 from tickets.services.common import WorkflowError, at_or_now, person_name
 from tickets.services.events import alert_pushed, ticket_pushed
 from tickets.services.opening import ticket_for_new_alert
@@ -293,4 +293,48 @@ def alert_acknowledge(*, alert: Alert, actor, at: datetime.datetime | None = Non
     alert.save(update_fields=["status", "acknowledged_at", "acknowledged_by", "updated_at"])
     ticket = Ticket.objects.filter(alert=alert).first()
     alert_pushed(alert, "acknowledged", machine_code=alert.machine.code, user_ids=[ticket and ticket.assignee_id])
+    return alert
+
+
+@transaction.atomic
+def alert_mark_false(*, alert: Alert, actor, reason: str, at: datetime.datetime | None = None) -> Alert:
+    """A manager or supervisor says the alert was wrong: who, when and why are kept on it (a label
+    for the models, as a ticket resolved as a false alarm is), and it clears, so it stops showing
+    red; the machine leaves `degraded` when no other alert holds it there.
+
+    An alert with an unresolved ticket is refused, with the ticket to resolve as a false alarm
+    instead. The ticket's outcome is the label the models train on, given by whoever looked at the
+    machine, and ticket states have no "cancelled": clearing the alert under the ticket would leave
+    a technician sent to a machine for nothing, and two labels that may disagree.
+
+    Cleared without re-arming: a prediction that still runs high raises no new alert within the
+    cooldown (alerts_from_predictions). An alarm rule or a health model that still holds raises a
+    new one on its next tick, as it would after any clearing.
+    """
+    if not alert_may_mark_false(actor):
+        raise PermissionDenied("Only managers and supervisors may mark alerts false.")
+    at = at_or_now(at)
+    reason = (reason or "").strip()
+    if not reason:
+        raise WorkflowError("Marking an alert false needs a reason: why it was wrong.")
+    alert = Alert.objects.select_for_update(of=("self",)).select_related("machine", "error_code").get(pk=alert.pk)
+    if alert.status == AlertStatus.CLEARED:
+        if alert.marked_false_at is not None:
+            raise WorkflowError(
+                f"Alert #{alert.pk} was already marked false by {person_name(alert.marked_false_by)} "
+                f"at {timezone.localtime(alert.marked_false_at):%Y-%m-%d %H:%M}."
+            )
+        raise WorkflowError(f"Alert #{alert.pk} is cleared ({alert.clear_reason}); there is nothing to mark false.")
+    ticket = Ticket.objects.filter(alert=alert).exclude(status=TicketStatus.RESOLVED).first()
+    if ticket is not None:
+        raise WorkflowError(
+            f"Alert #{alert.pk} has ticket #{ticket.pk} ({ticket.get_status_display().lower()}): resolve the "
+            f"ticket as a false alarm instead; its assignee or a supervisor can, and that clears the alert."
+        )
+    alert_clear(alert=alert, at=at, reason=f"Marked false by {person_name(actor)}: {reason}", actor=actor)
+    # After clearing: the database holds a mark only on a cleared alert.
+    alert.marked_false_at = at
+    alert.marked_false_by = actor
+    alert.marked_false_reason = reason
+    alert.save(update_fields=["marked_false_at", "marked_false_by", "marked_false_reason", "updated_at"])
     return alert

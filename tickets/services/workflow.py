@@ -7,11 +7,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from catalogue.models import FailureMode
 from core.roles import Role, user_role
 from telemetry.models import MachineStatus
 from telemetry.services import machine_status_set
 from tickets.models import (
     ALERT_OPEN_STATUSES,
+    FOUND_FAILURE_OUTCOMES,
     Alert,
     AlertSource,
     Breakdown,
@@ -127,16 +129,46 @@ def ticket_start(*, ticket: Ticket, actor, at: datetime.datetime | None = None) 
     return ticket
 
 
+def found_failure_mode_problem(*, outcome: str, found_failure_mode: str) -> str | None:
+    """Why this failure mode found does not go with this outcome, or None when it does.
+
+    A confirmed failure or a preventive fix says which failure mode was found: the resolve form
+    offers the predicted one, so a technician who agrees changes nothing, and one who found another
+    gives the models a label they could not get otherwise. A false alarm found none.
+    """
+    if outcome in FOUND_FAILURE_OUTCOMES:
+        if not found_failure_mode:
+            return f"Say which failure mode you found ({TicketOutcome(outcome).label.lower()})."
+        if found_failure_mode not in FailureMode.values:
+            return f"The failure mode found must be one of {', '.join(FailureMode.values)}; got {found_failure_mode!r}."
+    elif found_failure_mode:
+        return "A false alarm found no failure: leave the failure mode found empty."
+    return None
+
+
 @transaction.atomic
-def ticket_resolve(*, ticket: Ticket, actor, outcome: str, notes: str, at: datetime.datetime | None = None) -> Ticket:
-    """in_progress → resolved with an outcome and notes: records the downtime, ends the machine's
-    breakdown (or records one, for a confirmed failure), clears the alert, and the machine runs again."""
+def ticket_resolve(
+    *,
+    ticket: Ticket,
+    actor,
+    outcome: str,
+    notes: str,
+    found_failure_mode: str = "",
+    at: datetime.datetime | None = None,
+) -> Ticket:
+    """in_progress → resolved with an outcome, the failure mode found and notes: records the
+    downtime, ends the machine's breakdown (or records one, for a confirmed failure), clears the
+    alert, and the machine runs again."""
     at = at_or_now(at)
     ticket = _ticket_locked(ticket)
     _require_work(actor, ticket, "resolve")
     _refuse_unless_status(ticket, TicketStatus.IN_PROGRESS, "resolved")
     if outcome not in TicketOutcome.values:
         raise WorkflowError(f"The outcome must be one of {', '.join(TicketOutcome.values)}; got {outcome!r}.")
+    found_failure_mode = found_failure_mode or ""
+    problem = found_failure_mode_problem(outcome=outcome, found_failure_mode=found_failure_mode)
+    if problem is not None:
+        raise WorkflowError(problem)
     notes = (notes or "").strip()
     if not notes:
         raise WorkflowError("Resolving a ticket needs notes: what was found and what was done.")
@@ -161,6 +193,7 @@ def ticket_resolve(*, ticket: Ticket, actor, outcome: str, notes: str, at: datet
         )
     ticket.status = TicketStatus.RESOLVED
     ticket.outcome = outcome
+    ticket.found_failure_mode = found_failure_mode
     ticket.resolution_notes = notes
     ticket.resolved_at = at
     ticket.downtime_start = min(breakdown.down_at if breakdown else ticket.started_at, at)
@@ -169,6 +202,7 @@ def ticket_resolve(*, ticket: Ticket, actor, outcome: str, notes: str, at: datet
         update_fields=[
             "status",
             "outcome",
+            "found_failure_mode",
             "resolution_notes",
             "resolved_at",
             "downtime_start",
@@ -177,7 +211,9 @@ def ticket_resolve(*, ticket: Ticket, actor, outcome: str, notes: str, at: datet
         ]
     )
     label = TicketOutcome(outcome).label
-    _status_event(ticket, actor=actor, from_status=TicketStatus.IN_PROGRESS, at=at, note=f"{label}: {notes}")
+    _status_event(
+        ticket, actor=actor, from_status=TicketStatus.IN_PROGRESS, at=at, note=f"{label}{_found(ticket)}: {notes}"
+    )
     for alert in (
         Alert.objects.filter(machine=ticket.machine, status__in=ALERT_OPEN_STATUSES)
         .filter(Q(pk=ticket.alert_id) | Q(ticket__isnull=True))
@@ -188,6 +224,18 @@ def ticket_resolve(*, ticket: Ticket, actor, outcome: str, notes: str, at: datet
         machine_status_set(machine=ticket.machine, status=MachineStatus.RUNNING, at=at)
     ticket_pushed(ticket, "resolved")
     return ticket
+
+
+def _found(ticket: Ticket) -> str:
+    """The failure mode found, in words after the outcome (", found bearing wear"), with the
+    predicted one beside it when the technician found another."""
+    if not ticket.found_failure_mode:
+        return ""
+    found = f", found {FailureMode(ticket.found_failure_mode).label.lower()}"
+    predicted = ticket.error_code.failure_mode if ticket.error_code else ""
+    if predicted and predicted != ticket.found_failure_mode:
+        found += f" (predicted {FailureMode(predicted).label.lower()})"
+    return found
 
 
 @transaction.atomic
@@ -206,13 +254,26 @@ def ticket_reopen(*, ticket: Ticket, actor, note: str = "", at: datetime.datetim
             f"Ticket #{ticket.pk} cannot be reopened: it was resolved more than 24 hours ago "
             f"({timezone.localtime(ticket.resolved_at):%Y-%m-%d %H:%M}); open a new ticket instead."
         )
-    previous = f"previous resolution: {TicketOutcome(ticket.outcome).label.lower()}: {ticket.resolution_notes}"
+    previous = (
+        f"previous resolution: {TicketOutcome(ticket.outcome).label.lower()}{_found(ticket)}: {ticket.resolution_notes}"
+    )
     ticket.status = TicketStatus.OPEN
     ticket.outcome = ""
+    ticket.found_failure_mode = ""
     ticket.resolution_notes = ""
     ticket.resolved_at = None
     ticket.downtime_end = None
-    ticket.save(update_fields=["status", "outcome", "resolution_notes", "resolved_at", "downtime_end", "updated_at"])
+    ticket.save(
+        update_fields=[
+            "status",
+            "outcome",
+            "found_failure_mode",
+            "resolution_notes",
+            "resolved_at",
+            "downtime_end",
+            "updated_at",
+        ]
+    )
     TicketEvent.objects.create(
         ticket=ticket,
         actor=actor,

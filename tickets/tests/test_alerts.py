@@ -217,7 +217,10 @@ def test_recovered_alert_may_reopen_at_once_when_the_probability_rises_again(pum
 def resolve_alert_ticket(at: datetime.datetime, outcome=TicketOutcome.PREVENTIVE_FIX) -> Ticket:
     ticket = Ticket.objects.get(status=TicketStatus.OPEN)
     ticket_start(ticket=ticket, actor=ticket.assignee or _supervisor(), at=at - 10 * MINUTE)
-    return ticket_resolve(ticket=ticket, actor=_supervisor(), outcome=outcome, notes="Regreased", at=at)
+    found = "" if outcome == TicketOutcome.FALSE_ALARM else FailureMode.BEARING_WEAR
+    return ticket_resolve(
+        ticket=ticket, actor=_supervisor(), outcome=outcome, found_failure_mode=found, notes="Regreased", at=at
+    )
 
 
 def _supervisor():
@@ -331,6 +334,7 @@ def test_an_error_report_from_before_the_repair_raises_nothing(pump, bearing_cod
         ticket=ticket,
         actor=_supervisor(),
         outcome=TicketOutcome.FAILURE_CONFIRMED,
+        found_failure_mode=FailureMode.BEARING_WEAR,
         notes="New bearing",
         at=failed_at + 20 * MINUTE,
     )

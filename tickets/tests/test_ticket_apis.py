@@ -62,14 +62,22 @@ def test_a_technician_starts_and_resolves_their_ticket_through_the_api(alert_tic
     assert Machine.objects.get(code="M-007").status == MachineStatus.MAINTENANCE
 
     resolved = tech1_client.patch(
-        url, {"status": "resolved", "outcome": "preventive_fix", "notes": "Regreased the bearing"}, format="json"
+        url,
+        {
+            "status": "resolved",
+            "outcome": "preventive_fix",
+            "found_failure_mode": "bearing_wear",
+            "notes": "Regreased the bearing",
+        },
+        format="json",
     )
 
     assert resolved.status_code == 200
     body = resolved.json()
-    assert (body["status"], body["outcome"], body["resolution_notes"]) == (
+    assert (body["status"], body["outcome"], body["found_failure_mode"], body["resolution_notes"]) == (
         "resolved",
         "preventive_fix",
+        "bearing_wear",
         "Regreased the bearing",
     )
     assert [(event["kind"], event["to_status"]) for event in body["events"]][-2:] == [

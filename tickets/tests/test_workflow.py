@@ -6,6 +6,7 @@ import re
 import pytest
 from django.core.exceptions import PermissionDenied
 
+from catalogue.models import FailureMode
 from core.roles import Role
 from core.tests.factories import UserFactory
 from telemetry.models import Machine, MachineStatus
@@ -113,8 +114,14 @@ def test_resolving_records_outcome_notes_downtime_clears_the_alert_and_the_machi
 ):
     started(ticket, technician_on_shift)
     resolved_at = AT + 65 * MINUTE
+    found = "" if outcome == TicketOutcome.FALSE_ALARM else FailureMode.BEARING_WEAR
     ticket = ticket_resolve(
-        ticket=ticket, actor=technician_on_shift, outcome=outcome, notes=" Replaced the bearing. ", at=resolved_at
+        ticket=ticket,
+        actor=technician_on_shift,
+        outcome=outcome,
+        found_failure_mode=found,
+        notes=" Replaced the bearing. ",
+        at=resolved_at,
     )
 
     assert (ticket.status, ticket.outcome, ticket.resolution_notes, ticket.resolved_at) == (
@@ -139,6 +146,7 @@ def test_a_confirmed_failure_is_recorded_as_a_breakdown_predicted_by_its_alert(t
         ticket=ticket,
         actor=technician_on_shift,
         outcome=TicketOutcome.FAILURE_CONFIRMED,
+        found_failure_mode=FailureMode.BEARING_WEAR,
         notes="Cage broken",
         at=AT + 65 * MINUTE,
     )
@@ -166,6 +174,7 @@ def test_resolving_ends_the_breakdown_of_a_machine_that_went_down(ticket, techni
         ticket=ticket,
         actor=technician_on_shift,
         outcome=TicketOutcome.FAILURE_CONFIRMED,
+        found_failure_mode=FailureMode.BEARING_WEAR,
         notes="Replaced",
         at=AT + MINUTE * 90,
     )
@@ -266,7 +275,13 @@ def test_resolving_needs_a_known_outcome_and_notes(ticket, technician_on_shift, 
 
 def test_a_resolved_ticket_cannot_be_started_resolved_or_reassigned(ticket, technician_on_shift, boss, colleague):
     started(ticket, technician_on_shift)
-    ticket_resolve(ticket=ticket, actor=technician_on_shift, outcome=TicketOutcome.PREVENTIVE_FIX, notes="Greased")
+    ticket_resolve(
+        ticket=ticket,
+        actor=technician_on_shift,
+        outcome=TicketOutcome.PREVENTIVE_FIX,
+        found_failure_mode=FailureMode.LUBRICATION_LOSS,
+        notes="Greased",
+    )
     with pytest.raises(WorkflowError, match="it is resolved; a supervisor may reopen it"):
         started(ticket, boss)
     with pytest.raises(WorkflowError, match="it is resolved"):
@@ -319,7 +334,13 @@ def test_a_ticket_in_progress_or_resolved_cannot_be_taken(unassigned, boss, coll
     started(unassigned, boss)
     with pytest.raises(WorkflowError, match="cannot be taken: it is already in progress since"):
         ticket_take(ticket=unassigned, actor=colleague)
-    ticket_resolve(ticket=unassigned, actor=boss, outcome=TicketOutcome.PREVENTIVE_FIX, notes="Tightened")
+    ticket_resolve(
+        ticket=unassigned,
+        actor=boss,
+        outcome=TicketOutcome.PREVENTIVE_FIX,
+        found_failure_mode=FailureMode.IMBALANCE,
+        notes="Tightened",
+    )
     with pytest.raises(WorkflowError, match="cannot be taken: it is resolved"):
         ticket_take(ticket=unassigned, actor=colleague)
     assert Ticket.objects.get().assignee is None

@@ -1,6 +1,7 @@
 // Route components: where the features meet (a feature never imports another).
 import { Link, Navigate, useLocation, useParams, useRouteError } from 'react-router';
 import { Loading, ErrorState } from '../components/States.jsx';
+import MarkFalseAlarm from '../features/alerts/components/MarkFalseAlarm.jsx';
 import { useOpenAlerts } from '../features/alerts/hooks/useAlerts.js';
 import { useCurrentUser } from '../features/auth/hooks/useCurrentUser.js';
 import MachinePage from '../features/machines/components/MachinePage.jsx';
@@ -9,7 +10,7 @@ import ReportsPage from '../features/reports/components/ReportsPage.jsx';
 import TicketDetailPage from '../features/tickets/components/TicketDetailPage.jsx';
 import TicketList from '../features/tickets/components/TicketList.jsx';
 import TicketsPage from '../features/tickets/components/TicketsPage.jsx';
-import { mayReadReports, mayWatchPlant } from '../lib/roles.js';
+import { mayMarkAlertsFalse, mayReadReports, mayWatchPlant } from '../lib/roles.js';
 import Layout from './Layout.jsx';
 
 export function AuthenticatedLayout() {
@@ -44,12 +45,14 @@ export function HomeRoute() {
 
 export function MachineRoute() {
   const { code } = useParams();
+  const user = useUser();
   const alerts = useOpenAlerts();
   return (
     <MachinePage
       key={code}
       code={code}
       openAlerts={alerts.data ?? []}
+      alertActions={mayMarkAlertsFalse(user.role) ? (alert) => <MarkFalseAlarm alert={alert} /> : null}
       aside={
         <section className="card">
           <h2>Tickets</h2>

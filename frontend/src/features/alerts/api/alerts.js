@@ -14,3 +14,6 @@ export async function fetchAlertsChangedSince(since) {
 }
 
 export const acknowledgeAlert = (id) => api.post(`/api/alerts/${id}/acknowledge/`);
+
+/** A manager or supervisor says the alert was wrong, and why; refused (400) while a ticket answers it. */
+export const markAlertFalse = (id, reason) => api.post(`/api/alerts/${id}/mark-false/`, { reason });

@@ -2,8 +2,9 @@ import { useState } from 'react';
 import { Link } from 'react-router';
 import { alertOrigin } from '../../../lib/alert-source.js';
 import { rulRange, since } from '../../../lib/format.js';
-import { mayAcknowledgeAlerts } from '../../../lib/roles.js';
+import { mayAcknowledgeAlerts, mayMarkAlertsFalse } from '../../../lib/roles.js';
 import { useAcknowledgeAlert, useOpenAlerts } from '../hooks/useAlerts.js';
+import MarkFalseAlarm from './MarkFalseAlarm.jsx';
 
 // The sources whose alert no model explains: their `detail` says why in words.
 const DETAIL_SOURCES = ['rule', 'anomaly'];
@@ -82,6 +83,7 @@ function AlertBannerItem({ alert, role }) {
             Ticket #{alert.ticket}
           </Link>
         )}
+        {mayMarkAlertsFalse(role) && <MarkFalseAlarm alert={alert} tone="light" />}
       </div>
       {acknowledge.isError && <p className="alert-banner__error">{acknowledge.error.message}</p>}
     </article>

@@ -3,7 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { PlantEventsProvider, usePlantSocket } from '../../../app/PlantEvents.jsx';
 import ConnectionStatus from '../../../components/ConnectionStatus.jsx';
-import { FakeWebSocket, csrfRoute, fakeServer, installFakeWebSocket } from '../../../test/fakes.js';
+import { FakeWebSocket, csrfRoute, fakeServer, installFakeWebSocket, reply } from '../../../test/fakes.js';
 import { renderWithApp } from '../../../test/render.jsx';
 import AlertBanner from './AlertBanner.jsx';
 
@@ -268,12 +268,79 @@ describe('AlertBanner', () => {
     expect(acknowledge.headers['X-CSRFToken']).toBe('test-token');
   });
 
-  it('shows technicians the alert without the acknowledge button', async () => {
+  it('shows technicians the alert without the acknowledge or false alarm buttons', async () => {
     openAlerts = [ALERT];
     renderBanner('Technician');
     const banner = await screen.findByRole('alert', { name: 'Failure alerts' });
     expect(within(banner).getByText('M-007')).toBeTruthy();
     expect(within(banner).queryByRole('button', { name: 'Acknowledge' })).toBeNull();
+    expect(within(banner).queryByRole('button', { name: 'Mark as false alarm' })).toBeNull();
+  });
+
+  describe('marking an alert false', () => {
+    const LONE = { ...ALERT, ticket: null };
+
+    async function askWhy(role) {
+      renderBanner(role);
+      const banner = await screen.findByRole('alert', { name: 'Failure alerts' });
+      await userEvent.click(within(banner).getByRole('button', { name: 'Mark as false alarm' }));
+      return within(banner).getByRole('form', { name: 'Mark alert E-LUB-01 on M-007 as a false alarm' });
+    }
+
+    it.each(['Manager', 'Supervisor'])('lets a %s say why, which takes it off the banner', async (role) => {
+      openAlerts = [LONE];
+      server = fakeServer({
+        ...csrfRoute,
+        'GET /api/alerts/': () => ({ results: openAlerts }),
+        'POST /api/alerts/7/mark-false/': (request) => ({
+          ...LONE,
+          status: 'cleared',
+          marked_false_reason: request.body.reason,
+        }),
+      });
+      const form = await askWhy(role);
+      const submit = within(form).getByRole('button', { name: 'Mark false' });
+      expect(submit.disabled).toBe(true); // a reason first
+
+      await userEvent.type(within(form).getByLabelText('Why was it a false alarm?'), ' Sensor cable was loose ');
+      await userEvent.click(submit);
+
+      await waitFor(() => expect(screen.queryByRole('alert', { name: 'Failure alerts' })).toBeNull());
+      const post = server.requests.find((r) => r.method === 'POST');
+      expect(post.path).toBe('/api/alerts/7/mark-false/');
+      expect(post.body).toEqual({ reason: 'Sensor cable was loose' });
+      expect(post.headers['X-CSRFToken']).toBe('test-token');
+    });
+
+    it("shows the server's refusal, keeps the reason typed and the alert on the banner", async () => {
+      openAlerts = [ALERT];
+      const refusal =
+        'Alert #7 has ticket #12 (open): resolve the ticket as a false alarm instead; its assignee or a ' +
+        'supervisor can, and that clears the alert.';
+      server = fakeServer({
+        ...csrfRoute,
+        'GET /api/alerts/': () => ({ results: openAlerts }),
+        'POST /api/alerts/7/mark-false/': () => reply(400, { detail: refusal }),
+      });
+      const form = await askWhy('Manager');
+      await userEvent.type(within(form).getByLabelText('Why was it a false alarm?'), 'Nothing wrong');
+
+      await userEvent.click(within(form).getByRole('button', { name: 'Mark false' }));
+
+      expect((await within(form).findByRole('alert')).textContent).toBe(refusal);
+      expect(within(form).getByLabelText('Why was it a false alarm?').value).toBe('Nothing wrong');
+      expect(screen.getByRole('alert', { name: 'Failure alerts' })).toBeTruthy();
+    });
+
+    it('closes the question on cancel, sending nothing', async () => {
+      openAlerts = [LONE];
+      const form = await askWhy('Supervisor');
+      await userEvent.click(within(form).getByRole('button', { name: 'Cancel' }));
+
+      expect(screen.queryByRole('form', { name: /as a false alarm/ })).toBeNull();
+      expect(screen.getByRole('button', { name: 'Mark as false alarm' })).toBeTruthy();
+      expect(server.requests.filter((r) => r.method === 'POST')).toEqual([]);
+    });
   });
 
   it('says "reconnecting…" while the socket is down and shows the alerts missed meanwhile', async () => {

@@ -1,5 +1,11 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { OPEN_ALERT_STATUSES, acknowledgeAlert, fetchAlertsChangedSince, fetchOpenAlerts } from '../api/alerts.js';
+import {
+  OPEN_ALERT_STATUSES,
+  acknowledgeAlert,
+  fetchAlertsChangedSince,
+  fetchOpenAlerts,
+  markAlertFalse,
+} from '../api/alerts.js';
 
 export const alertKeys = {
   open: ['alerts', 'open'],
@@ -24,6 +30,15 @@ export function useAcknowledgeAlert() {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: (alert) => acknowledgeAlert(alert.id),
+    onSuccess: (alert) => queryClient.setQueryData(alertKeys.open, (current) => alertsMerge(current, [alert])),
+  });
+}
+
+/** `mutate({alert, reason})`: the alert comes back cleared, and leaves the open list. */
+export function useMarkAlertFalse() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: ({ alert, reason }) => markAlertFalse(alert.id, reason),
     onSuccess: (alert) => queryClient.setQueryData(alertKeys.open, (current) => alertsMerge(current, [alert])),
   });
 }

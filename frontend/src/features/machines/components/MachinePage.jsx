@@ -11,8 +11,11 @@ import HealthBadge from './HealthBadge.jsx';
 import MetricChart from './MetricChart.jsx';
 import { LatestHealth, LatestPrediction, PredictionHistory } from './PredictionPanel.jsx';
 
-/** The machine's open alerts, each with what raised it: the forest, an alarm rule, the health model, the machine. */
-function OpenAlerts({ alerts }) {
+/**
+ * The machine's open alerts, each with what raised it: the forest, an alarm rule, the health model, the
+ * machine; and what the signed-in person may do with it, from `alertActions(alert)` (the route's).
+ */
+function OpenAlerts({ alerts, alertActions }) {
   return (
     <ul className="machine-alerts">
       {alerts.map((alert) => (
@@ -23,6 +26,7 @@ function OpenAlerts({ alerts }) {
           <span className="muted small">
             {alert.status === 'acknowledged' ? 'acknowledged · ' : ''}opened {since(alert.opened_at)}
           </span>
+          {alertActions && <div className="machine-alerts__actions">{alertActions(alert)}</div>}
         </li>
       ))}
     </ul>
@@ -36,8 +40,11 @@ function orderedMetrics(metrics) {
   return [...metrics].sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
 }
 
-/** One machine: live charts with limits, history zoom, its predictions, and (aside) its tickets. */
-export default function MachinePage({ code, openAlerts = [], aside = null }) {
+/**
+ * One machine: live charts with limits, history zoom, its predictions, and (aside) its tickets.
+ * `alertActions(alert)`: what may be done with each open alert (another feature's, so the route's).
+ */
+export default function MachinePage({ code, openAlerts = [], alertActions = null, aside = null }) {
   const machine = useMachine(code);
   const latest = useLatestPredictions();
   const [searchParams, setSearchParams] = useSearchParams();
@@ -118,7 +125,7 @@ export default function MachinePage({ code, openAlerts = [], aside = null }) {
           {alerts.length > 0 && (
             <section className="card">
               <h2>Open alerts</h2>
-              <OpenAlerts alerts={alerts} />
+              <OpenAlerts alerts={alerts} alertActions={alertActions} />
             </section>
           )}
           <section className="card">

@@ -74,6 +74,21 @@ describe('MachinePage', () => {
     expect(within(alerts).getByText('E-INS-01')).toBeTruthy();
   });
 
+  it('offers each open alert the actions the route gives, acknowledged ones included', async () => {
+    const acknowledged = { ...ANOMALY_ALERT, id: 11, error_code: 'E-BRG-01', status: 'acknowledged' };
+    renderWithApp(
+      <MachinePage
+        code="M-007"
+        openAlerts={[ANOMALY_ALERT, acknowledged]}
+        alertActions={(alert) => <button type="button">Act on alert {alert.id}</button>}
+      />,
+    );
+    const alerts = (await screen.findByRole('heading', { name: 'Open alerts' })).closest('section');
+    const items = alerts.querySelectorAll('.machine-alerts__item');
+    expect(within(items[0]).getByRole('button', { name: 'Act on alert 10' })).toBeTruthy();
+    expect(within(items[1]).getByRole('button', { name: 'Act on alert 11' })).toBeTruthy();
+  });
+
   it('says a machine is still learning its normal', async () => {
     health = { ...HEALTH, state: 'learning', learned_days: 2.9, score: null, ready_since: null, departures: [] };
     renderWithApp(<MachinePage code="M-007" />);

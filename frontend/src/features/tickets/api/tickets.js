@@ -4,7 +4,10 @@ export const fetchTickets = (params) => api.get('/api/tickets/', { limit: 100, .
 
 export const fetchTicket = (id) => api.get(`/api/tickets/${id}/`);
 
-/** `{status: "in_progress"}` starts it; `{status: "resolved", outcome, notes}` resolves it. */
+/**
+ * `{status: "in_progress"}` starts it; `{status: "resolved", outcome, found_failure_mode, notes}` resolves
+ * it (the failure mode found: required for a confirmed failure or a preventive fix, empty for a false alarm).
+ */
 export const changeTicketStatus = (id, change) => api.patch(`/api/tickets/${id}/`, change);
 
 export const commentOnTicket = (id, text) => api.post(`/api/tickets/${id}/comments/`, { text });
@@ -22,5 +25,20 @@ export const OUTCOMES = [
   { value: 'preventive_fix', label: 'Preventive fix', help: 'Wear found and fixed before it failed' },
   { value: 'false_alarm', label: 'False alarm', help: 'Nothing wrong was found' },
 ];
+
+// The outcomes where the technician found a failure and says which failure mode (tickets/models.py).
+export const FOUND_FAILURE_OUTCOMES = ['failure_confirmed', 'preventive_fix'];
+
+// The catalogue's failure modes (catalogue/failure_modes.py), in its order.
+export const FAILURE_MODES = [
+  { value: 'bearing_wear', label: 'Bearing wear' },
+  { value: 'overheating', label: 'Overheating' },
+  { value: 'imbalance', label: 'Imbalance / misalignment' },
+  { value: 'lubrication_loss', label: 'Lubrication loss' },
+  { value: 'electrical_fault', label: 'Electrical fault' },
+  { value: 'other', label: 'Other' },
+];
+
+export const failureModeLabel = (value) => FAILURE_MODES.find((mode) => mode.value === value)?.label ?? value;
 
 export const STATUS_LABELS = { open: 'Open', in_progress: 'In progress', resolved: 'Resolved' };

@@ -1,15 +1,53 @@
-import { useState } from 'react';
-import { OUTCOMES } from '../api/tickets.js';
+import { useId, useState } from 'react';
+import { FAILURE_MODES, FOUND_FAILURE_OUTCOMES, OUTCOMES, failureModeLabel } from '../api/tickets.js';
 import { useResolveTicket, useStartTicket, useTakeTicket } from '../hooks/useTickets.js';
+
+/**
+ * What the technician found: offered as the predicted failure mode, so agreeing costs nothing and a
+ * wrong prediction is corrected where it is seen. A false alarm found none, so it is not asked.
+ */
+function FoundFailureMode({ predicted, value, onChange }) {
+  const id = useId();
+  return (
+    <div className="field">
+      <label htmlFor={`${id}-select`}>What did you find?</label>
+      <select
+        id={`${id}-select`}
+        name="found_failure_mode"
+        value={value}
+        onChange={(event) => onChange(event.target.value)}
+        aria-describedby={`${id}-help`}
+        required
+      >
+        {!predicted && <option value="">Choose the failure mode…</option>}
+        {FAILURE_MODES.map((mode) => (
+          <option key={mode.value} value={mode.value}>
+            {mode.label}
+          </option>
+        ))}
+      </select>
+      <span id={`${id}-help`} className="muted small">
+        {predicted
+          ? `Predicted: ${failureModeLabel(predicted)}. Change it if you found something else.`
+          : 'No failure mode was predicted for this ticket.'}
+      </span>
+    </div>
+  );
+}
 
 function ResolveForm({ ticket }) {
   const resolve = useResolveTicket(ticket.id);
+  const predicted = ticket.predicted_failure_mode ?? '';
   const [outcome, setOutcome] = useState('');
+  const [foundFailureMode, setFoundFailureMode] = useState(predicted);
   const [notes, setNotes] = useState('');
+  // Before an outcome is picked the question shows too: most tickets end with something found.
+  const asksFound = outcome !== 'false_alarm';
+  const missingFound = FOUND_FAILURE_OUTCOMES.includes(outcome) && !foundFailureMode;
 
   function submit(event) {
     event.preventDefault();
-    resolve.mutate({ outcome, notes });
+    resolve.mutate({ outcome, foundFailureMode: asksFound ? foundFailureMode : '', notes });
   }
 
   return (
@@ -33,6 +71,7 @@ function ResolveForm({ ticket }) {
           </label>
         ))}
       </fieldset>
+      {asksFound && <FoundFailureMode predicted={predicted} value={foundFailureMode} onChange={setFoundFailureMode} />}
       <label className="field">
         <span>Notes: what you found and what you did</span>
         <textarea name="notes" rows={4} value={notes} onChange={(event) => setNotes(event.target.value)} required />
@@ -42,7 +81,11 @@ function ResolveForm({ ticket }) {
           {resolve.error.message}
         </p>
       )}
-      <button type="submit" className="button button--primary" disabled={resolve.isPending || !outcome || !notes.trim()}>
+      <button
+        type="submit"
+        className="button button--primary"
+        disabled={resolve.isPending || !outcome || missingFound || !notes.trim()}
+      >
         {resolve.isPending ? 'Resolving…' : 'Resolve ticket'}
       </button>
     </form>

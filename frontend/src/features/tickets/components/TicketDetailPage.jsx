@@ -2,12 +2,23 @@ import { Link } from 'react-router';
 import { ErrorState, Loading } from '../../../components/States.jsx';
 import { alertSourceLabel } from '../../../lib/alert-source.js';
 import { dateTime, percent, rulRange } from '../../../lib/format.js';
-import { OUTCOMES, STATUS_LABELS } from '../api/tickets.js';
+import { OUTCOMES, STATUS_LABELS, failureModeLabel } from '../api/tickets.js';
 import { useTicket } from '../hooks/useTickets.js';
 import EvidenceChart from './EvidenceChart.jsx';
 import SopChecklist from './SopChecklist.jsx';
 import TicketActions from './TicketActions.jsx';
 import TicketActivity from './TicketActivity.jsx';
+
+/** "Found Lubrication loss", with the predicted mode beside it when the technician found another. */
+function FoundFailureMode({ found, predicted }) {
+  if (!found) return null;
+  return (
+    <p className="resolution__found">
+      Found <strong>{failureModeLabel(found)}</strong>
+      {predicted && predicted !== found && <span className="muted"> (predicted {failureModeLabel(predicted)})</span>}
+    </p>
+  );
+}
 
 function Resolution({ ticket }) {
   const outcome = OUTCOMES.find((option) => option.value === ticket.outcome);
@@ -17,6 +28,7 @@ function Resolution({ ticket }) {
       <p>
         <strong>{outcome?.label ?? ticket.outcome}</strong> · {dateTime(ticket.resolved_at)}
       </p>
+      <FoundFailureMode found={ticket.found_failure_mode} predicted={ticket.predicted_failure_mode} />
       <p className="pre-line">{ticket.resolution_notes}</p>
     </section>
   );

@@ -31,6 +31,8 @@ function ticket(overrides = {}) {
     assignee: { id: 5, username: 'tech2', full_name: 'Lena Fischer' },
     alert: 7,
     outcome: '',
+    found_failure_mode: '',
+    predicted_failure_mode: 'lubrication_loss',
     opened_at: '2026-11-27T09:00:00Z',
     assigned_at: '2026-11-27T09:00:00Z',
     started_at: null,
@@ -68,6 +70,7 @@ describe('TicketDetailPage', () => {
         current = ticket({
           status: 'resolved',
           outcome: request.body.outcome,
+          found_failure_mode: request.body.found_failure_mode,
           resolution_notes: request.body.notes,
           resolved_at: '2026-11-27T09:40:00Z',
           actions: [],
@@ -115,9 +118,91 @@ describe('TicketDetailPage', () => {
     expect(patch.body).toEqual({
       status: 'resolved',
       outcome: 'failure_confirmed',
+      found_failure_mode: 'lubrication_loss',
       notes: 'Oil line clogged; cleaned and refilled.',
     });
     expect(screen.getByText('Oil line clogged; cleaned and refilled.')).toBeTruthy();
+  });
+
+  describe('what did you find', () => {
+    beforeEach(() => {
+      current = ticket({ status: 'in_progress', actions: ['resolve', 'comment'] });
+    });
+
+    it('offers the predicted failure mode, and sends the one the technician found instead', async () => {
+      renderWithApp(<TicketDetailPage id="12" />);
+      const form = await screen.findByRole('form', { name: 'Resolve the ticket' });
+      const found = within(form).getByLabelText('What did you find?');
+      expect(found.value).toBe('lubrication_loss');
+      expect(within(form).getByText('Predicted: Lubrication loss. Change it if you found something else.')).toBeTruthy();
+
+      await userEvent.click(within(form).getByLabelText(/Preventive fix/));
+      await userEvent.selectOptions(found, 'Overheating');
+      await userEvent.type(within(form).getByLabelText(/Notes/), 'Cooling fan blocked; cleaned it.');
+      await userEvent.click(within(form).getByRole('button', { name: 'Resolve ticket' }));
+
+      const resolution = (await screen.findByRole('heading', { name: 'Resolution' })).closest('section');
+      const patch = server.requests.filter((r) => r.method === 'PATCH').at(-1);
+      expect(patch.body.found_failure_mode).toBe('overheating');
+      expect(resolution.querySelector('.resolution__found').textContent).toBe(
+        'Found Overheating (predicted Lubrication loss)',
+      );
+    });
+
+    it('asks no failure mode for a false alarm and sends none', async () => {
+      renderWithApp(<TicketDetailPage id="12" />);
+      const form = await screen.findByRole('form', { name: 'Resolve the ticket' });
+
+      await userEvent.click(within(form).getByLabelText(/False alarm/));
+      expect(within(form).queryByLabelText('What did you find?')).toBeNull();
+      await userEvent.type(within(form).getByLabelText(/Notes/), 'Bearing sounds fine.');
+      await userEvent.click(within(form).getByRole('button', { name: 'Resolve ticket' }));
+
+      await screen.findByRole('heading', { name: 'Resolution' });
+      const patch = server.requests.filter((r) => r.method === 'PATCH').at(-1);
+      expect(patch.body).toEqual({
+        status: 'resolved',
+        outcome: 'false_alarm',
+        found_failure_mode: '',
+        notes: 'Bearing sounds fine.',
+      });
+      expect(document.querySelector('.resolution__found')).toBeNull();
+    });
+
+    it('waits for a failure mode to be chosen on a ticket that predicted none', async () => {
+      current = ticket({ status: 'in_progress', predicted_failure_mode: null, actions: ['resolve', 'comment'] });
+      renderWithApp(<TicketDetailPage id="12" />);
+      const form = await screen.findByRole('form', { name: 'Resolve the ticket' });
+      const submit = within(form).getByRole('button', { name: 'Resolve ticket' });
+      const found = within(form).getByLabelText('What did you find?');
+      expect(found.value).toBe('');
+      expect(within(form).getByText('No failure mode was predicted for this ticket.')).toBeTruthy();
+
+      await userEvent.click(within(form).getByLabelText(/Failure confirmed/));
+      await userEvent.type(within(form).getByLabelText(/Notes/), 'Motor winding burnt.');
+      expect(submit.disabled).toBe(true);
+      await userEvent.selectOptions(found, 'Electrical fault');
+      expect(submit.disabled).toBe(false);
+    });
+
+    it("shows the server's refusal of the failure mode found", async () => {
+      server = fakeServer({
+        ...csrfRoute,
+        'GET /api/tickets/12/': () => current,
+        'PATCH /api/tickets/12/': () =>
+          reply(400, { found_failure_mode: ['Say which failure mode you found (failure confirmed).'] }),
+      });
+      renderWithApp(<TicketDetailPage id="12" />);
+      const form = await screen.findByRole('form', { name: 'Resolve the ticket' });
+      await userEvent.click(within(form).getByLabelText(/Failure confirmed/));
+      await userEvent.type(within(form).getByLabelText(/Notes/), 'Oil line clogged.');
+
+      await userEvent.click(within(form).getByRole('button', { name: 'Resolve ticket' }));
+
+      expect((await within(form).findByRole('alert')).textContent).toBe(
+        'found_failure_mode: Say which failure mode you found (failure confirmed).',
+      );
+    });
   });
 
   it('shows the reason when the server refuses a change', async () => {

@@ -37,7 +37,9 @@ function useTicketMutation(id, mutationFn) {
 export const useStartTicket = (id) => useTicketMutation(id, () => changeTicketStatus(id, { status: 'in_progress' }));
 
 export const useResolveTicket = (id) =>
-  useTicketMutation(id, ({ outcome, notes }) => changeTicketStatus(id, { status: 'resolved', outcome, notes }));
+  useTicketMutation(id, ({ outcome, foundFailureMode, notes }) =>
+    changeTicketStatus(id, { status: 'resolved', outcome, found_failure_mode: foundFailureMode, notes }),
+  );
 
 export const useCommentOnTicket = (id) => useTicketMutation(id, (text) => commentOnTicket(id, text));
 
