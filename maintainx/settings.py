@@ -77,6 +77,8 @@ HEALTH_FLAGGED_PERIODS_SELECTOR = "tickets.selectors.machine_flagged_periods"
 TRAINING_SOURCES = {
     "simulate": "simulation.training_data.simulated_history",
     "db": "simulation.training_data.stored_history",
+    # Only what the plant recorded: breakdowns and resolved tickets' outcomes, never the simulator's truth.
+    "plant": "tickets.training_data.plant_history",
 }
 
 MIDDLEWARE = [
@@ -177,6 +179,9 @@ HEALTH_ALERT_MINUTES = env_int("HEALTH_ALERT_MINUTES", default=60, minimum=0, ma
 FOREST_ALERT_HEALTH_BELOW = env_float("FOREST_ALERT_HEALTH_BELOW", default=60.0, minimum=0.0, maximum=100.0)
 # The predictor learns at most this many machines between two ticks, so learning never holds a tick up.
 HEALTH_LEARN_PER_TICK = env_int("HEALTH_LEARN_PER_TICK", default=5, minimum=0, maximum=10_000)
+# train_models --source plant refuses a history with fewer failure events than this (failures plus
+# preventive fixes, the faults the forest can learn to see coming): a model from a handful is noise.
+TRAINING_MIN_FAILURE_EVENTS = env_int("TRAINING_MIN_FAILURE_EVENTS", default=10, minimum=1, maximum=1_000_000)
 
 # --- HTTPS, when DEBUG is off ------------------------------------------------------------------
 # Production sits behind a TLS-terminating proxy that sets X-Forwarded-Proto (see docker-compose.yml).

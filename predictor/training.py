@@ -48,9 +48,15 @@ Progress = Callable[[str], None]
 
 @dataclass
 class TrainingData:
+    """History and its labels. `faults` are FaultTruth dicts; a plant's records add what they say
+    beside failures: `prevented` (PreventedFault dicts: faults fixed before they broke anything) and
+    `normal_periods` (NormalPeriod dicts: false alarms, the hard negatives). See training_samples."""
+
     windows: list[MachineWindow]
     faults: list[dict]
     description: dict
+    prevented: list[dict] = field(default_factory=list)
+    normal_periods: list[dict] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,33 @@ def samples_build(data: TrainingData, *, with_sequences: bool) -> TrainingSample
         with_sequences=with_sequences,
         sequence_steps=SEQUENCE_STEPS,
         sequence_step_seconds=SEQUENCE_STEP_SECONDS,
+        prevented=data.prevented,
+        normal_periods=data.normal_periods,
+    )
+
+
+def label_events_line(events: dict) -> str:
+    """A plant source's label events in words: "failures 12, preventive fixes 3, false alarms 5 (hard negatives)"."""
+    return (
+        f"failures {events['failures']}, preventive fixes {events['preventive_fixes']}, "
+        f"false alarms {events['false_alarms']} (hard negatives)"
+    )
+
+
+def too_few_failure_events(events: dict, *, minimum: int) -> str | None:
+    """Why a history with these label events is too thin to train on, or None when it is not.
+
+    Failure events are failures plus preventive fixes: both are a fault the forest learns to see
+    coming (the hours before either are positive), and a plant whose maintenance works has more of
+    the second kind than of the first. False alarms are negatives and do not count.
+    """
+    found = events["failures"] + events["preventive_fixes"]
+    if found >= minimum:
+        return None
+    return (
+        f"too few failure events to train on: {found} (failures {events['failures']} + preventive fixes "
+        f"{events['preventive_fixes']}; false alarms {events['false_alarms']}, which do not count); "
+        f"TRAINING_MIN_FAILURE_EVENTS is {minimum}: use more --days, or lower the setting"
     )
 
 

@@ -1,11 +1,13 @@
 import datetime
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 from django.db.models import Max, Prefetch, QuerySet
 
-from catalogue.models import SOP
+from catalogue.failure_modes import OTHER
+from catalogue.models import SOP, ErrorCode
 from catalogue.selectors import STEPS_IN_ORDER
-from tickets.models import Alert, Breakdown, Ticket, TicketEvent, TicketStatus
+from tickets.models import Alert, Breakdown, Ticket, TicketEvent, TicketOutcome, TicketStatus
 from tickets.permissions import ticket_visibility
 
 
@@ -107,3 +109,96 @@ def machine_flagged_periods(
     ):
         add(machine_id, down_at - before_failure, up_at)
     return periods
+
+
+@dataclass
+class PlantRecords:
+    """What the plant recorded about its machines' faults, as training labels (plain data, datetimes):
+    - failures: FaultTruth dicts (machine_code, failure_mode, started_at, failed_at, repaired_at);
+    - prevented: PreventedFault dicts (machine_code, failure_mode, noticed_at, fixed_at);
+    - normal_periods: NormalPeriod dicts (machine_code, start, end), the false alarms;
+    - repairs: per machine code, when each of its tickets was resolved (epoch seconds), as serving
+      counts a resolved ticket as a repair (machine_last_repairs)."""
+
+    failures: list[dict] = field(default_factory=list)
+    prevented: list[dict] = field(default_factory=list)
+    normal_periods: list[dict] = field(default_factory=list)
+    repairs: dict[str, list[float]] = field(default_factory=dict)
+
+
+def plant_records(
+    *, start: datetime.datetime, end: datetime.datetime, repairs_since: datetime.datetime | None = None
+) -> PlantRecords:
+    """The failures, prevented faults and false alarms between `start` and `end`, from the plant's own
+    records only: breakdowns and resolved tickets, never a simulator's ground truth.
+
+    Nothing recorded after `end` is used, so that training as of a past instant sees what the plant knew then.
+    - A breakdown (the machine's own error report, or a ticket confirming a failure) is a failure from
+      its down_at; still down at `end`, it has no repair yet.
+    - A ticket resolved failure_confirmed with no breakdown (resolved before breakdowns were recorded)
+      is a failure from its downtime start, or its start.
+    - A ticket resolved preventive_fix is a fault present from the ticket's opening to its resolution.
+    - A ticket resolved false_alarm is a normal period from its alert's opening (or its own) to its
+      resolution: someone looked, and the machine was fine.
+    A ticket that ended a breakdown is that failure's repair, whatever its outcome says: the machine broke.
+    The failure mode is the error code's (the ticket's when the breakdown has none; `other` without either).
+    """
+    records = PlantRecords()
+    for breakdown in (
+        Breakdown.objects.filter(down_at__gte=start, down_at__lte=end)
+        .select_related("machine", "error_code", "ticket__error_code")
+        .order_by("down_at", "id")
+    ):
+        error_code = breakdown.error_code or (breakdown.ticket.error_code if breakdown.ticket else None)
+        records.failures.append(
+            {
+                "machine_code": breakdown.machine.code,
+                "failure_mode": _failure_mode(error_code),
+                "started_at": breakdown.down_at,
+                "failed_at": breakdown.down_at,
+                "repaired_at": breakdown.up_at if breakdown.up_at is not None and breakdown.up_at <= end else None,
+            }
+        )
+    resolved = (
+        Ticket.objects.filter(status=TicketStatus.RESOLVED, resolved_at__gte=start, resolved_at__lte=end)
+        .select_related("machine", "error_code", "alert")
+        .order_by("resolved_at", "id")
+    )
+    for ticket in resolved.filter(breakdowns__isnull=True):
+        code, mode = ticket.machine.code, _failure_mode(ticket.error_code)
+        if ticket.outcome == TicketOutcome.FAILURE_CONFIRMED:
+            failed_at = ticket.downtime_start or ticket.started_at
+            records.failures.append(
+                {
+                    "machine_code": code,
+                    "failure_mode": mode,
+                    "started_at": ticket.opened_at,
+                    "failed_at": failed_at,
+                    "repaired_at": ticket.resolved_at,
+                }
+            )
+        elif ticket.outcome == TicketOutcome.PREVENTIVE_FIX:
+            records.prevented.append(
+                {
+                    "machine_code": code,
+                    "failure_mode": mode,
+                    "noticed_at": ticket.opened_at,
+                    "fixed_at": ticket.resolved_at,
+                }
+            )
+        elif ticket.outcome == TicketOutcome.FALSE_ALARM:
+            alarmed_at = min(ticket.opened_at, ticket.alert.opened_at) if ticket.alert else ticket.opened_at
+            records.normal_periods.append({"machine_code": code, "start": alarmed_at, "end": ticket.resolved_at})
+    for code, resolved_at in (
+        Ticket.objects.filter(
+            status=TicketStatus.RESOLVED, resolved_at__gte=repairs_since or start, resolved_at__lte=end
+        )
+        .order_by("resolved_at", "id")
+        .values_list("machine__code", "resolved_at")
+    ):
+        records.repairs.setdefault(code, []).append(resolved_at.timestamp())
+    return records
+
+
+def _failure_mode(error_code: ErrorCode | None) -> str:
+    return error_code.failure_mode if error_code is not None else OTHER

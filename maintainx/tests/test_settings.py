@@ -129,4 +129,4 @@ def test_every_call_the_composition_root_wires_resolves():
     assert wired("MACHINE_REPORTS_HANDLER") is machine_reports_handle
     assert wired("PREDICTIONS_HANDLER") is predictions_handle
     assert wired("LAST_REPAIRS_SELECTOR") is machine_last_repairs
-    assert set(wired_map("TRAINING_SOURCES")) == {"simulate", "db"}
+    assert set(wired_map("TRAINING_SOURCES")) == {"simulate", "db", "plant"}

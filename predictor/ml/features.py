@@ -1,7 +1,8 @@
 """The one feature function shared by training and serving, the labels of training, and the split.
 
 No Django here: the predictor's selectors turn readings into `MachineWindow`s, training turns the
-simulator's ground truth (or the database's) into the same windows plus `FaultTruth`s.
+simulator's ground truth (or the database's) into the same windows plus `FaultTruth`s; a plant's own
+records add `PreventedFault`s (preventive fixes) and `NormalPeriod`s (false alarms, hard negatives).
 
 Exactness. Serving builds a window from the last hours of readings; training builds one from a month.
 Each statistic is reduced over the readings inside its trailing window only (gathered and reduced
@@ -496,6 +497,50 @@ class TrainingSamples:
     machine_codes: np.ndarray
     feature_names: list[str]
     sequences: np.ndarray | None = None  # (N, steps, metrics) float32, when asked for
+    # bool: labelled negative because someone found the machine normal then (a false alarm's window)
+    hard_negative: np.ndarray | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PreventedFault:
+    """A fault found and fixed before it broke the machine, times in epoch seconds: present when
+    `noticed_at` (its ticket opened) and until `fixed_at` (the ticket resolved)."""
+
+    machine_code: str
+    failure_mode: str
+    noticed_at: float
+    fixed_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class NormalPeriod:
+    """A stretch of one machine's history, epoch seconds, that someone checked and found normal (a
+    false alarm's window): its samples are hard negatives."""
+
+    machine_code: str
+    start: float
+    end: float
+
+
+def prevented_fault(fault: "PreventedFault | Mapping") -> PreventedFault:
+    """A PreventedFault from itself or from a dict with the same keys (datetimes or epoch seconds)."""
+    if isinstance(fault, PreventedFault):
+        return fault
+    return PreventedFault(
+        machine_code=str(fault["machine_code"]),
+        failure_mode=str(fault["failure_mode"]),
+        noticed_at=_epoch(fault["noticed_at"]),
+        fixed_at=_epoch(fault["fixed_at"]),
+    )
+
+
+def normal_period(period: "NormalPeriod | Mapping") -> NormalPeriod:
+    """A NormalPeriod from itself or from a dict with the same keys (datetimes or epoch seconds)."""
+    if isinstance(period, NormalPeriod):
+        return period
+    return NormalPeriod(
+        machine_code=str(period["machine_code"]), start=_epoch(period["start"]), end=_epoch(period["end"])
+    )
 
 
 def fault_truth(fault: "FaultTruth | Mapping") -> FaultTruth:
@@ -531,6 +576,8 @@ def training_samples(
     with_sequences: bool = False,
     sequence_steps: int = 48,
     sequence_step_seconds: float = 900.0,
+    prevented: Iterable["PreventedFault | Mapping"] = (),
+    normal_periods: Iterable["NormalPeriod | Mapping"] = (),
 ) -> TrainingSamples:
     """Feature rows at regular instants of every machine, labelled from the ground truth.
 
@@ -539,24 +586,41 @@ def training_samples(
     serving only predicts machines that report. Labels of the instant t:
     - y_failure: some fault of this machine has `failed_at` in (t, t + horizon]. A fault repaired
       before it failed (a prevented failure) is no failure: the machine did not break.
-    - y_mode: that next failure's mode, "" when none is within the horizon.
+      Also, when a plant tells what it prevented (`prevented`), t in [noticed_at - horizon,
+      fixed_at) of one of those faults: the fault was there, as it is before a failure.
+    - y_mode: that next failure's mode (else the prevented fault's), "" when neither.
     - y_rul_hours: hours from t to the next `failed_at` after t, capped at `rul_cap_hours`; when no
       failure follows within the data, the cap, with `rul_censored` set if the data end before it.
+      Inside a prevented fault that the fix came before any failure, the hours to the fix, censored:
+      the machine would have lasted at least that long.
+    - hard_negative: t inside one of `normal_periods` (a false alarm: someone looked and found it
+      normal) with neither a failure nor a prevented fault within the horizon after t. What the plant
+      recorded after t outweighs an earlier "normal", as the technician could not see it coming.
     Left out:
     - instants while the machine is down, failed_at <= t < repaired_at (open-ended if never
       repaired): there is nothing to predict and the readings, if any, are the failure itself;
     - instants whose horizon reaches past `observed_until` (default: the machine's last reading)
       without a failure inside it: a failure just after the data end would make their "no" a lie.
+      Positives and hard negatives stay: their label does not wait on what comes after the data.
     """
     horizon_s = horizon_hours * HOUR_S
     rul_cap_s = rul_cap_hours * HOUR_S
     by_machine: dict[str, list[FaultTruth]] = {}
     for fault in map(fault_truth, faults):
         by_machine.setdefault(fault.machine_code, []).append(fault)
+    prevented_by_machine: dict[str, list[PreventedFault]] = {}
+    for fault in map(prevented_fault, prevented):
+        prevented_by_machine.setdefault(fault.machine_code, []).append(fault)
+    normal_by_machine: dict[str, list[NormalPeriod]] = {}
+    for period in map(normal_period, normal_periods):
+        normal_by_machine.setdefault(period.machine_code, []).append(period)
     names = feature_names(metrics)
-    parts: dict[str, list] = {key: [] for key in ("X", "fail", "mode", "rul", "censored", "times", "codes", "seq")}
+    parts: dict[str, list] = {
+        key: [] for key in ("X", "fail", "mode", "rul", "censored", "times", "codes", "seq", "hard")
+    }
     for window in windows:
         machine_faults = by_machine.get(window.machine_code, [])
+        machine_prevented = prevented_by_machine.get(window.machine_code, [])
         ts = np.asarray(window.ts, dtype=np.float64)
         if not len(ts):
             continue
@@ -565,33 +629,25 @@ def training_samples(
         instants = np.arange(first, ts[-1] + 1e-6, sample_every_seconds)
         recent = np.searchsorted(ts, instants, side="right") - np.searchsorted(ts, instants - HOUR_S, side="right")
         instants = instants[recent > 0]
-        failures = sorted((f for f in machine_faults if f.failed_at is not None), key=lambda f: f.failed_at)
-        failed_at = np.array([f.failed_at for f in failures], dtype=np.float64)
-        modes = np.array([f.failure_mode for f in failures], dtype=object)
-        down = np.zeros(len(instants), dtype=bool)
-        for fault in failures:
-            back = fault.repaired_at if fault.repaired_at is not None else np.inf
-            down |= (instants >= fault.failed_at) & (instants < back)
-        instants = instants[~down]
-        next_index = np.searchsorted(failed_at, instants, side="right")  # first failure strictly after t
-        has_next = next_index < len(failed_at)
-        time_to_next = np.full(len(instants), np.inf)
-        time_to_next[has_next] = failed_at[next_index[has_next]] - instants[has_next]
-        y_failure = time_to_next <= horizon_s
-        keep = y_failure | (instants + horizon_s <= end_of_truth)
-        instants, y_failure, time_to_next = instants[keep], y_failure[keep], time_to_next[keep]
-        next_index, has_next = next_index[keep], has_next[keep]
-        y_mode = np.full(len(instants), "", dtype=object)
-        y_mode[y_failure] = modes[next_index[y_failure]]
-        censored = ~has_next & (end_of_truth - instants < rul_cap_s)
-        window_with_repairs = _with_repairs(window, machine_faults)
+        labels = _instant_labels(
+            instants,
+            machine_faults,
+            machine_prevented,
+            normal_by_machine.get(window.machine_code, []),
+            horizon_s=horizon_s,
+            rul_cap_s=rul_cap_s,
+            end_of_truth=end_of_truth,
+        )
+        instants = labels.instants
+        window_with_repairs = _with_repairs(window, machine_faults, machine_prevented)
         parts["X"].append(window_features(window_with_repairs, instants, metrics))
-        parts["fail"].append(y_failure)
-        parts["mode"].append(y_mode)
-        parts["rul"].append(np.minimum(time_to_next, rul_cap_s) / HOUR_S)
-        parts["censored"].append(censored)
+        parts["fail"].append(labels.y_failure)
+        parts["mode"].append(labels.y_mode)
+        parts["rul"].append(labels.y_rul_hours)
+        parts["censored"].append(labels.rul_censored)
         parts["times"].append(instants)
         parts["codes"].append(np.full(len(instants), window.machine_code, dtype=object))
+        parts["hard"].append(labels.hard_negative)
         if with_sequences:
             parts["seq"].append(
                 sequence_window(
@@ -602,7 +658,7 @@ def training_samples(
         empty = np.empty(0)
         return TrainingSamples(
             np.empty((0, len(names))), empty.astype(bool), empty.astype(str), empty, empty.astype(bool),
-            empty, empty.astype(str), names,
+            empty, empty.astype(str), names, hard_negative=empty.astype(bool),
         )  # fmt: skip
     return TrainingSamples(
         X=np.concatenate(parts["X"]),
@@ -614,11 +670,76 @@ def training_samples(
         machine_codes=np.concatenate(parts["codes"]).astype(str),
         feature_names=names,
         sequences=np.concatenate(parts["seq"]) if with_sequences else None,
+        hard_negative=np.concatenate(parts["hard"]),
     )
 
 
-def _with_repairs(window: MachineWindow, faults: Sequence[FaultTruth]) -> MachineWindow:
-    repairs = [f.repaired_at for f in faults if f.repaired_at is not None]
+@dataclass(frozen=True, slots=True)
+class _InstantLabels:
+    instants: np.ndarray
+    y_failure: np.ndarray
+    y_mode: np.ndarray
+    y_rul_hours: np.ndarray
+    rul_censored: np.ndarray
+    hard_negative: np.ndarray
+
+
+def _instant_labels(
+    instants: np.ndarray,
+    faults: Sequence[FaultTruth],
+    prevented: Sequence[PreventedFault],
+    normal_periods: Sequence[NormalPeriod],
+    *,
+    horizon_s: float,
+    rul_cap_s: float,
+    end_of_truth: float,
+) -> _InstantLabels:
+    """One machine's labels at its sample instants, and the instants that keep one (training_samples)."""
+    failures = sorted((f for f in faults if f.failed_at is not None), key=lambda f: f.failed_at)
+    failed_at = np.array([f.failed_at for f in failures], dtype=np.float64)
+    modes = np.array([f.failure_mode for f in failures], dtype=object)
+    down = np.zeros(len(instants), dtype=bool)
+    for fault in failures:
+        back = fault.repaired_at if fault.repaired_at is not None else np.inf
+        down |= (instants >= fault.failed_at) & (instants < back)
+    instants = instants[~down]
+    next_index = np.searchsorted(failed_at, instants, side="right")  # first failure strictly after t
+    has_next = next_index < len(failed_at)
+    time_to_next = np.full(len(instants), np.inf)
+    time_to_next[has_next] = failed_at[next_index[has_next]] - instants[has_next]
+    fails_within = time_to_next <= horizon_s
+    y_mode = np.full(len(instants), "", dtype=object)
+    y_mode[fails_within] = modes[next_index[fails_within]]
+    fault_present = np.zeros(len(instants), dtype=bool)
+    time_to_fix = np.full(len(instants), np.inf)
+    for fault in prevented:
+        present = (instants >= fault.noticed_at - horizon_s) & (instants < fault.fixed_at) & ~fails_within
+        fault_present |= present
+        y_mode[present] = fault.failure_mode
+        time_to_fix[present] = np.minimum(time_to_fix[present], fault.fixed_at - instants[present])
+    y_failure = fails_within | fault_present
+    found_normal = np.zeros(len(instants), dtype=bool)
+    for period in normal_periods:
+        found_normal |= (instants >= period.start) & (instants <= period.end)
+    hard_negative = found_normal & ~y_failure
+    fixed_first = fault_present & (time_to_fix < time_to_next)
+    time_to_next[fixed_first] = time_to_fix[fixed_first]
+    censored = (~has_next & (end_of_truth - instants < rul_cap_s)) | fixed_first
+    keep = y_failure | hard_negative | (instants + horizon_s <= end_of_truth)
+    return _InstantLabels(
+        instants=instants[keep],
+        y_failure=y_failure[keep],
+        y_mode=y_mode[keep],
+        y_rul_hours=np.minimum(time_to_next[keep], rul_cap_s) / HOUR_S,
+        rul_censored=censored[keep],
+        hard_negative=hard_negative[keep],
+    )
+
+
+def _with_repairs(
+    window: MachineWindow, faults: Sequence[FaultTruth], prevented: Sequence[PreventedFault] = ()
+) -> MachineWindow:
+    repairs = [f.repaired_at for f in faults if f.repaired_at is not None] + [f.fixed_at for f in prevented]
     return MachineWindow(
         machine_code=window.machine_code,
         ts=window.ts,

@@ -240,6 +240,78 @@ def test_a_prevented_failure_is_not_a_failure():
     assert not samples.y_failure.any()
 
 
+def hourly_samples(window, *, faults=(), prevented=(), normal_periods=()):
+    """training_samples an hour apart with a 24 h horizon, and the hours since T0 of each sample."""
+    samples = training_samples(
+        [window],
+        list(faults),
+        horizon_hours=24.0,
+        sample_every_seconds=HOUR_S,
+        rul_cap_hours=100.0,
+        prevented=prevented,
+        normal_periods=normal_periods,
+    )
+    return samples, (samples.times - T0) / HOUR_S
+
+
+def test_a_prevented_fault_is_positive_from_a_horizon_before_it_was_noticed_until_its_fix():
+    window = window_with_failure(failed_hours=100.0, repaired_hours=101.0)  # nothing is down in the data
+    fix = {"machine_code": "M-07", "failure_mode": "misalignment", "noticed_at": T0 + 40 * HOUR_S}
+    fix["fixed_at"] = T0 + 50 * HOUR_S
+    samples, hours = hourly_samples(window, prevented=[fix])
+
+    positive = (hours >= 16) & (hours < 50)
+    assert (samples.y_failure == positive).all()
+    assert set(samples.y_mode[positive]) == {"misalignment"}
+    assert set(samples.y_mode[~positive]) == {""}
+    # The machine had not failed by the fix: at least that long was left, so the RUL is the hours to the fix, censored.
+    five_before_fix = np.flatnonzero(hours == 45)[0]
+    assert samples.y_rul_hours[five_before_fix] == pytest.approx(5.0)
+    assert samples.rul_censored[five_before_fix]
+    assert not samples.hard_negative.any()
+    # The fix is a repair, as a failure's is.
+    at_fix = np.flatnonzero(hours == 50)[0]
+    assert samples.X[at_fix, feature_names().index("hours_since_repair")] == pytest.approx(0.0)
+
+
+def test_a_false_alarm_window_is_hard_negative_and_kept_even_where_the_data_end_too_soon():
+    window = window_with_failure(failed_hours=100.0, repaired_hours=101.0)
+    checked = {"machine_code": "M-07", "start": T0 + 80 * HOUR_S, "end": T0 + 90 * HOUR_S}
+    samples, hours = hourly_samples(window, normal_periods=[checked])
+
+    in_window = (hours >= 80) & (hours <= 90)
+    assert in_window.sum() == 11
+    assert samples.hard_negative[in_window].all()
+    assert not samples.hard_negative[~in_window].any()
+    assert not samples.y_failure.any()
+    # Elsewhere the last horizon of the data is still left out: nobody said those hours were normal.
+    assert not ((hours > 72) & ~in_window).any()
+
+
+def test_a_failure_or_a_fault_found_after_a_false_alarm_outweighs_it():
+    window = window_with_failure(failed_hours=40.0, repaired_hours=44.0)
+    early = {"machine_code": "M-07", "start": T0 + 10 * HOUR_S, "end": T0 + 20 * HOUR_S}
+    late = {"machine_code": "M-07", "start": T0 + 50 * HOUR_S, "end": T0 + 60 * HOUR_S}
+    failure = {
+        "machine_code": "M-07",
+        "failure_mode": "bearing_wear",
+        "started_at": T0,
+        "failed_at": T0 + 40 * HOUR_S,
+        "repaired_at": T0 + 44 * HOUR_S,
+    }
+    fix = {"machine_code": "M-07", "failure_mode": "overheating", "noticed_at": T0 + 80 * HOUR_S}
+    fix["fixed_at"] = T0 + 82 * HOUR_S
+    samples, hours = hourly_samples(window, faults=[failure], prevented=[fix], normal_periods=[early, late])
+
+    assert (samples.hard_negative == (((hours >= 10) & (hours < 16)) | ((hours >= 50) & (hours < 56)))).all()
+    within_failure_horizon = (hours >= 16) & (hours < 40)
+    assert samples.y_failure[within_failure_horizon].all()
+    assert set(samples.y_mode[within_failure_horizon]) == {"bearing_wear"}
+    within_fix_horizon = (hours >= 56) & (hours < 82)
+    assert samples.y_failure[within_fix_horizon].all()
+    assert set(samples.y_mode[within_fix_horizon]) == {"overheating"}
+
+
 def test_split_keeps_held_out_machines_and_the_late_period_out_of_training_with_a_gap():
     codes = np.repeat([f"M-{i:02d}" for i in range(8)], 100)
     times = np.tile(T0 + np.arange(100) * HOUR_S, 8)

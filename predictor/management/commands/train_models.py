@@ -8,14 +8,15 @@ from core.wiring import wired_map
 from predictor.models import ModelKind
 from predictor.selectors import active_model_versions
 from predictor.services import trained_artifact_register
-from predictor.training import TrainingRequest, forest_train, lstm_train
+from predictor.training import TrainingRequest, forest_train, label_events_line, lstm_train, too_few_failure_events
 
 
 class Command(BaseCommand):
     help = (
         "Train the Random Forest (failure within 24 h and its error code) and/or the LSTM (remaining "
-        "useful life), from simulated history or the database's readings and ground truth; split by "
-        "machine and by time; print the evaluation; write each artifact (model, metadata.json, "
+        "useful life), from simulated history, or the database's readings labelled by the simulator's ground "
+        "truth and tickets (db) or by the plant's own records only (plant: breakdowns and ticket outcomes); "
+        "split by machine and by time; print the evaluation; write each artifact (model, metadata.json, "
         "evaluation.png) and register it as a model version, active with --activate."
     )
 
@@ -63,7 +64,13 @@ class Command(BaseCommand):
         request = TrainingRequest(days=days, end=now, machine_count=machines, seed=seed, mtbf_hours=mtbf_hours)
         data = wired_map("TRAINING_SOURCES")[source](request)
         say(f"  {data.description['machines']} machines, {data.description['failures']} failures")
-        if data.description["failures"] == 0:
+        label_events = data.description.get("label_events")
+        if label_events is not None:
+            say(f"  label events: {label_events_line(label_events)}")
+            refusal = too_few_failure_events(label_events, minimum=settings.TRAINING_MIN_FAILURE_EVENTS)
+            if refusal:
+                raise CommandError(refusal)
+        elif data.description["failures"] == 0:
             raise CommandError("no failures in that history to learn from: use more --days or --source simulate")
         trained = []
         if ModelKind.RANDOM_FOREST in kinds:
