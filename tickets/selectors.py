@@ -140,8 +140,11 @@ def plant_records(
     - A ticket resolved preventive_fix is a fault present from the ticket's opening to its resolution.
     - A ticket resolved false_alarm is a normal period from its alert's opening (or its own) to its
       resolution: someone looked, and the machine was fine.
+    - An alert a manager or supervisor marked false, without a ticket, is a normal period from its
+      opening to its marking.
     A ticket that ended a breakdown is that failure's repair, whatever its outcome says: the machine broke.
-    The failure mode is the error code's (the ticket's when the breakdown has none; `other` without either).
+    The failure mode is the one the technician found (the resolve form's "what did you find"), else
+    the error code's (the ticket's when the breakdown has none; `other` without either).
     """
     records = PlantRecords()
     for breakdown in (
@@ -150,10 +153,11 @@ def plant_records(
         .order_by("down_at", "id")
     ):
         error_code = breakdown.error_code or (breakdown.ticket.error_code if breakdown.ticket else None)
+        found = breakdown.ticket.found_failure_mode if breakdown.ticket else ""
         records.failures.append(
             {
                 "machine_code": breakdown.machine.code,
-                "failure_mode": _failure_mode(error_code),
+                "failure_mode": found or _failure_mode(error_code),
                 "started_at": breakdown.down_at,
                 "failed_at": breakdown.down_at,
                 "repaired_at": breakdown.up_at if breakdown.up_at is not None and breakdown.up_at <= end else None,
@@ -165,7 +169,7 @@ def plant_records(
         .order_by("resolved_at", "id")
     )
     for ticket in resolved.filter(breakdowns__isnull=True):
-        code, mode = ticket.machine.code, _failure_mode(ticket.error_code)
+        code, mode = ticket.machine.code, ticket.found_failure_mode or _failure_mode(ticket.error_code)
         if ticket.outcome == TicketOutcome.FAILURE_CONFIRMED:
             failed_at = ticket.downtime_start or ticket.started_at
             records.failures.append(
@@ -189,6 +193,10 @@ def plant_records(
         elif ticket.outcome == TicketOutcome.FALSE_ALARM:
             alarmed_at = min(ticket.opened_at, ticket.alert.opened_at) if ticket.alert else ticket.opened_at
             records.normal_periods.append({"machine_code": code, "start": alarmed_at, "end": ticket.resolved_at})
+    for alert in Alert.objects.filter(marked_false_at__gte=start, marked_false_at__lte=end).select_related("machine"):
+        records.normal_periods.append(
+            {"machine_code": alert.machine.code, "start": alert.opened_at, "end": alert.marked_false_at}
+        )
     for code, resolved_at in (
         Ticket.objects.filter(
             status=TicketStatus.RESOLVED, resolved_at__gte=repairs_since or start, resolved_at__lte=end

@@ -9,8 +9,11 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 
+from catalogue.models import FailureMode
 from predictor.models import ModelKind, ModelVersion
 from predictor.training import samples_build
+from tickets.models import AlertStatus, Ticket, TicketOutcome
+from tickets.tests.factories import AlertFactory
 from tickets.tests.plant_history import DAYS, END, START, hours, plant_history_write, pump_breakdown_write
 from tickets.training_data import training_data_plant
 
@@ -129,3 +132,25 @@ def test_train_models_from_the_plant_records_keeps_the_label_events_with_the_mod
     assert metadata["data"]["label_events"] == {"failures": 4, "preventive_fixes": 1, "false_alarms": 1}
     assert "label_events {'failures': 4, 'preventive_fixes': 1, 'false_alarms': 1}" in version.data_description
     assert "label events: failures 4, preventive fixes 1, false alarms 1 (hard negatives)" in out.getvalue()
+
+
+def test_the_mode_the_technician_found_and_an_alert_marked_false_are_labels_too(plant):
+    fix = Ticket.objects.get(outcome=TicketOutcome.PREVENTIVE_FIX)
+    fix.found_failure_mode = FailureMode.LUBRICATION_LOSS  # predicted overheating, found dry bearings
+    fix.save(update_fields=["found_failure_mode"])
+    AlertFactory(
+        machine=plant["P-A"],
+        error_code=fix.error_code,
+        opened_at=hours(40),
+        status=AlertStatus.CLEARED,
+        cleared_at=hours(41),
+        marked_false_at=hours(41),
+        marked_false_reason="Vibration from the forklift unloading next to it",
+    )
+
+    data = training_data_plant(days=DAYS)
+
+    assert data.prevented == [
+        {"machine_code": "P-A", "failure_mode": "lubrication_loss", "noticed_at": hours(60), "fixed_at": hours(66)}
+    ]
+    assert {"machine_code": "P-A", "start": hours(40), "end": hours(41)} in data.normal_periods
