@@ -7,6 +7,7 @@ from django.db.models import Max, Prefetch, QuerySet
 from catalogue.failure_modes import OTHER
 from catalogue.models import SOP, ErrorCode
 from catalogue.selectors import STEPS_IN_ORDER
+from predictor.ml.outcomes import AlertSpan, PlantOutcomes
 from tickets.models import Alert, Breakdown, Ticket, TicketEvent, TicketOutcome, TicketStatus
 from tickets.permissions import ticket_visibility
 
@@ -210,3 +211,43 @@ def plant_records(
 
 def _failure_mode(error_code: ErrorCode | None) -> str:
     return error_code.failure_mode if error_code is not None else OTHER
+
+
+def plant_outcomes(*, start: datetime.datetime, end: datetime.datetime) -> PlantOutcomes:
+    """The failures and prevented faults the plant recorded between `start` and `end` (plant_records),
+    in the form predictor.ml.outcomes judges alerts by."""
+    records = plant_records(start=start, end=end)
+    return PlantOutcomes(
+        failures=[(failure["machine_code"], failure["failed_at"].timestamp()) for failure in records.failures],
+        prevented=[
+            (fault["machine_code"], fault["noticed_at"].timestamp(), fault["fixed_at"].timestamp())
+            for fault in records.prevented
+        ],
+    )
+
+
+def alert_spans(*, start: datetime.datetime, end: datetime.datetime) -> list[AlertSpan]:
+    """The alerts opened between `start` and `end`, each with its source and whether a person said it
+    was false (an alert marked false, or its ticket resolved false_alarm); a machine's own error
+    report is not a prediction and is left out."""
+    rows = (
+        Alert.objects.filter(opened_at__gte=start, opened_at__lte=end)
+        .exclude(source=Alert.Source.MACHINE)
+        .order_by("opened_at", "id")
+        .values_list("id", "machine__code", "opened_at", "cleared_at", "source", "marked_false_at")
+    )
+    false_alarm_alerts = set(
+        Ticket.objects.filter(
+            alert__opened_at__gte=start, alert__opened_at__lte=end, outcome=TicketOutcome.FALSE_ALARM
+        ).values_list("alert_id", flat=True)
+    )
+    return [
+        AlertSpan(
+            machine_code=code,
+            opened=opened_at.timestamp(),
+            closed=cleared_at.timestamp() if cleared_at else None,
+            source=source,
+            marked_false=marked_false_at is not None or alert_id in false_alarm_alerts,
+        )
+        for alert_id, code, opened_at, cleared_at, source, marked_false_at in rows
+    ]
