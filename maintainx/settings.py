@@ -73,6 +73,8 @@ PREDICTIONS_HANDLER = "tickets.services.predictions_handle"
 LAST_REPAIRS_SELECTOR = "tickets.selectors.machine_last_repairs"
 # predictor ← tickets: a health model never learns from the periods with alerts, tickets or a failure ahead.
 HEALTH_FLAGGED_PERIODS_SELECTOR = "tickets.selectors.machine_flagged_periods"
+# predictor ← tickets: the plant's recorded outcomes, which a challenger in shadow is judged on.
+PLANT_OUTCOMES_SELECTOR = "tickets.selectors.plant_outcomes"
 # train_models --source: where history and its labels come from.
 TRAINING_SOURCES = {
     "simulate": "simulation.training_data.simulated_history",
@@ -182,6 +184,17 @@ HEALTH_LEARN_PER_TICK = env_int("HEALTH_LEARN_PER_TICK", default=5, minimum=0, m
 # train_models --source plant refuses a history with fewer failure events than this (failures plus
 # preventive fixes, the faults the forest can learn to see coming): a model from a handful is noise.
 TRAINING_MIN_FAILURE_EVENTS = env_int("TRAINING_MIN_FAILURE_EVENTS", default=10, minimum=1, maximum=1_000_000)
+# Champion and challenger (predictor.challengers): run_predictor trains a challenger forest from the plant's
+# own outcomes of the last RETRAIN_HISTORY_DAYS every RETRAIN_EVERY_DAYS (0: never), which scores in shadow and
+# is judged every SHADOW_EVALUATE_MINUTES. MODEL_PROMOTION "automatic" promotes it once it is at least as good as
+# the active version on precision and recall, better on one, over MODEL_PROMOTION_MIN_EVENTS outcomes, with a
+# precision of at least MODEL_PROMOTION_MIN_PRECISION; "manual" leaves that to a supervisor in the admin.
+RETRAIN_EVERY_DAYS = env_float("RETRAIN_EVERY_DAYS", default=7.0, minimum=0.0, maximum=365.0)
+RETRAIN_HISTORY_DAYS = env_float("RETRAIN_HISTORY_DAYS", default=30.0, minimum=1.0, maximum=3650.0)
+SHADOW_EVALUATE_MINUTES = env_int("SHADOW_EVALUATE_MINUTES", default=60, minimum=1, maximum=7 * 24 * 60)
+MODEL_PROMOTION = env_choice("MODEL_PROMOTION", default="automatic", choices=("automatic", "manual"))
+MODEL_PROMOTION_MIN_EVENTS = env_int("MODEL_PROMOTION_MIN_EVENTS", default=10, minimum=1, maximum=1_000_000)
+MODEL_PROMOTION_MIN_PRECISION = env_float("MODEL_PROMOTION_MIN_PRECISION", default=0.5, minimum=0.0, maximum=1.0)
 
 # --- HTTPS, when DEBUG is off ------------------------------------------------------------------
 # Production sits behind a TLS-terminating proxy that sets X-Forwarded-Proto (see docker-compose.yml).

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.contrib import admin, messages
+from django.utils.html import format_html, format_html_join
 
+from predictor.challengers import challenger_promote
 from predictor.models import (
     AlarmRule,
     HealthModelVersion,
@@ -11,17 +13,20 @@ from predictor.models import (
     SensorWarning,
     VibrationClass,
 )
-from predictor.services import model_version_activate
+from predictor.selectors import model_version_previous
+from predictor.services import model_version_activate, model_version_make_challenger
 
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
-    """Versions are written by `manage.py train_models`; here a supervisor reviews and activates them."""
+    """Versions are written by `manage.py train_models` and by the scheduled retraining (a challenger);
+    here a supervisor compares the challenger with the active version on the plant's own outcomes,
+    promotes it, rolls back, or activates a version by hand. Each activation records who and why."""
 
-    list_display = ["version", "kind", "is_active", "trained_at", "activated_at", "headline_metrics"]
-    list_filter = ["kind", "is_active"]
+    list_display = ["version", "kind", "role", "trained_at", "activated_at", "activated_by", "shadow_summary"]
+    list_filter = ["kind", "is_active", "is_challenger"]
     search_fields = ["version", "data_description"]
-    actions = ["activate"]
+    actions = ["activate", "promote", "roll_back", "make_challenger"]
     readonly_fields = [
         "kind",
         "version",
@@ -32,15 +37,61 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "trained_at",
         "is_active",
         "activated_at",
+        "activated_by",
+        "activation_note",
+        "is_challenger",
+        "shadow_since",
+        "shadow_figures",
     ]
+    exclude = ["shadow_report"]
 
     def has_add_permission(self, request):
         return False
 
-    @admin.display(description="Metrics")
-    def headline_metrics(self, obj):
-        shown = ("f1", "pr_auc", "precision", "recall", "rul_mae_hours")
-        return ", ".join(f"{name} {obj.metrics[name]:.3g}" for name in shown if name in obj.metrics) or "-"
+    @admin.display(description="Role")
+    def role(self, obj):
+        return "active" if obj.is_active else "challenger (in shadow)" if obj.is_challenger else "-"
+
+    @admin.display(description="In shadow, on the plant's outcomes")
+    def shadow_summary(self, obj):
+        report = obj.shadow_report
+        if not report:
+            return "-"
+        return f"{_figures(report['challenger'])} | active: {_figures(report.get('champion'))} | {report['verdict']}"
+
+    @admin.display(description="Shadow report")
+    def shadow_figures(self, obj):
+        report = obj.shadow_report
+        if not report:
+            return "Not judged yet (a challenger is judged every SHADOW_EVALUATE_MINUTES)."
+        rows = [("this version", report["challenger"]), (f"active: {report['champion_version']}", report["champion"])]
+        cells = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    name,
+                    figures["alerts"],
+                    _share(figures["precision"]),
+                    _share(figures["recall"]),
+                    f"{figures['events_caught']} of {figures['events']}",
+                    _number(figures["median_lead_hours"], " h"),
+                    _number(figures["false_alerts_per_machine_week"], ""),
+                )
+                for name, figures in rows
+                if figures is not None
+            ),
+        )
+        return format_html(
+            "<p>From {} to {}, horizon {} h: {}</p><table><tr><th></th><th>Alerts it would raise</th>"
+            "<th>Precision</th><th>Recall</th><th>Outcomes caught</th><th>Median lead</th>"
+            "<th>False alerts per machine-week</th></tr>{}</table>",
+            report["since"],
+            report["evaluated_at"],
+            report["horizon_hours"],
+            report["verdict"],
+            cells,
+        )
 
     @admin.action(description="Activate the selected version (one per kind)", permissions=["change"])
     def activate(self, request, queryset):
@@ -48,8 +99,56 @@ class ModelVersionAdmin(admin.ModelAdmin):
             self.message_user(request, "Select at most one version of each kind.", messages.ERROR)
             return
         for model_version in queryset:
-            model_version_activate(model_version=model_version)
+            model_version_activate(model_version=model_version, by=request.user, note="activated by hand")
         self.message_user(request, f"Activated {queryset.count()} version(s).", messages.SUCCESS)
+
+    @admin.action(description="Promote the selected challenger to active", permissions=["change"])
+    def promote(self, request, queryset):
+        challengers = list(queryset.filter(is_challenger=True))
+        if len(challengers) != queryset.count():
+            self.message_user(request, "Select challengers only.", messages.ERROR)
+            return
+        for challenger in challengers:
+            verdict = challenger.shadow_report.get("verdict", "not judged yet")
+            challenger_promote(challenger, by=request.user, note=f"promoted by hand ({verdict})")
+            self.message_user(request, f"{challenger.version} is active.", messages.SUCCESS)
+
+    @admin.action(
+        description="Roll back: re-activate the version active before the current one", permissions=["change"]
+    )
+    def roll_back(self, request, queryset):
+        for kind in sorted(set(queryset.values_list("kind", flat=True))):
+            previous = model_version_previous(kind=kind)
+            if previous is None:
+                self.message_user(request, f"No {kind} version was active before the current one.", messages.ERROR)
+                continue
+            model_version_activate(model_version=previous, by=request.user, note="rolled back in the admin")
+            self.message_user(request, f"Rolled back to {previous.version}.", messages.SUCCESS)
+
+    @admin.action(description="Make the selected version the challenger (it scores in shadow)", permissions=["change"])
+    def make_challenger(self, request, queryset):
+        if queryset.count() != 1 or queryset.filter(is_active=True).exists():
+            self.message_user(request, "Select one version that is not the active one.", messages.ERROR)
+            return
+        challenger = model_version_make_challenger(model_version=queryset.get())
+        self.message_user(request, f"{challenger.version} scores in shadow from now.", messages.SUCCESS)
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _number(value: float | None, unit: str) -> str:
+    return "-" if value is None else f"{value:.1f}{unit}"
+
+
+def _figures(figures: dict | None) -> str:
+    if figures is None:
+        return "none"
+    return (
+        f"{figures['alerts']} alerts, precision {_share(figures['precision'])}, recall {_share(figures['recall'])}, "
+        f"lead {_number(figures['median_lead_hours'], ' h')}"
+    )
 
 
 @admin.register(Prediction)

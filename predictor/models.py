@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -30,6 +31,26 @@ class ModelVersion(models.Model):
     trained_at = models.DateTimeField(default=timezone.now)
     is_active = models.BooleanField(default=False)
     activated_at = models.DateTimeField(null=True, blank=True)
+    activated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who made it the active one; empty when a command or the promotion rule did",
+    )
+    activation_note = models.CharField(
+        max_length=300, blank=True, help_text="Why it became the active one (promotion, rollback, by hand)"
+    )
+    # A challenger scores every tick in shadow (ShadowPrediction): it raises no alert until it is promoted.
+    is_challenger = models.BooleanField(default=False)
+    shadow_since = models.DateTimeField(null=True, blank=True, help_text="When it started scoring in shadow")
+    shadow_report = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Since it started shadowing, on the plant's own outcomes: its alerts, precision, recall, "
+        "lead and false alerts per machine-week, beside the active version's over the same period",
+    )
 
     class Meta:
         ordering = ["kind", "-trained_at"]
@@ -41,6 +62,17 @@ class ModelVersion(models.Model):
                 name="modelversion_one_active_per_kind",
                 violation_error_message="Another version of this kind is already active.",
             ),
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=Q(is_challenger=True),
+                name="modelversion_one_challenger_per_kind",
+                violation_error_message="Another version of this kind is already the challenger.",
+            ),
+            models.CheckConstraint(
+                condition=~(Q(is_active=True) & Q(is_challenger=True)),
+                name="modelversion_active_is_not_challenger",
+                violation_error_message="The active version cannot also be the challenger.",
+            ),
             models.CheckConstraint(condition=Q(kind__in=ModelKind.values), name="modelversion_kind_valid"),
             models.CheckConstraint(
                 condition=Exact(Length("sha256"), 64),
@@ -50,8 +82,8 @@ class ModelVersion(models.Model):
         ]
 
     def __str__(self):
-        active = " (active)" if self.is_active else ""
-        return f"{self.get_kind_display()} {self.version}{active}"
+        role = " (active)" if self.is_active else " (challenger)" if self.is_challenger else ""
+        return f"{self.get_kind_display()} {self.version}{role}"
 
 
 class Prediction(models.Model):
@@ -108,6 +140,33 @@ class Prediction(models.Model):
 
     def __str__(self):
         return f"{self.machine} {self.failure_probability:.0%} @ {self.ts:%Y-%m-%d %H:%M}"
+
+
+class ShadowPrediction(models.Model):
+    """What a challenger said about one machine at one tick: stored to judge it, never alerted on."""
+
+    machine = models.ForeignKey("telemetry.Machine", on_delete=models.CASCADE, related_name="+")
+    ts = models.DateTimeField(help_text="End of the readings window it was made from")
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="shadow_predictions")
+    failure_probability = models.FloatField()
+    error_code = models.ForeignKey(
+        "catalogue.ErrorCode", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+
+    class Meta:
+        ordering = ["-ts"]
+        indexes = [models.Index(fields=["model_version", "ts"], name="shadow_version_ts_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(failure_probability__gte=0) & Q(failure_probability__lte=1),
+                name="shadowprediction_probability_0_1",
+            ),
+        ]
+
+    def __str__(self):
+        return (
+            f"{self.model_version.version} on {self.machine}: {self.failure_probability:.0%} @ {self.ts:%Y-%m-%d %H:%M}"
+        )
 
 
 class SensorProblem(models.TextChoices):

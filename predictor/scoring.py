@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from catalogue.selectors import error_code_by_failure_mode
 from core.errors import error_first_line
+from predictor.challengers import ModelUpkeep
 from predictor.health import HealthScorer, health_learning_pass
 from predictor.ml.features import LONG_WINDOW_S, MachineWindow, windows_features
 from predictor.ml.predict import LoadedArtifact, Predictor, StageClock
@@ -28,12 +29,19 @@ from predictor.models import ModelKind, ModelVersion, SensorProblem
 from predictor.rules import machine_rules
 from predictor.selectors import (
     MachineRef,
-    active_model_versions,
     machines_to_score,
     metric_units,
     model_version_artifact_load,
+    serving_model_versions,
 )
-from predictor.services import HealthDraft, PredictionDraft, SensorWarningDraft, predictions_record
+from predictor.services import (
+    HealthDraft,
+    PredictionDraft,
+    SensorWarningDraft,
+    ShadowDraft,
+    predictions_record,
+    shadow_predictions_record,
+)
 from predictor.windows import RecentWindows
 
 logger = logging.getLogger(__name__)
@@ -60,6 +68,7 @@ TICK_STAGES: tuple[str, ...] = (
     "forest",
     "explanations",
     "lstm",
+    "shadow",
     "write",
 )
 
@@ -100,10 +109,15 @@ def sensor_problem(window: MachineWindow, *, now: datetime.datetime) -> tuple[st
 
 
 class Scorer:
-    """Keeps the active models loaded (reloading when another version is activated) and the machines'
-    recent windows (reading only what changed since the last tick), and scores ticks."""
+    """Keeps the active models and the forest's challenger loaded (reloading when another version is
+    activated) and the machines' recent windows (reading only what changed since the last tick), and
+    scores ticks. `upkeep`: the champion/challenger schedule to run between ticks (run_predictor's)."""
 
-    def __init__(self):
+    # The key of the forest's challenger among the loaded models.
+    CHALLENGER = "challenger"
+
+    def __init__(self, *, upkeep: ModelUpkeep | None = None):
+        self.upkeep = upkeep
         self._loaded: dict[str, tuple[int, LoadedArtifact]] = {}
         # Features look 12 hours back from a machine's latest reading, which may be minutes old.
         self._windows = RecentWindows(hours=LONG_WINDOW_S / 3600 + 0.5)
@@ -112,7 +126,7 @@ class Scorer:
 
     def _models(self) -> dict[str, tuple[ModelVersion, LoadedArtifact]]:
         models = {}
-        active = active_model_versions()
+        active = serving_model_versions(challenger_key=self.CHALLENGER)
         stale = [kind for kind, version in active.items() if self._loaded.get(kind, (None,))[0] != version.id]
         if stale:
             # A loaded forest and TensorFlow are millions of Python objects that live as long as the process; a
@@ -157,7 +171,7 @@ class Scorer:
             retry_delay = DATABASE_RETRY_FIRST_S
             ticks += 1
             on_tick(result, time.monotonic() - started)
-            self.learn()
+            self._between_ticks(once=once)
             if once:
                 break
             stop.wait(max(0.0, interval - (time.monotonic() - started)))
@@ -201,6 +215,11 @@ class Scorer:
             drafts = self._predict(
                 learned, forest=forest, lstm=models.get(ModelKind.LSTM), clock=clock, features=learned_features
             )
+        shadow = []
+        challenger = models.get(self.CHALLENGER)
+        if challenger is not None and healthy:
+            with clock.stage("shadow"):
+                shadow = self._shadow(healthy, challenger=challenger, machines=machines, features=features)
         with clock.stage("write"):
             predictions_record(
                 predictions=drafts,
@@ -211,9 +230,22 @@ class Scorer:
                 health=health,
                 within_own_normal=self.forest_doubted(health, forest=forest, machines=machines),
             )
+            if shadow:
+                shadow_predictions_record(model_version=challenger[0], drafts=shadow)
         return TickResult(
             len(drafts), len(warnings), tuple(str(version) for version, _ in models.values()), clock.seconds
         )
+
+    def _between_ticks(self, *, once: bool) -> None:
+        """Learn the health models that are due, and run the champion/challenger schedule; a database
+        that went down since the tick costs this once, and the next tick finds out for itself."""
+        try:
+            self.learn()
+            if self.upkeep is not None and not once:  # a one-off run exits before any training could end
+                self.upkeep.run_due()
+        except (OperationalError, InterfaceError) as exc:
+            connection.close()
+            logger.warning("database unavailable between ticks (%s)", error_first_line(exc))
 
     def learn(self, *, now: datetime.datetime | None = None, all_due: bool = False) -> None:
         """Between two ticks: learn the health models of the next few machines that are due
@@ -286,6 +318,34 @@ class Scorer:
             if machine_id is not None:
                 findings.extend(rule_findings(window, rules.get(machine_id, ()), now_ts=now_ts))
         return findings
+
+    def _shadow(
+        self,
+        windows: list[MachineWindow],
+        *,
+        challenger: tuple[ModelVersion, LoadedArtifact],
+        machines: list[MachineRef],
+        features: np.ndarray,
+    ) -> list[ShadowDraft]:
+        """The challenger's word on the machines of the types it learned, from the tick's features: stored
+        to judge it by, never alerted on (the LSTM's remaining life is the active one's, and left out)."""
+        learned = self._learned_types(windows, forest=challenger, machines=machines)
+        if not learned:
+            return []
+        rows = {window.machine_code: row for row, window in enumerate(windows)}
+        forecasts = Predictor(challenger[1]).predict(
+            learned, features=features[[rows[window.machine_code] for window in learned]], explain=False
+        )
+        codes = error_code_by_failure_mode()
+        return [
+            ShadowDraft(
+                machine_code=forecast.machine_code,
+                ts=datetime.datetime.fromtimestamp(forecast.ts, tz=datetime.UTC),
+                failure_probability=forecast.failure_probability,
+                error_code=codes.get(forecast.failure_mode) if forecast.failure_mode else None,
+            )
+            for forecast in forecasts
+        ]
 
     def _predict(
         self,

@@ -11,8 +11,8 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 from core.wiring import wired
 from predictor.ml.artifacts import artifact_verify, metadata_read_if_any
 from predictor.ml.features import ERROR_CODE_WINDOW_S, MachineWindow
-from predictor.ml.predict import LoadedArtifact
-from predictor.models import MachineHealth, ModelKind, ModelVersion, Prediction, SensorWarning
+from predictor.ml.predict import DEFAULT_HORIZON_HOURS, LoadedArtifact
+from predictor.models import MachineHealth, ModelKind, ModelVersion, Prediction, SensorWarning, ShadowPrediction
 from telemetry.models import Machine, MachineStatus, MetricSpec, Reading, ReadingMinute
 
 # A minute's mean stands at the middle of its minute.
@@ -302,6 +302,53 @@ def model_version_load(model_version: ModelVersion):
 def model_version_list(*, kind: str) -> list[ModelVersion]:
     """The kind's versions, newest first."""
     return list(ModelVersion.objects.filter(kind=kind).order_by("-trained_at"))
+
+
+def serving_model_versions(*, challenger_key: str) -> dict[str, ModelVersion]:
+    """The active version of each kind, and the forest's challenger under `challenger_key`, in one query."""
+    serving = {}
+    for version in ModelVersion.objects.filter(Q(is_active=True) | Q(is_challenger=True, kind=ModelKind.RANDOM_FOREST)):
+        serving[version.kind if version.is_active else challenger_key] = version
+    return serving
+
+
+def challenger_version(*, kind: str = ModelKind.RANDOM_FOREST) -> ModelVersion | None:
+    """The version of this kind scoring in shadow, if any."""
+    return ModelVersion.objects.filter(kind=kind, is_challenger=True).first()
+
+
+def newest_model_version(*, kind: str = ModelKind.RANDOM_FOREST) -> ModelVersion | None:
+    """The version of this kind trained last, whatever its role."""
+    return ModelVersion.objects.filter(kind=kind).order_by("-trained_at", "-id").first()
+
+
+def model_version_horizon_hours(model_version: ModelVersion) -> float:
+    """The horizon its probability speaks of, as its training recorded it."""
+    return float(metadata_read_if_any(model_version.artifact_path).get("horizon_hours", DEFAULT_HORIZON_HOURS))
+
+
+@dataclass(frozen=True)
+class ScoreSeries:
+    """One version's failure probabilities over a period, one entry per machine and tick, in no set order."""
+
+    machine_codes: np.ndarray  # str
+    times: np.ndarray  # epoch seconds
+    scores: np.ndarray
+
+
+def score_series(model_version: ModelVersion, *, start: datetime.datetime, end: datetime.datetime) -> ScoreSeries:
+    """What a version said between `start` and `end`: its shadow predictions while it was a challenger,
+    its predictions while it was active."""
+    source = ShadowPrediction.objects if model_version.is_challenger else Prediction.objects
+    rows = source.filter(model_version=model_version, ts__gte=start, ts__lte=end).values_list(
+        "machine__code", "ts", "failure_probability"
+    )
+    codes, times, scores = [], [], []
+    for code, ts, probability in rows.iterator(chunk_size=10_000):
+        codes.append(code)
+        times.append(ts.timestamp())
+        scores.append(probability)
+    return ScoreSeries(np.asarray(codes, dtype=str), np.asarray(times, dtype=np.float64), np.asarray(scores))
 
 
 def model_version_previous(*, kind: str) -> ModelVersion | None:

@@ -15,7 +15,15 @@ from catalogue.models import INSPECT_ERROR_CODE, ErrorCode
 from core.wiring import wired
 from predictor.ml.artifacts import directory_sha256
 from predictor.ml.rules import RuleFinding
-from predictor.models import HealthModelVersion, HealthState, MachineHealth, ModelVersion, Prediction, SensorWarning
+from predictor.models import (
+    HealthModelVersion,
+    HealthState,
+    MachineHealth,
+    ModelVersion,
+    Prediction,
+    SensorWarning,
+    ShadowPrediction,
+)
 from realtime.broadcast import broadcast_on_commit
 from telemetry.models import Machine
 
@@ -27,24 +35,44 @@ if TYPE_CHECKING:  # training imports scikit-learn, which registering a version 
 
 
 @transaction.atomic
-def model_version_activate(*, model_version: ModelVersion) -> ModelVersion:
-    """Make this version the active one of its kind; the previous one stays, inactive, for rollback."""
+def model_version_activate(
+    *, model_version: ModelVersion, by=None, note: str = "", at: datetime.datetime | None = None
+) -> ModelVersion:
+    """Make this version the active one of its kind, recording who (`by`, a user; None for a command or
+    the promotion rule) and why; the previous one stays, inactive, for rollback. A challenger that is
+    activated stops shadowing."""
     # Lock the kind's rows so that two activations at once cannot both deactivate and activate.
     list(ModelVersion.objects.select_for_update().filter(kind=model_version.kind))
     ModelVersion.objects.filter(kind=model_version.kind, is_active=True).exclude(pk=model_version.pk).update(
         is_active=False
     )
     model_version.is_active = True
-    model_version.activated_at = timezone.now()
-    model_version.save(update_fields=["is_active", "activated_at"])
+    model_version.is_challenger = False
+    model_version.activated_at = at or timezone.now()
+    model_version.activated_by = by
+    model_version.activation_note = note[:300]
+    model_version.save(update_fields=["is_active", "is_challenger", "activated_at", "activated_by", "activation_note"])
     return model_version
 
 
 @transaction.atomic
 def model_version_register(
-    *, kind: str, version: str, directory: Path, metrics: dict, data_description: str, activate: bool
+    *,
+    kind: str,
+    version: str,
+    directory: Path,
+    metrics: dict,
+    data_description: str,
+    activate: bool,
+    challenger: bool = False,
+    at: datetime.datetime | None = None,
 ) -> ModelVersion:
-    """Record a trained artifact with the sha256 of its directory, which every load checks."""
+    """Record a trained artifact with the sha256 of its directory, which every load checks; active with
+    `activate`, or the kind's challenger with `challenger` (it replaces the previous challenger and
+    scores in shadow from `at`, default now)."""
+    at = at or timezone.now()
+    if challenger:
+        ModelVersion.objects.select_for_update().filter(kind=kind, is_challenger=True).update(is_challenger=False)
     model_version = ModelVersion.objects.create(
         kind=kind,
         version=version,
@@ -52,14 +80,18 @@ def model_version_register(
         sha256=directory_sha256(directory),
         metrics=_json_safe(metrics),
         data_description=data_description,
-        trained_at=timezone.now(),
+        trained_at=at,
+        is_challenger=challenger and not activate,
+        shadow_since=at if challenger and not activate else None,
     )
     if activate:
-        model_version_activate(model_version=model_version)
+        model_version_activate(model_version=model_version, note="activated when it was trained", at=at)
     return model_version
 
 
-def trained_artifact_register(*, artifact: "TrainedArtifact", activate: bool) -> ModelVersion:
+def trained_artifact_register(
+    *, artifact: "TrainedArtifact", activate: bool, challenger: bool = False, at: datetime.datetime | None = None
+) -> ModelVersion:
     """Register what predictor.training wrote, with its metrics and the data it learned from."""
     return model_version_register(
         kind=artifact.kind,
@@ -68,6 +100,64 @@ def trained_artifact_register(*, artifact: "TrainedArtifact", activate: bool) ->
         metrics=artifact.metrics,
         data_description=artifact.description,
         activate=activate,
+        challenger=challenger,
+        at=at,
+    )
+
+
+@transaction.atomic
+def model_version_make_challenger(*, model_version: ModelVersion, at: datetime.datetime | None = None) -> ModelVersion:
+    """Make an inactive version the challenger of its kind, in shadow from `at` (now) with a fresh report."""
+    if model_version.is_active:
+        raise ValueError(f"{model_version} is the active version, not a challenger")
+    ModelVersion.objects.select_for_update().filter(kind=model_version.kind, is_challenger=True).exclude(
+        pk=model_version.pk
+    ).update(is_challenger=False)
+    model_version.is_challenger = True
+    model_version.shadow_since = at or timezone.now()
+    model_version.shadow_report = {}
+    model_version.save(update_fields=["is_challenger", "shadow_since", "shadow_report"])
+    return model_version
+
+
+def challenger_retire(*, model_version: ModelVersion) -> None:
+    """Stop a challenger shadowing (it stays, with its shadow report, as an inactive version)."""
+    model_version.is_challenger = False
+    model_version.save(update_fields=["is_challenger"])
+
+
+def shadow_report_store(*, model_version: ModelVersion, report: dict) -> None:
+    model_version.shadow_report = report
+    model_version.save(update_fields=["shadow_report"])
+
+
+@dataclass(frozen=True)
+class ShadowDraft:
+    machine_code: str
+    ts: datetime.datetime
+    failure_probability: float
+    error_code: ErrorCode | None
+
+
+def shadow_predictions_record(*, model_version: ModelVersion, drafts: Sequence["ShadowDraft"]) -> int:
+    """A challenger's predictions of one tick, in one bulk write; nothing else follows from them."""
+    machine_ids = dict(
+        Machine.objects.filter(code__in={draft.machine_code for draft in drafts}).values_list("code", "id")
+    )
+    return len(
+        ShadowPrediction.objects.bulk_create(
+            [
+                ShadowPrediction(
+                    machine_id=machine_ids[draft.machine_code],
+                    ts=draft.ts,
+                    model_version=model_version,
+                    failure_probability=min(max(draft.failure_probability, 0.0), 1.0),
+                    error_code=draft.error_code,
+                )
+                for draft in drafts
+                if draft.machine_code in machine_ids
+            ]
+        )
     )
 
 

@@ -203,10 +203,10 @@ def forest_fit_evaluate(data: TrainingData, *, seed: int, progress: Progress) ->
     return ForestEvaluation(forest, samples.feature_names, metrics, samples.y_failure[split.test], scores)
 
 
-def forest_train(data: TrainingData, *, seed: int, progress: Progress) -> TrainedArtifact:
+def forest_train(data: TrainingData, *, seed: int, progress: Progress, version: str | None = None) -> TrainedArtifact:
     started = time.monotonic()
     evaluation = forest_fit_evaluate(data, seed=seed, progress=progress)
-    version = version_name(seed)
+    version = version or version_name(seed)
     directory = artifact_directory(ModelKind.RANDOM_FOREST, version)
     evaluation.forest.save(directory)
     _plot_precision_recall(

@@ -63,18 +63,15 @@ class AlertReport:
         return float(np.median(self.lead_times_hours)) if self.lead_times_hours else float("nan")
 
 
-def alert_report(
+def alert_runs(
     *,
     machine_codes: np.ndarray,
     times: np.ndarray,
     scores: np.ndarray,
-    failures: Sequence[tuple[str, float]],
-    threshold: float,
-    clear_threshold: float | None = None,
-    horizon_seconds: float,
+    hysteresis: AlertHysteresis,
     max_gap_seconds: float,
-) -> AlertReport:
-    """`failures`: (machine code, failure time) in the evaluated period; times in epoch seconds.
+) -> dict[str, list[tuple[float, float]]]:
+    """Per machine, the alerts its scores would raise: (opened, last instant held open), oldest first.
 
     Instants more than `max_gap_seconds` apart do not continue an alert (the machine was down or
     silent in between), so one long silence splits it in two.
@@ -82,12 +79,6 @@ def alert_report(
     machine_codes = np.asarray(machine_codes).astype(str)
     times = np.asarray(times, dtype=np.float64)
     scores = np.asarray(scores, dtype=np.float64)
-    hysteresis = AlertHysteresis(threshold, clear_threshold)
-    failures_by_machine: dict[str, list[float]] = {}
-    for code, failed_at in failures:
-        failures_by_machine.setdefault(code, []).append(failed_at)
-
-    alerts = true_alerts = 0
     runs_by_machine: dict[str, list[tuple[float, float]]] = {}
     for code in np.unique(machine_codes):
         mine = np.flatnonzero(machine_codes == code)
@@ -102,12 +93,40 @@ def alert_report(
                 runs[-1][1] = t
             elif is_open:
                 runs.append([t, t])
+        runs_by_machine[code] = [(opened, last) for opened, last in runs]
+    return runs_by_machine
+
+
+def alert_report(
+    *,
+    machine_codes: np.ndarray,
+    times: np.ndarray,
+    scores: np.ndarray,
+    failures: Sequence[tuple[str, float]],
+    threshold: float,
+    clear_threshold: float | None = None,
+    horizon_seconds: float,
+    max_gap_seconds: float,
+) -> AlertReport:
+    """`failures`: (machine code, failure time) in the evaluated period; times in epoch seconds (alert_runs)."""
+    runs_by_machine = alert_runs(
+        machine_codes=machine_codes,
+        times=times,
+        scores=scores,
+        hysteresis=AlertHysteresis(threshold, clear_threshold),
+        max_gap_seconds=max_gap_seconds,
+    )
+    failures_by_machine: dict[str, list[float]] = {}
+    for code, failed_at in failures:
+        failures_by_machine.setdefault(code, []).append(failed_at)
+
+    alerts = true_alerts = 0
+    for code, runs in runs_by_machine.items():
         machine_failures = failures_by_machine.get(code, [])
         for opened, last in runs:
             alerts += 1
             if any(opened <= failed <= last + horizon_seconds for failed in machine_failures):
                 true_alerts += 1
-        runs_by_machine[code] = [(opened, last) for opened, last in runs]
 
     leads = []
     for code, failed_at in failures:

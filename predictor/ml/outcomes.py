@@ -21,6 +21,10 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from predictor.ml.alerts import AlertHysteresis, alert_runs
+
 WEEK_S = 7 * 86400.0
 
 
@@ -145,3 +149,24 @@ def outcome_report(
         lead_times_hours=tuple(leads),
         machine_weeks=machine_weeks,
     )
+
+
+def would_have_alerted(
+    *,
+    machine_codes: np.ndarray,
+    times: np.ndarray,
+    scores: np.ndarray,
+    hysteresis: AlertHysteresis,
+    max_gap_seconds: float,
+    now: float,
+) -> list[AlertSpan]:
+    """The alerts a model's scores would have raised (alert_runs); one held open at its last score
+    within `max_gap_seconds` of `now` is still open."""
+    runs = alert_runs(
+        machine_codes=machine_codes, times=times, scores=scores, hysteresis=hysteresis, max_gap_seconds=max_gap_seconds
+    )
+    return [
+        AlertSpan(code, opened=opened, closed=None if now - last <= max_gap_seconds else last)
+        for code, spans in runs.items()
+        for opened, last in spans
+    ]

@@ -91,10 +91,12 @@ class Predictor:
         *,
         clock: StageClock | None = None,
         features: np.ndarray | None = None,
+        explain: bool = True,
     ) -> list[Forecast]:
         """One forecast per instant: `at[i]` holds window i's instants (epoch seconds; by default its newest
         reading), the forecasts are window 0's, then window 1's, and so on. `clock` times the stages.
-        `features`: those rows' `windows_features`, when the caller has them already."""
+        `features`: those rows' `windows_features`, when the caller has them already. `explain`: False
+        leaves the explanations empty (a challenger in shadow, whose words nobody reads)."""
         clock = clock or StageClock()
         at = [window.ts[-1:] for window in windows] if at is None else at
         codes = [window.machine_code for window, instants in zip(windows, at, strict=True) for _ in instants]
@@ -108,7 +110,7 @@ class Predictor:
             probability = self.forest.predict_failure_probability(features)
             modes = self.forest.predict_mode(features)
         with clock.stage("explanations"):
-            sentences = self.forest.describe_samples(features)
+            sentences = self.forest.describe_samples(features) if explain else [[] for _ in codes]
         rul = (None, None, None)
         if self.lstm is not None:
             with clock.stage("lstm"):

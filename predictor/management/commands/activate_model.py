@@ -47,7 +47,8 @@ class Command(BaseCommand):
         except ArtifactTampered as exc:
             raise CommandError(f"not activated: {exc}") from exc
         current = next((candidate for candidate in versions if candidate.is_active), None)
-        model_version_activate(model_version=target)
+        note = "rolled back with activate_model --previous" if previous else "activated with activate_model"
+        model_version_activate(model_version=target, note=note)
         self.stdout.write(f"{target}: active." + (f" {current.version} is kept, inactive." if current else ""))
 
     def _list(self) -> None:
@@ -62,8 +63,8 @@ class Command(BaseCommand):
                     for name in HEADLINE_METRICS
                     if isinstance(model_version.metrics.get(name), int | float)
                 )
-                mark = "*" if model_version.is_active else " "
+                mark = "*" if model_version.is_active else "~" if model_version.is_challenger else " "
                 self.stdout.write(
                     f" {mark} {model_version.version}  trained {model_version.trained_at:%Y-%m-%d %H:%M}  {metrics}"
                 )
-        self.stdout.write("(* active)")
+        self.stdout.write("(* active, ~ challenger in shadow)")

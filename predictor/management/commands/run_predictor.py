@@ -5,6 +5,7 @@ import threading
 from django.core.management.base import BaseCommand
 
 from core.signals import stop_on_signals
+from predictor.challengers import ModelUpkeep
 from predictor.scoring import Scorer
 
 
@@ -13,7 +14,9 @@ class Command(BaseCommand):
         "Every --interval seconds, score every running machine with the active Random Forest (and "
         "LSTM, when one is active): one Prediction per machine with the failure probability, the "
         "error code, the remaining useful life and the top signals; machines whose sensors are stale, "
-        "flat or out of range get a sensor warning instead. Stops cleanly on SIGTERM or Ctrl-C."
+        "flat or out of range get a sensor warning instead. Between ticks it learns the machines' health "
+        "models, judges the challenger forest in shadow (promoting it by MODEL_PROMOTION) and trains a new "
+        "challenger from the plant's outcomes every RETRAIN_EVERY_DAYS. Stops cleanly on SIGTERM or Ctrl-C."
     )
 
     def add_arguments(self, parser):
@@ -30,4 +33,5 @@ class Command(BaseCommand):
             )
 
         with stop_on_signals(stop.set):
-            Scorer().run(stop=stop, interval=interval, on_tick=report, once=once)
+            # Between ticks: the champion/challenger schedule, its trainings in a thread of their own.
+            Scorer(upkeep=ModelUpkeep(background=True)).run(stop=stop, interval=interval, on_tick=report, once=once)
