@@ -41,7 +41,7 @@ from tickets.permissions import (
     ticket_may_take,
     ticket_may_work_on,
 )
-from tickets.reports import Period, plant_report
+from tickets.reports import Period, plant_report, prediction_quality
 from tickets.selectors import (
     alert_list,
     ticket_detail_list,
@@ -630,3 +630,50 @@ class ReportSummaryApi(APIView):
         if (to_day - from_day).days + 1 > self.MAX_DAYS:
             raise exceptions.ValidationError({"to": [f"A report covers at most {self.MAX_DAYS} days."]})
         return Period.of_days(first_day=from_day, last_day=to_day)
+
+
+class PredictionQualityOutputSerializer(serializers.Serializer):
+    class MonthSerializer(serializers.Serializer):
+        class SourceRowSerializer(serializers.Serializer):
+            source = serializers.CharField(help_text="rule, anomaly (health model), prediction (forest) or all")
+            label = serializers.CharField()
+            alerts = serializers.IntegerField(help_text="Alerts opened in the month")
+            true_alerts = serializers.IntegerField()
+            false_alerts = serializers.IntegerField()
+            pending_alerts = serializers.IntegerField(help_text="Horizon not passed yet, nothing confirmed them so far")
+            events = serializers.IntegerField(help_text="Failures and prevented faults in the month")
+            events_caught = serializers.IntegerField()
+            precision = serializers.FloatField(allow_null=True, help_text="Of the judged alerts, the true; empty: none")
+            recall = serializers.FloatField(allow_null=True, help_text="Of the events, the caught; empty: none")
+            median_lead_hours = serializers.FloatField(allow_null=True, help_text="Alert opened → failure")
+            false_alerts_per_machine_week = serializers.FloatField(allow_null=True)
+
+        month = serializers.DateField(help_text="Its first day")
+        start = serializers.DateTimeField()
+        end = serializers.DateTimeField()
+        machine_weeks = serializers.FloatField(help_text="Machines times the weeks of the month that have passed")
+        sources = SourceRowSerializer(many=True)
+
+    horizon_hours = serializers.FloatField(help_text="An alert is true when a failure followed within this")
+    machines = serializers.IntegerField()
+    months = MonthSerializer(many=True)
+
+
+class ReportPredictionQualityApi(APIView):
+    """How well the predictions did, per calendar month (the last `months`, this one included) and per
+    source of alerts: precision, recall, median lead time, false alerts per machine-week. Definitions:
+    tickets.reports.prediction_quality."""
+
+    permission_classes = [HasRole, CanReadReports]
+
+    @extend_schema_serializer(component_name="ReportPredictionQualityInput")
+    class InputSerializer(serializers.Serializer):
+        months = serializers.IntegerField(
+            required=False, default=6, min_value=1, max_value=24, help_text="How many months, this one included"
+        )
+
+    @extend_schema(parameters=[InputSerializer], responses=PredictionQualityOutputSerializer)
+    def get(self, request):
+        serializer = self.InputSerializer(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        return Response(PredictionQualityOutputSerializer(prediction_quality(**serializer.validated_data)).data)

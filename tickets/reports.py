@@ -12,19 +12,34 @@ Definitions (the figures a manager asks for, made exact at the period's edges):
 - alert_precision: of the tickets raised by a predicted alert and resolved in the period, the share
   resolved as failure_confirmed or preventive_fix (the rest were false alarms).
 - median_lead_time_hours: alert opened → failure, over the predicted breakdowns of the period.
+
+prediction_quality: how well each source of alerts did, month by month (see its docstring).
 """
 
+import dataclasses
 import datetime
+import itertools
 from dataclasses import dataclass
 
 from django.db.models import Count, DateTimeField, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Greatest, Least, TruncDate
 from django.utils import timezone
 
+from predictor.ml.outcomes import AlertSpan, PlantOutcomes, outcome_report
+from predictor.ml.predict import DEFAULT_HORIZON_HOURS
 from telemetry.models import Machine
 from tickets.models import AlertSource, Breakdown, Ticket, TicketOutcome
+from tickets.selectors import alert_spans_open, plant_outcomes
 
 HOUR = datetime.timedelta(hours=1)
+WEEK = datetime.timedelta(weeks=1)
+# Every source is judged over the forest's horizon (a failure within 24 h of the alert), the one its
+# training has always used: one yardstick for every source and every month, so that they compare.
+QUALITY_HORIZON = datetime.timedelta(hours=DEFAULT_HORIZON_HOURS)
+# The sources that predict, in the order the report lists them; "machine" (the machine's own error
+# report) says a failure has happened, and alert_spans leaves it out.
+QUALITY_SOURCES = (AlertSource.RULE, AlertSource.ANOMALY, AlertSource.PREDICTION)
+ALL_SOURCES = "all"
 
 
 @dataclass(frozen=True)
@@ -192,3 +207,99 @@ def plant_report(*, period: Period, now: datetime.datetime | None = None) -> dic
             for day in period.days()
         ],
     }
+
+
+def _month_starts(*, months: int, now: datetime.datetime) -> list[datetime.datetime]:
+    """The plant-local midnights that start the last `months` calendar months, the current one
+    included, oldest first, and the start of the next month after them."""
+    zone = timezone.get_current_timezone()
+    today = timezone.localtime(now, zone).date()
+    current = today.year * 12 + today.month - 1  # months counted from year 0: a month is then one step
+    return [
+        datetime.datetime(month // 12, month % 12 + 1, 1, tzinfo=zone)
+        for month in range(current - months + 1, current + 2)
+    ]
+
+
+def _within(moment: float, start: datetime.datetime, end: datetime.datetime) -> bool:
+    return start.timestamp() <= moment < end.timestamp()
+
+
+def prediction_quality(*, months: int, now: datetime.datetime | None = None) -> dict:
+    """Precision, recall, median lead and false alerts per machine-week of each source of alerts
+    (rule, health model, forest, and all of them together), per calendar month (plant-local), the
+    last `months` months with the current one, oldest first. The judging is predictor.ml.outcomes',
+    over QUALITY_HORIZON, as of `now`:
+
+    - A month's alerts are those opened in it: each is true, false or pending (its horizon has not
+      passed and nothing confirmed it yet) by what the plant recorded up to now, so an alert late in
+      a month is confirmed by a failure early in the next. Only these count in the alert figures.
+    - A month's events are the failures (at their failure) and prevented faults (at their fix) that
+      fall in it. Each is caught when an alert of the source was open in the horizon before it,
+      wherever that alert was opened: one opened late last month catches a failure on the 1st.
+    - Machine-weeks: the machines there are times the weeks of the month that have passed.
+
+    A few queries in all, whatever the number of months or alerts: the judging runs in Python.
+    """
+    now = now or timezone.now()
+    bounds = _month_starts(months=months, now=now)
+    first_start = bounds[0]
+    spans = alert_spans_open(start=first_start - QUALITY_HORIZON, end=now)
+    outcomes = plant_outcomes(start=first_start, end=now)
+    machines = Machine.objects.count()
+    horizon_s = QUALITY_HORIZON.total_seconds()
+
+    def judged(
+        spans_of_source: list[AlertSpan], *, start: datetime.datetime, end: datetime.datetime, machine_weeks: float
+    ) -> dict:
+        opened_in_month = [span for span in spans_of_source if _within(span.opened, start, end)]
+        month_events = PlantOutcomes(
+            failures=[failure for failure in outcomes.failures if _within(failure[1], start, end)],
+            prevented=[fault for fault in outcomes.prevented if _within(fault[2], start, end)],
+        )
+        # Two judgements, each counting what it is right for: the month's alerts against every
+        # outcome, and the month's events against every alert that could have caught them.
+        alerts = outcome_report(
+            opened_in_month, outcomes, horizon_s=horizon_s, now=now.timestamp(), machine_weeks=machine_weeks
+        )
+        events = outcome_report(spans_of_source, month_events, horizon_s=horizon_s, now=now.timestamp())
+        return dataclasses.replace(
+            alerts,
+            events=events.events,
+            events_caught=events.events_caught,
+            lead_times_hours=events.lead_times_hours,
+        ).as_dict()
+
+    rows = []
+    for start, end in itertools.pairwise(bounds):
+        machine_weeks = machines * (max(start, min(end, now)) - start) / WEEK
+        sources = [
+            {
+                "source": source.value,
+                "label": source.label,
+                **judged(
+                    [span for span in spans if span.source == source],
+                    start=start,
+                    end=end,
+                    machine_weeks=machine_weeks,
+                ),
+            }
+            for source in QUALITY_SOURCES
+        ]
+        sources.append(
+            {
+                "source": ALL_SOURCES,
+                "label": "All predictions",
+                **judged(spans, start=start, end=end, machine_weeks=machine_weeks),
+            }
+        )
+        rows.append(
+            {
+                "month": start.date(),
+                "start": start,
+                "end": end,
+                "machine_weeks": round(machine_weeks, 2),
+                "sources": sources,
+            }
+        )
+    return {"horizon_hours": QUALITY_HORIZON / HOUR, "machines": machines, "months": rows}

@@ -230,16 +230,24 @@ def alert_spans(*, start: datetime.datetime, end: datetime.datetime) -> list[Ale
     """The alerts opened between `start` and `end`, each with its source and whether a person said it
     was false (an alert marked false, or its ticket resolved false_alarm); a machine's own error
     report is not a prediction and is left out."""
-    rows = (
-        Alert.objects.filter(opened_at__gte=start, opened_at__lte=end)
-        .exclude(source=Alert.Source.MACHINE)
-        .order_by("opened_at", "id")
-        .values_list("id", "machine__code", "opened_at", "cleared_at", "source", "marked_false_at")
+    return _alert_spans(Alert.objects.filter(opened_at__gte=start, opened_at__lte=end))
+
+
+def alert_spans_open(*, start: datetime.datetime, end: datetime.datetime) -> list[AlertSpan]:
+    """The alerts open at some point between `start` and `end` (opened by `end`, not cleared before
+    `start`), as alert_spans gives them: an alert opened before a period may catch a failure early in it."""
+    return _alert_spans(Alert.objects.filter(opened_at__lte=end).exclude(cleared_at__lt=start))
+
+
+def _alert_spans(alerts: QuerySet[Alert]) -> list[AlertSpan]:
+    alerts = alerts.exclude(source=Alert.Source.MACHINE)
+    rows = alerts.order_by("opened_at", "id").values_list(
+        "id", "machine__code", "opened_at", "cleared_at", "source", "marked_false_at"
     )
     false_alarm_alerts = set(
-        Ticket.objects.filter(
-            alert__opened_at__gte=start, alert__opened_at__lte=end, outcome=TicketOutcome.FALSE_ALARM
-        ).values_list("alert_id", flat=True)
+        Ticket.objects.filter(alert__in=alerts.values("pk"), outcome=TicketOutcome.FALSE_ALARM).values_list(
+            "alert_id", flat=True
+        )
     )
     return [
         AlertSpan(

@@ -5,6 +5,7 @@ from tickets.apis import (
     AlertDetailApi,
     AlertListApi,
     AlertMarkFalseApi,
+    ReportPredictionQualityApi,
     ReportSummaryApi,
     TicketCommentApi,
     TicketDetailApi,
@@ -24,4 +25,5 @@ urlpatterns = [
     path("tickets/<int:pk>/take/", TicketTakeApi.as_view(), name="ticket-take"),
     path("tickets/<int:pk>/reassign/", TicketReassignApi.as_view(), name="ticket-reassign"),
     path("reports/summary/", ReportSummaryApi.as_view(), name="report-summary"),
+    path("reports/prediction-quality/", ReportPredictionQualityApi.as_view(), name="report-prediction-quality"),
 ]

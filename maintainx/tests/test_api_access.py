@@ -48,7 +48,9 @@ WRITE_ENDPOINTS = [
 ]
 
 
-@pytest.mark.parametrize("url", [*READ_ENDPOINTS, "/api/me/", "/api/reports/summary/", "/api/alerts/1/"])
+@pytest.mark.parametrize(
+    "url", [*READ_ENDPOINTS, "/api/me/", "/api/reports/summary/", "/api/reports/prediction-quality/", "/api/alerts/1/"]
+)
 def test_anonymous_user_is_refused_with_401(api_client, plant, url):
     response = api_client.get(url)
     assert response.status_code == 401
@@ -217,6 +219,7 @@ def test_alert_acknowledgement_and_reports_per_role(api_client, request, role_fi
     assert api_client.post(f"/api/alerts/{alert.pk}/acknowledge/").status_code == acknowledge
     assert api_client.get("/api/reports/summary/").status_code == report
     assert api_client.get("/api/reports/summary/", {"format": "csv"}).status_code == report
+    assert api_client.get("/api/reports/prediction-quality/").status_code == report
 
 
 @pytest.mark.parametrize(("role_fixture", "expected"), [("technician", 403), ("manager", 200), ("supervisor", 200)])

@@ -7,6 +7,7 @@ const dateTimeFormat = new Intl.DateTimeFormat(undefined, {
   hour: '2-digit',
   minute: '2-digit',
 });
+const monthFormat = new Intl.DateTimeFormat(undefined, { month: 'long', year: 'numeric' });
 const dayFormat = new Intl.DateTimeFormat(undefined, { weekday: 'short', month: 'short', day: 'numeric' });
 
 export function percent(probability) {
@@ -38,6 +39,11 @@ export function dateTime(value) {
 export function day(value) {
   // A plain date (YYYY-MM-DD) is a calendar day, not midnight UTC.
   return value ? dayFormat.format(new Date(`${value}T00:00:00`)) : '–';
+}
+
+export function month(value) {
+  // A month's first day (YYYY-MM-DD), as "March 2026".
+  return value ? monthFormat.format(new Date(`${value}T00:00:00`)) : '–';
 }
 
 export function since(value, now = Date.now()) {

@@ -4,6 +4,7 @@ import { day, hours, isoDay, percent } from '../../../lib/format.js';
 import { reportCsvUrl } from '../api/reports.js';
 import { useReport } from '../hooks/useReport.js';
 import BarChart from './BarChart.jsx';
+import PredictionQuality from './PredictionQuality.jsx';
 
 const PRESETS = [
   { label: 'Last 7 days', days: 7 },
@@ -135,7 +136,10 @@ function Report({ report }) {
   );
 }
 
-/** Last week's breakdowns (or any range of days): the headline, per day and machine, and the KPIs. */
+/**
+ * Last week's breakdowns (or any range of days): the headline, per day and machine, and the KPIs; then
+ * how well the predictions did, month by month.
+ */
 export default function ReportsPage() {
   const [searchParams, setSearchParams] = useSearchParams();
   const preset = lastDays(7);
@@ -196,6 +200,7 @@ export default function ReportsPage() {
       {report.isPending && <Loading label="Loading the report…" />}
       {report.isError && <ErrorState error={report.error} onRetry={report.refetch} title="Could not load the report" />}
       {report.data && <Report report={report.data} />}
+      <PredictionQuality />
     </section>
   );
 }
