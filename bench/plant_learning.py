@@ -1,0 +1,695 @@
+"""Plant B learns from its own outcomes: the product runs on a plant it never saw for --weeks simulated
+weeks, the crew works every ticket truthfully, and a challenger forest is retrained every week from B's
+outcomes only, scored in shadow and promoted by the product's rule.
+
+    .venv/bin/python bench/plant_learning.py      (or: make bench-learning; `bench/transfer.py` runs it too)
+
+The loop, every 10 minutes of plant B (simulation/profiles/plant_b.toml, a reading a minute a machine):
+- The product judges each machine as the predictor does: the alarm rules (the metric specs' limits), its
+  health model (learned after HEALTH_LEARNING_DAYS of its own data, relearned every HEALTH_RELEARN_HOURS
+  on the last HEALTH_WINDOW_DAYS leaving out alerts, tickets and the HEALTH_PRE_FAILURE_DAYS before a
+  failure, no anomaly in the 12 hours after a repair) and the active forest. The first active forest is
+  plant A's (bench/transfer.py's), believed on B's machines only where their health model confirms it
+  (Scorer.forest_doubted); a forest trained on B knows B's machines and is believed.
+- One alert per machine while any of them holds (a health model past its threshold for
+  HEALTH_ALERT_MINUTES; a rule or health alert clears ALERT_CLEAR_MINUTES after its condition; a forest
+  alert opens at 0.8 and holds down to 0.5); none within ALERT_COOLDOWN_MINUTES of the last one closing.
+- Each alert is a ticket. The crew starts it after the profile's response time and says what it
+  finds, truthfully: a fault developing is fixed (the simulator's repair; a "preventive fix" after the
+  profile's job time), a machine already down is repaired ("failure confirmed"), a healthy machine is
+  "false alarm". A failure nobody saw coming is the machine's own report (a breakdown).
+- Those records are all the learning sees. Every --retrain-days the plant's labels (failures, preventive
+  fixes, false alarms as hard negatives) train a challenger with predictor.training.forest_fit_evaluate,
+  unless there are fewer than TRAINING_MIN_FAILURE_EVENTS; it scores in shadow on every instant, and is
+  judged every SHADOW_EVALUATE_MINUTES beside the active forest on the plant's outcomes since it began
+  (predictor.ml.outcomes, as predictor.challengers does) and promoted by predictor.challengers.promotion_verdict.
+- Beside it, a challenger trained on the same outcomes with --corrupt of the crew's outcomes flipped
+  (a fix recorded as a false alarm and the reverse) is judged the same way; it must never be promoted.
+
+Each week is judged against the simulator's ground truth (not the plant's records): an alert is right
+when a fault was developing while it was open or the machine failed within the 24-hour horizon after it;
+a fault that ended that week (it failed, or the crew fixed it) is caught when an alert was open within
+the horizon before its end; the lead is the hours from that alert's opening to the failure, or to when
+the fixed fault would have failed.
+
+Nothing here reads the database: the plant is simulated in memory, the product's functions run on it.
+"""
+
+import argparse
+import datetime
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT_ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "maintainx.settings")
+
+import django  # noqa: E402 - the project's settings name the constants the product runs with
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+
+from predictor.challengers import promotion_verdict  # noqa: E402
+from predictor.health import metrics_watched  # noqa: E402
+from predictor.ml.alerts import AlertHysteresis  # noqa: E402
+from predictor.ml.features import FEATURE_METRICS, LONG_WINDOW_S, MachineWindow, feature_names, windows_features  # noqa: E402
+from predictor.ml.forest import FailureForest  # noqa: E402
+from predictor.ml.health import HealthModel, learning_rows_mask  # noqa: E402
+from predictor.ml.outcomes import PlantOutcomes, outcome_report, would_have_alerted  # noqa: E402
+from predictor.ml.rules import alarm_limit_rules, rule_findings  # noqa: E402
+from predictor.training import (  # noqa: E402
+    ALERT_CLEAR_THRESHOLD,
+    ALERT_THRESHOLD,
+    HORIZON_HOURS,
+    TrainingData,
+    forest_fit_evaluate,
+)
+from simulation.engine import DEVELOPING, DOWN, FAILED, REPAIRED, STARTED  # noqa: E402
+from simulation.profiles import PlantProfile  # noqa: E402
+
+STEP_S = 600.0
+HOUR_S = 3600.0
+DAY_S = 86400.0
+WEEK_S = 7 * DAY_S
+SETTLING_S = LONG_WINDOW_S  # no anomaly while the features still see the repair (predictor.health)
+START = datetime.datetime(2026, 1, 5, tzinfo=datetime.UTC)  # a fixed date: the figures never depend on today
+
+
+def _at(seconds: float) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
+
+
+class Recording:
+    """Every machine's readings so far, in arrays allocated once: windows are views, never copies."""
+
+    def __init__(self, profile: PlantProfile, *, minutes: int):
+        self.codes = [machine.code for machine in profile.machines]
+        self.ranges = {
+            machine.code: {
+                metric.name: (metric.normal_min, metric.normal_max)
+                for metric in profile.machine_type(machine.machine_type).metrics
+            }
+            for machine in profile.machines
+        }
+        self.ts = {code: np.empty(minutes + 1) for code in self.codes}
+        self.values = {code: {} for code in self.codes}
+        self.count = dict.fromkeys(self.codes, 0)
+        self.errors = {code: [] for code in self.codes}
+        self.repairs = {code: [] for code in self.codes}
+        self._capacity = minutes + 1
+
+    def add(self, reading) -> None:
+        code, index = reading.machine_code, self.count[reading.machine_code]
+        self.ts[code][index] = reading.ts.timestamp()
+        for name, value in reading.metrics.items():
+            column = self.values[code].get(name)
+            if column is None:
+                column = self.values[code][name] = np.full(self._capacity, np.nan)
+            column[index] = value
+        if reading.error_code:
+            self.errors[code].append(reading.ts.timestamp())
+        self.count[code] = index + 1
+
+    def window(self, code: str) -> MachineWindow:
+        count = self.count[code]
+        return MachineWindow(
+            machine_code=code,
+            ts=self.ts[code][:count],
+            values={name: column[:count] for name, column in self.values[code].items()},
+            normal_ranges=self.ranges[code],
+            error_code_times=np.asarray(self.errors[code], dtype=np.float64),
+            repair_times=np.asarray(self.repairs[code], dtype=np.float64),
+        )
+
+    def windows(self) -> list[MachineWindow]:
+        return [self.window(code) for code in self.codes]
+
+
+class Series:
+    """What a forest said, instant after instant: (machine, time, probability) in arrays grown in place."""
+
+    def __init__(self, codes: list[str]):
+        self._codes = np.asarray(codes, dtype=str)
+        self._index = {code: index for index, code in enumerate(codes)}
+        self.machines = np.empty(0, dtype=np.int32)
+        self.times = np.empty(0)
+        self.scores = np.empty(0)
+        self.count = 0
+
+    def add(self, codes: list[str], now: float, scores: np.ndarray) -> None:
+        needed = self.count + len(codes)
+        if needed > len(self.times):
+            size = max(needed, 2 * len(self.times), 4096)
+            self.machines = np.resize(self.machines, size)
+            self.times = np.resize(self.times, size)
+            self.scores = np.resize(self.scores, size)
+        self.machines[self.count : needed] = [self._index[code] for code in codes]
+        self.times[self.count : needed] = now
+        self.scores[self.count : needed] = scores
+        self.count = needed
+
+    def since(self, start: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        first = int(np.searchsorted(self.times[: self.count], start, side="left"))
+        part = slice(first, self.count)
+        return self._codes[self.machines[part]], self.times[part], self.scores[part]
+
+
+@dataclass
+class Forest:
+    """A forest as the product serves it: what it learned (None: every machine, every type)."""
+
+    name: str
+    model: FailureForest
+    machine_types: set[str] | None
+    machine_codes: set[str] | None
+    series: Series
+    since: float = 0.0  # when it began scoring (in shadow, for a challenger)
+    verdict: str = ""
+
+
+@dataclass
+class Ticket:
+    code: str
+    opened: float
+    source: str
+    starts: float
+    resolved: float | None = None
+    outcome: str = ""
+    mode: str = ""  # the failure mode found
+
+
+@dataclass
+class Truth:
+    """The simulator's ground truth: every fault, with when it would have failed and how it ended."""
+
+    started: float
+    planned_failure: float
+    failed: float | None = None
+    fixed: float | None = None  # by the crew, before it failed
+
+    @property
+    def ended(self) -> float | None:
+        return self.failed if self.failed is not None else self.fixed
+
+
+class MachineState:
+    """One machine's alert conditions between instants."""
+
+    def __init__(self):
+        self.rule_last_held = -np.inf
+        self.health_past_since: float | None = None
+        self.health_last_alarmed = -np.inf
+        self.forest_open = False
+        self.ticket: Ticket | None = None
+        self.closed_at = -np.inf
+        self.health: HealthModel | None = None
+        self.health_metrics: tuple[str, ...] = ()
+        self.learned_at = -np.inf
+
+
+@dataclass
+class Week:
+    alerts: list[tuple[float, float, str]] = field(default_factory=list)  # opened, closed, machine
+    champion: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weeks", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=11, help="plant A's seed; plant B runs with seed + 1")
+    parser.add_argument("--a-days", type=float, default=30.0, help="days of plant A its forest learns")
+    parser.add_argument("--retrain-days", type=float, default=7.0, help="days between two retrainings")
+    parser.add_argument("--corrupt", type=float, default=0.3, help="share of outcomes flipped for the bad challenger")
+    parser.add_argument("--plant-b", type=Path, default=None, help="plant B's profile (bench/transfer.py's)")
+    args = parser.parse_args(argv)
+    print(plant_learning_section(args))
+    return 0
+
+
+def plant_learning_section(args: argparse.Namespace) -> str:
+    from transfer import PLANT_B_PATH, forest_train, plant_run  # noqa: PLC0415 - plant A's forest, as transfer trains it
+
+    from simulation.profiles import DEMO_PROFILE_PATH, plant_profile_load  # noqa: PLC0415
+
+    started = time.monotonic()
+    plant_a = plant_profile_load(DEMO_PROFILE_PATH)
+    plant_b = plant_profile_load(args.plant_b or PLANT_B_PATH)
+    a_run = plant_run(plant_a, seed=args.seed, days=args.a_days)
+    a_forest = Forest(
+        "plant A's forest",
+        forest_train(a_run, seed=args.seed),
+        machine_types={machine.machine_type for machine in plant_a.machines},
+        machine_codes={window.machine_code for window in a_run.windows},
+        series=Series([machine.code for machine in plant_b.machines]),
+    )
+    print(f"plant A's forest trained in {time.monotonic() - started:.0f} s")
+    loop = LearningLoop(plant_b, seed=args.seed + 1, weeks=args.weeks, first_forest=a_forest, args=args)
+    started = time.monotonic()
+    loop.run()
+    print(f"plant B, {args.weeks} weeks in the loop: {time.monotonic() - started:.0f} s")
+    return loop.report()
+
+
+class LearningLoop:
+    def __init__(self, profile: PlantProfile, *, seed: int, weeks: int, first_forest: Forest, args):
+        self.profile = profile
+        self.seed = seed
+        self.weeks = weeks
+        self.args = args
+        self.rng = np.random.default_rng(seed)
+        self.simulation = profile.simulation(seed=seed)
+        self.start = START.timestamp()
+        self.end = self.start + weeks * WEEK_S
+        self.recording = Recording(profile, minutes=int((self.end - self.start) / 60))
+        self.types = {machine.code: machine.machine_type for machine in profile.machines}
+        self.rules = {
+            machine.code: [
+                rule
+                for metric in profile.machine_type(machine.machine_type).metrics
+                for rule in alarm_limit_rules(
+                    key=metric.name,
+                    metric=metric.name,
+                    unit=metric.unit,
+                    alarm_min=metric.alarm_min,
+                    alarm_max=metric.alarm_max,
+                    error_code="E-INS-01",
+                )
+            ]
+            for machine in profile.machines
+        }
+        self.states = {code: MachineState() for code in self.recording.codes}
+        self.champion = first_forest
+        self.challengers: dict[str, Forest] = {}  # "challenger" and "corrupted"
+        self.tickets: list[Ticket] = []
+        self._waiting: list[Ticket] = []  # for the crew
+        self.truth: dict[str, list[Truth]] = {code: [] for code in self.recording.codes}
+        self.failures: list[tuple[str, float, str]] = []  # the machine's own reports: (machine, at, mode)
+        self.current_mode: dict[str, str] = {}
+        self.weeks_log = [Week() for _ in range(weeks)]
+        self.hysteresis = AlertHysteresis(ALERT_THRESHOLD, ALERT_CLEAR_THRESHOLD)
+        self.promotions: list[tuple[float, str, str]] = []  # (day, forest, why)
+        self.corrupted_promotable: dict[str, str] = {}
+        self.trainings: list[str] = []
+
+    # --- the plant ------------------------------------------------------------------------------
+
+    def _simulate(self, until: float) -> None:
+        """Step the plant a minute at a time up to `until`, doing the crew's work as it falls due."""
+        while self._minute < until:
+            due = [ticket for ticket in self._waiting if ticket.starts <= self._minute]
+            for ticket in due:
+                self._waiting.remove(ticket)
+                self._work(ticket, at=self._minute)
+            tick = self.simulation.tick(_at(self._minute))
+            for reading in tick.readings:
+                self.recording.add(reading)
+            self._events(tick.events)
+            self._minute += 60.0
+
+    def _events(self, events) -> None:
+        for event in events:
+            record = event.fault
+            code = record.machine_code
+            if event.event == STARTED:
+                self.truth[code].append(Truth(record.started_at.timestamp(), record.planned_failure_at.timestamp()))
+                self.current_mode[code] = record.failure_mode
+            elif event.event == FAILED:
+                self.truth[code][-1].failed = record.failed_at.timestamp()
+                self.failures.append((code, record.failed_at.timestamp(), record.failure_mode))
+            elif event.event == REPAIRED:
+                self.recording.repairs[code].append(record.repaired_at.timestamp())
+                fault = self.truth[code][-1] if self.truth[code] else None
+                if fault is not None and fault.failed is None and fault.fixed is None:
+                    fault.fixed = record.repaired_at.timestamp()
+                self.current_mode.pop(code, None)
+
+    def _work(self, ticket: Ticket, *, at: float) -> None:
+        """The crew at the machine: what it finds, truthfully, and what it does."""
+        machine = self.simulation.machines[ticket.code]
+        crew = self.profile.crew
+        if machine.state in (DEVELOPING, DOWN):
+            ticket.outcome = "preventive_fix" if machine.state == DEVELOPING else "failure_confirmed"
+            ticket.mode = self.current_mode.get(ticket.code, "other")  # what the crew found
+            done = at + crew.default_job_hours * self.rng.uniform(*crew.pace) * HOUR_S
+            ticket.resolved = done
+            self._events(self.simulation.repair(machine_code=ticket.code, at=_at(at)))
+        else:
+            ticket.outcome = "false_alarm"
+            ticket.resolved = at + 0.5 * HOUR_S  # a look, and back
+        state = self.states[ticket.code]
+        state.closed_at = ticket.resolved
+        state.ticket = None
+
+    # --- the product ----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        self._minute = self.start
+        next_retrain = self.start + self.args.retrain_days * DAY_S
+        next_health = self.start
+        next_evaluation = self.start
+        for instant in np.arange(self.start + STEP_S, self.end + 1.0, STEP_S):
+            self._simulate(instant)
+            if instant >= next_health:
+                self._health_learn(instant)
+                next_health = instant + settings.HEALTH_LEARNING_CHECK_MINUTES * 60.0
+            self._judge(instant)
+            if instant >= next_evaluation and self.challengers:
+                self._evaluate_challengers(instant)
+                next_evaluation = instant + settings.SHADOW_EVALUATE_MINUTES * 60.0
+            if instant >= next_retrain:
+                self._retrain(instant)
+                next_retrain = instant + self.args.retrain_days * DAY_S
+
+    def _judge(self, now: float) -> None:
+        windows = self.recording.windows()
+        fresh = [w for w in windows if len(w.ts) and now - w.ts[-1] <= 300.0]
+        if not fresh:
+            return
+        at = [np.array([now])] * len(fresh)
+        features = windows_features(fresh, at, FEATURE_METRICS)
+        health = self._health_now(fresh, now)
+        serving = {"champion": self.champion, **self.challengers}
+        probability = {}
+        for role, forest in serving.items():
+            scored = [
+                index
+                for index, window in enumerate(fresh)
+                if forest.machine_types is None or self.types[window.machine_code] in forest.machine_types
+            ]
+            if scored:
+                values = forest.model.predict_failure_probability(features[scored])
+                scored_codes = [fresh[i].machine_code for i in scored]
+                probability[role] = dict(zip(scored_codes, values, strict=True))
+                forest.series.add(scored_codes, now, values)
+        for window in fresh:
+            code = window.machine_code
+            state = self.states[code]
+            if rule_findings(window, self.rules[code], now_ts=now):
+                state.rule_last_held = now
+            score = health.get(code)
+            settling = any(now - repaired < SETTLING_S for repaired in self.recording.repairs[code] if repaired <= now)
+            if score is not None and score[1] and not settling:
+                state.health_past_since = state.health_past_since if state.health_past_since is not None else now
+                if now - state.health_past_since >= settings.HEALTH_ALERT_MINUTES * 60.0:
+                    state.health_last_alarmed = now
+            else:
+                state.health_past_since = None
+            champion_p = probability.get("champion", {}).get(code)
+            believed = self.champion.machine_codes is None or code in self.champion.machine_codes
+            confirmed = score is not None and score[0] < settings.FOREST_ALERT_HEALTH_BELOW
+            if champion_p is None:
+                state.forest_open = False
+            elif state.forest_open:
+                state.forest_open = self.hysteresis.holds(champion_p)
+            else:
+                state.forest_open = (believed or confirmed) and self.hysteresis.opens(champion_p)
+            self._alert(code, state, now)
+
+    def _alert(self, code: str, state: MachineState, now: float) -> None:
+        clear_s = settings.ALERT_CLEAR_MINUTES * 60.0
+        sources = [
+            name
+            for name, holds in (
+                ("rule", now - state.rule_last_held <= clear_s),
+                ("anomaly", now - state.health_last_alarmed <= clear_s),
+                ("prediction", state.forest_open),
+            )
+            if holds
+        ]
+        if not sources or state.ticket is not None:
+            return
+        if now - state.closed_at < settings.ALERT_COOLDOWN_MINUTES * 60.0:
+            return
+        crew = self.profile.crew
+        ticket = Ticket(code, opened=now, source=sources[0], starts=now + self.rng.uniform(*crew.respond_minutes) * 60)
+        state.ticket = ticket
+        self.tickets.append(ticket)
+        self._waiting.append(ticket)
+
+    # --- health models --------------------------------------------------------------------------
+
+    def _health_now(self, windows: list[MachineWindow], now: float) -> dict[str, tuple[float, bool]]:
+        """(health 0-100, past its threshold) of each machine with a health model."""
+        result = {}
+        for window in windows:
+            state = self.states[window.machine_code]
+            if state.health is None:
+                continue
+            scores = state.health.score(windows_features([window], [np.array([now])], state.health_metrics))
+            result[window.machine_code] = (float(scores.health[0]), bool(scores.past_threshold[0]))
+        return result
+
+    def _health_learn(self, now: float) -> None:
+        """Learn the machines that are due: after HEALTH_LEARNING_DAYS of data, then every HEALTH_RELEARN_HOURS."""
+        for code in self.recording.codes:
+            state = self.states[code]
+            due = state.health is None or now - state.learned_at >= settings.HEALTH_RELEARN_HOURS * HOUR_S
+            if not due or now - self.start < settings.HEALTH_LEARNING_DAYS * DAY_S:
+                continue
+            window = self.recording.window(code)
+            metrics = metrics_watched(window)
+            if not metrics or not len(window.ts):
+                continue
+            first = max(window.ts[0] + LONG_WINDOW_S, now - settings.HEALTH_WINDOW_DAYS * DAY_S)
+            times = np.arange(first, now, settings.HEALTH_SAMPLE_MINUTES * 60.0)
+            features = windows_features([window], [times], metrics)
+            excluded = [(begin, end + LONG_WINDOW_S) for begin, end in self._flagged(code, now)]
+            usable = learning_rows_mask(times, excluded) & np.isfinite(features[:, 0])
+            state.learned_at = now
+            try:
+                state.health = HealthModel.fit(
+                    features[usable], feature_names(metrics), false_alarm_rate=settings.HEALTH_FALSE_ALARM_RATE
+                )
+                state.health_metrics = metrics
+            except ValueError:
+                continue  # too little usable data yet: the previous model (if any) stays
+
+    def _flagged(self, code: str, now: float) -> list[tuple[float, float]]:
+        """As tickets.selectors.machine_flagged_periods: tickets, and the days before a failure."""
+        before = settings.HEALTH_PRE_FAILURE_DAYS * DAY_S
+        periods = [
+            (ticket.opened, ticket.resolved if ticket.resolved is not None else now)
+            for ticket in self.tickets
+            if ticket.code == code
+        ]
+        periods += [(failed - before, failed + DAY_S) for machine, failed, _ in self.failures if machine == code]
+        return periods
+
+    # --- learning from the plant ---------------------------------------------------------------
+
+    def _records(self, *, until: float, corrupt: float = 0.0) -> TrainingData:
+        """What the plant recorded up to `until`, as train_models --source plant reads it."""
+        rng = np.random.default_rng([self.seed, int(until)])
+        faults = [
+            {"machine_code": code, "failure_mode": mode, "started_at": failed, "failed_at": failed, "repaired_at": None}
+            for code, failed, mode in self.failures
+            if failed <= until
+        ]
+        for fault in faults:
+            later = [r for r in self.recording.repairs[fault["machine_code"]] if r >= fault["failed_at"]]
+            fault["repaired_at"] = min(later) if later and min(later) <= until else None
+        prevented, normal = [], []
+        for ticket in self.tickets:
+            if ticket.resolved is None or ticket.resolved > until or ticket.outcome == "failure_confirmed":
+                continue
+            outcome = ticket.outcome
+            if corrupt and rng.random() < corrupt:
+                outcome = "false_alarm" if outcome == "preventive_fix" else "preventive_fix"
+            if outcome == "preventive_fix":
+                prevented.append(
+                    {
+                        "machine_code": ticket.code,
+                        "failure_mode": ticket.mode or "other",
+                        "noticed_at": ticket.opened,
+                        "fixed_at": ticket.resolved,
+                    }
+                )
+            else:
+                normal.append({"machine_code": ticket.code, "start": ticket.opened, "end": ticket.resolved})
+        description = {
+            "machines": len(self.recording.codes),
+            "failures": len(faults),
+            "label_events": {"failures": len(faults), "preventive_fixes": len(prevented), "false_alarms": len(normal)},
+        }
+        return TrainingData(self.recording.windows(), faults, description, prevented=prevented, normal_periods=normal)
+
+    def _outcomes(self, *, since: float, until: float) -> PlantOutcomes:
+        """The plant's outcomes between `since` and `until`, as tickets.selectors.plant_outcomes gives them."""
+        return PlantOutcomes(
+            failures=[(code, failed) for code, failed, _ in self.failures if since <= failed <= until],
+            prevented=[
+                (ticket.code, ticket.opened, ticket.resolved)
+                for ticket in self.tickets
+                if ticket.outcome == "preventive_fix"
+                and ticket.resolved is not None
+                and since <= ticket.resolved <= until
+            ],
+        )
+
+    def _retrain(self, now: float) -> None:
+        week = self._week(now - 1)
+        data = self._records(until=now)
+        events = data.description["label_events"]
+        found = events["failures"] + events["preventive_fixes"]
+        if found < settings.TRAINING_MIN_FAILURE_EVENTS:
+            self.trainings.append(f"day {(now - self.start) / DAY_S:.0f}: {found} failure events, too few to train")
+            return
+        types = set(self.types.values())
+        codes = set(self.recording.codes)
+        for role, corrupt in (("challenger", 0.0), ("corrupted", self.args.corrupt)):
+            records = self._records(until=now, corrupt=corrupt) if corrupt else data
+            evaluation = forest_fit_evaluate(records, seed=self.seed, progress=lambda line: None)
+            name = f"B week {week + 1}" + (f" ({corrupt:.0%} of outcomes flipped)" if corrupt else "")
+            self.challengers[role] = Forest(
+                name, evaluation.forest, types, codes, series=Series(self.recording.codes), since=now
+            )
+        self.trainings.append(
+            f"day {(now - self.start) / DAY_S:.0f}: trained on failures {events['failures']}, preventive fixes "
+            f"{events['preventive_fixes']}, false alarms {events['false_alarms']}"
+        )
+
+    def _judged(self, forest: Forest, *, since: float, now: float) -> dict:
+        codes, times, scores = forest.series.since(since)
+        alerts = would_have_alerted(
+            machine_codes=codes,
+            times=times,
+            scores=scores,
+            hysteresis=self.hysteresis,
+            max_gap_seconds=900.0,
+            now=now,
+        )
+        weeks = (now - since) / WEEK_S
+        return outcome_report(
+            alerts,
+            self._outcomes(since=since, until=now),
+            horizon_s=HORIZON_HOURS * HOUR_S,
+            now=now,
+            machine_weeks=len(set(codes.tolist())) * weeks,
+        ).as_dict()
+
+    def _evaluate_challengers(self, now: float) -> None:
+        for role in ("challenger", "corrupted"):
+            challenger = self.challengers.get(role)
+            if challenger is None:
+                continue
+            mine = self._judged(challenger, since=challenger.since, now=now)
+            active = self._judged(self.champion, since=challenger.since, now=now)
+            better, challenger.verdict = promotion_verdict(
+                mine,
+                active,
+                min_events=settings.MODEL_PROMOTION_MIN_EVENTS,
+                min_precision=settings.MODEL_PROMOTION_MIN_PRECISION,
+            )
+            if not better:
+                continue
+            day = (now - self.start) / DAY_S
+            if role == "corrupted":
+                self.corrupted_promotable.setdefault(challenger.name, f"day {day:.1f}: {challenger.verdict}")
+                continue
+            self.promotions.append((day, challenger.name, challenger.verdict))
+            self.champion = challenger
+            self.challengers.pop("challenger")
+            # The corrupted one is now judged against the new champion.
+
+    def _week(self, at: float) -> int:
+        return min(int((at - self.start) // WEEK_S), self.weeks - 1)
+
+    # --- the figures ----------------------------------------------------------------------------
+
+    def report(self) -> str:
+        horizon = HORIZON_HOURS * HOUR_S
+        lines = [
+            f"## Learning from plant B's own outcomes: {self.weeks} weeks, {len(self.recording.codes)} machines",
+            "",
+            "| week | alerts | precision | recall (caught/faults) | median lead h | false alerts / machine-week | "
+            "active forest at the week's end |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        weekly = []
+        champion_by_week = self._champions_by_week()
+        for week in range(self.weeks):
+            begin, finish = self.start + week * WEEK_S, self.start + (week + 1) * WEEK_S
+            alerts = [t for t in self.tickets if begin <= t.opened < finish]
+            right = sum(1 for t in alerts if self._right(t, horizon))
+            ended = [
+                (code, fault)
+                for code, faults in self.truth.items()
+                for fault in faults
+                if fault.ended is not None and begin <= fault.ended < finish
+            ]
+            caught, leads = 0, []
+            for code, fault in ended:
+                opened = [
+                    t.opened
+                    for t in self.tickets
+                    if t.code == code
+                    and t.opened <= fault.ended
+                    and (t.resolved if t.resolved is not None else finish) >= fault.ended - horizon
+                ]
+                if opened:
+                    caught += 1
+                    leads.append((fault.planned_failure if fault.failed is None else fault.failed) - min(opened))
+            precision = right / len(alerts) if alerts else float("nan")
+            recall = caught / len(ended) if ended else float("nan")
+            lead = float(np.median(leads)) / HOUR_S if leads else float("nan")
+            false_rate = (len(alerts) - right) / len(self.recording.codes)
+            weekly.append((precision, recall, lead))
+            lines.append(
+                f"| {week + 1} | {len(alerts)} | {precision:.2f} | {recall:.2f} ({caught}/{len(ended)}) | "
+                f"{lead:.1f} | {false_rate:.2f} | {champion_by_week[week]} |"
+            )
+        lines += ["", "Retraining:", *(f"- {line}" for line in self.trainings)]
+        promoted = [f"day {day:.1f}: {name} promoted, {why}" for day, name, why in self.promotions]
+        lines += ["", "Promotions:", *(f"- {line}" for line in promoted or ["none"])]
+        late = weekly[3:]
+        met = all(p >= 0.9 and r >= 0.9 and lead >= 2.0 for p, r, lead in late)
+        first = weekly[0]
+        promoted_weeks = [week for week, name in enumerate(champion_by_week) if name != champion_by_week[0]]
+        never_worse = all(
+            weekly[w][0] >= first[0] and weekly[w][1] >= first[1] for w in promoted_weeks if w < len(weekly)
+        )
+        lines += [
+            "",
+            "Targets:",
+            "- from week 4 on, precision ≥ 0.9, recall ≥ 0.9, median lead ≥ 2 h: "
+            + ("met" if met else "NOT met")
+            + " ("
+            + ", ".join(f"week {w + 4}: {p:.2f}/{r:.2f}/{lead:.1f} h" for w, (p, r, lead) in enumerate(late))
+            + ")",
+            "- never worse than week 1 (precision and recall) once a promoted forest is active: "
+            + ("met" if never_worse else "NOT met"),
+            f"- the challenger trained on {self.args.corrupt:.0%} flipped outcomes is never promoted: "
+            + (
+                "met"
+                if not self.corrupted_promotable
+                else "NOT met: " + "; ".join(f"{name}, {why}" for name, why in self.corrupted_promotable.items())
+            ),
+        ]
+        return "\n".join(lines)
+
+    def _right(self, ticket: Ticket, horizon: float) -> bool:
+        closed = ticket.resolved if ticket.resolved is not None else self.end
+        return any(
+            fault.started <= closed + horizon and (fault.ended if fault.ended is not None else np.inf) >= ticket.opened
+            for fault in self.truth[ticket.code]
+        )
+
+    def _champions_by_week(self) -> list[str]:
+        names, current = [], "plant A's forest"
+        for week in range(self.weeks):
+            for day, name, _ in self.promotions:
+                if day <= (week + 1) * 7:
+                    current = name
+            names.append(current)
+        return names
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
