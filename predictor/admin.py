@@ -1,11 +1,13 @@
 from django.conf import settings
 from django.contrib import admin, messages
+from django.utils.html import format_html
 
 from predictor.models import (
     AlarmRule,
     HealthModelVersion,
     HealthState,
     MachineHealth,
+    ModelDrift,
     ModelVersion,
     Prediction,
     SensorWarning,
@@ -14,9 +16,33 @@ from predictor.models import (
 from predictor.services import model_version_activate
 
 
+@admin.display(description="PSI", ordering="psi")
+def drift_psi(obj: ModelDrift) -> str:
+    """The figure, and past DRIFT_PSI_WARNING a red "drifted: retrain" beside it."""
+    if obj.is_drifted:
+        return format_html('{} <strong style="color: #ba2121">drifted: retrain</strong>', f"{obj.psi:.2f}")
+    return f"{obj.psi:.2f}"
+
+
+class ModelDriftInline(admin.TabularInline):
+    """A version's drift per machine type, on its page: is what it learned still what the plant does?"""
+
+    model = ModelDrift
+    fields = ["machine_type", drift_psi, "feature", "sample_size", "measured_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "drift from the training data, per machine type"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
     """Versions are written by `manage.py train_models`; here a supervisor reviews and activates them."""
+
+    inlines = [ModelDriftInline]
 
     list_display = ["version", "kind", "is_active", "trained_at", "activated_at", "headline_metrics"]
     list_filter = ["kind", "is_active"]
@@ -50,6 +76,27 @@ class ModelVersionAdmin(admin.ModelAdmin):
         for model_version in queryset:
             model_version_activate(model_version=model_version)
         self.message_user(request, f"Activated {queryset.count()} version(s).", messages.SUCCESS)
+
+
+@admin.register(ModelDrift)
+class ModelDriftAdmin(admin.ModelAdmin):
+    """Read-only: how far each machine type's live features are from each version's training data,
+    measured by the predictor every minute. Past DRIFT_PSI_WARNING the version should be retrained."""
+
+    list_display = ["model_version", "machine_type", drift_psi, "drifted", "feature", "sample_size", "measured_at"]
+    list_filter = ["model_version__is_active", "machine_type"]
+    search_fields = ["machine_type", "feature", "model_version__version"]
+    list_select_related = ["model_version"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Drifted", boolean=True)
+    def drifted(self, obj):
+        return obj.is_drifted
 
 
 @admin.register(Prediction)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -52,6 +53,34 @@ class ModelVersion(models.Model):
     def __str__(self):
         active = " (active)" if self.is_active else ""
         return f"{self.get_kind_display()} {self.version}{active}"
+
+
+class ModelDrift(models.Model):
+    """How far the live feature rows of one machine type are from the rows a model version was trained
+    on: the population stability index of the feature that drifted most (predictor.ml.drift), over
+    the predictor's last hour, updated at most once a minute."""
+
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="drifts")
+    # The name, as the version's training recorded it: its references are kept by name.
+    machine_type = models.CharField(max_length=80)
+    psi = models.FloatField(help_text="Population stability index: below 0.1 stable, above 0.25 shifted")
+    feature = models.CharField(max_length=80, help_text="The feature that drifted most")
+    sample_size = models.PositiveIntegerField(help_text="Live feature rows measured")
+    measured_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-psi"]
+        constraints = [
+            models.UniqueConstraint(fields=["model_version", "machine_type"], name="modeldrift_one_per_version_type"),
+            models.CheckConstraint(condition=Q(psi__gte=0), name="modeldrift_psi_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.model_version.version} {self.machine_type}: PSI {self.psi:.2f}"
+
+    @property
+    def is_drifted(self) -> bool:
+        return self.psi > settings.DRIFT_PSI_WARNING
 
 
 class Prediction(models.Model):

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from catalogue.selectors import error_code_by_failure_mode
 from core.errors import error_first_line
+from predictor.drift import DriftMonitor
 from predictor.health import HealthScorer, health_learning_pass
 from predictor.ml.features import LONG_WINDOW_S, MachineWindow, windows_features
 from predictor.ml.predict import LoadedArtifact, Predictor, StageClock
@@ -109,6 +110,7 @@ class Scorer:
         self._windows = RecentWindows(hours=LONG_WINDOW_S / 3600 + 0.5)
         self._warned_no_forest = False
         self._health = HealthScorer()
+        self._drift = DriftMonitor()
 
     def _models(self) -> dict[str, tuple[ModelVersion, LoadedArtifact]]:
         models = {}
@@ -211,6 +213,7 @@ class Scorer:
                 health=health,
                 within_own_normal=self.forest_doubted(health, forest=forest, machines=machines),
             )
+            self._drift.observe(forest, windows=healthy, machines=machines, features=features, now=now)
         return TickResult(
             len(drafts), len(warnings), tuple(str(version) for version, _ in models.values()), clock.seconds
         )

@@ -15,7 +15,15 @@ from catalogue.models import INSPECT_ERROR_CODE, ErrorCode
 from core.wiring import wired
 from predictor.ml.artifacts import directory_sha256
 from predictor.ml.rules import RuleFinding
-from predictor.models import HealthModelVersion, HealthState, MachineHealth, ModelVersion, Prediction, SensorWarning
+from predictor.models import (
+    HealthModelVersion,
+    HealthState,
+    MachineHealth,
+    ModelDrift,
+    ModelVersion,
+    Prediction,
+    SensorWarning,
+)
 from realtime.broadcast import broadcast_on_commit
 from telemetry.models import Machine
 
@@ -68,6 +76,37 @@ def trained_artifact_register(*, artifact: "TrainedArtifact", activate: bool) ->
         metrics=artifact.metrics,
         data_description=artifact.description,
         activate=activate,
+    )
+
+
+@dataclass(frozen=True)
+class ModelDriftDraft:
+    """A drift measured by the predictor (predictor.drift.DriftMonitor)."""
+
+    model_version: ModelVersion
+    machine_type: str
+    psi: float
+    feature: str
+    sample_size: int
+
+
+def model_drifts_record(*, drifts: Sequence[ModelDriftDraft], measured_at: datetime.datetime) -> None:
+    """Each version and machine type keeps its latest drift: one row, replaced in one upsert."""
+    ModelDrift.objects.bulk_create(
+        [
+            ModelDrift(
+                model_version=draft.model_version,
+                machine_type=draft.machine_type,
+                psi=draft.psi,
+                feature=draft.feature,
+                sample_size=draft.sample_size,
+                measured_at=measured_at,
+            )
+            for draft in drifts
+        ],
+        update_conflicts=True,
+        unique_fields=["model_version", "machine_type"],
+        update_fields=["psi", "feature", "sample_size", "measured_at"],
     )
 
 
