@@ -30,8 +30,9 @@ DRIFT_SAMPLE_WINDOW = datetime.timedelta(hours=1)
 # between two ticks seconds apart, so more often would add near-copies of the same rows.
 DRIFT_MEASURE_EVERY = datetime.timedelta(minutes=1)
 # Rows a minute adds to a type's sample, at most (drawn at random from a larger type): 60 minutes of
-# 200 rows of ~100 features in float32 bound a type's sample to about 5 MB.
-DRIFT_ROWS_PER_MINUTE = 200
+# 100 rows of ~100 features bound a type's sample to about 5 MB. Kept as float64, as the reference's
+# bins were counted: a value on an edge in float32 would fall into the next bin.
+DRIFT_ROWS_PER_MINUTE = 100
 
 
 class DriftMonitor:
@@ -94,7 +95,7 @@ class DriftMonitor:
         if len(rows) > self._rows_per_minute:
             rows = rows[self._rng.choice(len(rows), size=self._rows_per_minute, replace=False)]
         sample = self._samples.setdefault(machine_type, deque())
-        sample.append((now_s, rows.astype(np.float32)))
+        sample.append((now_s, rows))
         while sample and sample[0][0] <= now_s - self._window_s:
             sample.popleft()
         return np.concatenate([rows for _, rows in sample])
