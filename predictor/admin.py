@@ -28,7 +28,7 @@ class ModelDriftInline(admin.TabularInline):
     """A version's drift per machine type, on its page: is what it learned still what the plant does?"""
 
     model = ModelDrift
-    fields = ["machine_type", drift_psi, "feature", "sample_size", "measured_at"]
+    fields = ["machine_type", drift_psi, "feature", "feature_psi", "sample_size", "measured_at"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -81,9 +81,18 @@ class ModelVersionAdmin(admin.ModelAdmin):
 @admin.register(ModelDrift)
 class ModelDriftAdmin(admin.ModelAdmin):
     """Read-only: how far each machine type's live features are from each version's training data,
-    measured by the predictor every minute. Past DRIFT_PSI_WARNING the version should be retrained."""
+    measured by the predictor every 10 minutes. Past DRIFT_PSI_WARNING the version should be retrained."""
 
-    list_display = ["model_version", "machine_type", drift_psi, "drifted", "feature", "sample_size", "measured_at"]
+    list_display = [
+        "model_version",
+        "machine_type",
+        drift_psi,
+        "drifted",
+        "feature",
+        "feature_psi",
+        "sample_size",
+        "measured_at",
+    ]
     list_filter = ["model_version__is_active", "machine_type"]
     search_fields = ["machine_type", "feature", "model_version__version"]
     list_select_related = ["model_version"]

@@ -87,6 +87,7 @@ class ModelDriftDraft:
     machine_type: str
     psi: float
     feature: str
+    feature_psi: float
     sample_size: int
 
 
@@ -99,6 +100,7 @@ def model_drifts_record(*, drifts: Sequence[ModelDriftDraft], measured_at: datet
                 machine_type=draft.machine_type,
                 psi=draft.psi,
                 feature=draft.feature,
+                feature_psi=draft.feature_psi,
                 sample_size=draft.sample_size,
                 measured_at=measured_at,
             )
@@ -106,7 +108,7 @@ def model_drifts_record(*, drifts: Sequence[ModelDriftDraft], measured_at: datet
         ],
         update_conflicts=True,
         unique_fields=["model_version", "machine_type"],
-        update_fields=["psi", "feature", "sample_size", "measured_at"],
+        update_fields=["psi", "feature", "feature_psi", "sample_size", "measured_at"],
     )
 
 

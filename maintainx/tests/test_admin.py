@@ -49,6 +49,7 @@ def plant(db):
         machine_type=machine.machine_type.name,
         psi=0.41,
         feature="vibration_mean_1h",
+        feature_psi=2.3,
         sample_size=600,
         measured_at=datetime.datetime(2026, 3, 5, tzinfo=datetime.UTC),
     )

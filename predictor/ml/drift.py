@@ -27,8 +27,9 @@ _RECORDED_DIGITS = 5
 class Drift:
     """One live sample against one reference."""
 
-    psi: float  # of the feature that drifted most
-    feature: str  # that feature
+    psi: float  # the median of the features' PSI: how far the type as a whole has moved
+    feature: str  # the feature that drifted most
+    feature_psi: float  # its PSI
     sample_size: int  # live rows
 
 
@@ -71,27 +72,34 @@ def population_stability(reference: Mapping[str, Any], rows: np.ndarray, feature
     """The live `rows` (n, features; columns named by `feature_names`) against `reference`; None
     when there is nothing to compare (no rows, or no feature in common).
 
-    The figure is the largest PSI of any feature, not the mean: the usual reading of PSI (below 0.1
-    stable, above 0.25 shifted) is per variable, and one metric drifting (a sensor replaced or
-    recalibrated) moves only its dozen features of the hundred, which a mean would dilute below any
-    threshold. The price is that on a small sample the largest of many noisy figures reads high, hence
-    the sample size beside it.
+    The figure is the median of the features' PSI, neither the largest nor the mean. On the simulated
+    demo plant, a healthy day of 4 to 11 machines per type read 2.96 at the largest (hours since repair,
+    which a day's sample cannot spread as a month's does, then one machine's developing fault: what the
+    forest is for, not drift), 0.26 to 0.41 as the mean and 0.07 to 0.14 as the median; a plant whose
+    features moved as a whole reads high on all three. The feature that moved most is reported beside
+    it, with its own PSI, to say where to look.
     """
     rows = np.asarray(rows, dtype=np.float64)
     if not len(rows):
         return None
     columns = {name: column for column, name in enumerate(feature_names)}
-    worst: Drift | None = None
+    psi_of: dict[str, float] = {}
     for name, binned in reference["features"].items():
         column = columns.get(name)
         if column is None:
             continue
         expected = np.maximum(np.asarray(binned["shares"], dtype=np.float64), SHARE_FLOOR)
         actual = np.maximum(_shares(rows[:, column], np.asarray(binned["edges"], dtype=np.float64)), SHARE_FLOOR)
-        psi = float(np.sum((actual - expected) * np.log(actual / expected)))
-        if worst is None or psi > worst.psi:
-            worst = Drift(psi=psi, feature=name, sample_size=len(rows))
-    return worst
+        psi_of[name] = float(np.sum((actual - expected) * np.log(actual / expected)))
+    if not psi_of:
+        return None
+    worst = max(psi_of, key=psi_of.__getitem__)
+    return Drift(
+        psi=float(np.median(list(psi_of.values()))),
+        feature=worst,
+        feature_psi=psi_of[worst],
+        sample_size=len(rows),
+    )
 
 
 def _shares(values: np.ndarray, edges: np.ndarray) -> np.ndarray:

@@ -6,6 +6,9 @@ import json
 
 import numpy as np
 import pytest
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.urls import reverse
 
 from predictor.drift import DriftMonitor
 from predictor.ml.drift import SHARE_FLOOR, drift_reference, drift_references, population_stability
@@ -19,9 +22,10 @@ NAMES = ["vibration_mean_1h", "temperature_mean_1h", "error_codes_24h"]
 
 
 def normal_rows(count: int, *, seed: int, shift: float = 0.0) -> np.ndarray:
+    """Vibration and temperature, normal, each moved by `shift` of its standard deviation."""
     rows = np.random.default_rng(seed).normal(size=(count, len(NAMES)))
-    rows[:, 0] = 2.0 + 0.3 * rows[:, 0] + shift * 0.3  # shift in standard deviations
-    rows[:, 1] = 50.0 + 4.0 * rows[:, 1]
+    rows[:, 0] = 2.0 + 0.3 * (rows[:, 0] + shift)
+    rows[:, 1] = 50.0 + 4.0 * (rows[:, 1] + shift)
     rows[:, 2] = 0.0  # no error code in training: a constant
     return rows
 
@@ -32,16 +36,18 @@ def test_a_sample_from_the_training_distribution_reads_stable():
     drift = population_stability(reference, normal_rows(2000, seed=1), NAMES)
 
     assert drift.psi < 0.02
+    assert drift.feature_psi < 0.02
     assert drift.sample_size == 2000
 
 
-def test_a_mean_shifted_by_two_standard_deviations_reads_significant_and_names_the_feature():
+def test_means_shifted_by_two_standard_deviations_read_significant():
     reference = drift_reference(normal_rows(5000, seed=0), NAMES)
 
     drift = population_stability(reference, normal_rows(2000, seed=1, shift=2.0), NAMES)
 
     assert drift.psi > 0.25
-    assert drift.feature == "vibration_mean_1h"
+    assert drift.feature in ("vibration_mean_1h", "temperature_mean_1h")
+    assert drift.feature_psi >= drift.psi
 
 
 def test_a_feature_constant_in_training_is_left_out_and_cannot_dominate():
@@ -104,7 +110,7 @@ def test_references_are_kept_per_group_and_small_enough_for_the_metadata():
 
 
 @pytest.mark.django_db
-def test_the_monitor_measures_a_type_at_most_once_a_minute_over_the_last_hour_of_its_rows():
+def test_the_monitor_measures_a_type_each_sample_once_its_samples_span_the_window_and_no_further():
     names = feature_names()
     reference_rows = np.random.default_rng(0).normal(size=(500, len(names)))
     forest = (
@@ -116,18 +122,61 @@ def test_the_monitor_measures_a_type_at_most_once_a_minute_over_the_last_hour_of
     )
     machines = [MachineRef(id=n, code=f"M-{n}", machine_type_id=1, machine_type="Pump") for n in range(300)]
     windows = [MachineWindow(ref.code, np.empty(0), {}) for ref in machines]
-    monitor = DriftMonitor(rows_per_minute=100)
+    monitor = DriftMonitor(window=datetime.timedelta(hours=1), every=datetime.timedelta(minutes=1), rows_per_sample=100)
     start = datetime.datetime(2026, 12, 1, 8, 0, tzinfo=datetime.UTC)
-    sizes = []
+    measured = []
     for seconds in range(0, 90 * 60, 20):  # a tick every 20 seconds for an hour and a half
         rows = np.random.default_rng(seconds).normal(size=(len(windows), len(names)))
         at = start + datetime.timedelta(seconds=seconds)
         drafts = monitor.observe(forest, windows=windows, machines=machines, features=rows, now=at)
-        sizes += [draft.sample_size for draft in drafts]
+        measured += [(at - start, draft.sample_size) for draft in drafts]
 
-    assert len(sizes) == 90  # once a minute, not every tick
-    assert sizes[:3] == [100, 200, 300]  # 100 of the 300 rows a minute
-    assert max(sizes) == 60 * 100  # the last hour, no more
+    # A sample a minute, not a tick's; the first figure once an hour of them is there; 100 of the 300 rows each.
+    assert measured[0] == (datetime.timedelta(minutes=59), 60 * 100)
+    assert len(measured) == 31
+    assert {size for _, size in measured} == {60 * 100}  # the last hour, no more
     drift = ModelDrift.objects.get()
-    assert drift.sample_size == 6000
     assert drift.measured_at == start + datetime.timedelta(minutes=89)
+    assert drift.psi < settings.DRIFT_PSI_WARNING
+
+
+@pytest.mark.django_db
+def test_a_version_has_one_drift_per_machine_type():
+    version = ModelVersionFactory()
+    ModelDrift.objects.create(**drift_fields(version))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ModelDrift.objects.create(**drift_fields(version))
+
+
+@pytest.mark.django_db
+def test_the_median_psi_is_never_above_the_most_drifted_features():
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ModelDrift.objects.create(**drift_fields(ModelVersionFactory(), psi=0.5, feature_psi=0.3))
+
+
+def test_the_admin_flags_a_drifted_type_in_the_list_and_on_the_versions_page(admin_client):
+    version = ModelVersionFactory(is_active=True)
+    ModelDrift.objects.create(**drift_fields(version, machine_type="Screw compressor", psi=0.6, feature_psi=4.1))
+    ModelDrift.objects.create(**drift_fields(version, machine_type="Induction motor", psi=0.05, feature_psi=0.2))
+
+    listed = admin_client.get(reverse("admin:predictor_modeldrift_changelist")).content.decode()
+    on_version = admin_client.get(reverse("admin:predictor_modelversion_change", args=[version.pk])).content.decode()
+
+    for page in (listed, on_version):
+        assert "Screw compressor" in page
+        assert "Induction motor" in page
+        assert page.count("drifted: retrain") == 1
+    assert 'alt="True"' in listed  # the "Drifted" column's icon
+
+
+def drift_fields(version, **fields):
+    return {
+        "model_version": version,
+        "machine_type": "Centrifugal pump",
+        "psi": 0.1,
+        "feature": "vibration_mean_1h",
+        "feature_psi": 0.3,
+        "sample_size": 600,
+        "measured_at": datetime.datetime(2026, 12, 1, 8, 0, tzinfo=datetime.UTC),
+        **fields,
+    }

@@ -7,6 +7,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from predictor.drift import DriftMonitor
 from predictor.ml.artifacts import metadata_write
 from predictor.ml.drift import drift_references
 from predictor.ml.features import feature_names, windows_features
@@ -85,6 +86,9 @@ def test_a_tick_records_one_drift_per_version_and_type_and_a_shifted_type_past_t
     plant_readings(end=trained_at)
     version = forest_trained_on_the_plant(tmp_path, at=trained_at)
     scorer = Scorer()
+    # A minute's sample, not a day's: each tick below is measured on its own rows.
+    minute = datetime.timedelta(minutes=1)
+    scorer._drift = DriftMonitor(window=minute, every=minute)
 
     scorer.tick(now=trained_at)
     as_trained = {drift.machine_type: drift for drift in ModelDrift.objects.filter(model_version=version)}
