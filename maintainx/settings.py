@@ -181,6 +181,10 @@ HEALTH_ALERT_MINUTES = env_int("HEALTH_ALERT_MINUTES", default=60, minimum=0, ma
 FOREST_ALERT_HEALTH_BELOW = env_float("FOREST_ALERT_HEALTH_BELOW", default=60.0, minimum=0.0, maximum=100.0)
 # The predictor learns at most this many machines between two ticks, so learning never holds a tick up.
 HEALTH_LEARN_PER_TICK = env_int("HEALTH_LEARN_PER_TICK", default=5, minimum=0, maximum=10_000)
+# Drift (predictor.drift): the admin warns, and the predictor logs, when a machine type's live feature rows are
+# past this population stability index from the active forest's training rows. The usual reading of PSI: below
+# 0.1 stable, 0.1 to 0.25 a moderate shift worth watching, above 0.25 a significant one (retrain).
+DRIFT_PSI_WARNING = env_float("DRIFT_PSI_WARNING", default=0.25, minimum=0.01, maximum=100.0)
 # train_models --source plant refuses a history with fewer failure events than this (failures plus
 # preventive fixes, the faults the forest can learn to see coming): a model from a handful is noise.
 TRAINING_MIN_FAILURE_EVENTS = env_int("TRAINING_MIN_FAILURE_EVENTS", default=10, minimum=1, maximum=1_000_000)

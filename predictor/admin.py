@@ -8,6 +8,7 @@ from predictor.models import (
     HealthModelVersion,
     HealthState,
     MachineHealth,
+    ModelDrift,
     ModelVersion,
     Prediction,
     SensorWarning,
@@ -17,11 +18,35 @@ from predictor.selectors import model_version_previous
 from predictor.services import model_version_activate, model_version_make_challenger
 
 
+@admin.display(description="PSI", ordering="psi")
+def drift_psi(obj: ModelDrift) -> str:
+    """The figure, and past DRIFT_PSI_WARNING a red "drifted: retrain" beside it."""
+    if obj.is_drifted:
+        return format_html('{} <strong style="color: #ba2121">drifted: retrain</strong>', f"{obj.psi:.2f}")
+    return f"{obj.psi:.2f}"
+
+
+class ModelDriftInline(admin.TabularInline):
+    """A version's drift per machine type, on its page: is what it learned still what the plant does?"""
+
+    model = ModelDrift
+    fields = ["machine_type", drift_psi, "feature", "feature_psi", "sample_size", "measured_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "drift from the training data, per machine type"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
     """Versions are written by `manage.py train_models` and by the scheduled retraining (a challenger);
     here a supervisor compares the challenger with the active version on the plant's own outcomes,
     promotes it, rolls back, or activates a version by hand. Each activation records who and why."""
+
+    inlines = [ModelDriftInline]
 
     list_display = ["version", "kind", "role", "trained_at", "activated_at", "activated_by", "shadow_summary"]
     list_filter = ["kind", "is_active", "is_challenger"]
@@ -149,6 +174,36 @@ def _figures(figures: dict | None) -> str:
         f"{figures['alerts']} alerts, precision {_share(figures['precision'])}, recall {_share(figures['recall'])}, "
         f"lead {_number(figures['median_lead_hours'], ' h')}"
     )
+
+
+@admin.register(ModelDrift)
+class ModelDriftAdmin(admin.ModelAdmin):
+    """Read-only: how far each machine type's live features are from each version's training data,
+    measured by the predictor every 10 minutes. Past DRIFT_PSI_WARNING the version should be retrained."""
+
+    list_display = [
+        "model_version",
+        "machine_type",
+        drift_psi,
+        "drifted",
+        "feature",
+        "feature_psi",
+        "sample_size",
+        "measured_at",
+    ]
+    list_filter = ["model_version__is_active", "machine_type"]
+    search_fields = ["machine_type", "feature", "model_version__version"]
+    list_select_related = ["model_version"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Drifted", boolean=True)
+    def drifted(self, obj):
+        return obj.is_drifted
 
 
 @admin.register(Prediction)

@@ -86,6 +86,39 @@ class ModelVersion(models.Model):
         return f"{self.get_kind_display()} {self.version}{role}"
 
 
+class ModelDrift(models.Model):
+    """How far the live feature rows of one machine type are from the rows a model version was trained
+    on: the median of the features' population stability index (predictor.ml.drift) over the
+    predictor's last day, and the feature that drifted most; updated every 10 minutes."""
+
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="drifts")
+    # The name, as the version's training recorded it: its references are kept by name.
+    machine_type = models.CharField(max_length=80)
+    psi = models.FloatField(
+        "PSI", help_text="Population stability index, the features' median: below 0.1 stable, above 0.25 shifted"
+    )
+    feature = models.CharField(max_length=80, help_text="The feature that drifted most")
+    feature_psi = models.FloatField("its PSI", help_text="That feature's population stability index")
+    sample_size = models.PositiveIntegerField(help_text="Live feature rows measured")
+    measured_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-psi"]
+        constraints = [
+            models.UniqueConstraint(fields=["model_version", "machine_type"], name="modeldrift_one_per_version_type"),
+            models.CheckConstraint(condition=Q(psi__gte=0), name="modeldrift_psi_not_negative"),
+            # A median is never above the largest.
+            models.CheckConstraint(condition=Q(feature_psi__gte=F("psi")), name="modeldrift_feature_psi_at_least_psi"),
+        ]
+
+    def __str__(self):
+        return f"{self.model_version.version} {self.machine_type}: PSI {self.psi:.2f}"
+
+    @property
+    def is_drifted(self) -> bool:
+        return self.psi > settings.DRIFT_PSI_WARNING
+
+
 class Prediction(models.Model):
     """What the models said about one machine at one instant, and why."""
 

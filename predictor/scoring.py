@@ -21,6 +21,7 @@ from django.utils import timezone
 from catalogue.selectors import error_code_by_failure_mode
 from core.errors import error_first_line
 from predictor.challengers import ModelUpkeep
+from predictor.drift import DriftMonitor
 from predictor.health import HealthScorer, health_learning_pass
 from predictor.ml.features import LONG_WINDOW_S, MachineWindow, windows_features
 from predictor.ml.predict import LoadedArtifact, Predictor, StageClock
@@ -123,6 +124,7 @@ class Scorer:
         self._windows = RecentWindows(hours=LONG_WINDOW_S / 3600 + 0.5)
         self._warned_no_forest = False
         self._health = HealthScorer()
+        self._drift = DriftMonitor()
 
     def _models(self) -> dict[str, tuple[ModelVersion, LoadedArtifact]]:
         models = {}
@@ -232,6 +234,7 @@ class Scorer:
             )
             if shadow:
                 shadow_predictions_record(model_version=challenger[0], drafts=shadow)
+            self._drift.observe(forest, windows=healthy, machines=machines, features=features, now=now)
         return TickResult(
             len(drafts), len(warnings), tuple(str(version) for version, _ in models.values()), clock.seconds
         )

@@ -19,6 +19,7 @@ from predictor.models import (
     HealthModelVersion,
     HealthState,
     MachineHealth,
+    ModelDrift,
     ModelVersion,
     Prediction,
     SensorWarning,
@@ -158,6 +159,39 @@ def shadow_predictions_record(*, model_version: ModelVersion, drafts: Sequence["
                 if draft.machine_code in machine_ids
             ]
         )
+    )
+
+
+@dataclass(frozen=True)
+class ModelDriftDraft:
+    """A drift measured by the predictor (predictor.drift.DriftMonitor)."""
+
+    model_version: ModelVersion
+    machine_type: str
+    psi: float
+    feature: str
+    feature_psi: float
+    sample_size: int
+
+
+def model_drifts_record(*, drifts: Sequence[ModelDriftDraft], measured_at: datetime.datetime) -> None:
+    """Each version and machine type keeps its latest drift: one row, replaced in one upsert."""
+    ModelDrift.objects.bulk_create(
+        [
+            ModelDrift(
+                model_version=draft.model_version,
+                machine_type=draft.machine_type,
+                psi=draft.psi,
+                feature=draft.feature,
+                feature_psi=draft.feature_psi,
+                sample_size=draft.sample_size,
+                measured_at=measured_at,
+            )
+            for draft in drifts
+        ],
+        update_conflicts=True,
+        unique_fields=["model_version", "machine_type"],
+        update_fields=["psi", "feature", "feature_psi", "sample_size", "measured_at"],
     )
 
 

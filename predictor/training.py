@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from predictor.ml.alerts import alert_report
 from predictor.ml.artifacts import metadata_write
+from predictor.ml.drift import drift_references
 from predictor.ml.evaluation import binary_report
 from predictor.ml.features import (
     FEATURE_METRICS,
@@ -50,13 +51,15 @@ Progress = Callable[[str], None]
 class TrainingData:
     """History and its labels. `faults` are FaultTruth dicts; a plant's records add what they say
     beside failures: `prevented` (PreventedFault dicts: faults fixed before they broke anything) and
-    `normal_periods` (NormalPeriod dicts: false alarms, the hard negatives). See training_samples."""
+    `normal_periods` (NormalPeriod dicts: false alarms, the hard negatives). See training_samples.
+    `machine_types`: each machine's type (code → type name), which the drift references are kept by."""
 
     windows: list[MachineWindow]
     faults: list[dict]
     description: dict
     prevented: list[dict] = field(default_factory=list)
     normal_periods: list[dict] = field(default_factory=list)
+    machine_types: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -175,6 +178,7 @@ class ForestEvaluation:
     metrics: dict
     test_labels: np.ndarray
     test_scores: np.ndarray
+    drift_references: dict = field(default_factory=dict)
 
 
 def forest_fit_evaluate(data: TrainingData, *, seed: int, progress: Progress) -> ForestEvaluation:
@@ -200,7 +204,14 @@ def forest_fit_evaluate(data: TrainingData, *, seed: int, progress: Progress) ->
         train_samples=int(split.train.sum()),
         **alert_metrics(samples, split.test, scores, data.faults),
     )
-    return ForestEvaluation(forest, samples.feature_names, metrics, samples.y_failure[split.test], scores)
+    # From every sample of the history, held-out machines and period included: the same plant and
+    # time, and so every type the forest serves has a reference to measure its live rows against.
+    references = drift_references(
+        samples.X, [data.machine_types.get(code) for code in samples.machine_codes], samples.feature_names
+    )
+    return ForestEvaluation(
+        forest, samples.feature_names, metrics, samples.y_failure[split.test], scores, drift_references=references
+    )
 
 
 def forest_train(data: TrainingData, *, seed: int, progress: Progress, version: str | None = None) -> TrainedArtifact:
@@ -226,6 +237,8 @@ def forest_train(data: TrainingData, *, seed: int, progress: Progress, version: 
             "machine_types": data.description.get("machine_types"),
             # Machines it did not learn are judged against their own health models too.
             "machine_codes": data.description.get("machine_codes"),
+            # Per machine type, what its feature rows looked like: serving measures the live ones' drift by it.
+            "drift_references": evaluation.drift_references,
         },
     )
     return TrainedArtifact(ModelKind.RANDOM_FOREST, version, directory, evaluation.metrics, _describe(data.description))

@@ -62,7 +62,9 @@ def training_data_simulate(
         "to": end.isoformat(),
         "failures": sum(1 for fault in faults if fault["failed_at"] is not None),
     }
-    return TrainingData(windows=windows, faults=faults, description=description)
+    return TrainingData(
+        windows=windows, faults=faults, description=description, machine_types=_type_of_machine(plant.machine_ids)
+    )
 
 
 def simulation_record(
@@ -159,7 +161,17 @@ def training_data_database(*, days: float, end: datetime.datetime | None = None)
         "to": end.isoformat(),
         "failures": sum(1 for fault in faults if fault["failed_at"] is not None),
     }
-    return TrainingData(windows=windows, faults=faults, description=description)
+    return TrainingData(
+        windows=windows,
+        faults=faults,
+        description=description,
+        machine_types=_type_of_machine(window.machine_code for window in windows),
+    )
+
+
+def _type_of_machine(codes) -> dict[str, str]:
+    """Each machine's type name, by code."""
+    return dict(Machine.objects.filter(code__in=list(codes)).values_list("code", "machine_type__name"))
 
 
 def _machine_types(machine_ids) -> list[str]:

@@ -57,4 +57,5 @@ def training_data_plant(*, days: float, end: datetime.datetime | None = None) ->
         description=description,
         prevented=records.prevented,
         normal_periods=records.normal_periods,
+        machine_types={machine.code: machine.machine_type.name for machine in machines},
     )

@@ -14,6 +14,7 @@ from predictor.models import (
     HealthModelVersion,
     HealthState,
     MachineHealth,
+    ModelDrift,
     RuleKind,
     SensorProblem,
     SensorWarning,
@@ -41,7 +42,17 @@ def plant(db):
     SOPStepFactory(sop=SOPFactory(error_codes=[alert.error_code]))
     ticket = TicketFactory(machine=machine, alert=alert, error_code=alert.error_code)
     BreakdownFactory(machine=machine, error_code=alert.error_code, ticket=ticket, predicted_by=alert)
-    PredictionFactory(machine=machine, model_version=ModelVersionFactory(is_active=True))
+    forest = ModelVersionFactory(is_active=True)
+    PredictionFactory(machine=machine, model_version=forest)
+    ModelDrift.objects.create(
+        model_version=forest,
+        machine_type=machine.machine_type.name,
+        psi=0.41,
+        feature="vibration_mean_1h",
+        feature_psi=2.3,
+        sample_size=600,
+        measured_at=datetime.datetime(2026, 3, 5, tzinfo=datetime.UTC),
+    )
     RejectedMessage.objects.create(topic="plant/x/telemetry", payload=b"\xff", payload_size=1, reason="not UTF-8")
     Shift.objects.create(name="Early", starts_at="06:00", ends_at="14:00")
     SensorWarning.objects.create(machine=machine, problem=SensorProblem.STALE, detail="newest reading is 9 minutes old")

@@ -76,8 +76,8 @@ def _upgrade_and_compare(code_before: Path, database_url: str) -> None:
     after["counts"] = {name: count - added.get(name, 0) for name, count in after["counts"].items()}
     for part in ("counts", "sop_error_codes", "tickets", "predictions", "faults", "logged_models"):
         assert after[part] == before[part], part
-    # Every grant kept; the roles also get the models added since (the alarm rules, the health models), by
-    # the sync after migrate.
+    # Every grant kept; the roles also get the models added since (the alarm rules, the health models, the
+    # models' drift), by the sync after migrate.
     for role, codenames in before["grants"].items():
         new = set(after["grants"][role]) - set(codenames)
         assert set(codenames) <= set(after["grants"][role]), role
@@ -87,6 +87,7 @@ def _upgrade_and_compare(code_before: Path, database_url: str) -> None:
             "healthmodelversion",
             "machinehealth",
             "shadowprediction",
+            "modeldrift",
         }, role
     assert "NEW_ROWS_OK E-NEW-01 True" in output
     # Nothing left for a later migrate: today's migrations are all recorded as applied.

@@ -76,3 +76,18 @@ def test_now_pins_the_simulated_history_so_the_same_model_is_trained_on_any_date
 def test_now_without_an_offset_is_refused(plant):
     with pytest.raises(CommandError, match="has no UTC offset"):
         call_command("train_models", "--now=2026-01-15T12:00", stdout=StringIO())
+
+
+def test_a_trained_forest_records_what_each_machine_types_feature_rows_looked_like(plant):
+    call_command("train_models", kind="random_forest", days=4, machines=8, mtbf_hours=30, seed=3, stdout=StringIO())
+
+    metadata = json.loads((Path(ModelVersion.objects.get().artifact_path) / "metadata.json").read_text())
+    references = metadata["extra"]["drift_references"]
+    assert set(references) == set(metadata["data"]["machine_types"])
+    for reference in references.values():
+        assert reference["rows"] > 0
+        assert reference["features"]
+        assert set(reference["features"]) <= set(metadata["feature_names"])
+        for binned in reference["features"].values():
+            assert binned["edges"] == sorted(binned["edges"])
+            assert len(binned["shares"]) == len(binned["edges"]) + 2
