@@ -81,6 +81,15 @@ SETTLING_S = LONG_WINDOW_S  # no anomaly while the features still see the repair
 START = datetime.datetime(2026, 1, 5, tzinfo=datetime.UTC)  # a fixed date: the figures never depend on today
 
 
+def _one_thread(forest: FailureForest) -> FailureForest:
+    """Predict in the calling thread, as a loaded forest serves (FailureForest.load): joblib's threads
+    cost more than they give on a few dozen rows."""
+    for model in (forest.failure_model, forest.mode_model):
+        if model is not None:
+            model.n_jobs = 1
+    return forest
+
+
 def _at(seconds: float) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
 
@@ -244,7 +253,7 @@ def plant_learning_section(args: argparse.Namespace) -> str:
     a_run = plant_run(plant_a, seed=args.seed, days=args.a_days)
     a_forest = Forest(
         "plant A's forest",
-        forest_train(a_run, seed=args.seed),
+        _one_thread(forest_train(a_run, seed=args.seed)),
         machine_types={machine.machine_type for machine in plant_a.machines},
         machine_codes={window.machine_code for window in a_run.windows},
         series=Series([machine.code for machine in plant_b.machines]),
@@ -437,13 +446,17 @@ class LearningLoop:
 
     def _health_now(self, windows: list[MachineWindow], now: float) -> dict[str, tuple[float, bool]]:
         """(health 0-100, past its threshold) of each machine with a health model."""
-        result = {}
+        groups: dict[tuple[str, ...], list[MachineWindow]] = {}
         for window in windows:
             state = self.states[window.machine_code]
-            if state.health is None:
-                continue
-            scores = state.health.score(windows_features([window], [np.array([now])], state.health_metrics))
-            result[window.machine_code] = (float(scores.health[0]), bool(scores.past_threshold[0]))
+            if state.health is not None:
+                groups.setdefault(state.health_metrics, []).append(window)
+        result = {}
+        for metrics, members in groups.items():
+            features = windows_features(members, [np.array([now])] * len(members), metrics)
+            for window, row in zip(members, features, strict=True):
+                scores = self.states[window.machine_code].health.score(row[None, :])
+                result[window.machine_code] = (float(scores.health[0]), bool(scores.past_threshold[0]))
         return result
 
     def _health_learn(self, now: float) -> None:
@@ -548,7 +561,7 @@ class LearningLoop:
             evaluation = forest_fit_evaluate(records, seed=self.seed, progress=lambda line: None)
             name = f"B week {week + 1}" + (f" ({corrupt:.0%} of outcomes flipped)" if corrupt else "")
             self.challengers[role] = Forest(
-                name, evaluation.forest, types, codes, series=Series(self.recording.codes), since=now
+                name, _one_thread(evaluation.forest), types, codes, series=Series(self.recording.codes), since=now
             )
         self.trainings.append(
             f"day {(now - self.start) / DAY_S:.0f}: trained on failures {events['failures']}, preventive fixes "
@@ -608,8 +621,8 @@ class LearningLoop:
         lines = [
             f"## Learning from plant B's own outcomes: {self.weeks} weeks, {len(self.recording.codes)} machines",
             "",
-            "| week | alerts | precision | recall (caught/faults) | median lead h | false alerts / machine-week | "
-            "active forest at the week's end |",
+            "| week | alerts | precision | recall (caught/faults) | median lead h | false alerts / machine-week "
+            "(rule, health, forest) | active forest at the week's end |",
             "|---|---|---|---|---|---|---|",
         ]
         weekly = []
@@ -640,10 +653,12 @@ class LearningLoop:
             recall = caught / len(ended) if ended else float("nan")
             lead = float(np.median(leads)) / HOUR_S if leads else float("nan")
             false_rate = (len(alerts) - right) / len(self.recording.codes)
+            wrong = [t.source for t in alerts if not self._right(t, horizon)]
+            by_source = ", ".join(str(wrong.count(source)) for source in ("rule", "anomaly", "prediction"))
             weekly.append((precision, recall, lead))
             lines.append(
                 f"| {week + 1} | {len(alerts)} | {precision:.2f} | {recall:.2f} ({caught}/{len(ended)}) | "
-                f"{lead:.1f} | {false_rate:.2f} | {champion_by_week[week]} |"
+                f"{lead:.1f} | {false_rate:.2f} ({by_source}) | {champion_by_week[week]} |"
             )
         lines += ["", "Retraining:", *(f"- {line}" for line in self.trainings)]
         promoted = [f"day {day:.1f}: {name} promoted, {why}" for day, name, why in self.promotions]

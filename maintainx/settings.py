@@ -73,6 +73,8 @@ PREDICTIONS_HANDLER = "tickets.services.predictions_handle"
 LAST_REPAIRS_SELECTOR = "tickets.selectors.machine_last_repairs"
 # predictor ← tickets: a health model never learns from the periods with alerts, tickets or a failure ahead.
 HEALTH_FLAGGED_PERIODS_SELECTOR = "tickets.selectors.machine_flagged_periods"
+# predictor ← tickets: the false alarms, which a health model learns from and keeps its threshold above.
+HEALTH_CONFIRMED_NORMAL_SELECTOR = "tickets.selectors.machine_confirmed_normal_periods"
 # predictor ← tickets: the plant's recorded outcomes, which a challenger in shadow is judged on.
 PLANT_OUTCOMES_SELECTOR = "tickets.selectors.plant_outcomes"
 # train_models --source: where history and its labels come from.

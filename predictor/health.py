@@ -5,9 +5,12 @@ Learning. A machine's history over the last HEALTH_WINDOW_DAYS is sampled every
 HEALTH_SAMPLE_MINUTES (the features need 12 hours of readings behind each instant); the samples that
 fall in a flagged period (an alert, a ticket, the HEALTH_PRE_FAILURE_DAYS before a breakdown: the
 tickets app says which, through settings.HEALTH_FLAGGED_PERIODS_SELECTOR) are left out, so a
-developing fault never becomes normal. Once HEALTH_LEARNING_DAYS of usable samples are there, a model
-is fitted on the metrics the machine actually reports, whatever its type: a machine nobody described
-is watched as well as a catalogued one. It is relearned every HEALTH_RELEARN_HOURS.
+developing fault never becomes normal. A false alarm is no flagged period: someone looked and found
+the machine normal, so the model learns from it, and its threshold is kept above those samples'
+scores (HEALTH_CONFIRMED_NORMAL_SELECTOR): what was judged normal once does not alarm again. Once
+HEALTH_LEARNING_DAYS of usable samples are there, a model is fitted on the metrics the machine
+actually reports, whatever its type: a machine nobody described is watched as well as a catalogued
+one. It is relearned every HEALTH_RELEARN_HOURS.
 
 Scoring. `HealthScorer` keeps each machine's active model loaded (checked by its sha256) and scores
 the tick's windows at their newest reading; a machine past its threshold for HEALTH_ALERT_MINUTES
@@ -89,7 +92,15 @@ def machine_learn(machine: Machine, *, now: datetime.datetime) -> LearningOutcom
     if not state.ready:
         machine_health_learning(machine=machine, learned_days=state.usable_days, at=now)
         return LearningOutcome(machine.code, state.usable_days, None)
-    model = HealthModel.fit(features[usable], names, false_alarm_rate=settings.HEALTH_FALSE_ALARM_RATE)
+    confirmed = wired("HEALTH_CONFIRMED_NORMAL_SELECTOR")(
+        machine_ids=[machine.pk], start=now - datetime.timedelta(days=window_days), end=now
+    )[machine.pk]
+    model = HealthModel.fit(
+        features[usable],
+        names,
+        false_alarm_rate=settings.HEALTH_FALSE_ALARM_RATE,
+        confirmed_normal=features[usable & _within(instants, confirmed)],
+    )
     used = instants[usable]
     version = health_model_register(
         machine=machine,
@@ -101,6 +112,14 @@ def machine_learn(machine: Machine, *, now: datetime.datetime) -> LearningOutcom
         at=now,
     )
     return LearningOutcome(machine.code, state.usable_days, version)
+
+
+def _within(instants: np.ndarray, periods: list[tuple[float, float]]) -> np.ndarray:
+    """Which instants fall inside one of the periods (closed)."""
+    inside = np.zeros(len(instants), dtype=bool)
+    for begin, end in periods:
+        inside |= (instants >= begin) & (instants <= end)
+    return inside
 
 
 def machines_due_for_learning(*, now: datetime.datetime, limit: int | None = None) -> list[Machine]:

@@ -443,6 +443,7 @@ def health_model_register(
                 "threshold": model.threshold,
                 "typical_score": model.typical_score,
                 "false_alarm_rate": model.false_alarm_rate,
+                "confirmed_normal_rows": model.confirmed_normal_rows,
                 "metrics_watched": list(metrics_watched),
                 "features": list(model.feature_names),
             },

@@ -84,7 +84,8 @@ def machine_flagged_periods(
     knows (epoch seconds, unsorted, may overlap): an alert from opening to clearing, a ticket from
     opening to resolving, a breakdown from `before_failure` ahead of it until the machine was up
     again. A health model never learns from them, so a developing fault does not become normal
-    (settings.HEALTH_FLAGGED_PERIODS_SELECTOR)."""
+    (settings.HEALTH_FLAGGED_PERIODS_SELECTOR). A false alarm (a ticket resolved so, an alert marked
+    false) is not among them: someone looked and found the machine normal (machine_confirmed_normal_periods)."""
     end_s = end.timestamp()
     periods: dict[int, list[tuple[float, float]]] = {machine_id: [] for machine_id in machine_ids}
 
@@ -92,14 +93,16 @@ def machine_flagged_periods(
         periods[machine_id].append((begin.timestamp(), finish.timestamp() if finish is not None else end_s))
 
     for machine_id, opened_at, cleared_at in (
-        Alert.objects.filter(machine_id__in=machine_ids, opened_at__lt=end)
+        Alert.objects.filter(machine_id__in=machine_ids, opened_at__lt=end, marked_false_at__isnull=True)
         .exclude(cleared_at__lt=start)
+        .exclude(ticket__outcome=TicketOutcome.FALSE_ALARM)
         .values_list("machine_id", "opened_at", "cleared_at")
     ):
         add(machine_id, opened_at, cleared_at)
     for machine_id, opened_at, resolved_at in (
         Ticket.objects.filter(machine_id__in=machine_ids, opened_at__lt=end)
         .exclude(resolved_at__lt=start)
+        .exclude(outcome=TicketOutcome.FALSE_ALARM)
         .values_list("machine_id", "opened_at", "resolved_at")
     ):
         add(machine_id, opened_at, resolved_at)
@@ -109,6 +112,26 @@ def machine_flagged_periods(
         .values_list("machine_id", "down_at", "up_at")
     ):
         add(machine_id, down_at - before_failure, up_at)
+    return periods
+
+
+def machine_confirmed_normal_periods(
+    *, machine_ids: Sequence[int], start: datetime.datetime, end: datetime.datetime
+) -> dict[int, list[tuple[float, float]]]:
+    """Per machine, the false alarms between `start` and `end` (epoch seconds): a ticket resolved
+    false_alarm from its alert's opening (or its own) to its resolution, an alert marked false from its
+    opening to its marking. A health model learns from them and keeps its threshold above them
+    (settings.HEALTH_CONFIRMED_NORMAL_SELECTOR)."""
+    periods: dict[int, list[tuple[float, float]]] = {machine_id: [] for machine_id in machine_ids}
+    for ticket in Ticket.objects.filter(
+        machine_id__in=machine_ids, outcome=TicketOutcome.FALSE_ALARM, resolved_at__gte=start, opened_at__lt=end
+    ).select_related("alert"):
+        opened = min(ticket.opened_at, ticket.alert.opened_at) if ticket.alert else ticket.opened_at
+        periods[ticket.machine_id].append((opened.timestamp(), ticket.resolved_at.timestamp()))
+    for machine_id, opened_at, marked_at in Alert.objects.filter(
+        machine_id__in=machine_ids, marked_false_at__gte=start, opened_at__lt=end
+    ).values_list("machine_id", "opened_at", "marked_false_at"):
+        periods[machine_id].append((opened_at.timestamp(), marked_at.timestamp()))
     return periods
 
 

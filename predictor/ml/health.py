@@ -84,6 +84,9 @@ NOISE_FLOOR_SHARE = 0.5
 TAIL_SHARE = 0.2
 MIN_EXPECTED_EXCEEDANCES = 10.0
 EXPLAINED_FEATURES = 3
+# A threshold raised by rows a person confirmed normal sits this far above the highest of their scores:
+# the same departure, a little larger, is still not worth a technician's trip.
+CONFIRMED_NORMAL_MARGIN = 1.1
 
 STAT_WORDS: Mapping[str, str] = {
     f"mean_{SHORT_LABEL}": "1 h mean",
@@ -142,6 +145,8 @@ class HealthModel:
     top_k: int
     false_alarm_rate: float
     learning_rows: int
+    # Rows a person confirmed normal (a false alarm) that raised the threshold above its calibration.
+    confirmed_normal_rows: int = 0
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -158,12 +163,15 @@ class HealthModel:
         false_alarm_rate: float = DEFAULT_FALSE_ALARM_RATE,
         top_k: int | None = DEFAULT_TOP_K,
         folds: int = CALIBRATION_FOLDS,
+        confirmed_normal: np.ndarray | None = None,
     ) -> "HealthModel":
         """Learn normal from `features` (rows of normal behaviour, in time order) and calibrate.
 
         `feature_names` name the columns; the machine-level features (hours since repair, error
         codes) are ignored: they say what happened to the machine, not how it behaves. top_k None:
-        every usable feature.
+        every usable feature. `confirmed_normal`: rows from periods a person found normal after an
+        alert (false alarms); the threshold is raised, if need be, to CONFIRMED_NORMAL_MARGIN above the
+        highest of their scores, so what was judged normal once does not alarm again.
         """
         features = np.asarray(features, dtype=np.float64)
         names = tuple(feature_names)
@@ -189,6 +197,12 @@ class HealthModel:
         typical = float(np.median(held_out))
         threshold = max(_upper_quantile(held_out, false_alarm_rate), typical * (1 + 1e-9) + 1e-12)
         center, scale = _robust_location_scale(used, noise_floor)
+        confirmed_rows = 0
+        if confirmed_normal is not None and len(confirmed_normal):
+            confirmed = np.atleast_2d(np.asarray(confirmed_normal, dtype=np.float64))[:, columns]
+            scores = _top_k_score(confirmed, center, scale, k)
+            confirmed_rows = len(confirmed)
+            threshold = max(threshold, float(np.max(scores)) * CONFIRMED_NORMAL_MARGIN)
         return cls(
             input_feature_names=names,
             columns=tuple(columns),
@@ -199,6 +213,7 @@ class HealthModel:
             top_k=k,
             false_alarm_rate=float(false_alarm_rate),
             learning_rows=len(used),
+            confirmed_normal_rows=confirmed_rows,
         )
 
     # --- scoring -------------------------------------------------------------------------------
@@ -264,6 +279,7 @@ class HealthModel:
             "top_k": self.top_k,
             "false_alarm_rate": self.false_alarm_rate,
             "learning_rows": self.learning_rows,
+            "confirmed_normal_rows": self.confirmed_normal_rows,
         }
         (directory / MODEL_FILE).write_text(json.dumps(state, indent=1) + "\n", encoding="utf-8")
         metadata_write(
@@ -292,6 +308,7 @@ class HealthModel:
             top_k=int(state["top_k"]),
             false_alarm_rate=float(state["false_alarm_rate"]),
             learning_rows=int(state["learning_rows"]),
+            confirmed_normal_rows=int(state.get("confirmed_normal_rows", 0)),  # saved before it was recorded: 0
         )
 
 

@@ -18,6 +18,7 @@ from predictor.ml.cmapss_health import (
 )
 from predictor.ml.features import DAY_S, HOUR_S, MachineWindow, feature_metric_stat, feature_names, windows_features
 from predictor.ml.health import (
+    CONFIRMED_NORMAL_MARGIN,
     MODEL_FILE,
     HealthModel,
     days_before,
@@ -303,3 +304,23 @@ def test_a_departure_on_the_normal_range_is_said_as_a_share_of_the_range():
     peak = next(sentence for sentence in sentences if sentence.startswith("vibration 12 h max at "))
     assert " of its normal range, above its usual " in peak
     assert not any("level" in sentence for sentence in sentences)
+
+
+def test_rows_confirmed_normal_raise_the_threshold_above_their_scores_and_no_further(healthy):
+    _, at, features = healthy
+    learning = features[at < LEARNING_END]
+    names = feature_names(MOTOR)
+    calibrated = HealthModel.fit(learning, names)
+    usable = list(calibrated.columns)
+    departed = learning[:5].copy()
+    departed[:, usable] += 4 * calibrated.scale
+    assert calibrated.score(departed).past_threshold.all()
+
+    raised = HealthModel.fit(learning, names, confirmed_normal=departed)
+    quiet = HealthModel.fit(learning, names, confirmed_normal=learning[:5])
+
+    assert raised.threshold == pytest.approx(CONFIRMED_NORMAL_MARGIN * raised.score(departed).raw.max())
+    assert not raised.score(departed).past_threshold.any()
+    assert raised.confirmed_normal_rows == 5
+    assert quiet.threshold == calibrated.threshold
+    assert quiet.confirmed_normal_rows == 5

@@ -120,6 +120,82 @@ def test_the_periods_with_alerts_tickets_or_a_failure_ahead_are_not_learned_from
     assert MachineHealth.objects.get(machine=pump).learned_days == pytest.approx(1.6, abs=0.05)
 
 
+def test_a_false_alarm_is_learned_from_and_the_threshold_is_kept_above_it(pump, inspection_code):
+    learned = START + datetime.timedelta(days=3.6)
+    feed(pump, start=START, end=learned, metrics=PUMP_LEVELS)
+    before = machine_learn(pump, now=learned).model_version
+    # Then six hours of vibration 1.5 mm/s higher: an anomaly alert, and the technician found it normal.
+    odd_from, odd_to = learned + datetime.timedelta(hours=2), learned + datetime.timedelta(hours=8)
+    end = learned + datetime.timedelta(days=1)
+    feed(
+        pump,
+        start=learned,
+        end=end,
+        metrics=PUMP_LEVELS,
+        seed=1,
+        shift=lambda name, at: 1.5 if name == "vibration" and odd_from <= at < odd_to else 0.0,
+    )
+    [window] = machine_windows(end=end, hours=24, machines=[pump])
+    odd_instants = np.arange(odd_from.timestamp() + 3600, odd_to.timestamp(), 600.0)
+    odd_rows = windows_features([window], [odd_instants], tuple(before.metrics["metrics_watched"]))
+    assert HealthModel.load(before.artifact_path, expected_sha256=before.sha256).score(odd_rows).past_threshold.all()
+    alert = Alert.objects.create(
+        machine=pump,
+        error_code=inspection_code,
+        source=AlertSource.ANOMALY,
+        opened_at=odd_from,
+        status="cleared",
+        cleared_at=odd_to,
+    )
+    TicketFactory(
+        machine=pump,
+        alert=alert,
+        error_code=inspection_code,
+        status=TicketStatus.RESOLVED,
+        outcome=TicketOutcome.FALSE_ALARM,
+        resolution_notes="Vibration within the pump's usual range on the hand meter.",
+        opened_at=odd_from,
+        started_at=odd_from + datetime.timedelta(hours=1),
+        resolved_at=odd_to,
+    )
+
+    after = machine_learn(pump, now=end).model_version
+
+    # The false alarm's hours count as normal (a flagged ticket would have cost them and the 12 hours after)...
+    assert MachineHealth.objects.get(machine=pump).learned_days == pytest.approx(4.1, abs=0.05)
+    assert after.metrics["confirmed_normal_rows"] == 37  # every 10 minutes over the 6 hours, both ends
+    # ... and the same departure no longer passes the threshold.
+    relearned = HealthModel.load(after.artifact_path, expected_sha256=after.sha256)
+    assert not relearned.score(odd_rows).past_threshold.any()
+    assert relearned.threshold > before.metrics["threshold"]
+
+
+def test_an_alert_marked_false_is_a_confirmed_normal_period_not_a_flagged_one(pump, inspection_code):
+    from tickets.selectors import machine_confirmed_normal_periods, machine_flagged_periods  # noqa: PLC0415
+
+    opened, marked = START + datetime.timedelta(hours=5), START + datetime.timedelta(hours=7)
+    Alert.objects.create(
+        machine=pump,
+        error_code=inspection_code,
+        source=AlertSource.ANOMALY,
+        opened_at=opened,
+        status="cleared",
+        cleared_at=marked,
+        marked_false_at=marked,
+        marked_false_reason="Belt tension was adjusted that morning.",
+    )
+    Alert.objects.create(
+        machine=pump, error_code=inspection_code, source=AlertSource.RULE, opened_at=START + datetime.timedelta(hours=9)
+    )
+    span = {"machine_ids": [pump.pk], "start": START, "end": START + datetime.timedelta(days=1)}
+
+    flagged = machine_flagged_periods(**span, before_failure=datetime.timedelta(days=5))[pump.pk]
+    confirmed = machine_confirmed_normal_periods(**span)[pump.pk]
+
+    assert flagged == [((START + datetime.timedelta(hours=9)).timestamp(), span["end"].timestamp())]
+    assert confirmed == [(opened.timestamp(), marked.timestamp())]
+
+
 @pytest.fixture
 def inspection_code():
     from catalogue.models import ErrorCode  # noqa: PLC0415 - the migration installs it; the fixture reads it
