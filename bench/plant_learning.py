@@ -230,48 +230,76 @@ class Week:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from transfer import PLANT_B_PATH, forest_train, plant_run  # noqa: PLC0415 - plant A's forest, as transfer trains it
+
+    from simulation.profiles import DEMO_PROFILE_PATH, plant_profile_load  # noqa: PLC0415
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weeks", type=int, default=8)
     parser.add_argument("--seed", type=int, default=11, help="plant A's seed; plant B runs with seed + 1")
     parser.add_argument("--a-days", type=float, default=30.0, help="days of plant A its forest learns")
     parser.add_argument("--retrain-days", type=float, default=7.0, help="days between two retrainings")
     parser.add_argument("--corrupt", type=float, default=0.3, help="share of outcomes flipped for the bad challenger")
-    parser.add_argument("--plant-b", type=Path, default=None, help="plant B's profile (bench/transfer.py's)")
+    parser.add_argument("--plant-b", type=Path, default=PLANT_B_PATH, help="plant B's profile")
     args = parser.parse_args(argv)
-    print(plant_learning_section(args))
+    started = time.monotonic()
+    plant_a = plant_profile_load(DEMO_PROFILE_PATH)
+    a_run = plant_run(plant_a, seed=args.seed, days=args.a_days)
+    forest = forest_train(a_run, seed=args.seed)
+    print(f"plant A's forest trained in {time.monotonic() - started:.0f} s")
+    text = plant_learning_section(
+        plant_profile_load(args.plant_b),
+        a_forest=forest,
+        a_types={machine.machine_type for machine in plant_a.machines},
+        a_codes={window.machine_code for window in a_run.windows},
+        seed=args.seed + 1,
+        weeks=args.weeks,
+        retrain_days=args.retrain_days,
+        corrupt=args.corrupt,
+    )
+    print()
+    print(text)
+    results = PROJECT_ROOT / "bench" / "results"
+    results.mkdir(exist_ok=True)
+    (results / "plant_learning.md").write_text(text + "\n", encoding="utf-8")
     return 0
 
 
-def plant_learning_section(args: argparse.Namespace) -> str:
-    from transfer import PLANT_B_PATH, forest_train, plant_run  # noqa: PLC0415 - plant A's forest, as transfer trains it
-
-    from simulation.profiles import DEMO_PROFILE_PATH, plant_profile_load  # noqa: PLC0415
-
-    started = time.monotonic()
-    plant_a = plant_profile_load(DEMO_PROFILE_PATH)
-    plant_b = plant_profile_load(args.plant_b or PLANT_B_PATH)
-    a_run = plant_run(plant_a, seed=args.seed, days=args.a_days)
-    a_forest = Forest(
+def plant_learning_section(
+    plant_b: PlantProfile,
+    *,
+    a_forest: FailureForest,
+    a_types: set[str],
+    a_codes: set[str],
+    seed: int,
+    weeks: int,
+    retrain_days: float,
+    corrupt: float,
+) -> str:
+    """The loop on plant B (with `seed`), starting from plant A's forest; its figures as markdown."""
+    first = Forest(
         "plant A's forest",
-        _one_thread(forest_train(a_run, seed=args.seed)),
-        machine_types={machine.machine_type for machine in plant_a.machines},
-        machine_codes={window.machine_code for window in a_run.windows},
+        _one_thread(a_forest),
+        machine_types=a_types,
+        machine_codes=a_codes,
         series=Series([machine.code for machine in plant_b.machines]),
     )
-    print(f"plant A's forest trained in {time.monotonic() - started:.0f} s")
-    loop = LearningLoop(plant_b, seed=args.seed + 1, weeks=args.weeks, first_forest=a_forest, args=args)
+    loop = LearningLoop(plant_b, seed=seed, weeks=weeks, first_forest=first, retrain_days=retrain_days, corrupt=corrupt)
     started = time.monotonic()
     loop.run()
-    print(f"plant B, {args.weeks} weeks in the loop: {time.monotonic() - started:.0f} s")
+    print(f"plant B, {weeks} weeks in the loop: {time.monotonic() - started:.0f} s")
     return loop.report()
 
 
 class LearningLoop:
-    def __init__(self, profile: PlantProfile, *, seed: int, weeks: int, first_forest: Forest, args):
+    def __init__(
+        self, profile: PlantProfile, *, seed: int, weeks: int, first_forest: Forest, retrain_days: float, corrupt: float
+    ):
         self.profile = profile
         self.seed = seed
         self.weeks = weeks
-        self.args = args
+        self.retrain_days = retrain_days
+        self.corrupt = corrupt
         self.rng = np.random.default_rng(seed)
         self.simulation = profile.simulation(seed=seed)
         self.start = START.timestamp()
@@ -360,7 +388,7 @@ class LearningLoop:
 
     def run(self) -> None:
         self._minute = self.start
-        next_retrain = self.start + self.args.retrain_days * DAY_S
+        next_retrain = self.start + self.retrain_days * DAY_S
         next_health = self.start
         next_evaluation = self.start
         for instant in np.arange(self.start + STEP_S, self.end + 1.0, STEP_S):
@@ -374,7 +402,7 @@ class LearningLoop:
                 next_evaluation = instant + settings.SHADOW_EVALUATE_MINUTES * 60.0
             if instant >= next_retrain:
                 self._retrain(instant)
-                next_retrain = instant + self.args.retrain_days * DAY_S
+                next_retrain = instant + self.retrain_days * DAY_S
 
     def _judge(self, now: float) -> None:
         windows = self.recording.windows()
@@ -475,22 +503,29 @@ class LearningLoop:
             features = windows_features([window], [times], metrics)
             excluded = [(begin, end + LONG_WINDOW_S) for begin, end in self._flagged(code, now)]
             usable = learning_rows_mask(times, excluded) & np.isfinite(features[:, 0])
+            confirmed = np.zeros(len(times), dtype=bool)
+            for ticket in self.tickets:
+                if ticket.code == code and ticket.outcome == "false_alarm" and ticket.resolved <= now:
+                    confirmed |= (times >= ticket.opened) & (times <= ticket.resolved)
             state.learned_at = now
             try:
                 state.health = HealthModel.fit(
-                    features[usable], feature_names(metrics), false_alarm_rate=settings.HEALTH_FALSE_ALARM_RATE
+                    features[usable],
+                    feature_names(metrics),
+                    false_alarm_rate=settings.HEALTH_FALSE_ALARM_RATE,
+                    confirmed_normal=features[usable & confirmed],
                 )
                 state.health_metrics = metrics
             except ValueError:
                 continue  # too little usable data yet: the previous model (if any) stays
 
     def _flagged(self, code: str, now: float) -> list[tuple[float, float]]:
-        """As tickets.selectors.machine_flagged_periods: tickets, and the days before a failure."""
+        """As tickets.selectors.machine_flagged_periods: tickets but false alarms, and the days before a failure."""
         before = settings.HEALTH_PRE_FAILURE_DAYS * DAY_S
         periods = [
             (ticket.opened, ticket.resolved if ticket.resolved is not None else now)
             for ticket in self.tickets
-            if ticket.code == code
+            if ticket.code == code and ticket.outcome != "false_alarm"
         ]
         periods += [(failed - before, failed + DAY_S) for machine, failed, _ in self.failures if machine == code]
         return periods
@@ -556,7 +591,7 @@ class LearningLoop:
             return
         types = set(self.types.values())
         codes = set(self.recording.codes)
-        for role, corrupt in (("challenger", 0.0), ("corrupted", self.args.corrupt)):
+        for role, corrupt in (("challenger", 0.0), ("corrupted", self.corrupt)):
             records = self._records(until=now, corrupt=corrupt) if corrupt else data
             evaluation = forest_fit_evaluate(records, seed=self.seed, progress=lambda line: None)
             name = f"B week {week + 1}" + (f" ({corrupt:.0%} of outcomes flipped)" if corrupt else "")
@@ -680,7 +715,7 @@ class LearningLoop:
             + ")",
             "- never worse than week 1 (precision and recall) once a promoted forest is active: "
             + ("met" if never_worse else "NOT met"),
-            f"- the challenger trained on {self.args.corrupt:.0%} flipped outcomes is never promoted: "
+            f"- the challenger trained on {self.corrupt:.0%} flipped outcomes is never promoted: "
             + (
                 "met"
                 if not self.corrupted_promotable

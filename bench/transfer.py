@@ -29,6 +29,9 @@ types both share, 1.5 times the noise, faults that develop at other speeds, anot
 4. A healthy plant B (no faults) for --healthy-days after 3 days of learning: anomaly alerts raised.
 5. Real engines: C-MAPSS FD001's training units, each learning from its first 50 cycles
    (bench/engines_health.py, also `bench/models.py --only cmapss-health`).
+6. Plant B learning from its own outcomes for --learning-weeks (8) with A's forest as the first active
+   one: the crew works every ticket truthfully, a challenger is retrained weekly from B's outcomes only
+   and promoted by the product's rule (bench/plant_learning.py, also `make bench-learning`).
 
 Nothing here reads the database: the plants are simulated in memory from their profiles.
 """
@@ -54,6 +57,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from engines_health import engines_health_section  # noqa: E402
+from plant_learning import plant_learning_section  # noqa: E402
 
 from predictor.health import metrics_watched  # noqa: E402
 from predictor.ml.alerts import AlertHysteresis  # noqa: E402
@@ -430,6 +434,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--datasets", type=Path, default=DEFAULT_DATASETS, help="folder holding cmapss/ (default %(default)s)"
     )
+    parser.add_argument(
+        "--learning-weeks", type=int, default=8, help="weeks of plant B learning from its outcomes (0: skip)"
+    )
     args = parser.parse_args(argv)
     if args.b_days - args.evaluation_days < max(LEARNING_DAYS):
         parser.error(f"--b-days must leave {max(LEARNING_DAYS)} days of learning before the evaluated days")
@@ -504,6 +511,20 @@ def main(argv: list[str] | None = None) -> int:
     if unlearned:
         lines.append(f"- machines with no health model (too little usable data): {unlearned}")
     lines += ["", engines_health_section(args.datasets)]
+    if args.learning_weeks:
+        lines += [
+            "",
+            plant_learning_section(
+                plant_b,
+                a_forest=forest,
+                a_types=trained_types,
+                a_codes=learned_codes,
+                seed=args.seed + 1,
+                weeks=args.learning_weeks,
+                retrain_days=7.0,
+                corrupt=0.3,
+            ),
+        ]
     text = "\n".join(lines)
     print()
     print(text)
