@@ -64,9 +64,11 @@ migrate: venv
 seed: venv
 	$(BIN)/python manage.py seed_demo
 
-# The demo's models: trained from 30 simulated days the first time, kept afterwards.
+# The demo's models: trained from 30 simulated days the first time, kept afterwards; and a challenger
+# forest (another seed, 20 days) that scores in shadow beside the active one.
 demo-models: venv
 	$(BIN)/python manage.py train_models --kind all --days 30 --activate --unless-active
+	$(BIN)/python manage.py train_models --kind random_forest --days 20 --seed 2 --challenger --unless-active
 
 # Train new versions from scratch and make them active (a few minutes on 2 cores).
 models: venv

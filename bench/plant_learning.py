@@ -583,6 +583,10 @@ class LearningLoop:
 
     def _retrain(self, now: float) -> None:
         week = self._week(now - 1)
+        for challenger in self.challengers.values():
+            self.trainings.append(
+                f"day {(now - self.start) / DAY_S:.0f}: {challenger.name} retired: {challenger.verdict}"
+            )
         data = self._records(until=now)
         events = data.description["label_events"]
         found = events["failures"] + events["preventive_fixes"]

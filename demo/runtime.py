@@ -31,7 +31,10 @@ from django.utils import timezone
 from catalogue.failure_modes import BEARING_WEAR
 from core.net import free_port
 from demo.history import CrewHabits, CrewHold, HistoryScenario, PlantReplay, history_scenario_plant
+from predictor.challengers import ModelUpkeep, shadow_evaluation
 from predictor.scoring import Scorer
+from predictor.selectors import challenger_version
+from predictor.services import model_version_make_challenger
 from simulation.engine import LiveClock
 from simulation.profiles import PlantProfile, plant_profile_load
 from simulation.runner import (
@@ -122,8 +125,9 @@ class DemoRuntime:
         self.listener: TelemetryListener | None = None
         self.server: _EmbeddedServer | None = None
         self.ticks = 0
-        # One scorer for the replay of the past and the live ticks: the models load once.
-        self.scorer = Scorer()
+        # One scorer for the replay of the past and the live ticks: the models load once. Between live
+        # ticks it runs the champion/challenger schedule, as run_predictor does.
+        self.scorer = Scorer(upkeep=ModelUpkeep(background=True))
         # Set by _plant_prepare, used by the simulator.
         self._clock: LiveClock | None = None
         self._truth: GroundTruthRecorder | None = None
@@ -325,6 +329,10 @@ def demo_past_replay(
     holds |= scenario.holds
     habits = CrewHabits.of_crew(options.plant_profile.crew)
     replay = PlantReplay(plant=plant, scorer=scorer, truth=truth, seed=options.seed, holds=holds, habits=habits)
+    challenger = challenger_version()
+    if challenger is not None and (challenger.shadow_since is None or challenger.shadow_since > start):
+        # The challenger shadows the replayed past too, so its figures and the active forest's are there at once.
+        challenger = model_version_make_challenger(model_version=challenger, at=start)
     say(f"Replaying the plant from {start:%Y-%m-%d %H:%M} UTC to now ...")
     for line in scenario.lines():
         say(f"  in the past days: {line}")
@@ -333,6 +341,9 @@ def demo_past_replay(
         f"History: {history.stored:,} readings, {history.failures} failures, {replay.ticks} predictor ticks, "
         f"{replay.resolved} tickets worked by the simulated crew, in {history.seconds:.0f} s."
     )
+    if challenger is not None:
+        report = shadow_evaluation(challenger, now=end)
+        say(f"Challenger {challenger.version} in shadow since {report['since'][:16]}: {report['verdict']}.")
     return PastReplayed(history=history, replay=replay, scenario=scenario)
 
 

@@ -6,6 +6,7 @@ every day the suite runs; the dates (demo.tests.clocks) cover a leap day and bot
 daylight-saving changes."""
 
 import datetime
+import shutil
 
 import pytest
 import time_machine
@@ -16,8 +17,9 @@ from demo.runtime import DemoOptions, demo_past_replay
 from demo.seed import demo_plant_seed
 from demo.tests import clocks
 from demo.tests.small_forest import small_forest_train
+from predictor.models import Prediction, ShadowPrediction
 from predictor.scoring import Scorer
-from predictor.services import trained_artifact_register
+from predictor.services import model_version_register, trained_artifact_register
 from simulation.engine import FAILED, STARTED, PlantSimulation, history_instants
 from simulation.runner import GroundTruthRecorder, plant_load
 from simulation.tests.test_engine import demo_profiles
@@ -133,3 +135,47 @@ def test_the_scenario_alert_stays_active_until_the_demo_goes_live_at_any_hour(ut
     alert = Alert.objects.get(machine__code=SCENARIO_MACHINE, source=AlertSource.PREDICTION)
     assert alert.status == AlertStatus.ACTIVE
     assert alert.probability >= 0.5
+
+
+@pytest.mark.usefixtures("db")
+def test_the_demo_challenger_shadows_the_replayed_past_and_is_judged_beside_the_active_forest(
+    small_forest, tmp_path, settings
+):
+    settings.MODEL_ARTIFACT_DIR = tmp_path / "models"
+    shadow_copy = tmp_path / "challenger"
+    shutil.copytree(small_forest.directory, shadow_copy)
+    with time_machine.travel(datetime.datetime(2026, 7, 14, 9, 41, tzinfo=datetime.UTC), tick=True):
+        demo_plant_seed()
+        trained_artifact_register(artifact=small_forest, activate=True)
+        challenger = model_version_register(
+            kind=small_forest.kind,
+            version="shadow-copy",
+            directory=shadow_copy,
+            metrics={},
+            data_description="the small forest again",
+            activate=False,
+            challenger=True,
+        )
+        plant = plant_load(machine_count=8, seed=1, mtbf_hours=200.0)
+        end = timezone.now()
+        said = []
+        demo_past_replay(
+            DemoOptions(fail_soon=SCENARIO_MACHINE, history_days=1.5),
+            plant=plant,
+            scorer=Scorer(),
+            truth=GroundTruthRecorder(path=tmp_path / "truth.jsonl", seed=1, machine_ids=plant.machine_ids),
+            end=end,
+            say=said.append,
+        )
+
+    challenger.refresh_from_db()
+    # It shadowed the whole replayed past, saying what the active copy of itself said, and raised nothing.
+    assert challenger.shadow_since == end - datetime.timedelta(days=1.5)
+    shadowed = ShadowPrediction.objects.filter(model_version=challenger)
+    assert shadowed.count() == Prediction.objects.count() > 0
+    assert not Alert.objects.filter(last_prediction__model_version=challenger).exists()
+    report = challenger.shadow_report
+    assert report["challenger"] == report["champion"]
+    assert report["champion"]["events"] >= 1
+    assert report["better"] is False
+    assert any(line.startswith("Challenger shadow-copy in shadow since") for line in said), said

@@ -8,7 +8,7 @@ from io import StringIO
 import numpy as np
 import pytest
 import time_machine
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from catalogue.models import FailureMode
@@ -284,3 +284,17 @@ def test_retraining_on_schedule_trains_a_challenger_from_the_plant_outcomes_that
     assert (challenger.trained_at, challenger.shadow_since) == (END, END)
     assert challenger.version == "20260310-000000-plant-s1"
     assert "label_events {'failures': 4, 'preventive_fixes': 1, 'false_alarms': 1}" in challenger.data_description
+
+
+def test_train_models_makes_a_challenger_only_of_a_forest_and_not_twice_with_unless_active(tmp_path):
+    challenger = forest_version(tmp_path, "challenger", alarmed=0.5, challenger=True)
+
+    with pytest.raises(CommandError, match="--challenger takes --kind random_forest and no --activate"):
+        call_command("train_models", "--challenger", "--activate", "--kind=random_forest")
+    with pytest.raises(CommandError, match="--challenger takes --kind random_forest"):
+        call_command("train_models", "--challenger", "--kind=all")
+    out = StringIO()
+    call_command("train_models", "--challenger", "--kind=random_forest", "--unless-active", stdout=out)
+
+    assert out.getvalue() == f"{challenger} is there: not training another.\n"
+    assert ModelVersion.objects.get() == challenger

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from core.clock import instant_argument
 from core.wiring import wired_map
 from predictor.models import ModelKind
-from predictor.selectors import active_model_versions
+from predictor.selectors import active_model_versions, challenger_version
 from predictor.services import trained_artifact_register
 from predictor.training import TrainingRequest, forest_train, label_events_line, lstm_train, too_few_failure_events
 
@@ -43,21 +43,44 @@ class Command(BaseCommand):
         )
         parser.add_argument("--activate", action="store_true", help="Make the new versions the active ones")
         parser.add_argument(
+            "--challenger",
+            action="store_true",
+            help="Make the new forest the challenger: it scores in shadow, beside the active one, until promoted",
+        )
+        parser.add_argument(
             "--unless-active",
             action="store_true",
-            help="Do nothing for a kind that already has an active version (make demo trains on first run only)",
+            help="Do nothing for a kind that already has an active version (with --challenger: a challenger); "
+            "make demo trains on its first run only",
         )
 
     def handle(
-        self, *args, kind, source, days, machines, mtbf_hours, epochs, seed, now, activate, unless_active, **options
+        self,
+        *args,
+        kind,
+        source,
+        days,
+        machines,
+        mtbf_hours,
+        epochs,
+        seed,
+        now,
+        activate,
+        challenger,
+        unless_active,
+        **options,
     ):
         say = self.stdout.write
         kinds = [ModelKind.RANDOM_FOREST, ModelKind.LSTM] if kind == "all" else [ModelKind(kind)]
+        if challenger and (activate or kinds != [ModelKind.RANDOM_FOREST]):
+            raise CommandError("--challenger takes --kind random_forest and no --activate (only a forest shadows)")
         if unless_active:
-            active = active_model_versions()
-            for ready in [k for k in kinds if k in active]:
-                say(f"{active[ready]} is active: not training another.")
-            kinds = [k for k in kinds if k not in active]
+            present = active_model_versions()
+            if challenger:
+                present = {k: version for k in kinds if (version := challenger_version(kind=k)) is not None}
+            for ready in [k for k in kinds if k in present]:
+                say(f"{present[ready]} is there: not training another.")
+            kinds = [k for k in kinds if k not in present]
             if not kinds:
                 return
         say(f"Gathering {days:g} days of {'simulated' if source == 'simulate' else 'stored'} history ...")
@@ -80,11 +103,17 @@ class Command(BaseCommand):
             say("LSTM:")
             trained.append(lstm_train(data, seed=seed, epochs=epochs, progress=lambda line: say(f"  {line}")))
         for artifact in trained:
-            version = trained_artifact_register(artifact=artifact, activate=activate)
+            version = trained_artifact_register(artifact=artifact, activate=activate, challenger=challenger)
             shown = ", ".join(
                 f"{name} {value:.3f}" for name, value in artifact.metrics.items() if isinstance(value, float)
             )
-            state = "active" if version.is_active else "inactive (activate it in the admin)"
+            state = (
+                "active"
+                if version.is_active
+                else "the challenger, in shadow"
+                if version.is_challenger
+                else "inactive (activate it in the admin)"
+            )
             say(self.style.SUCCESS(f"{ModelKind(artifact.kind).label} {artifact.version}: {state}"))
             say(f"  {shown}")
             say(f"  artifact {artifact.directory}")
