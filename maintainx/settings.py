@@ -199,7 +199,7 @@ RETRAIN_EVERY_DAYS = env_float("RETRAIN_EVERY_DAYS", default=7.0, minimum=0.0, m
 RETRAIN_HISTORY_DAYS = env_float("RETRAIN_HISTORY_DAYS", default=30.0, minimum=1.0, maximum=3650.0)
 SHADOW_EVALUATE_MINUTES = env_int("SHADOW_EVALUATE_MINUTES", default=60, minimum=1, maximum=7 * 24 * 60)
 MODEL_PROMOTION = env_choice("MODEL_PROMOTION", default="automatic", choices=("automatic", "manual"))
-MODEL_PROMOTION_MIN_EVENTS = env_int("MODEL_PROMOTION_MIN_EVENTS", default=10, minimum=1, maximum=1_000_000)
+MODEL_PROMOTION_MIN_EVENTS = env_int("MODEL_PROMOTION_MIN_EVENTS", default=20, minimum=1, maximum=1_000_000)
 MODEL_PROMOTION_MIN_PRECISION = env_float("MODEL_PROMOTION_MIN_PRECISION", default=0.8, minimum=0.0, maximum=1.0)
 
 # --- HTTPS, when DEBUG is off ------------------------------------------------------------------
