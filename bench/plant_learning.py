@@ -241,6 +241,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--retrain-days", type=float, default=7.0, help="days between two retrainings")
     parser.add_argument("--corrupt", type=float, default=0.3, help="share of outcomes flipped for the bad challenger")
     parser.add_argument("--plant-b", type=Path, default=PLANT_B_PATH, help="plant B's profile")
+    parser.add_argument(
+        "--positives-from-alert",
+        action="store_true",
+        help="an experiment: a preventive fix is positive from its alert's opening, not from 24 h before it",
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
     plant_a = plant_profile_load(DEMO_PROFILE_PATH)
@@ -256,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         weeks=args.weeks,
         retrain_days=args.retrain_days,
         corrupt=args.corrupt,
+        positives_from_alert=args.positives_from_alert,
     )
     print()
     print(text)
@@ -275,6 +281,7 @@ def plant_learning_section(
     weeks: int,
     retrain_days: float,
     corrupt: float,
+    positives_from_alert: bool = False,
 ) -> str:
     """The loop on plant B (with `seed`), starting from plant A's forest; its figures as markdown."""
     first = Forest(
@@ -284,7 +291,15 @@ def plant_learning_section(
         machine_codes=a_codes,
         series=Series([machine.code for machine in plant_b.machines]),
     )
-    loop = LearningLoop(plant_b, seed=seed, weeks=weeks, first_forest=first, retrain_days=retrain_days, corrupt=corrupt)
+    loop = LearningLoop(
+        plant_b,
+        seed=seed,
+        weeks=weeks,
+        first_forest=first,
+        retrain_days=retrain_days,
+        corrupt=corrupt,
+        positives_from_alert=positives_from_alert,
+    )
     started = time.monotonic()
     loop.run()
     print(f"plant B, {weeks} weeks in the loop: {time.monotonic() - started:.0f} s")
@@ -293,13 +308,24 @@ def plant_learning_section(
 
 class LearningLoop:
     def __init__(
-        self, profile: PlantProfile, *, seed: int, weeks: int, first_forest: Forest, retrain_days: float, corrupt: float
+        self,
+        profile: PlantProfile,
+        *,
+        seed: int,
+        weeks: int,
+        first_forest: Forest,
+        retrain_days: float,
+        corrupt: float,
+        positives_from_alert: bool = False,
     ):
         self.profile = profile
         self.seed = seed
         self.weeks = weeks
         self.retrain_days = retrain_days
         self.corrupt = corrupt
+        # training_samples makes a prevented fault positive from `noticed_at` less the horizon: noticed a
+        # horizon later than the alert, it is positive from the alert's opening on.
+        self.noticed_shift = HORIZON_HOURS * HOUR_S if positives_from_alert else 0.0
         self.rng = np.random.default_rng(seed)
         self.simulation = profile.simulation(seed=seed)
         self.start = START.timestamp()
@@ -555,7 +581,7 @@ class LearningLoop:
                     {
                         "machine_code": ticket.code,
                         "failure_mode": ticket.mode or "other",
-                        "noticed_at": ticket.opened,
+                        "noticed_at": ticket.opened + self.noticed_shift,
                         "fixed_at": ticket.resolved,
                     }
                 )
