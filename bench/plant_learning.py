@@ -81,6 +81,22 @@ SETTLING_S = LONG_WINDOW_S  # no anomaly while the features still see the repair
 START = datetime.datetime(2026, 1, 5, tzinfo=datetime.UTC)  # a fixed date: the figures never depend on today
 
 
+def default_rules(profile: PlantProfile, machine_type: str) -> list:
+    """The product's default alarm rules of a machine type: its metrics' alarm limits."""
+    return [
+        rule
+        for metric in profile.machine_type(machine_type).metrics
+        for rule in alarm_limit_rules(
+            key=metric.name,
+            metric=metric.name,
+            unit=metric.unit,
+            alarm_min=metric.alarm_min,
+            alarm_max=metric.alarm_max,
+            error_code="E-INS-01",
+        )
+    ]
+
+
 def _one_thread(forest: FailureForest) -> FailureForest:
     """Predict in the calling thread, as a loaded forest serves (FailureForest.load): joblib's threads
     cost more than they give on a few dozen rows."""
@@ -332,21 +348,7 @@ class LearningLoop:
         self.end = self.start + weeks * WEEK_S
         self.recording = Recording(profile, minutes=int((self.end - self.start) / 60))
         self.types = {machine.code: machine.machine_type for machine in profile.machines}
-        self.rules = {
-            machine.code: [
-                rule
-                for metric in profile.machine_type(machine.machine_type).metrics
-                for rule in alarm_limit_rules(
-                    key=metric.name,
-                    metric=metric.name,
-                    unit=metric.unit,
-                    alarm_min=metric.alarm_min,
-                    alarm_max=metric.alarm_max,
-                    error_code="E-INS-01",
-                )
-            ]
-            for machine in profile.machines
-        }
+        self.rules = {machine.code: default_rules(profile, machine.machine_type) for machine in profile.machines}
         self.states = {code: MachineState() for code in self.recording.codes}
         self.champion = first_forest
         self.challengers: dict[str, Forest] = {}  # "challenger" and "corrupted"

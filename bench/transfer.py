@@ -57,7 +57,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from engines_health import engines_health_section  # noqa: E402
-from plant_learning import plant_learning_section  # noqa: E402
+from plant_learning import default_rules, plant_learning_section  # noqa: E402
 
 from predictor.health import metrics_watched  # noqa: E402
 from predictor.ml.alerts import AlertHysteresis  # noqa: E402
@@ -71,7 +71,7 @@ from predictor.ml.features import (  # noqa: E402
 )
 from predictor.ml.forest import FailureForest  # noqa: E402
 from predictor.ml.health import HealthModel, learning_rows_mask  # noqa: E402
-from predictor.ml.rules import alarm_limit_rules, rule_findings  # noqa: E402
+from predictor.ml.rules import rule_findings  # noqa: E402
 from predictor.training import (  # noqa: E402
     ALERT_CLEAR_THRESHOLD,
     ALERT_THRESHOLD,
@@ -164,19 +164,7 @@ def rules_holding(run: PlantRun, at: np.ndarray) -> np.ndarray:
     """Whether any of a machine's default alarm rules (its metrics' alarm limits) holds, per instant."""
     holding = []
     for window in run.windows:
-        metrics = run.profile.machine_type(run.machine_types[window.machine_code]).metrics
-        rules = [
-            rule
-            for metric in metrics
-            for rule in alarm_limit_rules(
-                key=metric.name,
-                metric=metric.name,
-                unit=metric.unit,
-                alarm_min=metric.alarm_min,
-                alarm_max=metric.alarm_max,
-                error_code="E-INS-01",
-            )
-        ]
+        rules = default_rules(run.profile, run.machine_types[window.machine_code])
         holding.append([bool(rule_findings(window, rules, now_ts=t)) for t in at])
     return np.concatenate([np.asarray(row, dtype=bool) for row in holding])
 

@@ -72,8 +72,6 @@ def model_version_register(
     `activate`, or the kind's challenger with `challenger` (it replaces the previous challenger and
     scores in shadow from `at`, default now)."""
     at = at or timezone.now()
-    if challenger:
-        ModelVersion.objects.select_for_update().filter(kind=kind, is_challenger=True).update(is_challenger=False)
     model_version = ModelVersion.objects.create(
         kind=kind,
         version=version,
@@ -82,11 +80,11 @@ def model_version_register(
         metrics=_json_safe(metrics),
         data_description=data_description,
         trained_at=at,
-        is_challenger=challenger and not activate,
-        shadow_since=at if challenger and not activate else None,
     )
     if activate:
         model_version_activate(model_version=model_version, note="activated when it was trained", at=at)
+    elif challenger:
+        model_version_make_challenger(model_version=model_version, at=at)
     return model_version
 
 
@@ -119,12 +117,6 @@ def model_version_make_challenger(*, model_version: ModelVersion, at: datetime.d
     model_version.shadow_report = {}
     model_version.save(update_fields=["is_challenger", "shadow_since", "shadow_report"])
     return model_version
-
-
-def challenger_retire(*, model_version: ModelVersion) -> None:
-    """Stop a challenger shadowing (it stays, with its shadow report, as an inactive version)."""
-    model_version.is_challenger = False
-    model_version.save(update_fields=["is_challenger"])
 
 
 def shadow_report_store(*, model_version: ModelVersion, report: dict) -> None:
