@@ -44,6 +44,7 @@ from predictor.services import (
     shadow_predictions_record,
 )
 from predictor.windows import RecentWindows
+from telemetry.selectors import machines_sensor_faults
 
 logger = logging.getLogger(__name__)
 
@@ -195,8 +196,13 @@ class Scorer:
             windows = self._windows.windows(end=now)
         warnings, healthy = [], []
         with clock.stage("sensor checks"):
+            faults = machines_sensor_faults(now=now, within=STALE_AFTER)
             for window in windows:
-                problem = sensor_problem(window, now=now)
+                fault = faults.get(window.machine_code)
+                if fault is not None:
+                    problem = (SensorProblem.STALE if fault.offline else SensorProblem.OUT_OF_RANGE, fault.detail[:300])
+                else:
+                    problem = sensor_problem(window, now=now)
                 if problem:
                     warnings.append(SensorWarningDraft(window.machine_code, *problem))
                 else:

@@ -13,7 +13,7 @@ import datetime
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import paho.mqtt.client as mqtt
@@ -21,9 +21,18 @@ from django.db import DatabaseError, IntegrityError, connection
 from django.utils import timezone
 
 from core.errors import error_first_line
-from telemetry.ingest import DecodedReading, MachineDirectory, Rejection, message_decode
+from telemetry.ingest import (
+    DecodedItem,
+    DecodedReading,
+    LinkChange,
+    MachineDirectory,
+    MessageDecoder,
+    MessageRouter,
+    PlantContract,
+    Rejection,
+)
 from telemetry.live import LiveFrames
-from telemetry.mqtt import TOPIC_FILTER, BrokerAddress, TelemetryClient, client_create, connect_options
+from telemetry.mqtt import BrokerAddress, TelemetryClient, client_create, connect_options
 from telemetry.services import IngestResult, readings_ingest
 
 logger = logging.getLogger(__name__)
@@ -43,6 +52,8 @@ class ListenerConfig:
     retry_max_delay: float = 30.0
     # On SIGTERM with the database down, how long to keep trying before leaving the batch at the broker.
     shutdown_grace: float = 10.0
+    # How often the payload sources a supervisor edits in the admin are read again.
+    sources_refresh: float = 30.0
 
     def __post_init__(self):
         # A batch is acked only once committed, so it must fit in the window with room for the
@@ -50,19 +61,19 @@ class ListenerConfig:
         if self.protocol == "5" and self.batch_size > self.receive_maximum // 2:
             raise ValueError(f"batch size {self.batch_size} must be at most half the receive maximum")
 
-    @property
-    def topic(self) -> str:
-        return f"$share/{self.shared_group}/{TOPIC_FILTER}" if self.shared_group else TOPIC_FILTER
+    def subscription(self, topic_filter: str, *, shareable: bool = True) -> str:
+        """The filter as subscribed: in the shared group, when there is one and the decoder allows it."""
+        return f"$share/{self.shared_group}/{topic_filter}" if self.shared_group and shareable else topic_filter
 
 
 @dataclass(slots=True)
 class Pending:
-    """A message waiting for its batch to commit."""
+    """A message waiting for its batch to commit, with what it decoded to."""
 
     mid: int
     qos: int
     received_at: float
-    item: DecodedReading | Rejection
+    items: list[DecodedItem]
 
 
 class Batcher:
@@ -166,11 +177,18 @@ class TelemetryListener:
         config: ListenerConfig,
         *,
         directory: MachineDirectory,
+        decoders: Sequence[MessageDecoder] = (),
+        sources: Callable[[], list[MessageDecoder]] | None = None,
         live: LiveFrames | None = None,
         clock: Callable[[], float] = time.monotonic,
     ):
+        """`decoders`: the payloads served for the listener's life (the contract always, first);
+        `sources`: reads the payload sources defined in the admin, again every `sources_refresh`."""
         self.config = config
         self.directory = directory
+        self._decoders = (PlantContract(), *decoders)
+        self._sources = sources
+        self.router = MessageRouter(self._decoders)
         self.live = live
         self.stats = ListenerStats()
         self._clock = clock
@@ -180,6 +198,7 @@ class TelemetryListener:
         self.subscribed = threading.Event()
         self._stop_requested_at: float | None = None
         self.client: TelemetryClient | None = None
+        self._subscribed_to: list[str] = []
 
     # --- network thread -----------------------------------------------------------------------
 
@@ -190,13 +209,22 @@ class TelemetryListener:
             topic_text = topic if isinstance(topic, str) else topic.decode("utf-8", errors="replace")
             # datetime.now rather than timezone.now: this runs for every message, and the settings
             # lookup behind timezone.now costs as much as the rest of the clock call.
-            item = message_decode(topic_text, payload, now=datetime.datetime.now(datetime.UTC))
+            items = self.router.decode(topic_text, payload, now=datetime.datetime.now(datetime.UTC))
         except Exception as exc:
             logger.exception("could not decode a message on %r", topic)
             shown_topic = topic if isinstance(topic, str) else topic.decode("utf-8", errors="replace")
-            item = Rejection(shown_topic[:255], bytes(payload), f"could not be decoded: {exc}")
-        self._batcher.add(Pending(mid, qos, self._clock(), item))
+            items = [Rejection(shown_topic[:255], bytes(payload), f"could not be decoded: {exc}")]
+        self._batcher.add(Pending(mid, qos, self._clock(), items))
         self.stats.received += 1
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 0) -> None:
+        """Send a message on the listener's connection (a Sparkplug B rebirth request); dropped, with
+        a log line, while it is not connected."""
+        client = self.client
+        if client is None or not client.is_connected():
+            logger.warning("not connected: could not publish to %s", topic)
+            return
+        client.publish(topic, payload, qos=qos)
 
     def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
         # message.topic decodes strictly and raises on a non-UTF-8 topic; the raw bytes do not.
@@ -209,15 +237,51 @@ class TelemetryListener:
         session = "resumed" if flags.session_present else "new"
         logger.info("connected to %s as %s (%s session)", self.config.broker, self.config.client_id, session)
         # Subscribing on every connect re-subscribes after a reconnect to a broker that lost state.
-        client.subscribe(self.config.topic, qos=1)
+        self._subscribed_to = self._subscriptions(self.router)
+        client.subscribe([(topic, 1) for topic in self._subscribed_to])
+
+    def _subscriptions(self, router: MessageRouter) -> list[str]:
+        topics: list[str] = []
+        for decoder in router.decoders:
+            shareable = getattr(decoder, "shareable", True)
+            for topic_filter in decoder.topic_filters():
+                topic = self.config.subscription(topic_filter, shareable=shareable)
+                if topic not in topics:
+                    topics.append(topic)
+        return topics
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
         refused = [code for code in reason_codes if code.is_failure]
         if refused:
-            logger.error("the broker refused the subscription to %s: %s", self.config.topic, refused[0])
+            logger.error("the broker refused a subscription: %s", refused[0])
         else:
-            logger.info("subscribed to %s", self.config.topic)
+            logger.info("subscribed to %s", ", ".join(self._subscribed_to))
             self.subscribed.set()
+
+    def sources_reload(self) -> None:
+        """Read the payload sources again and follow their topic filters: subscribe to the new ones,
+        unsubscribe from those no source owns any more. A source that fails to load keeps the last."""
+        if self._sources is None:
+            return
+        try:
+            router = MessageRouter((*self._decoders, *self._sources()))
+        except (DatabaseError, OSError) as exc:
+            connection.close()
+            logger.warning("could not read the payload sources (%s); keeping the ones loaded", error_first_line(exc))
+            return
+        before, after = self._subscriptions(self.router), self._subscriptions(router)
+        self.router = router
+        client = self.client
+        if before == after or client is None or not client.is_connected():
+            return
+        self._subscribed_to = after
+        added = [topic for topic in after if topic not in before]
+        removed = [topic for topic in before if topic not in after]
+        if added:
+            client.subscribe([(topic, 1) for topic in added])
+        if removed:
+            client.unsubscribe(removed)
+        logger.info("payload sources changed: subscribed to %s, unsubscribed from %s", added or "-", removed or "-")
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self.subscribed.clear()
@@ -228,11 +292,21 @@ class TelemetryListener:
 
     def batch_store(self, batch: list[Pending]) -> IngestResult:
         """One attempt to store a batch in one transaction; raises if the database fails."""
-        decoded = [pending.item for pending in batch if isinstance(pending.item, DecodedReading)]
-        rejections = [pending.item for pending in batch if isinstance(pending.item, Rejection)]
+        decoded, rejections, links = [], [], []
+        for pending in batch:
+            for item in pending.items:
+                if type(item) is DecodedReading:
+                    decoded.append(item)
+                elif type(item) is LinkChange:
+                    links.append(item)
+                else:
+                    rejections.append(item)
         rows, unknown = self.directory.rows_from(decoded)
         return readings_ingest(
-            rows=rows, rejections=rejections + unknown, on_commit=self.live.publish if self.live else None
+            rows=rows,
+            rejections=rejections + unknown,
+            links=links,
+            on_commit=self.live.publish if self.live else None,
         )
 
     def batch_commit(self, batch: list[Pending], *, ack: Callable[[list[int]], None]) -> bool:
@@ -269,7 +343,9 @@ class TelemetryListener:
                 delay = min(delay * 2, self.config.retry_max_delay)
         # Subscribed at QoS 1, the broker sends nothing above it, and QoS 0 is never acknowledged.
         ack([pending.mid for pending in batch if pending.qos == 1])
-        newest = max((p.item.ts for p in batch if isinstance(p.item, DecodedReading)), default=None)
+        newest = max(
+            (item.ts for pending in batch for item in pending.items if type(item) is DecodedReading), default=None
+        )
         self.stats.record(result, batch, newest_ts=newest, now=self._clock())
         return True
 
@@ -294,6 +370,7 @@ class TelemetryListener:
         client.on_message = self._on_message
         self.client = client
         self.directory.reload()
+        self.sources_reload()
         client.connect_async(
             self.config.broker.host,
             self.config.broker.port,
@@ -304,6 +381,7 @@ class TelemetryListener:
         )
         client.loop_start()
         next_summary = self._clock() + self.config.stats_interval
+        next_sources = self._clock() + self.config.sources_refresh
         try:
             while not self._stop.is_set():
                 batch = self._batcher.take(timeout=0.5)
@@ -312,6 +390,9 @@ class TelemetryListener:
                 if self._clock() >= next_summary:
                     logger.info(self.stats.summary(now=self._clock()))
                     next_summary = self._clock() + self.config.stats_interval
+                if self._clock() >= next_sources:
+                    self.sources_reload()
+                    next_sources = self._clock() + self.config.sources_refresh
             remaining = self._batcher.take_all()
             flushed = self.batch_commit(remaining, ack=client.ack_many) if remaining else True
         finally:

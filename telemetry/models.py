@@ -40,6 +40,15 @@ class MetricSpec(models.Model):
     normal_max = models.FloatField(null=True, blank=True)
     alarm_min = models.FloatField(null=True, blank=True)
     alarm_max = models.FloatField(null=True, blank=True)
+    physical_min = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="The lowest value the sensor can read at all (0 for an RMS, a current, a speed). "
+        "A value outside the physical range is a sensor fault: kept aside, never stored as a reading.",
+    )
+    physical_max = models.FloatField(
+        null=True, blank=True, help_text="The highest value the sensor can read at all (its full scale)."
+    )
 
     class Meta:
         ordering = ["machine_type", "name"]
@@ -59,6 +68,28 @@ class MetricSpec(models.Model):
                 condition=Q(alarm_max__isnull=True) | Q(normal_max__isnull=True) | Q(alarm_max__gte=F("normal_max")),
                 name="metricspec_alarm_max_above_normal",
                 violation_error_message="The alarm maximum must not be below the normal maximum.",
+            ),
+            # The physical range holds every limit: a limit the sensor cannot read would never be met.
+            models.CheckConstraint(
+                condition=Q(physical_min__isnull=True)
+                | (
+                    (Q(physical_max__isnull=True) | Q(physical_min__lte=F("physical_max")))
+                    & (Q(normal_min__isnull=True) | Q(physical_min__lte=F("normal_min")))
+                    & (Q(normal_max__isnull=True) | Q(physical_min__lte=F("normal_max")))
+                    & (Q(alarm_min__isnull=True) | Q(physical_min__lte=F("alarm_min")))
+                ),
+                name="metricspec_physical_min_below_limits",
+                violation_error_message="The physical minimum must be at or below every other limit.",
+            ),
+            models.CheckConstraint(
+                condition=Q(physical_max__isnull=True)
+                | (
+                    (Q(normal_max__isnull=True) | Q(physical_max__gte=F("normal_max")))
+                    & (Q(normal_min__isnull=True) | Q(physical_max__gte=F("normal_min")))
+                    & (Q(alarm_max__isnull=True) | Q(physical_max__gte=F("alarm_max")))
+                ),
+                name="metricspec_physical_max_above_limits",
+                violation_error_message="The physical maximum must be at or above every other limit.",
             ),
         ]
 
@@ -86,6 +117,10 @@ class Machine(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.RUNNING)
     status_changed_at = models.DateTimeField(default=timezone.now)
     installed_at = models.DateField(null=True, blank=True)
+    # Set when the machine's gateway says its link is down (a Sparkplug B death), cleared when it is
+    # back: the predictor warns about the machine at once instead of waiting for its readings to age.
+    offline_since = models.DateTimeField(null=True, blank=True)
+    offline_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["code"]
@@ -144,9 +179,20 @@ class Reading(models.Model):
         return f"{self.machine_id} @ {self.ts:%Y-%m-%d %H:%M:%S}"
 
 
-class RejectedMessage(models.Model):
-    """An MQTT message that could not be stored, kept with the reason so nothing is lost silently."""
+class RejectionKind(models.TextChoices):
+    PAYLOAD = "payload", "Not a reading (shape, time or value)"
+    MACHINE = "machine", "Unknown machine"
+    METRIC = "metric", "Metrics the machine type does not report"
+    RANGE = "range", "Values outside the sensor's physical range"
+    DATABASE = "database", "Refused by the database"
+    SEQUENCE = "sequence", "Messages lost in between (sequence gap)"
 
+
+class RejectedMessage(models.Model):
+    """An MQTT message (or the part of one) that could not be stored, kept with the reason so nothing
+    is lost silently."""
+
+    Kind = RejectionKind
     PAYLOAD_LIMIT = 64 * 1024
 
     topic = models.CharField(max_length=255)
@@ -154,6 +200,7 @@ class RejectedMessage(models.Model):
     payload = models.BinaryField(help_text=f"The raw bytes, cut at {PAYLOAD_LIMIT // 1024} KiB")
     payload_size = models.PositiveIntegerField(help_text="Size of the original payload in bytes")
     reason = models.CharField(max_length=500)
+    kind = models.CharField(max_length=10, choices=RejectionKind.choices, default=RejectionKind.PAYLOAD)
     received_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -161,6 +208,11 @@ class RejectedMessage(models.Model):
         indexes = [
             models.Index(fields=["-received_at"], name="rejected_received_idx"),
             models.Index(fields=["machine_code", "-received_at"], name="rejected_machine_idx"),
+            # The predictor asks every tick which machines sent physically impossible values lately.
+            models.Index(fields=["received_at"], condition=Q(kind="range"), name="rejected_range_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=RejectionKind.values), name="rejectedmessage_kind_valid")
         ]
 
     def __str__(self):

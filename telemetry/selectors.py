@@ -21,7 +21,34 @@ from django.db.models import (
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
-from telemetry.models import Machine, MetricSpec, Reading, ReadingMinute
+from telemetry.models import Machine, MetricSpec, Reading, ReadingMinute, RejectedMessage, RejectionKind
+
+
+@dataclass(frozen=True)
+class SensorFault:
+    """Why a machine's sensors cannot be trusted now, as seen at ingest."""
+
+    offline: bool  # its gateway said its link is down (else: it sent physically impossible values)
+    detail: str
+
+
+def machines_sensor_faults(*, now: datetime.datetime, within: datetime.timedelta) -> dict[str, SensorFault]:
+    """Machines whose link their gateway reported down, and machines that sent a value outside its
+    sensor's physical range within `within` before `now` (the latest such value), by code."""
+    faults = {
+        code: SensorFault(True, f"link down since {since:%Y-%m-%d %H:%M} UTC: {reason}")
+        for code, since, reason in Machine.objects.filter(offline_since__isnull=False).values_list(
+            "code", "offline_since", "offline_reason"
+        )
+    }
+    impossible = (
+        RejectedMessage.objects.filter(kind=RejectionKind.RANGE, received_at__gt=now - within, received_at__lte=now)
+        .order_by("machine_code", "-received_at")
+        .values_list("machine_code", "reason")
+    )
+    for code, reason in impossible:
+        faults.setdefault(code, SensorFault(False, reason))
+    return faults
 
 
 def machine_list() -> QuerySet[Machine]:

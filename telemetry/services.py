@@ -8,13 +8,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import DataError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.errors import error_first_line
 from core.wiring import wired
 from realtime.broadcast import broadcast_on_commit
-from telemetry.ingest import ReadingRow, Rejection
-from telemetry.models import Machine, MachineType, Reading, ReadingMinute, RejectedMessage
+from telemetry.ingest import LinkChange, ReadingRow, Rejection
+from telemetry.models import Machine, MachineType, Reading, ReadingMinute, RejectedMessage, RejectionKind
 from telemetry.mqtt import telemetry_topic
 
 logger = logging.getLogger(__name__)
@@ -33,10 +34,12 @@ def readings_ingest(
     *,
     rows: Sequence[ReadingRow],
     rejections: Sequence[Rejection] = (),
+    links: Sequence[LinkChange] = (),
     on_commit: Callable[[Sequence[ReadingRow]], None] | None = None,
     reports_now: datetime.datetime | None = None,
 ) -> IngestResult:
-    """Store a batch in one transaction: readings idempotently on (machine, ts), rejections as rows.
+    """Store a batch in one transaction: readings idempotently on (machine, ts), rejections as rows,
+    and the machines' links going down or up (`links`, in the order they happened).
 
     A reading whose machine and ts are already stored is a duplicate (a redelivery) and changes
     nothing. `on_commit` runs with the batch's rows once the transaction has committed. Readings
@@ -50,7 +53,7 @@ def readings_ingest(
     database's reason.
     """
     try:
-        return _readings_ingest_once(rows, rejections, on_commit, reports_now)
+        return _readings_ingest_once(rows, rejections, links, on_commit, reports_now)
     except DataError as exc:
         if not rows:
             raise
@@ -58,10 +61,12 @@ def readings_ingest(
             refused = _refused_rejection(rows[0], exc)
             logger.warning("the database refused a reading of %s: %s", rows[0].machine_code, refused.reason)
             return readings_ingest(
-                rows=[], rejections=[*rejections, refused], on_commit=on_commit, reports_now=reports_now
+                rows=[], rejections=[*rejections, refused], links=links, on_commit=on_commit, reports_now=reports_now
             )
         half = len(rows) // 2
-        first = readings_ingest(rows=rows[:half], rejections=rejections, on_commit=on_commit, reports_now=reports_now)
+        first = readings_ingest(
+            rows=rows[:half], rejections=rejections, links=links, on_commit=on_commit, reports_now=reports_now
+        )
         second = readings_ingest(rows=rows[half:], on_commit=on_commit, reports_now=reports_now)
         return IngestResult(
             stored=first.stored + second.stored,
@@ -76,18 +81,25 @@ def _refused_rejection(row: ReadingRow, exc: DataError) -> Rejection:
     if payload is None:  # a reading that came in no message of its own (history, a re-encoded one)
         payload = json.dumps({"ts": row.ts.isoformat(), "metrics": row.metrics}).encode()
     return Rejection(
-        telemetry_topic(row.machine_code), payload, f"the database refused it: {problem}", row.machine_code
+        telemetry_topic(row.machine_code),
+        payload,
+        f"the database refused it: {problem}",
+        row.machine_code,
+        RejectionKind.DATABASE,
     )
 
 
 def _readings_ingest_once(
     rows: Sequence[ReadingRow],
     rejections: Sequence[Rejection],
+    links: Sequence[LinkChange],
     on_commit: Callable[[Sequence[ReadingRow]], None] | None,
     reports_now: datetime.datetime | None,
 ) -> IngestResult:
     with transaction.atomic():
         stored = _readings_insert(rows) if rows else 0
+        for change in links:
+            machine_link_set(change)
         if reports := [row for row in rows if row.error_code]:
             wired("MACHINE_REPORTS_HANDLER")(reports=reports, now=reports_now)
         if rejections:
@@ -246,6 +258,21 @@ def machine_auto_register(code: str) -> Machine:
     )
     machine, _ = Machine.objects.get_or_create(code=code, defaults={"name": code, "machine_type": machine_type})
     return machine
+
+
+def machine_link_set(change: LinkChange) -> bool:
+    """Record that a machine's link went down (or came back), as its gateway said. A change older than
+    the one recorded is ignored (messages of one batch arrive in order; a redelivery may not)."""
+    machines = Machine.objects.filter(code=change.machine_code)
+    if change.online:
+        updated = machines.filter(offline_since__lte=change.at).update(offline_since=None, offline_reason="")
+    else:
+        updated = machines.filter(Q(offline_since__isnull=True) | Q(offline_since__lt=change.at)).update(
+            offline_since=change.at, offline_reason=change.detail[:200]
+        )
+    if updated:
+        logger.info("%s: link %s (%s)", change.machine_code, "back" if change.online else "down", change.detail)
+    return bool(updated)
 
 
 def readings_prune(*, before: datetime.datetime, dry_run: bool = False) -> int:

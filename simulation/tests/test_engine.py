@@ -754,7 +754,7 @@ def test_simulate_plant_publishes_readings_of_the_payload_contract_over_mqtt(uni
 
     by_machine = defaultdict(list)
     for topic, payload, received_at in subscriber.messages:
-        decoded = message_decode(topic, payload, now=received_at)
+        [decoded] = message_decode(topic, payload, now=received_at)
         assert isinstance(decoded, DecodedReading), decoded
         assert decoded.ts <= received_at
         assert decoded.ts.utcoffset() == datetime.timedelta(0)

@@ -14,9 +14,14 @@ NOW = datetime.datetime(2026, 11, 26, 12, 0, tzinfo=datetime.UTC)
 TOPIC = "plant/M-001/telemetry"
 
 
-def decode(payload, topic=TOPIC):
+def decode_all(payload, topic=TOPIC) -> list:
     raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     return message_decode(topic, raw, now=NOW)
+
+
+def decode(payload, topic=TOPIC):
+    [item] = decode_all(payload, topic)
+    return item
 
 
 def test_iso_timestamp_with_offset_becomes_a_reading():
@@ -38,14 +43,16 @@ def test_epoch_seconds_and_error_code_are_accepted():
 BAD_PAYLOADS = [
     (b"\xff\xfe{}", "payload is not UTF-8 (byte 0xff at position 0)"),
     (b"{not json", "payload is not JSON"),
-    (b"[1, 2]", "payload is a JSON array, not an object"),
-    (b'"text"', "payload is a JSON string, not an object"),
+    (b"[]", "payload is an empty JSON array: no readings"),
+    (b'"text"', "payload is a JSON string, not an object or an array"),
     ({"metrics": {"vibration": 1}}, "'ts' is missing"),
     ({"ts": "yesterday", "metrics": {"vibration": 1}}, "'ts' 'yesterday' is not ISO-8601"),
     ({"ts": "2026-11-26T12:00:00", "metrics": {"vibration": 1}}, "has no UTC offset"),
     ({"ts": True, "metrics": {"vibration": 1}}, "got a boolean"),
     ({"ts": [1], "metrics": {"vibration": 1}}, "got a JSON array"),
-    ({"ts": 1e20, "metrics": {"vibration": 1}}, "is not a usable epoch time"),
+    ({"ts": 1e20, "metrics": {"vibration": 1}}, "is not a usable epoch time in milliseconds"),
+    ({"ts": 5e10, "metrics": {"vibration": 1}}, "is more than 5 minutes in the future"),  # seconds: year 3554
+    ({"ts": 9e11, "metrics": {"vibration": 1}}, "before the year 2000"),  # milliseconds: 1998
     ({"ts": "2026-11-26T12:05:01+00:00", "metrics": {"vibration": 1}}, "more than 5 minutes in the future"),
     ({"ts": "1999-12-31T23:59:59+00:00", "metrics": {"vibration": 1}}, "before the year 2000"),
     ({"ts": "2026-11-26T12:00:00Z"}, "'metrics' is missing"),
@@ -117,13 +124,25 @@ def test_unknown_machine_is_rejected_unless_auto_registration_is_on(directory):
     assert row.machine_id == Machine.objects.get(code="M-404").id
 
 
-def test_metric_the_machine_type_does_not_report_is_rejected(directory):
-    reading = decode({"ts": NOW.isoformat(), "metrics": {"vibration": 1.0, "flow": 80}})
+def test_metrics_the_machine_type_does_not_report_are_kept_aside_and_the_others_stored(directory):
+    reading = decode({"ts": NOW.isoformat(), "metrics": {"vibration": 1.0, "flow": 80, "rpm": 1480}})
+    [row], [rejection] = directory.rows_from([reading])
+    assert row.metrics == {"vibration": 1.0}
+    # The stored reading is not the message any more: the bulk write must not take its metrics from it.
+    assert row.payload is None
+    assert rejection.reason == (
+        "machine type 'Centrifugal pump' does not report flow, rpm (it reports temperature, vibration); "
+        "its vibration stored"
+    )
+    assert rejection.kind == "metric"
+    assert json.loads(rejection.payload) == {"ts": NOW.isoformat(), "metrics": {"flow": 80, "rpm": 1480}}
+
+
+def test_a_reading_with_no_metric_the_type_reports_is_rejected_whole(directory):
+    reading = decode({"ts": NOW.isoformat(), "metrics": {"flow": 80}})
     rows, [rejection] = directory.rows_from([reading])
     assert rows == []
-    assert rejection.reason == (
-        "machine type 'Centrifugal pump' does not report flow (it reports temperature, vibration)"
-    )
+    assert rejection.reason == "machine type 'Centrifugal pump' does not report flow (it reports temperature, vibration)"
 
 
 def test_unknown_codes_cost_one_lookup_a_batch_whatever_their_number(directory, django_assert_num_queries):
@@ -152,7 +171,7 @@ def test_a_payload_jsonb_would_refuse_still_becomes_a_reading_sent_without_its_r
     # JSON allows NUL and unpaired surrogates in strings; PostgreSQL's jsonb does not, so such a
     # payload is stored by its metrics alone (the emoji pair is fine but costs the same check).
     raw = ('{"ts": "2026-11-26T12:00:00Z", "metrics": {"vibration": 2.0}, "note": "a' + escape + 'b"}').encode()
-    reading = message_decode(TOPIC, raw, now=NOW)
+    [reading] = message_decode(TOPIC, raw, now=NOW)
     assert isinstance(reading, DecodedReading)
     assert reading.metrics == {"vibration": 2.0}
     assert reading.payload_jsonb_safe is False

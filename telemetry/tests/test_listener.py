@@ -158,9 +158,10 @@ def test_a_message_that_breaks_the_decoder_is_kept_not_raised(plant, monkeypatch
     def broken_decoder(*args, **kwargs):
         raise RuntimeError("decoder bug")
 
-    monkeypatch.setattr("telemetry.listener.message_decode", broken_decoder)
+    monkeypatch.setattr(listener.router, "decode", broken_decoder)
     [pending] = receive_all(listener, [(telemetry_topic("M-001"), b"{}")])
-    assert pending.item.reason == "could not be decoded: decoder bug"
+    [rejection] = pending.items
+    assert rejection.reason == "could not be decoded: decoder bug"
 
 
 def test_batcher_hands_out_a_batch_when_full_old_enough_or_quiet():

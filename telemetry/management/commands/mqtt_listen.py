@@ -59,7 +59,10 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         directory = MachineDirectory(auto_register=machine_auto_register if settings.TELEMETRY_AUTO_REGISTER else None)
         listener = TelemetryListener(config, directory=directory, live=LiveFrames())
-        self.stdout.write(f"Listening on {config.broker} for {config.topic} as {config.client_id}. Ctrl-C stops.")
+        self.stdout.write(
+            f"Listening on {config.broker} for {', '.join(listener.router.topic_filters())} as {config.client_id}. "
+            "Ctrl-C stops."
+        )
         with stop_on_signals(listener.request_stop):
             stopped_cleanly = listener.run()
         if not stopped_cleanly:
