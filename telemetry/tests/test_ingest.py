@@ -142,7 +142,9 @@ def test_a_reading_with_no_metric_the_type_reports_is_rejected_whole(directory):
     reading = decode({"ts": NOW.isoformat(), "metrics": {"flow": 80}})
     rows, [rejection] = directory.rows_from([reading])
     assert rows == []
-    assert rejection.reason == "machine type 'Centrifugal pump' does not report flow (it reports temperature, vibration)"
+    assert rejection.reason == (
+        "machine type 'Centrifugal pump' does not report flow (it reports temperature, vibration)"
+    )
 
 
 def test_unknown_codes_cost_one_lookup_a_batch_whatever_their_number(directory, django_assert_num_queries):
