@@ -557,6 +557,8 @@ def _machine_types_seed(*, profile: PlantProfile, counts: dict[str, KindCounts])
                     "normal_max": metric.normal_max,
                     "alarm_min": metric.alarm_min,
                     "alarm_max": metric.alarm_max,
+                    "physical_min": metric.physical_min,
+                    "physical_max": metric.physical_max,
                 },
             )
             counts["metrics"].add(created=created)

@@ -20,8 +20,9 @@ from predictor.models import ModelKind, ModelVersion, Prediction, SensorProblem,
 from predictor.scoring import Scorer, sensor_problem
 from predictor.selectors import model_version_artifact_load, model_version_load
 from predictor.services import model_version_register
-from telemetry.ingest import ReadingRow
-from telemetry.services import readings_ingest
+from telemetry.ingest import LinkChange, ReadingRow
+from telemetry.models import RejectedMessage, RejectionKind
+from telemetry.services import machine_link_set, readings_ingest
 from telemetry.tests.factories import MachineFactory, MachineTypeFactory, MetricSpecFactory
 from tickets.tests.factories import ErrorCodeFactory
 
@@ -107,10 +108,11 @@ def test_tick_predicts_healthy_machines_and_warns_about_stale_and_flat_sensors(
     scorer.tick(now=now)  # loads the model
     Prediction.objects.all().delete()
     SensorWarning.objects.all().delete()
-    # 16 for the tick (3 of them the alarm rules: the machines, their metric specs, the rules; 1 the
-    # machines' health models, none here), 4 for the tickets hand-off: open alerts, their refresh in bulk,
-    # the rule-judged machines' open alerts, tickets due for escalation.
-    with django_assert_max_num_queries(20):
+    # 18 for the tick (2 of them the sensor faults seen at ingest: links down, impossible values; 3 the
+    # alarm rules: the machines, their metric specs, the rules; 1 the machines' health models, none
+    # here), 4 for the tickets hand-off: open alerts, their refresh in bulk, the rule-judged machines'
+    # open alerts, tickets due for escalation.
+    with django_assert_max_num_queries(22):
         result = scorer.tick(now=now)
 
     assert (result.predicted, result.skipped) == (3, 2)
@@ -123,6 +125,45 @@ def test_tick_predicts_healthy_machines_and_warns_about_stale_and_flat_sensors(
         stale.code: SensorProblem.STALE,
         flat.code: SensorProblem.FLAT,
     }
+
+
+def test_machines_whose_link_is_down_or_that_sent_impossible_values_get_a_warning_not_a_score(active_forest):
+    now = timezone.now()
+    healthy, offline, faulty, faulty_long_ago = (MachineFactory() for _ in range(4))
+    for machine in (healthy, offline, faulty, faulty_long_ago):
+        readings(machine, end=now, values=lambda m: 2.0 + (m % 5) / 10)
+    machine_link_set(LinkChange(offline.code, now - datetime.timedelta(minutes=1), False, "edge node sent NDEATH"))
+    impossible = "vibration -5 is outside what its sensor can read (0 to 50 mm/s RMS): a sensor fault"
+    for machine, age in ((faulty, 2), (faulty_long_ago, 30)):
+        RejectedMessage.objects.create(
+            topic=machine.topic,
+            machine_code=machine.code,
+            payload=b"{}",
+            payload_size=2,
+            reason=impossible,
+            kind=RejectionKind.RANGE,
+            received_at=now - datetime.timedelta(minutes=age),
+        )
+
+    result = Scorer().tick(now=now)
+
+    assert (result.predicted, result.skipped) == (2, 2)
+    assert set(Prediction.objects.values_list("machine__code", flat=True)) == {healthy.code, faulty_long_ago.code}
+    warnings = {
+        code: (problem, detail)
+        for code, problem, detail in SensorWarning.objects.values_list("machine__code", "problem", "detail")
+    }
+    assert warnings[faulty.code] == (SensorProblem.OUT_OF_RANGE, impossible)
+    problem, detail = warnings[offline.code]
+    assert problem == SensorProblem.STALE
+    assert detail.startswith("link down since ")
+    assert detail.endswith("UTC: edge node sent NDEATH")
+
+    # Back online (a new birth): scored again.
+    machine_link_set(LinkChange(offline.code, now, True, "edge node sent NBIRTH"))
+    Prediction.objects.all().delete()
+    Scorer().tick(now=now)
+    assert offline.code in set(Prediction.objects.values_list("machine__code", flat=True))
 
 
 def test_tick_switches_to_a_newly_activated_version_and_lets_the_old_one_go(active_forest, tmp_path):

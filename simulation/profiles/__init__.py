@@ -47,6 +47,9 @@ class MetricProfile:
     role: str | None = None  # None: as its name says (simulation.engine.METRIC_ROLES), else generic
     baseline_scale: float = 1.0
     baseline_offset: float = 0.0
+    # What the sensor can read at all (telemetry.MetricSpec.physical_min/max); the simulator ignores it.
+    physical_min: float | None = None
+    physical_max: float | None = None
 
     def metric_range(self) -> MetricRange:
         return MetricRange(
@@ -198,6 +201,8 @@ _METRIC_KEYS = {
     "role",
     "baseline_scale",
     "baseline_offset",
+    "physical_min",
+    "physical_max",
 }
 _MACHINE_KEYS = {"code", "name", "type", "line", "location", "installed"}
 _GROUP_KEYS = {"type", "code_prefix", "first", "count", "digits", "name", "line", "location", "installed"}
@@ -407,7 +412,23 @@ class _Reader:
             role=role,
             baseline_scale=self.number(item, "baseline_scale", where, default=1.0, positive=True),
             baseline_offset=self.number(item, "baseline_offset", where, default=0.0),
+            **self._physical_range(item, where, limits),
         )
+
+    def _physical_range(self, item: dict, where: str, limits: dict[str, float | None]) -> dict[str, float | None]:
+        """physical_min and physical_max, which must hold every limit (as MetricSpec's constraints say)."""
+        physical = {key: self.number(item, key, where, default=None) for key in ("physical_min", "physical_max")}
+        low, high = physical["physical_min"], physical["physical_max"]
+        for key, limit in limits.items():
+            if limit is None:
+                continue
+            if low is not None and limit < low:
+                raise self.fail(f"{where}.physical_min", f"{low:g} is above {key} {limit:g}")
+            if high is not None and limit > high:
+                raise self.fail(f"{where}.physical_max", f"{high:g} is below {key} {limit:g}")
+        if low is not None and high is not None and low > high:
+            raise self.fail(f"{where}.physical_max", f"{high:g} is below physical_min {low:g}")
+        return physical
 
     def machine(self, item: dict, where: str, type_names: Sequence[str]) -> MachineEntry:
         self.table(item, where, _MACHINE_KEYS)

@@ -167,6 +167,18 @@ def test_a_minimal_profile_loads_with_the_defaults(tmp_path):
         ('role = "temperature"', 'role = "smell"', "machine_types[0].metrics[1].role", "'smell' is not one of"),
         ('role = "temperature"', 'role = "vibration"', "machine_types[0].metrics[1].role", "given twice"),
         ("alarm_max = 6.3", "alarm_mx = 6.3", "machine_types[0].metrics[0].alarm_mx", "unknown key"),
+        (
+            "alarm_max = 6.3",
+            "alarm_max = 6.3, physical_max = 5.0",
+            "machine_types[0].metrics[0].physical_max",
+            "5 is below alarm_max 6.3",
+        ),
+        (
+            "alarm_max = 6.3",
+            "alarm_max = 6.3, physical_min = 5.0",
+            "machine_types[0].metrics[0].physical_min",
+            "is above",
+        ),
         ('failure_mode = "bearing_wear"', 'failure_mode = "rust"', "fault_kinds[0].failure_mode", "'rust'"),
         (
             "development_hours = [10.0, 20.0]",
@@ -265,6 +277,22 @@ def test_plant_b_faults_develop_at_other_speeds_and_it_fails_at_another_rate(dem
 
 def _gearbox_limits(plant_b: PlantProfile) -> dict:
     return {metric.name: metric for metric in plant_b.machine_type("Belt conveyor gearbox").metrics}
+
+
+@pytest.mark.parametrize("profile_name", ["demo", "plant_b"])
+def test_every_simulated_value_is_one_the_metrics_sensor_can_read(profile_name, request):
+    """The listener keeps values outside a metric's physical range aside as sensor faults: a simulated
+    machine, failing or not, must never send one. Its values are clamped to [0, the model's ceiling]."""
+    profile = request.getfixturevalue(profile_name)
+    for machine_type in profile.machine_types:
+        machine = MachineProfile(machine_type.name, tuple(metric.metric_range() for metric in machine_type.metrics))
+        for seed in range(20):
+            models = metric_models_calibrate(machine, random.Random(seed), noise_scale=profile.noise_scale)
+            for metric in machine_type.metrics:
+                assert metric.physical_min is not None, metric.name
+                assert metric.physical_max is not None, metric.name
+                assert metric.physical_min <= 0.0, (machine_type.name, metric.name)
+                assert models[metric.name].ceiling <= metric.physical_max, (machine_type.name, metric.name)
 
 
 def test_plant_b_healthy_for_days_reads_inside_every_alarm_limit_of_every_type(plant_b):

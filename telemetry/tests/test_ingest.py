@@ -178,3 +178,94 @@ def test_a_payload_jsonb_would_refuse_still_becomes_a_reading_sent_without_its_r
     assert reading.metrics == {"vibration": 2.0}
     assert reading.payload_jsonb_safe is False
     assert decode({"ts": NOW.isoformat(), "metrics": {"vibration": 1}}).payload_jsonb_safe is True
+
+
+def test_epoch_milliseconds_are_told_from_seconds_by_their_magnitude():
+    seconds = decode({"ts": 1764921600, "metrics": {"vibration": 1.0}})
+    milliseconds = decode({"ts": 1764921600123, "metrics": {"vibration": 1.0}})
+    assert seconds.ts == datetime.datetime(2025, 12, 5, 8, 0, tzinfo=datetime.UTC)
+    assert milliseconds.ts == datetime.datetime(2025, 12, 5, 8, 0, 0, 123000, tzinfo=datetime.UTC)
+
+
+def test_an_array_of_readings_is_stored_or_rejected_element_by_element():
+    items = decode_all(
+        [
+            {"ts": "2026-11-26T11:59:00Z", "metrics": {"vibration": 1.0}},
+            {"ts": "2026-11-26T11:59:01Z", "metrics": {"vibration": "high"}},
+            7,
+            {"ts": 1764158341000, "metrics": {"temperature": 60.5}, "error_code": "E-OVH-01"},
+        ]
+    )
+    assert [type(item).__name__ for item in items] == ["DecodedReading", "Rejection", "Rejection", "DecodedReading"]
+    first, bad_value, not_an_object, last = items
+    assert (first.ts, first.metrics) == (
+        datetime.datetime(2026, 11, 26, 11, 59, tzinfo=datetime.UTC),
+        {"vibration": 1.0},
+    )
+    assert (last.metrics, last.error_code) == ({"temperature": 60.5}, "E-OVH-01")
+    # Readings of an array are not the message: the bulk write encodes their metrics itself.
+    assert first.payload is None
+    assert first.payload_jsonb_safe is False
+    assert bad_value.reason == "reading 2 of 4: metric 'vibration' must be a finite number, got a JSON string 'high'"
+    assert json.loads(bad_value.payload) == {"ts": "2026-11-26T11:59:01Z", "metrics": {"vibration": "high"}}
+    assert not_an_object.reason == "reading 3 of 4: a JSON number, not an object"
+    assert not_an_object.payload == b"7"
+
+
+@pytest.fixture
+def ranged_directory(db):
+    pump = MachineTypeFactory(name="Centrifugal pump")
+    MetricSpecFactory(machine_type=pump, name="vibration", unit="mm/s RMS", physical_min=0, physical_max=50)
+    MetricSpecFactory(machine_type=pump, name="temperature", unit="°C", physical_min=-40)
+    MachineFactory(code="M-001", machine_type=pump)
+    return MachineDirectory()
+
+
+@pytest.mark.parametrize(
+    ("vibration", "problem"),
+    [
+        (-5, "vibration -5 is outside what its sensor can read (0 to 50 mm/s RMS)"),
+        (1e300, "vibration 1e+300 is outside what its sensor can read (0 to 50 mm/s RMS)"),
+    ],
+)
+def test_a_value_its_sensor_cannot_read_is_kept_aside_and_the_others_stored(ranged_directory, vibration, problem):
+    reading = decode({"ts": NOW.isoformat(), "metrics": {"vibration": vibration, "temperature": 61.0}})
+    [row], [rejection] = ranged_directory.rows_from([reading])
+    assert row.metrics == {"temperature": 61.0}
+    assert row.payload is None
+    assert rejection.reason == f"{problem}: a sensor fault; its temperature stored"
+    assert rejection.kind == "range"
+    assert json.loads(rejection.payload)["metrics"] == {"vibration": vibration}
+
+
+def test_the_edges_of_a_physical_range_are_values_and_an_open_side_has_no_limit(ranged_directory):
+    readings = [
+        decode({"ts": NOW.isoformat(), "metrics": {"vibration": 0, "temperature": 1e6}}),
+        decode({"ts": NOW.isoformat(), "metrics": {"vibration": 50.0, "temperature": -40}}),
+        decode({"ts": NOW.isoformat(), "metrics": {"temperature": -40.5}}),
+    ]
+    rows, [rejection] = ranged_directory.rows_from(readings)
+    assert [row.metrics for row in rows] == [
+        {"vibration": 0, "temperature": 1e6},
+        {"vibration": 50.0, "temperature": -40},
+    ]
+    # The whole reading was impossible: nothing stored, all of it kept.
+    assert rejection.reason == "temperature -40.5 is outside what its sensor can read (at least -40 °C): a sensor fault"
+
+
+def test_a_reading_with_unknown_and_impossible_metrics_keeps_each_aside_with_its_own_reason(ranged_directory):
+    reading = decode({"ts": NOW.isoformat(), "metrics": {"vibration": -1.0, "rpm": 1480, "temperature": 55.0}})
+    [row], rejections = ranged_directory.rows_from([reading])
+    assert row.metrics == {"temperature": 55.0}
+    assert [(r.kind, json.loads(r.payload)["metrics"]) for r in rejections] == [
+        ("metric", {"rpm": 1480}),
+        ("range", {"vibration": -1.0}),
+    ]
+
+
+def test_an_unknown_machines_reading_from_an_array_is_kept_as_that_reading(directory):
+    [reading] = decode_all([{"ts": NOW.isoformat(), "metrics": {"vibration": 1.0}}], topic="plant/M-404/telemetry")
+    rows, [rejection] = directory.rows_from([reading])
+    assert rows == []
+    assert rejection.kind == "machine"
+    assert json.loads(rejection.payload) == {"ts": NOW.isoformat(), "metrics": {"vibration": 1.0}}

@@ -9,13 +9,14 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db.models import Max
 from django.utils import timezone
 
 from realtime.groups import machine_group
 from telemetry.ingest import MachineDirectory, ReadingRow
 from telemetry.listener import Batcher, ListenerConfig, Pending, TelemetryListener
 from telemetry.live import LiveFrames
-from telemetry.models import Reading, RejectedMessage
+from telemetry.models import MetricSpec, Reading, ReadingMinute, RejectedMessage
 from telemetry.mqtt import BrokerAddress, client_create, telemetry_topic
 from telemetry.tests.factories import MachineFactory, MachineTypeFactory, MetricSpecFactory
 from testing.throwaway import wait_until
@@ -304,3 +305,42 @@ def test_shared_subscription_splits_the_stream_between_listeners(plant):
     assert first.stats.received > 0
     assert second.stats.received > 0
     assert first.stats.received + second.stats.received == 400
+
+
+@pytest.mark.django_db(transaction=True)
+def test_what_gateways_send_every_day_is_stored_and_only_what_cannot_be_true_kept_aside(plant):
+    """Epoch milliseconds, a batch of readings in one message, a metric the type does not know beside
+    one it does, and values no vibration sensor reads, through the real broker."""
+    MetricSpec.objects.filter(name="vibration").update(physical_min=0, physical_max=50)
+    now = timezone.now().replace(microsecond=0)
+    ms = int(now.timestamp() * 1000)
+    messages = [
+        (telemetry_topic("M-001"), json.dumps({"ts": ms - 1000, "metrics": {"vibration": 3.1}}).encode()),
+        (
+            telemetry_topic("M-002"),
+            json.dumps([{"ts": ms - 3000 + n * 1000, "metrics": {"vibration": 2.0 + n}} for n in range(3)]).encode(),
+        ),
+        (telemetry_topic("M-001"), json.dumps({"ts": ms - 2000, "metrics": {"vibration": 3.5, "rpm": 1480}}).encode()),
+        (telemetry_topic("M-001"), json.dumps({"ts": ms - 3000, "metrics": {"vibration": -5}}).encode()),
+        (telemetry_topic("M-001"), json.dumps({"ts": ms - 4000, "metrics": {"vibration": 1e300}}).encode()),
+    ]
+    listener = listener_for()
+    with ListenerThread(listener):
+        publish(settings.MQTT_URL, messages)
+        wait_until(lambda: listener.stats.stored + listener.stats.rejected == 8)
+
+    second = datetime.timedelta(seconds=1)
+    assert sorted(Reading.objects.values_list("machine__code", "ts", "metrics")) == [
+        ("M-001", now - 2 * second, {"vibration": 3.5}),
+        ("M-001", now - second, {"vibration": 3.1}),
+        ("M-002", now - 3 * second, {"vibration": 2.0}),
+        ("M-002", now - 2 * second, {"vibration": 3.0}),
+        ("M-002", now - second, {"vibration": 4.0}),
+    ]
+    kept = {
+        (kind, json.dumps(json.loads(bytes(body))["metrics"]))
+        for kind, body in RejectedMessage.objects.values_list("kind", "payload")
+    }
+    assert kept == {("metric", '{"rpm": 1480}'), ("range", '{"vibration": -5}'), ("range", '{"vibration": 1e+300}')}
+    # The roll-ups hold only what was stored.
+    assert ReadingMinute.objects.filter(machine__code="M-001").aggregate(Max("maximum"))["maximum__max"] == 3.5

@@ -101,12 +101,20 @@ class ListenerProcess:
 
 
 class Publisher(threading.Thread):
-    """Publishes `count` readings of M-001 at QoS 1, each with its own ts, at about `rate` per second."""
+    """Publishes `count` readings of M-001 at QoS 1, each with its own ts, at about `rate` messages per
+    second; `per_message` > 1 sends them as JSON arrays of that many readings (a gateway's batches)."""
 
-    def __init__(self, broker: MosquittoBroker, *, count: int, rate: float | None = None, first: int = 0):
+    def __init__(
+        self, broker: MosquittoBroker, *, count: int, rate: float | None = None, first: int = 0, per_message: int = 1
+    ):
         super().__init__(daemon=True)
         self.broker, self.count, self.rate, self.first = broker, count, rate, first
+        self.per_message = per_message
         self.base = datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1)
+
+    def reading(self, n: int) -> dict:
+        ts = self.base + datetime.timedelta(milliseconds=n)
+        return {"ts": ts.isoformat(), "metrics": {"vibration": 2.0 + n % 7 / 10}}
 
     def run(self):
         address = BrokerAddress.from_url(self.broker.url)
@@ -117,12 +125,15 @@ class Publisher(threading.Thread):
         client.loop_start()
         started = time.monotonic()
         infos = []
-        for n in range(self.first, self.first + self.count):
-            ts = self.base + datetime.timedelta(milliseconds=n)
-            body = json.dumps({"ts": ts.isoformat(), "metrics": {"vibration": 2.0 + n % 7 / 10}})
+        for sent, n in enumerate(range(self.first, self.first + self.count, self.per_message)):
+            if self.per_message == 1:
+                body = json.dumps(self.reading(n))
+            else:
+                last = min(n + self.per_message, self.first + self.count)
+                body = json.dumps([self.reading(m) for m in range(n, last)])
             infos.append(client.publish(telemetry_topic("M-001"), body, qos=1))
             if self.rate:
-                time.sleep(max(0.0, started + (n - self.first + 1) / self.rate - time.monotonic()))
+                time.sleep(max(0.0, started + (sent + 1) / self.rate - time.monotonic()))
         for info in infos:
             info.wait_for_publish(timeout=60)
         client.disconnect()
@@ -142,6 +153,28 @@ def test_listener_killed_mid_stream_loses_nothing_and_stores_nothing_twice(datab
     wait_until(lambda: stored_counts(database)[0] >= 20_000, what="every reading")
     time.sleep(1)  # anything redelivered late would show up now as an extra row
     assert stored_counts(database) == (20_000, 20_000)
+    assert listener.terminate() == 0
+
+
+def test_listener_killed_in_the_middle_of_arrays_of_readings_loses_nothing_and_stores_nothing_twice(
+    database, broker, tmp_path
+):
+    """A message of 10 readings is acked once its whole batch commits: killed before, it comes again
+    whole, and the readings already stored from it are duplicates that change nothing."""
+    listener = ListenerProcess(broker=broker, cluster=database, log_path=tmp_path / "listener.log").start()
+    publisher = Publisher(broker, count=20_000, per_message=10)
+    publisher.start()
+    wait_until(lambda: stored_counts(database)[0] >= 3_000, what="the first readings")
+
+    listener.kill()
+    publisher.join(timeout=120)
+    listener.start()
+
+    wait_until(lambda: stored_counts(database)[0] >= 20_000, what="every reading")
+    time.sleep(1)
+    assert stored_counts(database) == (20_000, 20_000)
+    with psycopg.connect(database.url("maintainx")) as conn:
+        assert conn.execute("SELECT count(*) FROM telemetry_rejectedmessage").fetchone() == (0,)
     assert listener.terminate() == 0
 
 
