@@ -120,7 +120,7 @@ class Machine(models.Model):
     # Set when the machine's gateway says its link is down (a Sparkplug B death), cleared when it is
     # back: the predictor warns about the machine at once instead of waiting for its readings to age.
     offline_since = models.DateTimeField(null=True, blank=True)
-    offline_reason = models.CharField(max_length=200, blank=True)
+    offline_reason = models.CharField(max_length=200, blank=True, db_default="")
 
     class Meta:
         ordering = ["code"]
@@ -200,7 +200,7 @@ class RejectedMessage(models.Model):
     payload = models.BinaryField(help_text=f"The raw bytes, cut at {PAYLOAD_LIMIT // 1024} KiB")
     payload_size = models.PositiveIntegerField(help_text="Size of the original payload in bytes")
     reason = models.CharField(max_length=500)
-    kind = models.CharField(max_length=10, choices=RejectionKind.choices, default=RejectionKind.PAYLOAD)
+    kind = models.CharField(max_length=10, choices=RejectionKind.choices, db_default=RejectionKind.PAYLOAD)
     received_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
