@@ -39,15 +39,17 @@ def database_drop(admin_url: str, name: str) -> None:
 
 
 def pumps_create(conn: psycopg.Connection, *, machines: int, code_format: str = "B-{:04d}") -> int:
-    """A 'Bench pump' type reporting vibration and temperature, and `machines` running machines of it
-    (codes from code_format); returns the type's id."""
+    """A 'Bench pump' type reporting vibration and temperature (each with its sensor's physical range,
+    which the listener checks), and `machines` running machines of it (codes from code_format);
+    returns the type's id."""
     type_id = conn.execute(
         "INSERT INTO telemetry_machinetype (name, description) VALUES ('Bench pump', '') RETURNING id"
     ).fetchone()[0]
-    for metric, unit in (("vibration", "mm/s RMS"), ("temperature", "°C")):
+    for metric, unit, physical_min, physical_max in (("vibration", "mm/s RMS", 0, 50), ("temperature", "°C", -40, 200)):
         conn.execute(
-            "INSERT INTO telemetry_metricspec (machine_type_id, name, unit) VALUES (%s, %s, %s)",
-            (type_id, metric, unit),
+            "INSERT INTO telemetry_metricspec (machine_type_id, name, unit, physical_min, physical_max) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            (type_id, metric, unit, physical_min, physical_max),
         )
     with conn.cursor().copy(
         "COPY telemetry_machine (code, name, machine_type_id, line, location, status, status_changed_at) FROM STDIN"

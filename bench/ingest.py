@@ -1,8 +1,10 @@
 """Ingest benchmark: mqtt_listen end to end against the two limits it sits between.
 
 On a throwaway Mosquitto (queues unlimited) and a fresh PostgreSQL database, for the same M
-readings of K machines, it measures:
-  (a) a raw paho subscriber that only receives and parses JSON: the Python MQTT client's limit;
+readings of K machines, in each payload shape (`--shapes`: the contract's one reading a message,
+arrays of 10 readings, a mapped source's flat documents, Sparkplug B), it measures:
+  (a) a raw paho subscriber that only receives and parses the messages (JSON, or Sparkplug B's
+      protobuf): the Python MQTT client's limit;
       and, beside it, the same subscriber on the listener's TelemetryClient (paho with burst reads
       and batched acks), which tells the client's share of (c) from the pipeline's;
   (b) a raw COPY of the same rows into the same table: the database's limit;
@@ -10,9 +12,11 @@ readings of K machines, it measures:
       in the table, and the listener's peak memory.
 Each consumer drains a backlog that was published before it started, so the publisher's own speed
 is not measured. Prints the three figures and c / min(a, b), and the CPU time each consumer spent
-per reading (steadier than rates on a busy machine). Targets: ratio >= 0.8 and >= 10,000/s.
+per reading (steadier than rates on a busy machine). Targets, for the contract's shape: ratio
+>= 0.8 and >= 10,000/s, and c at least the raw subscriber's rate.
 
     make bench-ingest            (or: .venv/bin/python bench/ingest.py --readings 200000 --machines 100)
+    .venv/bin/python bench/ingest.py --shapes plain,array --rounds 1
 """
 
 import argparse
@@ -24,6 +28,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -43,15 +48,62 @@ SUBSCRIBER_CLIENTS = {"paho": mqtt.Client, "telemetry": TelemetryClient}
 LISTENER_ID = "bench-listener"
 
 
-def payloads(readings: int, machines: int) -> list[tuple[str, bytes]]:
+@dataclass(frozen=True)
+class BenchReading:
+    code: str
+    ts: datetime.datetime
+    metrics: dict[str, float]
+
+
+def bench_readings(readings: int, machines: int) -> list[BenchReading]:
     start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=1)
+    return [
+        BenchReading(
+            f"B-{n % machines:04d}",
+            start + datetime.timedelta(milliseconds=10 * (n // machines)),
+            {"vibration": 1.5 + (n % 13) / 10, "temperature": 55.0 + n % 7},
+        )
+        for n in range(readings)
+    ]
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A payload shape: how the readings travel, and what the raw subscriber does with each message."""
+
+    name: str
+    title: str
+    topic_filter: str
+    encode: Callable[[list[BenchReading]], list[tuple[str, bytes]]]
+    parse: Callable[[bytes], object]
+
+
+def plain_messages(readings: list[BenchReading]) -> list[tuple[str, bytes]]:
+    return [
+        (telemetry_topic(r.code), json.dumps({"ts": r.ts.isoformat(), "metrics": r.metrics}).encode()) for r in readings
+    ]
+
+
+ARRAY_SIZE = 10
+
+
+def array_messages(readings: list[BenchReading]) -> list[tuple[str, bytes]]:
+    """Each machine's readings in messages of ARRAY_SIZE, as a gateway batches them."""
+    by_machine: dict[str, list[BenchReading]] = {}
+    for r in readings:
+        by_machine.setdefault(r.code, []).append(r)
     messages = []
-    for n in range(readings):
-        code = f"B-{n % machines:04d}"
-        ts = start + datetime.timedelta(milliseconds=10 * (n // machines))
-        body = {"ts": ts.isoformat(), "metrics": {"vibration": 1.5 + (n % 13) / 10, "temperature": 55.0 + n % 7}}
-        messages.append((telemetry_topic(code), json.dumps(body).encode()))
+    for code, own in by_machine.items():
+        for first in range(0, len(own), ARRAY_SIZE):
+            batch = [{"ts": r.ts.isoformat(), "metrics": r.metrics} for r in own[first : first + ARRAY_SIZE]]
+            messages.append((telemetry_topic(code), json.dumps(batch).encode()))
     return messages
+
+
+SHAPES = {
+    "plain": Shape("plain", "one reading a message (the contract)", "plant/+/telemetry", plain_messages, json.loads),
+    "array": Shape("array", f"arrays of {ARRAY_SIZE} readings", "plant/+/telemetry", array_messages, json.loads),
+}
 
 
 def publish_backlog(url: str, messages: list[tuple[str, bytes]]) -> float:
@@ -77,21 +129,21 @@ def publish_backlog(url: str, messages: list[tuple[str, bytes]]) -> float:
     return len(messages) / elapsed
 
 
-def session_create(url: str, client_id: str, protocol: str) -> None:
+def session_create(url: str, client_id: str, protocol: str, topic_filter: str) -> None:
     """Connect once with a persistent session and subscribe, so the broker queues the backlog for us."""
     address = BrokerAddress.from_url(url)
     client = client_create(address, client_id=client_id, persistent=True, protocol=protocol)
     subscribed = []
     client.on_subscribe = lambda *args: subscribed.append(True)
     client.connect(address.host, address.port, **connect_options(protocol=protocol, persistent=True))
-    client.subscribe("plant/+/telemetry", qos=1)
+    client.subscribe(topic_filter, qos=1)
     while not subscribed:
         client.loop(timeout=0.1)
     client.disconnect()
 
 
-def raw_subscriber(url: str, expected: int, protocol: str, client_name: str) -> None:
-    """(a), run in its own process: receive and json.loads every message, nothing else."""
+def raw_subscriber(url: str, expected: int, protocol: str, client_name: str, shape: Shape) -> None:
+    """(a), run in its own process: receive and parse every message, nothing else."""
     address = BrokerAddress.from_url(url)
     client = client_create(
         address,
@@ -103,11 +155,13 @@ def raw_subscriber(url: str, expected: int, protocol: str, client_name: str) -> 
     received = 0
     first = None
 
+    parse = shape.parse
+
     def on_message(client, userdata, message):
         nonlocal received, first
         if first is None:
             first = time.perf_counter()
-        json.loads(message.payload)
+        parse(message.payload)
         received += 1
 
     client.on_message = on_message
@@ -129,14 +183,11 @@ def database_prepare(admin_url: str, name: str, machines: int) -> str:
     return url
 
 
-def raw_copy(url: str, messages: list[tuple[str, bytes]]) -> float:
+def raw_copy(url: str, readings: list[BenchReading]) -> float:
     """(b): the same rows straight into telemetry_reading with one COPY, committed."""
     with psycopg.connect(url) as conn:
         ids = dict(conn.execute("SELECT code, id FROM telemetry_machine").fetchall())
-        rows = []
-        for topic, body in messages:
-            document = json.loads(body)
-            rows.append(f"{ids[topic.split('/')[1]]}\t{document['ts']}\t{json.dumps(document['metrics'])}\t\n")
+        rows = [f"{ids[r.code]}\t{r.ts.isoformat()}\t{json.dumps(r.metrics)}\t\n" for r in readings]
         conn.execute("TRUNCATE telemetry_reading")
         conn.commit()
         started = time.perf_counter()
@@ -146,7 +197,7 @@ def raw_copy(url: str, messages: list[tuple[str, bytes]]) -> float:
         elapsed = time.perf_counter() - started
         conn.execute("TRUNCATE telemetry_reading")
         conn.commit()
-    return len(messages) / elapsed
+    return len(readings) / elapsed
 
 
 def cpu_seconds(pid: int) -> float:
@@ -227,37 +278,51 @@ def main() -> None:
     )
     parser.add_argument("--protocol", choices=("5", "3.1.1"), default="5", help="MQTT version of (a) and (c)")
     parser.add_argument("--rounds", type=int, default=3, help="repeat (a), (b), (c); medians are reported")
+    parser.add_argument(
+        "--shapes",
+        default=",".join(SHAPES),
+        help=f"comma-separated payload shapes to measure (default: all of {', '.join(SHAPES)})",
+    )
     parser.add_argument("--raw-subscriber", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--client", choices=sorted(SUBSCRIBER_CLIENTS), default="paho", help=argparse.SUPPRESS)
+    parser.add_argument("--shape", choices=sorted(SHAPES), default="plain", help=argparse.SUPPRESS)
     parser.add_argument("--expect", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.raw_subscriber:
-        raw_subscriber(args.raw_subscriber, args.expect, args.protocol, args.client)
+        raw_subscriber(args.raw_subscriber, args.expect, args.protocol, args.client, SHAPES[args.shape])
         return
+    shapes = [SHAPES[name] for name in args.shapes.split(",")] if args.shapes else list(SHAPES.values())
 
     (PROJECT_ROOT / "var").mkdir(exist_ok=True)
-    messages = payloads(args.readings, args.machines)
+    readings = bench_readings(args.readings, args.machines)
     database_url = database_prepare(args.database_url, "maintainx_bench", args.machines)
-    rounds = []
+    results: dict[str, list[dict]] = {}
     try:
-        for _ in range(args.rounds):
-            rounds.append(benchmark_round(messages, database_url, args.protocol))
+        for shape in shapes:
+            messages = shape.encode(readings)
+            results[shape.name] = [
+                benchmark_round(shape, messages, readings, database_url, args.protocol) for _ in range(args.rounds)
+            ]
     finally:
         with psycopg.connect(args.database_url, autocommit=True) as conn:
             conn.execute('DROP DATABASE IF EXISTS "maintainx_bench" WITH (FORCE)')
-    report(rounds, readings=len(messages), machines=args.machines, protocol=args.protocol)
+    for shape in shapes:
+        report(shape, results[shape.name], readings=len(readings), machines=args.machines, protocol=args.protocol)
+    summary(shapes, results)
 
 
-def cpu_per_reading_us(subscriber: dict) -> float:
-    return subscriber["cpu_seconds"] / max(subscriber["received"], 1) * 1e6
+def cpu_per_reading_us(subscriber: dict, readings: int) -> float:
+    return subscriber["cpu_seconds"] / max(readings, 1) * 1e6
 
 
-def benchmark_round(messages: list[tuple[str, bytes]], database_url: str, protocol: str) -> dict:
+def benchmark_round(
+    shape: Shape, messages: list[tuple[str, bytes]], readings: list[BenchReading], database_url: str, protocol: str
+) -> dict:
     """(a), (b) and (c) back to back on a fresh broker, so that each round sees the same machine load."""
     broker = MosquittoBroker().start()
     try:
         for client_id in (SUBSCRIBER_ID, TELEMETRY_SUBSCRIBER_ID, LISTENER_ID):
-            session_create(broker.url, client_id, protocol)
+            session_create(broker.url, client_id, protocol, shape.topic_filter)
         publish_backlog(broker.url, messages)  # queued once per session
         subscribers = {}
         for client_name in SUBSCRIBER_CLIENTS:
@@ -269,6 +334,8 @@ def benchmark_round(messages: list[tuple[str, bytes]], database_url: str, protoc
                     broker.url,
                     "--client",
                     client_name,
+                    "--shape",
+                    shape.name,
                     "--expect",
                     str(len(messages)),
                     "--protocol",
@@ -279,28 +346,36 @@ def benchmark_round(messages: list[tuple[str, bytes]], database_url: str, protoc
                 check=True,
             )
             subscribers[client_name] = json.loads(raw.stdout)
-        copy_rate = raw_copy(database_url, messages)
-        listener = listener_end_to_end(broker.url, database_url, len(messages), protocol)
+        copy_rate = raw_copy(database_url, readings)
+        listener = listener_end_to_end(broker.url, database_url, len(readings), protocol)
     finally:
         broker.destroy()
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("TRUNCATE telemetry_reading")
+        conn.execute("TRUNCATE telemetry_reading, telemetry_rejectedmessage")
     subscriber, telemetry_subscriber = subscribers["paho"], subscribers["telemetry"]
+    # The subscribers count messages; every message of the backlog carries the same share of readings.
+    per_message = len(readings) / len(messages)
     return {
-        "subscriber": subscriber["received"] / subscriber["seconds"],
-        "subscriber_cpu_us": cpu_per_reading_us(subscriber),
-        "telemetry_subscriber": telemetry_subscriber["received"] / telemetry_subscriber["seconds"],
-        "telemetry_subscriber_cpu_us": cpu_per_reading_us(telemetry_subscriber),
+        "subscriber": subscriber["received"] * per_message / subscriber["seconds"],
+        "subscriber_cpu_us": cpu_per_reading_us(subscriber, round(subscriber["received"] * per_message)),
+        "telemetry_subscriber": telemetry_subscriber["received"] * per_message / telemetry_subscriber["seconds"],
+        "telemetry_subscriber_cpu_us": cpu_per_reading_us(
+            telemetry_subscriber, round(telemetry_subscriber["received"] * per_message)
+        ),
         "copy": copy_rate,
         "listener": listener,
-        "lost": len(messages) - listener["distinct"],
+        "lost": len(readings) - listener["distinct"],
         "duplicated": listener["stored"] - listener["distinct"],
     }
 
 
-def report(rounds: list[dict], *, readings: int, machines: int, protocol: str) -> None:
+def _median(rounds: list[dict], key: Callable[[dict], float]) -> float:
+    return statistics.median(key(r) for r in rounds)
+
+
+def report(shape: Shape, rounds: list[dict], *, readings: int, machines: int, protocol: str) -> None:
     def median(key: Callable[[dict], float]) -> float:
-        return statistics.median(key(r) for r in rounds)
+        return _median(rounds, key)
 
     subscriber = median(lambda r: r["subscriber"])
     telemetry_subscriber = median(lambda r: r["telemetry_subscriber"])
@@ -309,11 +384,11 @@ def report(rounds: list[dict], *, readings: int, machines: int, protocol: str) -
     peak = max(r["listener"]["peak_mib"] for r in rounds)
     ratio = listener / min(subscriber, copy)
     print(
-        f"ingest benchmark: {readings:,} readings of {machines} machines, MQTT {protocol} QoS 1, "
+        f"ingest benchmark, {shape.title}: {readings:,} readings of {machines} machines, MQTT {protocol} QoS 1, "
         f"{os.cpu_count()} cores, median of {len(rounds)} rounds"
     )
     print(
-        f"  (a) raw paho subscriber, JSON parsed   {subscriber:>10,.0f} readings/s   "
+        f"  (a) raw paho subscriber, parsed        {subscriber:>10,.0f} readings/s   "
         f"CPU {median(lambda r: r['subscriber_cpu_us']):5.1f} µs/reading"
     )
     print(
@@ -334,6 +409,7 @@ def report(rounds: list[dict], *, readings: int, machines: int, protocol: str) -
         )
     print(f"  lost {sum(r['lost'] for r in rounds)}, duplicated {sum(r['duplicated'] for r in rounds)}")
     print(f"  ratio c / min(a, b) = {ratio:.2f}   (target >= 0.80; and c >= 10,000/s)")
+    print(f"  ratio c / a = {listener / subscriber:.2f}   (target for the contract's shape: >= 1.00)")
     cpu_ratio = median(lambda r: r["subscriber_cpu_us"]) / median(lambda r: r["listener"]["cpu_us"])
     print(
         f"  by CPU time per reading, a / c = {cpu_ratio:.2f}   "
@@ -343,6 +419,22 @@ def report(rounds: list[dict], *, readings: int, machines: int, protocol: str) -
         f"  c / (a on TelemetryClient) = {listener / telemetry_subscriber:.2f}   "
         "(the pipeline's own cost: decode, batch, COPY, ack)"
     )
+    print()
+
+
+def summary(shapes: list[Shape], results: dict[str, list[dict]]) -> None:
+    print(
+        "shape                                  a readings/s   c readings/s   c / a   c µs/reading   lost   duplicated"
+    )
+    for shape in shapes:
+        rounds = results[shape.name]
+        subscriber = _median(rounds, lambda r: r["subscriber"])
+        listener = _median(rounds, lambda r: r["listener"]["rate"])
+        print(
+            f"{shape.title:<38} {subscriber:>12,.0f}   {listener:>12,.0f}   {listener / subscriber:5.2f}   "
+            f"{_median(rounds, lambda r: r['listener']['cpu_us']):12.1f}   "
+            f"{sum(r['lost'] for r in rounds):4d}   {sum(r['duplicated'] for r in rounds):10d}"
+        )
 
 
 if __name__ == "__main__":
