@@ -98,12 +98,14 @@ class SparkplugTopic:
 
 
 class SparkplugMessageError(Exception):
-    """A message this decoder cannot take; its text is the rejection's reason."""
+    """A message this decoder cannot take; its text is the rejection's reason. `stale_birth`: it
+    names a metric the birth this host holds does not have, so the edge node should be born again."""
 
-    def __init__(self, reason: str, *, kind: str = RejectionKind.PAYLOAD):
+    def __init__(self, reason: str, *, kind: str = RejectionKind.PAYLOAD, stale_birth: bool = False):
         super().__init__(reason)
         self.reason = reason
         self.kind = kind
+        self.stale_birth = stale_birth
 
 
 class SparkplugDecoder:
@@ -153,7 +155,8 @@ class SparkplugDecoder:
                 raise SparkplugMessageError(f"unknown Sparkplug B message type {parsed.message_type!r} in {topic!r}")
             return handler(self, parsed, topic, payload, now)
         except SparkplugMessageError as problem:
-            return [Rejection(topic, payload, problem.reason, _machine_code_in(topic), problem.kind)]
+            reason = f"{problem.reason}: {self._rebirth_request(parsed)}" if problem.stale_birth else problem.reason
+            return [Rejection(topic, payload, reason, _machine_code_in(topic), problem.kind)]
         except Exception as exc:  # a payload that trips the codec must not kill the network thread
             logger.exception("could not decode the Sparkplug B message on %r", topic)
             reason = f"could not decode the Sparkplug B message: {exc!r}"
@@ -388,7 +391,7 @@ def _payload_decode(payload_class, raw: bytes, *, birth, what: str):
         missing = exc.args[0] if exc.args else "?"
         shown = f"alias {missing}" if type(missing) is int else repr(missing)
         kind = "DBIRTH" if isinstance(birth, DBirth) else "NBIRTH"
-        raise SparkplugMessageError(f"{what}: metric {shown} is not in the {kind}") from None
+        raise SparkplugMessageError(f"{what}: metric {shown} is not in the {kind}", stale_birth=True) from None
     except Exception as exc:  # protobuf's DecodeError, a missing field, a value out of its type's range
         raise SparkplugMessageError(f"{what} is not a Sparkplug B payload: {_short(exc)}") from None
 

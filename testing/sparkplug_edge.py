@@ -29,7 +29,20 @@ import sys
 import threading
 import time
 
-from pysparkplug import DataType, DBirth, DData, Device, EdgeNode, Message, MessageType, Metric, NBirth, QoS, Topic
+from pysparkplug import (
+    Client,
+    DataType,
+    DBirth,
+    DData,
+    Device,
+    EdgeNode,
+    Message,
+    MessageType,
+    Metric,
+    NBirth,
+    QoS,
+    Topic,
+)
 
 REBIRTH = "Node Control/Rebirth"
 SEQ_LIMIT = 256
@@ -181,6 +194,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=1883)
+    parser.add_argument("--username")
+    parser.add_argument("--password")
     parser.add_argument("--group", required=True)
     parser.add_argument("--edge-node", required=True)
     parser.add_argument("--device", action="append", default=[], help="a device id (a machine code); repeatable")
@@ -192,7 +207,8 @@ def main() -> None:
     # The rebirth metric every NBIRTH must carry; aliases unique across the edge node and its devices.
     rebirth = Metric(timestamp=None, name=REBIRTH, datatype=DataType.BOOLEAN, value=False)
     node_metrics = [rebirth, *metrics_defined(json.loads(args.node_metrics), first_alias=1)]
-    node = CommandedEdgeNode(args.group, args.edge_node, node_metrics)
+    client = Client(username=args.username, password=args.password)
+    node = CommandedEdgeNode(args.group, args.edge_node, node_metrics, client=client)
     for position, device_id in enumerate(args.device, start=1):
         metrics = metrics_defined(json.loads(args.device_metrics), first_alias=100 * position)
         node.register(Device(device_id, metrics))
