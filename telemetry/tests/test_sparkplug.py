@@ -33,6 +33,8 @@ from testing.throwaway import wait_until
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 EDGE_PYTHON = PROJECT_ROOT / ".venv-sparkplug" / "bin" / "python"
 EDGE_SCRIPT = PROJECT_ROOT / "testing" / "sparkplug_edge.py"
+# Never skipped without it: `make test` builds it first.
+EDGE_VENV_TARGET = "make .venv-sparkplug/.installed"
 
 NOW = datetime.datetime(2026, 3, 2, 8, 0, tzinfo=datetime.UTC)
 NOW_MS = int(NOW.timestamp() * 1000)
@@ -359,10 +361,7 @@ class EdgeNodeProcess:
 
     def __init__(self, *, group: str, edge_node: str, devices: list[str], node_metrics: dict | None = None):
         if not EDGE_PYTHON.exists():
-            pytest.fail(
-                f"{EDGE_PYTHON.relative_to(PROJECT_ROOT)} is missing: run make .venv-sparkplug/.installed",
-                pytrace=False,
-            )
+            pytest.fail(f"{EDGE_PYTHON.relative_to(PROJECT_ROOT)} is missing: run {EDGE_VENV_TARGET}", pytrace=False)
         broker = BrokerAddress.from_url(settings.MQTT_URL)
         arguments = [str(EDGE_PYTHON), str(EDGE_SCRIPT), "--host", broker.host, "--port", str(broker.port)]
         if broker.username:
@@ -438,6 +437,8 @@ def group():
 
 @pytest.fixture
 def edge_nodes():
+    if not EDGE_PYTHON.exists():  # before the test starts a listener, so that it fails at once
+        pytest.fail(f"{EDGE_PYTHON.relative_to(PROJECT_ROOT)} is missing: run {EDGE_VENV_TARGET}", pytrace=False)
     started: list[EdgeNodeProcess] = []
 
     def start(**arguments) -> EdgeNodeProcess:
