@@ -60,6 +60,9 @@ NUMERIC_TYPES = frozenset(
 # metrics are taken out first (they are never measurements).
 UNDECODABLE_VALUES = frozenset({"dataset_value", "template_value", "extension_value"})
 UNDECODABLE_TYPES = frozenset({DataType.DATASET, DataType.TEMPLATE, DataType.PROPERTYSET, DataType.PROPERTYSETLIST})
+# Edge nodes followed at once: a plant has a few; a sender inventing edge node ids must not grow the
+# decoder's memory without limit (a birth past it is rejected, so it shows).
+MAX_EDGE_NODES = 10_000
 ENTRY_PATTERN = re.compile(r"[^/+#\s]+(/[^/+#\s]+)?")
 
 
@@ -183,6 +186,7 @@ class SparkplugDecoder:
     def _node_birth(self, topic: SparkplugTopic, raw_topic: str, payload: bytes, now) -> list[DecodedItem]:
         birth = _payload_decode(NBirth, payload, birth=None, what=f"NBIRTH of {topic.edge_node_path}")
         bd_seq = next((m.value for m in birth.metrics if m.name == BD_SEQ and type(m.value) is int), None)
+        self._session_room(topic)
         # A new session: the devices publish their births again after this one.
         self._sessions[(topic.group, topic.edge_node)] = EdgeNodeSession(
             birth, bd_seq, next_seq=(birth.seq + 1) % SEQ_MODULUS
@@ -200,6 +204,7 @@ class SparkplugDecoder:
         if session is None:
             # The listener started after the NBIRTH: this birth is whole, but the edge node's own
             # aliases and sequence are unknown until it is born again.
+            self._session_room(topic)
             session = self._sessions[(topic.group, topic.edge_node)] = EdgeNodeSession(None, None, None)
             logger.info("DBIRTH of %s without its NBIRTH: %s", topic.path, self._rebirth_request(topic))
         else:
@@ -271,6 +276,12 @@ class SparkplugDecoder:
 
     # --- sessions ----------------------------------------------------------------------------------
 
+    def _session_room(self, topic: SparkplugTopic) -> None:
+        if (topic.group, topic.edge_node) not in self._sessions and len(self._sessions) >= MAX_EDGE_NODES:
+            raise SparkplugMessageError(
+                f"edge node {topic.edge_node_path} is past the {MAX_EDGE_NODES} followed at once"
+            )
+
     def _unborn(
         self, topic: SparkplugTopic, raw_topic: str, payload: bytes, session: EdgeNodeSession | None, problem: str
     ) -> list[DecodedItem]:
@@ -306,6 +317,8 @@ class SparkplugDecoder:
         now = self._clock()
         if now - self._rebirth_requested_at.get(key, -math.inf) < REBIRTH_INTERVAL:
             return "rebirth already requested"
+        if len(self._rebirth_requested_at) >= MAX_EDGE_NODES:
+            self._rebirth_requested_at.clear()
         self._rebirth_requested_at[key] = now
         try:
             self.publish(f"{NAMESPACE}/{topic.group}/NCMD/{topic.edge_node}", rebirth_command())

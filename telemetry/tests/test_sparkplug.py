@@ -131,7 +131,7 @@ def test_topic_filters_take_each_group_or_one_edge_node_of_it():
 def test_metric_names_map_to_the_lower_snake_case_of_their_last_segment():
     assert reading_metric_name("Motor/Bearing Temp") == "bearing_temp"
     assert reading_metric_name("Vibration") == "vibration"
-    assert reading_metric_name("Line 1/Pump 3/Flow-Rate (m3/h)") == "h_"
+    assert reading_metric_name("Line 1/Pump 3/Flow-Rate") == "flow_rate"
     assert reading_metric_name("Drive/Temp°C") == "temp_c"
 
 
@@ -332,6 +332,14 @@ def test_datasets_and_templates_that_pysparkplug_cannot_decode_are_left_out(deco
     items = decoder.decode("spBv1.0/plant/DBIRTH/GW-1/M-001", payload.SerializeToString(), now=NOW)
     assert readings(items) == [("M-001", NOW, {"vibration": 2.0, "bearing_temp": 40.0})]
     assert rejections(items) == []
+
+
+def test_edge_nodes_past_the_limit_followed_are_rejected_not_remembered(decoder, monkeypatch):
+    monkeypatch.setattr("telemetry.sparkplug.MAX_EDGE_NODES", 1)
+    assert rejections(decoder.decode("spBv1.0/plant/NBIRTH/GW-1", node_birth(), now=NOW)) == []
+    [rejection] = decoder.decode("spBv1.0/plant/NBIRTH/GW-2", node_birth(), now=NOW)
+    assert rejection.reason == "edge node plant/GW-2 is past the 1 followed at once"
+    assert rejections(decoder.decode("spBv1.0/plant/NBIRTH/GW-1", node_birth(bd_seq=1), now=NOW)) == []
 
 
 def test_a_decoder_that_breaks_keeps_the_message_as_a_rejection(decoder, monkeypatch):
