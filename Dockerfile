@@ -18,8 +18,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
-COPY requirements.txt ./
+COPY requirements.txt requirements-nodeps.txt ./
 RUN pip install -r requirements.txt
+# pysparkplug's payload codec without its paho-mqtt<2 pin (see requirements-nodeps.txt).
+RUN pip install --no-deps -r requirements-nodeps.txt
 # A home of its own: Keras and Matplotlib keep their configuration there.
 RUN useradd --create-home --uid 10001 --user-group maintainx
 COPY . .

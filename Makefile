@@ -4,6 +4,9 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
+# The Sparkplug B edge node the tests talk to: pysparkplug's client on paho-mqtt 1 (see
+# requirements-sparkplug-client.txt), apart from the app's paho-mqtt 2.
+SPARKPLUG_VENV := .venv-sparkplug
 HOST ?= 127.0.0.1
 PORT ?= 8000
 FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/vite.config.js 2>/dev/null)
@@ -14,7 +17,7 @@ demo: venv frontend migrate seed demo-models run-demo
 
 # Every stage runs even when one before it failed, so that one run shows every failure; the command
 # still exits non-zero, naming the stages that failed.
-test: venv
+test: venv $(SPARKPLUG_VENV)/.installed
 	@failed=""; \
 	$(MAKE) --no-print-directory lint || failed="$$failed lint"; \
 	$(BIN)/pytest || failed="$$failed pytest"; \
@@ -45,9 +48,15 @@ format: venv
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-nodeps.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.txt
+	touch $@
+
+$(SPARKPLUG_VENV)/.installed: requirements-sparkplug-client.txt
+	test -x $(SPARKPLUG_VENV)/bin/python || $(PYTHON) -m venv $(SPARKPLUG_VENV)
+	$(SPARKPLUG_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sparkplug-client.txt
 	touch $@
 
 frontend: frontend/dist/index.html
@@ -85,7 +94,7 @@ serve: venv
 	$(BIN)/uvicorn maintainx.asgi:application --host $(HOST) --port $(PORT) --lifespan off
 
 clean:
-	rm -rf $(VENV) frontend/node_modules frontend/dist staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SPARKPLUG_VENV) frontend/node_modules frontend/dist staticfiles .pytest_cache .ruff_cache
 
 # Benchmarks (not part of `make test`): they print their figures beside the limits measured in the same run.
 bench-ingest: venv

@@ -111,11 +111,18 @@ def env_int(name: str, *, default: int, minimum: int, maximum: int) -> int:
     return number
 
 
-def env_list(name: str, *, default: list[str]) -> list[str]:
+def env_list(name: str, *, default: list[str], item_pattern: str | None = None, example: str = "") -> list[str]:
+    """Comma-separated items, blanks dropped; each must match `item_pattern` when one is given
+    (`example` shows the operator a good value)."""
     value = _raw(name)
     if value is None:
         return list(default)
-    return [item.strip() for item in value.split(",") if item.strip()]
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    if item_pattern is not None:
+        for item in items:
+            if not re.fullmatch(item_pattern, item):
+                raise SettingError(name, f"{item!r} is not a valid item{f' ({example})' if example else ''}", value)
+    return items
 
 
 def env_url(name: str, *, default: str | None, schemes: tuple[str, ...]) -> str | None:

@@ -147,6 +147,14 @@ else:
 MQTT_URL = env_url("MQTT_URL", default="mqtt://127.0.0.1:1883", schemes=("mqtt", "mqtts"))
 # Register a machine the first time its sensor publishes, instead of rejecting its readings.
 TELEMETRY_AUTO_REGISTER = env_bool("TELEMETRY_AUTO_REGISTER", default=False)
+# Sparkplug B: the groups (or group/edge_node) whose edge nodes the listener reads; empty: none.
+# Sparkplug ids cannot hold the MQTT separators and wildcards / + #.
+SPARKPLUG_GROUPS = env_list(
+    "SPARKPLUG_GROUPS",
+    default=[],
+    item_pattern=r"[^/+#\s]+(/[^/+#\s]+)?",
+    example="a group id or group/edge_node, e.g. plant1,plant2/gateway-3",
+)
 # Trained model versions live here, one directory each (their sha256 is checked on every load).
 MODEL_ARTIFACT_DIR = Path(env_str("MODEL_ARTIFACT_DIR", default=str(BASE_DIR / "var" / "models")))
 # A prediction at or above this failure probability raises an alert and opens a ticket.

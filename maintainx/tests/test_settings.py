@@ -43,6 +43,8 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
         ("LOG_LEVEL", "LOUD"),
         ("TIME_ZONE", "Mars/Olympus_Mons"),
         ("LOGIN_RATE", "many"),
+        ("SPARKPLUG_GROUPS", "plant1,plant2/gateway/extra"),
+        ("SPARKPLUG_GROUPS", "plant/#"),
     ],
 )
 def test_bad_setting_stops_start_up_naming_the_variable(variable, value):
@@ -107,6 +109,17 @@ def test_float_out_of_range_names_the_variable_and_the_range(monkeypatch):
 def test_list_splits_on_commas_and_drops_blanks(monkeypatch):
     monkeypatch.setenv("ALLOWED_HOSTS", "plant.example, ,10.0.0.5")
     assert env_list("ALLOWED_HOSTS", default=[]) == ["plant.example", "10.0.0.5"]
+
+
+def test_list_items_must_match_the_pattern_when_one_is_given(monkeypatch):
+    monkeypatch.setenv("SPARKPLUG_GROUPS", "plant1, plant2/gateway-3")
+    assert env_list("SPARKPLUG_GROUPS", default=[], item_pattern=r"[a-z0-9-]+(/[a-z0-9-]+)?") == [
+        "plant1",
+        "plant2/gateway-3",
+    ]
+    monkeypatch.setenv("SPARKPLUG_GROUPS", "plant1,+")
+    with pytest.raises(SettingError, match=r"^SPARKPLUG_GROUPS: '\+' is not a valid item \(a group\)"):
+        env_list("SPARKPLUG_GROUPS", default=[], item_pattern=r"[a-z0-9-]+", example="a group")
 
 
 def test_url_scheme_is_checked(monkeypatch):
