@@ -38,6 +38,8 @@ sys.path.insert(0, str(PROJECT_ROOT))
 
 import paho.mqtt.client as mqtt  # noqa: E402
 from benchdb import database_recreate, pumps_create  # noqa: E402
+from pysparkplug import DataType, DBirth, DData, Metric, NBirth  # noqa: E402
+from pysparkplug import _protobuf as sparkplug_protobuf  # noqa: E402
 
 from telemetry.mqtt import BrokerAddress, TelemetryClient, client_create, connect_options, telemetry_topic  # noqa: E402
 from testing.throwaway import MosquittoBroker  # noqa: E402
@@ -100,9 +102,65 @@ def array_messages(readings: list[BenchReading]) -> list[tuple[str, bytes]]:
     return messages
 
 
+SPARKPLUG_GROUP = "bench"
+DEVICES_PER_EDGE_NODE = 10
+
+
+def sparkplug_messages(readings: list[BenchReading]) -> list[tuple[str, bytes]]:
+    """Edge nodes of DEVICES_PER_EDGE_NODE machines each, encoded by pysparkplug as an edge node sends
+    them: each NBIRTH, then each DBIRTH naming the metrics and their aliases, then one DDATA per
+    reading by alias alone (as Ignition's and Tahu's edge nodes do), seq counting per edge node."""
+    codes = sorted({r.code for r in readings})
+    edge_node_of = {code: f"edge-{n // DEVICES_PER_EDGE_NODE:03d}" for n, code in enumerate(codes)}
+    names = sorted(readings[0].metrics)
+    aliases = {name: alias for alias, name in enumerate(names, start=1)}
+    seq: dict[str, int] = {}
+
+    def next_seq(edge_node: str) -> int:
+        seq[edge_node] = (seq.get(edge_node, -1) + 1) % 256
+        return seq[edge_node]
+
+    def metric(name: str, value: float, *, born: bool, ts_ms: int) -> Metric:
+        return Metric(
+            timestamp=ts_ms,
+            name=name if born else None,
+            datatype=DataType.DOUBLE,
+            value=value,
+            alias=aliases[name],
+        )
+
+    messages = []
+    born_at = int(readings[0].ts.timestamp() * 1000)
+    for edge_node in sorted(set(edge_node_of.values())):
+        bd_seq = Metric(timestamp=born_at, name="bdSeq", datatype=DataType.INT64, value=0)
+        birth = NBirth(timestamp=born_at, seq=next_seq(edge_node), metrics=(bd_seq,))
+        messages.append((f"spBv1.0/{SPARKPLUG_GROUP}/NBIRTH/{edge_node}", birth.encode(include_dtypes=True)))
+    for code in codes:
+        edge_node = edge_node_of[code]
+        first = next(r for r in readings if r.code == code)
+        metrics = tuple(metric(n, first.metrics[n], born=True, ts_ms=born_at) for n in names)
+        birth = DBirth(timestamp=born_at, seq=next_seq(edge_node), metrics=metrics)
+        messages.append((f"spBv1.0/{SPARKPLUG_GROUP}/DBIRTH/{edge_node}/{code}", birth.encode(include_dtypes=True)))
+    for r in readings:
+        edge_node = edge_node_of[r.code]
+        ts_ms = int(r.ts.timestamp() * 1000)
+        metrics = tuple(metric(n, r.metrics[n], born=False, ts_ms=ts_ms) for n in names)
+        data = DData(timestamp=ts_ms, seq=next_seq(edge_node), metrics=metrics)
+        messages.append((f"spBv1.0/{SPARKPLUG_GROUP}/DDATA/{edge_node}/{r.code}", data.encode()))
+    return messages
+
+
 SHAPES = {
     "plain": Shape("plain", "one reading a message (the contract)", "plant/+/telemetry", plain_messages, json.loads),
     "array": Shape("array", f"arrays of {ARRAY_SIZE} readings", "plant/+/telemetry", array_messages, json.loads),
+    # The raw subscriber parses the protobuf; aliases it leaves unresolved (it keeps no births).
+    "sparkplug": Shape(
+        "sparkplug",
+        "Sparkplug B DDATA by alias",
+        f"spBv1.0/{SPARKPLUG_GROUP}/#",
+        sparkplug_messages,
+        sparkplug_protobuf.Payload.FromString,
+    ),
 }
 
 
@@ -216,7 +274,12 @@ def peak_memory_mib(pid: int) -> float:
 def listener_end_to_end(broker_url: str, database_url: str, expected: int, protocol: str) -> dict:
     """(c): mqtt_listen drains the backlog; timed like (a), from the moment it starts connecting
     (after Python and Django have loaded) to the last row committed."""
-    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "PYTHONUNBUFFERED": "1",
+        "SPARKPLUG_GROUPS": SPARKPLUG_GROUP,
+    }
     env.pop("REDIS_URL", None)
     log_path = PROJECT_ROOT / "var" / "bench-listener.log"
     log = log_path.open("w")

@@ -9,6 +9,7 @@ from telemetry.listener import ListenerConfig, TelemetryListener
 from telemetry.live import LiveFrames
 from telemetry.mqtt import PROTOCOLS, BrokerAddress, default_client_id
 from telemetry.services import machine_auto_register
+from telemetry.sparkplug import sparkplug_decoder_from_settings
 
 
 class Command(BaseCommand):
@@ -58,7 +59,12 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         directory = MachineDirectory(auto_register=machine_auto_register if settings.TELEMETRY_AUTO_REGISTER else None)
-        listener = TelemetryListener(config, directory=directory, live=LiveFrames())
+        sparkplug = sparkplug_decoder_from_settings()
+        listener = TelemetryListener(
+            config, directory=directory, decoders=[sparkplug] if sparkplug else [], live=LiveFrames()
+        )
+        if sparkplug:
+            sparkplug.publish = listener.publish
         self.stdout.write(
             f"Listening on {config.broker} for {', '.join(listener.router.topic_filters())} as {config.client_id}. "
             "Ctrl-C stops."
