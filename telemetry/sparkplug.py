@@ -15,6 +15,7 @@ NCMD).
 """
 
 import datetime
+import functools
 import json
 import logging
 import math
@@ -64,13 +65,16 @@ UNDECODABLE_TYPES = frozenset({DataType.DATASET, DataType.TEMPLATE, DataType.PRO
 # decoder's memory without limit (a birth past it is rejected, so it shows).
 MAX_EDGE_NODES = 10_000
 ENTRY_PATTERN = re.compile(r"[^/+#\s]+(/[^/+#\s]+)?")
+NOT_A_NAME_CHARACTER = re.compile(r"[^a-z0-9_]")
 
 
+# Per metric of every DATA message: a plant has few metric names, each mapped once.
+@functools.lru_cache(maxsize=10_000)
 def reading_metric_name(sparkplug_name: str) -> str:
     """The reading metric a Sparkplug B metric is stored as: the last `/` segment of its name,
     lower-cased, with each character other than a-z, 0-9 and _ made an underscore
     ("Motor/Bearing Temp" → "bearing_temp"). The machine type's metric names are matched against it."""
-    return re.sub(r"[^a-z0-9_]", "_", sparkplug_name.rsplit("/", 1)[-1].lower())
+    return NOT_A_NAME_CHARACTER.sub("_", sparkplug_name.rsplit("/", 1)[-1].lower())
 
 
 @dataclass
