@@ -127,9 +127,9 @@ class MappedSource:
         return value
 
     def _code_or_blank(self, reading: object, envelope: dict | None) -> str:
-        if not self.spec.machine_path or type(reading) is not dict:
+        if not self.spec.machine_path:
             return ""
-        code = self._lookup(reading, envelope, self.spec.machine_path)
+        code = self._lookup(reading if type(reading) is dict else {}, envelope, self.spec.machine_path)
         return code if type(code) is str else ""
 
     def _reading_decode(
