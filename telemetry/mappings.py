@@ -17,6 +17,7 @@ from telemetry.ingest import (
     EARLIEST_TS,
     ERROR_CODE_PATTERN,
     MAX_FUTURE,
+    MAX_INT,
     MAX_PAYLOAD_BYTES,
     DecodedItem,
     DecodedReading,
@@ -170,6 +171,9 @@ class MappedSource:
         if raw is MISSING or raw is None:
             return f"{where} is missing"
         time_format = self.spec.ts_format
+        if type(raw) is int and not -MAX_INT <= raw <= MAX_INT:
+            # ts_parse would raise dividing it into milliseconds (an int no float holds).
+            return f"{where} is a number of {len(str(abs(raw)))} digits, not a usable epoch time"
         if time_format == TimeFormat.AUTO:
             ts = ts_parse(raw, now=now)
             # ts_parse names the contract's member; name the source's path instead.
@@ -183,8 +187,9 @@ class MappedSource:
         unit = "milliseconds" if time_format == TimeFormat.EPOCH_MILLISECONDS else "seconds"
         if not is_number:
             return f"{where} must be a number of epoch {unit}"
-        seconds = raw / 1000 if time_format == TimeFormat.EPOCH_MILLISECONDS else raw
         try:
+            # Inside the try: an integer too large for a float overflows in the division already.
+            seconds = raw / 1000 if time_format == TimeFormat.EPOCH_MILLISECONDS else raw
             ts = datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
         except (OverflowError, OSError, ValueError):
             return f"{where} {raw} is not a usable epoch time in {unit}"
@@ -241,7 +246,7 @@ class MappedSource:
 def _is_number(value: object) -> bool:
     # Exact types, as ingest.metrics_problem: bool is an int subclass, and true is no measurement.
     value_type = type(value)
-    return (value_type is float and math.isfinite(value)) or (value_type is int and abs(value) <= 1.7e308)
+    return (value_type is float and math.isfinite(value)) or (value_type is int and -MAX_INT <= value <= MAX_INT)
 
 
 def _shown(value: object) -> str:
@@ -251,6 +256,8 @@ def _shown(value: object) -> str:
         return str(value).lower()
     if type(value) is str:
         return repr(value[:40])
+    if type(value) is int:
+        return f"a number of {len(str(abs(value)))} digits, more than a 64-bit float holds"
     if type(value) in (list, dict):
         return "a JSON " + ("array" if type(value) is list else "object")
     return repr(value)

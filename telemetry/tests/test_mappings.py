@@ -254,6 +254,12 @@ def test_array_of_readings_under_a_path_takes_the_machine_from_the_envelope_and_
         ({}, "gateway/M-001/data", {"ts": TS.isoformat(), "values": {}}, "'values' holds no metrics"),
         ({}, "gateway/M-001/data", {"ts": TS.isoformat(), "values": {"v": True}}, "'values.v' must be a finite"),
         ({}, "gateway/M-001/data", {"ts": TS.isoformat(), "values": {"Vib": 1}}, "metric name 'Vib' is not lower"),
+        (
+            {},
+            "gateway/M-001/data",
+            {"ts": TS.isoformat(), "values": {"v": 10**400}},
+            "'values.v' must be a finite number, got a number of 401 digits",
+        ),
         ({}, "gateway/M 1/data", {"ts": TS.isoformat(), "values": {"v": 1}}, "topic level 1 'M 1' is not a machine"),
         (
             {"ts_format": "epoch_s"},
@@ -291,6 +297,14 @@ def test_rejections_name_the_source_and_what_failed(settings_, topic, document, 
     items = decode(source_make(**settings_), topic, document)
     assert len(items) == 1
     assert items[0].reason.startswith(f"source 'Gateway': {reason}"), items[0].reason
+
+
+@pytest.mark.parametrize("ts_format", ["auto", "epoch_s", "epoch_ms"])
+@pytest.mark.parametrize("raw", [b"1" + b"0" * 400, b"1e400", b"NaN", b"-1"])
+def test_an_epoch_time_no_clock_can_hold_is_rejected_not_raised(ts_format, raw):
+    body = b'{"ts": ' + raw + b', "values": {"v": 1}}'
+    items = decode(source_make(ts_format=ts_format), "gateway/M-001/data", body)
+    assert reasons(items)[0].startswith("source 'Gateway': 'ts' ")
 
 
 def test_a_numeric_device_id_is_a_machine_code():
