@@ -37,11 +37,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from telemetry.mqtt import TOPIC_FILTER
 from telemetry.units import Conversion, conversion_find, conversions_from
 
 # The topics MaintainX decodes itself: the contract's and Sparkplug B's namespace.
-RESERVED_FILTERS = ("plant/+/telemetry", "spBv1.0/#")
-# The same rule as the contract's metric names (telemetry.ingest.METRIC_NAME_PATTERN).
+RESERVED_FILTERS = (TOPIC_FILTER, "spBv1.0/#")
+# The same rule as the contract's metric names (telemetry.ingest.METRIC_NAME_PATTERN), which this
+# module cannot import: the models validate with it, and ingest imports the models.
 METRIC_NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,39}")
 MAX_PATH_LENGTH = 200
 _MAPPING_KEYS = {"metric", "from_unit", "to_unit"}

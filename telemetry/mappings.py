@@ -11,11 +11,11 @@ Every rejection names the source and the path that failed, e.g.
 import datetime
 import json
 import math
+import re
 from collections.abc import Sequence
 
 from telemetry.ingest import (
     EARLIEST_TS,
-    ERROR_CODE_PATTERN,
     MAX_FUTURE,
     MAX_INT,
     MAX_PAYLOAD_BYTES,
@@ -29,8 +29,8 @@ from telemetry.ingest import (
 from telemetry.mapping_rules import MISSING, Path, SourceSpec, TimeFormat, path_get, path_text
 from telemetry.models import PayloadSource
 
-# A machine code as the contract's topic allows it (telemetry.ingest.TOPIC_PATTERN).
-MACHINE_CODE_PATTERN = ERROR_CODE_PATTERN
+# A machine code as the contract's topic allows it (telemetry.ingest.TOPIC_PATTERN's level).
+MACHINE_CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
 
 
 class MappedSource:
