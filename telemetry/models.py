@@ -1,7 +1,10 @@
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+
+from telemetry.mapping_rules import MAX_PATH_LENGTH, SourceSpec, TimeFormat, filters_overlap, source_spec_build
 
 # Machine codes and metric names end up in MQTT topics and JSON keys: no '/', '+', '#' or spaces.
 machine_code_validator = RegexValidator(
@@ -254,3 +257,129 @@ class ReadingMinute(models.Model):
     @property
     def mean(self) -> float:
         return self.total / self.count
+
+
+class PayloadSource(models.Model):
+    """Another gateway's payload shape (Telegraf, ThingsBoard, a flat JSON object) mapped onto readings.
+
+    The listener reads the enabled sources again every few seconds, subscribes to their topic filters
+    and decodes their messages with telemetry.mappings.MappedSource. The grammar of paths and field
+    mappings is in telemetry.mapping_rules; the unit conversions are in telemetry.units.
+    """
+
+    TimeFormat = TimeFormat
+
+    name = models.CharField(max_length=80, unique=True)
+    enabled = models.BooleanField(default=True)
+    topic_filter = models.CharField(
+        max_length=255,
+        help_text="The MQTT filter the gateway publishes on, with + and # (e.g. telegraf/#). "
+        "Not plant/+/telemetry nor spBv1.0/…, which MaintainX decodes itself; the listener adds $share itself.",
+    )
+    machine_topic_level = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Take the machine code from this level of the topic, counting from 0 "
+        "(1 in thingsboard/M-001/telemetry). Either this or the machine path.",
+    )
+    machine_path = models.CharField(
+        max_length=MAX_PATH_LENGTH,
+        blank=True,
+        help_text="Or take it from this path in the document, keys joined by dots (e.g. tags.host).",
+    )
+    ts_path = models.CharField(
+        "time path", max_length=MAX_PATH_LENGTH, default="ts", help_text="Where the reading's time is (e.g. timestamp)."
+    )
+    ts_format = models.CharField("time format", max_length=10, choices=TimeFormat.CHOICES, default=TimeFormat.AUTO)
+    metrics_path = models.CharField(
+        max_length=MAX_PATH_LENGTH,
+        blank=True,
+        help_text="The object whose members are the metrics (e.g. fields, values). "
+        "Empty: the document's own members, less the ones holding the time and the machine code.",
+    )
+    readings_path = models.CharField(
+        max_length=MAX_PATH_LENGTH,
+        blank=True,
+        help_text="For documents holding an array of readings: where the array is. Paths are then looked up in "
+        "each reading first, then in the document around it. A document that is itself an array is read "
+        "as one reading per element without this.",
+    )
+    field_mappings = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Gateway field → metric: {"temp": "temperature", '
+        '"vib_ips": {"metric": "vibration", "from_unit": "in/s", "to_unit": "mm/s"}}. '
+        "Units: in/s→mm/s, mil→µm, g→m/s², °F→°C, K→°C, psi→bar, kPa→bar.",
+    )
+    only_mapped_fields = models.BooleanField(
+        default=False,
+        help_text="Store only the fields named in the mappings and ignore the others "
+        "(otherwise the others are stored under their own names).",
+    )
+    sample_topic = models.CharField(
+        max_length=255, blank=True, help_text="A topic the gateway publishes on, for the preview below."
+    )
+    sample_payload = models.TextField(blank=True, help_text="A message the gateway sends, for the preview below.")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(machine_topic_level__isnull=False) & Q(machine_path=""))
+                | (Q(machine_topic_level__isnull=True) & ~Q(machine_path="")),
+                name="payloadsource_one_machine_code_origin",
+                violation_error_message="Take the machine code either from a topic level or from a path, not both.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(ts_path=""),
+                name="payloadsource_ts_path_given",
+                violation_error_message="A reading needs a time: give the time path.",
+            ),
+            models.CheckConstraint(
+                condition=Q(ts_format__in=TimeFormat.VALUES),
+                name="payloadsource_ts_format_valid",
+                violation_error_message="Unknown time format.",
+            ),
+            # What the database can see of topic_filter_problem: the literal prefixes. Wildcards that
+            # overlap the reserved topics (#, +/+/telemetry) are caught by clean().
+            models.CheckConstraint(
+                condition=~Q(topic_filter="")
+                & ~Q(topic_filter__startswith="$")
+                & ~Q(topic_filter__startswith="plant/")
+                & ~Q(topic_filter__startswith="spBv1.0/")
+                & ~Q(topic_filter="plant")
+                & ~Q(topic_filter="spBv1.0"),
+                name="payloadsource_topic_filter_not_reserved",
+                violation_error_message="The topic filter cannot be empty, start with $, "
+                "or lie under plant/ or spBv1.0/ (MaintainX decodes those itself).",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def spec_build(self) -> tuple[SourceSpec | None, dict[str, list[str]]]:
+        return source_spec_build(
+            name=self.name,
+            topic_filter=self.topic_filter,
+            machine_topic_level=self.machine_topic_level,
+            machine_path=self.machine_path,
+            ts_path=self.ts_path,
+            ts_format=self.ts_format,
+            metrics_path=self.metrics_path,
+            readings_path=self.readings_path,
+            field_mappings=self.field_mappings,
+            only_mapped_fields=self.only_mapped_fields,
+        )
+
+    def clean(self):
+        _, problems = self.spec_build()
+        if self.enabled and "topic_filter" not in problems:
+            # Two enabled sources on one topic would leave the listener to pick one by name order.
+            for other in PayloadSource.objects.filter(enabled=True).exclude(pk=self.pk).only("name", "topic_filter"):
+                if filters_overlap(self.topic_filter, other.topic_filter):
+                    problems.setdefault("topic_filter", []).append(
+                        f"it overlaps the filter {other.topic_filter} of the enabled source {other.name!r}"
+                    )
+        if problems:
+            raise ValidationError(problems)

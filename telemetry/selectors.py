@@ -1,4 +1,5 @@
 import datetime
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,8 +21,22 @@ from django.db.models import (
 )
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
+from paho.mqtt.client import topic_matches_sub
 
-from telemetry.models import Machine, MetricSpec, Reading, ReadingMinute, RejectedMessage, RejectionKind
+from telemetry.ingest import DecodedReading, MachineDirectory, Rejection
+from telemetry.mappings import MappedSource
+from telemetry.models import (
+    Machine,
+    MetricSpec,
+    PayloadSource,
+    Reading,
+    ReadingMinute,
+    RejectedMessage,
+    RejectionKind,
+)
+from telemetry.units import unit_key
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -256,3 +271,82 @@ def newest_reading_ts() -> datetime.datetime | None:
         newest=Subquery(Reading.objects.filter(machine=OuterRef("pk")).order_by("-ts").values("ts")[:1])
     ).aggregate(latest=Max("newest"))
     return newest["latest"]
+
+
+# --- payload sources ------------------------------------------------------------------------------
+
+
+def payload_source_decoders() -> list[MappedSource]:
+    """The enabled payload sources as decoders, by name: what the listener serves beside the contract
+    (its `sources=`). A source whose settings were saved around their validation is left out with a
+    log line rather than stopping the others."""
+    decoders = []
+    for source in PayloadSource.objects.filter(enabled=True).order_by("name"):
+        try:
+            decoders.append(MappedSource.from_source(source))
+        except ValueError as exc:
+            logger.warning("%s; not listening to it", exc)
+    return decoders
+
+
+@dataclass(frozen=True)
+class SampleReading:
+    machine_code: str
+    ts: datetime.datetime
+    metrics: dict[str, float]
+
+
+@dataclass(frozen=True)
+class SamplePreview:
+    """What decoding a source's sample message would store, and what it would keep aside and why."""
+
+    readings: list[SampleReading]
+    rejections: list[str]
+    # Settings that decode but may not store what the supervisor means (units, unknown metrics).
+    warnings: list[str]
+
+
+def payload_source_preview(source: PayloadSource, *, now: datetime.datetime) -> SamplePreview:
+    """Decode the source's sample payload on its sample topic, then look its machines and metrics up
+    as the listener would (MachineDirectory.rows_from): reads only, writes nothing."""
+    try:
+        decoder = MappedSource.from_source(source)
+    except ValueError as exc:
+        return SamplePreview([], [], [str(exc)])
+    warnings = _mapping_unit_warnings(decoder)
+    if not source.sample_payload:
+        return SamplePreview([], [], [*warnings, "no sample payload to decode"])
+    topic = source.sample_topic
+    if not topic:
+        return SamplePreview([], [], [*warnings, "give the sample topic the sample payload came on"])
+    if not any(topic_matches_sub(topic_filter, topic) for topic_filter in decoder.topic_filters()):
+        warnings.append(f"the sample topic {topic!r} does not match the filter {source.topic_filter!r}")
+    items = decoder.decode(topic, source.sample_payload.encode(), now=now)
+    decoded = [item for item in items if isinstance(item, DecodedReading)]
+    rejections = [item.reason for item in items if isinstance(item, Rejection)]
+    rows, kept_aside = MachineDirectory().rows_from(decoded) if decoded else ([], [])
+    return SamplePreview(
+        readings=[SampleReading(row.machine_code, row.ts, row.metrics) for row in rows],
+        rejections=rejections + [rejection.reason for rejection in kept_aside],
+        warnings=warnings,
+    )
+
+
+def _mapping_unit_warnings(decoder: MappedSource) -> list[str]:
+    """Mapped metrics that no machine type reports, and conversions into another unit than the one
+    the machine types report the metric in (compared as telemetry.units.unit_key does)."""
+    mappings = decoder.spec.field_mappings.values()
+    units: dict[str, set[str]] = {}
+    for name, unit in MetricSpec.objects.filter(name__in={m.metric for m in mappings}).values_list("name", "unit"):
+        units.setdefault(name, set()).add(unit)
+    warnings = []
+    for mapping in mappings:
+        known = units.get(mapping.metric)
+        if not known:
+            warnings.append(f"no machine type reports metric {mapping.metric!r} (field {mapping.field!r})")
+        elif mapping.to_unit and any(unit_key(unit) != unit_key(mapping.to_unit) for unit in known):
+            warnings.append(
+                f"field {mapping.field!r} is converted to {mapping.to_unit}, but machine types report "
+                f"{mapping.metric} in {', '.join(sorted(known))}"
+            )
+    return warnings

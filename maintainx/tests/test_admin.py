@@ -20,7 +20,7 @@ from predictor.models import (
     SensorWarning,
 )
 from predictor.tests.factories import ModelVersionFactory, PredictionFactory
-from telemetry.models import RejectedMessage
+from telemetry.models import PayloadSource, RejectedMessage
 from telemetry.tests.factories import MachineFactory, MetricSpecFactory
 from tickets.models import Shift, TicketEvent, TicketEventKind
 from tickets.tests.factories import AlertFactory, BreakdownFactory, SOPFactory, SOPStepFactory, TicketFactory
@@ -54,6 +54,10 @@ def plant(db):
         measured_at=datetime.datetime(2026, 3, 5, tzinfo=datetime.UTC),
     )
     RejectedMessage.objects.create(topic="plant/x/telemetry", payload=b"\xff", payload_size=1, reason="not UTF-8")
+    PayloadSource.objects.get_or_create(
+        name="Vendor gateway",
+        defaults={"topic_filter": "vendor/+/data", "machine_topic_level": 1, "enabled": False},
+    )
     Shift.objects.create(name="Early", starts_at="06:00", ends_at="14:00")
     SensorWarning.objects.create(machine=machine, problem=SensorProblem.STALE, detail="newest reading is 9 minutes old")
     AlarmRule.objects.create(
