@@ -102,6 +102,13 @@ def array_messages(readings: list[BenchReading]) -> list[tuple[str, bytes]]:
     return messages
 
 
+def mapped_messages(readings: list[BenchReading]) -> list[tuple[str, bytes]]:
+    """The shipped "Flat JSON" payload source's shape: flat/<machine>/telemetry, {"time": …, <metric>: …}."""
+    return [
+        (f"flat/{r.code}/telemetry", json.dumps({"time": r.ts.isoformat(), **r.metrics}).encode()) for r in readings
+    ]
+
+
 SPARKPLUG_GROUP = "bench"
 DEVICES_PER_EDGE_NODE = 10
 
@@ -153,6 +160,7 @@ def sparkplug_messages(readings: list[BenchReading]) -> list[tuple[str, bytes]]:
 SHAPES = {
     "plain": Shape("plain", "one reading a message (the contract)", "plant/+/telemetry", plain_messages, json.loads),
     "array": Shape("array", f"arrays of {ARRAY_SIZE} readings", "plant/+/telemetry", array_messages, json.loads),
+    "mapped": Shape("mapped", "a mapped source (flat JSON)", "flat/+/telemetry", mapped_messages, json.loads),
     # The raw subscriber parses the protobuf; aliases it leaves unresolved (it keeps no births).
     "sparkplug": Shape(
         "sparkplug",

@@ -51,7 +51,8 @@ from telemetry.ingest import MachineDirectory
 from telemetry.listener import ListenerConfig, TelemetryListener
 from telemetry.live import LiveFrames
 from telemetry.mqtt import BrokerAddress, default_client_id
-from telemetry.selectors import newest_reading_ts
+from telemetry.selectors import newest_reading_ts, payload_source_decoders
+from telemetry.sparkplug import sparkplug_decoder_from_settings
 
 logger = logging.getLogger(__name__)
 
@@ -230,7 +231,8 @@ class DemoRuntime:
             connection.close()
 
     def _listener_create(self) -> TelemetryListener:
-        return TelemetryListener(
+        sparkplug = sparkplug_decoder_from_settings()
+        listener = TelemetryListener(
             ListenerConfig(
                 broker=BrokerAddress.from_url(self.mqtt_url),
                 client_id=default_client_id("demo-listener"),
@@ -238,8 +240,13 @@ class DemoRuntime:
                 stats_interval=60.0,
             ),
             directory=MachineDirectory(),
+            decoders=[sparkplug] if sparkplug else [],
+            sources=payload_source_decoders,
             live=LiveFrames(),
         )
+        if sparkplug:
+            sparkplug.publish = listener.publish
+        return listener
 
     def _listener_run(self) -> None:
         if not self.listener.run():

@@ -344,14 +344,11 @@ def ts_parse(raw, *, now: datetime.datetime) -> datetime.datetime | str:
     if raw_type is bool:
         return "'ts' must be ISO-8601 with an offset or epoch seconds or milliseconds, got a boolean"
     if raw_type is int or raw_type is float:
-        unit = "seconds"
-        seconds = raw
-        if raw >= EPOCH_MILLISECONDS_FROM:
-            unit, seconds = "milliseconds", raw / 1000
+        unit = "milliseconds" if raw >= EPOCH_MILLISECONDS_FROM else "seconds"
         try:
-            ts = datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
+            ts = datetime.datetime.fromtimestamp(raw / 1000 if unit == "milliseconds" else raw, tz=datetime.UTC)
         except (OverflowError, OSError, ValueError):
-            return f"'ts' {raw} is not a usable epoch time in {unit}"
+            return f"'ts' {str(raw)[:40]} is not a usable epoch time in {unit}"
     elif raw_type is str:
         try:
             ts = datetime.datetime.fromisoformat(raw)

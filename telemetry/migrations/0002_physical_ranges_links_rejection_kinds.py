@@ -4,51 +4,113 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('telemetry', '0001_squashed'),
+        ("telemetry", "0001_squashed"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='machine',
-            name='offline_reason',
-            field=models.CharField(blank=True, db_default='', max_length=200),
+            model_name="machine",
+            name="offline_reason",
+            field=models.CharField(blank=True, db_default="", max_length=200),
         ),
         migrations.AddField(
-            model_name='machine',
-            name='offline_since',
+            model_name="machine",
+            name="offline_since",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='metricspec',
-            name='physical_max',
-            field=models.FloatField(blank=True, help_text='The highest value the sensor can read at all (its full scale).', null=True),
+            model_name="metricspec",
+            name="physical_max",
+            field=models.FloatField(
+                blank=True, help_text="The highest value the sensor can read at all (its full scale).", null=True
+            ),
         ),
         migrations.AddField(
-            model_name='metricspec',
-            name='physical_min',
-            field=models.FloatField(blank=True, help_text='The lowest value the sensor can read at all (0 for an RMS, a current, a speed). A value outside the physical range is a sensor fault: kept aside, never stored as a reading.', null=True),
+            model_name="metricspec",
+            name="physical_min",
+            field=models.FloatField(
+                blank=True,
+                help_text="The lowest value the sensor can read at all (0 for an RMS, a current, a speed). A value outside the physical range is a sensor fault: kept aside, never stored as a reading.",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='rejectedmessage',
-            name='kind',
-            field=models.CharField(choices=[('payload', 'Not a reading (shape, time or value)'), ('machine', 'Unknown machine'), ('metric', 'Metrics the machine type does not report'), ('range', "Values outside the sensor's physical range"), ('database', 'Refused by the database'), ('sequence', 'Messages lost in between (sequence gap)')], db_default='payload', max_length=10),
+            model_name="rejectedmessage",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("payload", "Not a reading (shape, time or value)"),
+                    ("machine", "Unknown machine"),
+                    ("metric", "Metrics the machine type does not report"),
+                    ("range", "Values outside the sensor's physical range"),
+                    ("database", "Refused by the database"),
+                    ("sequence", "Messages lost in between (sequence gap)"),
+                ],
+                db_default="payload",
+                max_length=10,
+            ),
         ),
         migrations.AddIndex(
-            model_name='rejectedmessage',
-            index=models.Index(condition=models.Q(('kind', 'range')), fields=['received_at'], name='rejected_range_idx'),
+            model_name="rejectedmessage",
+            index=models.Index(
+                condition=models.Q(("kind", "range")), fields=["received_at"], name="rejected_range_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='metricspec',
-            constraint=models.CheckConstraint(condition=models.Q(('physical_min__isnull', True), models.Q(models.Q(('physical_max__isnull', True), ('physical_min__lte', models.F('physical_max')), _connector='OR'), models.Q(('normal_min__isnull', True), ('physical_min__lte', models.F('normal_min')), _connector='OR'), models.Q(('normal_max__isnull', True), ('physical_min__lte', models.F('normal_max')), _connector='OR'), models.Q(('alarm_min__isnull', True), ('physical_min__lte', models.F('alarm_min')), _connector='OR')), _connector='OR'), name='metricspec_physical_min_below_limits', violation_error_message='The physical minimum must be at or below every other limit.'),
+            model_name="metricspec",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("physical_min__isnull", True),
+                    models.Q(
+                        models.Q(
+                            ("physical_max__isnull", True),
+                            ("physical_min__lte", models.F("physical_max")),
+                            _connector="OR",
+                        ),
+                        models.Q(
+                            ("normal_min__isnull", True), ("physical_min__lte", models.F("normal_min")), _connector="OR"
+                        ),
+                        models.Q(
+                            ("normal_max__isnull", True), ("physical_min__lte", models.F("normal_max")), _connector="OR"
+                        ),
+                        models.Q(
+                            ("alarm_min__isnull", True), ("physical_min__lte", models.F("alarm_min")), _connector="OR"
+                        ),
+                    ),
+                    _connector="OR",
+                ),
+                name="metricspec_physical_min_below_limits",
+                violation_error_message="The physical minimum must be at or below every other limit.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='metricspec',
-            constraint=models.CheckConstraint(condition=models.Q(('physical_max__isnull', True), models.Q(models.Q(('normal_max__isnull', True), ('physical_max__gte', models.F('normal_max')), _connector='OR'), models.Q(('normal_min__isnull', True), ('physical_max__gte', models.F('normal_min')), _connector='OR'), models.Q(('alarm_max__isnull', True), ('physical_max__gte', models.F('alarm_max')), _connector='OR')), _connector='OR'), name='metricspec_physical_max_above_limits', violation_error_message='The physical maximum must be at or above every other limit.'),
+            model_name="metricspec",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("physical_max__isnull", True),
+                    models.Q(
+                        models.Q(
+                            ("normal_max__isnull", True), ("physical_max__gte", models.F("normal_max")), _connector="OR"
+                        ),
+                        models.Q(
+                            ("normal_min__isnull", True), ("physical_max__gte", models.F("normal_min")), _connector="OR"
+                        ),
+                        models.Q(
+                            ("alarm_max__isnull", True), ("physical_max__gte", models.F("alarm_max")), _connector="OR"
+                        ),
+                    ),
+                    _connector="OR",
+                ),
+                name="metricspec_physical_max_above_limits",
+                violation_error_message="The physical maximum must be at or above every other limit.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rejectedmessage',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['payload', 'machine', 'metric', 'range', 'database', 'sequence'])), name='rejectedmessage_kind_valid'),
+            model_name="rejectedmessage",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("kind__in", ["payload", "machine", "metric", "range", "database", "sequence"])),
+                name="rejectedmessage_kind_valid",
+            ),
         ),
     ]

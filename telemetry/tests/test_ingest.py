@@ -51,6 +51,7 @@ BAD_PAYLOADS = [
     ({"ts": True, "metrics": {"vibration": 1}}, "got a boolean"),
     ({"ts": [1], "metrics": {"vibration": 1}}, "got a JSON array"),
     ({"ts": 1e20, "metrics": {"vibration": 1}}, "is not a usable epoch time in milliseconds"),
+    ({"ts": 10**400, "metrics": {"vibration": 1}}, "is not a usable epoch time in milliseconds"),
     ({"ts": 5e10, "metrics": {"vibration": 1}}, "is more than 5 minutes in the future"),  # seconds: year 3554
     ({"ts": 9e11, "metrics": {"vibration": 1}}, "before the year 2000"),  # milliseconds: 1998
     ({"ts": "2026-11-26T12:05:01+00:00", "metrics": {"vibration": 1}}, "more than 5 minutes in the future"),

@@ -8,16 +8,18 @@ from telemetry.ingest import MachineDirectory
 from telemetry.listener import ListenerConfig, TelemetryListener
 from telemetry.live import LiveFrames
 from telemetry.mqtt import PROTOCOLS, BrokerAddress, default_client_id
+from telemetry.selectors import payload_source_decoders
 from telemetry.services import machine_auto_register
 from telemetry.sparkplug import sparkplug_decoder_from_settings
 
 
 class Command(BaseCommand):
     help = (
-        "Subscribe to plant/+/telemetry (QoS 1, persistent session) and store every reading: one bulk "
-        "write per batch, acknowledged only after commit, so nothing is lost if the listener or the "
-        "database stops. Bad messages are kept as rejected messages with their reason. Stops cleanly "
-        "on SIGTERM or Ctrl-C."
+        "Subscribe to plant/+/telemetry, the payload sources' topics (admin: Telemetry > Payload sources) "
+        "and the Sparkplug B groups of SPARKPLUG_GROUPS (QoS 1, persistent session) and store every "
+        "reading: one bulk write per batch, acknowledged only after commit, so nothing is lost if the "
+        "listener or the database stops. Bad messages are kept as rejected messages with their reason. "
+        "Stops cleanly on SIGTERM or Ctrl-C."
     )
 
     def add_arguments(self, parser):
@@ -31,7 +33,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--shared",
             metavar="GROUP",
-            help="Join the shared subscription $share/GROUP/plant/+/telemetry so listeners split the load",
+            help="Join the shared subscriptions $share/GROUP/<filter> so listeners split the load "
+            "(Sparkplug B is not split: each listener reads every edge node)",
         )
         parser.add_argument("--protocol", choices=sorted(PROTOCOLS), default="5", help="MQTT version (default 5)")
         parser.add_argument("--batch-size", type=int, default=2000, help="Readings per write at most (default 2000)")
@@ -61,7 +64,11 @@ class Command(BaseCommand):
         directory = MachineDirectory(auto_register=machine_auto_register if settings.TELEMETRY_AUTO_REGISTER else None)
         sparkplug = sparkplug_decoder_from_settings()
         listener = TelemetryListener(
-            config, directory=directory, decoders=[sparkplug] if sparkplug else [], live=LiveFrames()
+            config,
+            directory=directory,
+            decoders=[sparkplug] if sparkplug else [],
+            sources=payload_source_decoders,
+            live=LiveFrames(),
         )
         if sparkplug:
             sparkplug.publish = listener.publish
