@@ -73,8 +73,8 @@ class Command(BaseCommand):
         if sparkplug:
             sparkplug.publish = listener.publish
         self.stdout.write(
-            f"Listening on {config.broker} for {', '.join(listener.router.topic_filters())} as {config.client_id}. "
-            "Ctrl-C stops."
+            f"Listening on {config.broker} for {', '.join(listener.router.topic_filters())} and the payload "
+            f"sources' topics as {config.client_id}. Ctrl-C stops."
         )
         with stop_on_signals(listener.request_stop):
             stopped_cleanly = listener.run()
