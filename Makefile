@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/vite.config.js 2>/dev/null)
 
-.PHONY: demo test test-frontend test-e2e browser lint format venv frontend migrate seed demo-models models run-demo serve clean bench-ingest bench-models bench-scoring bench-transfer bench-learning bench-charts bench-system bench-dates
+.PHONY: demo test test-frontend test-e2e browser lint format venv frontend migrate seed demo-models models run-demo serve clean bench-ingest tour-payloads bench-models bench-scoring bench-transfer bench-learning bench-charts bench-system bench-dates
 
 demo: venv frontend migrate seed demo-models run-demo
 
@@ -99,6 +99,11 @@ clean:
 # Benchmarks (not part of `make test`): they print their figures beside the limits measured in the same run.
 bench-ingest: venv
 	$(BIN)/python bench/ingest.py
+
+# The payloads real gateways send (milliseconds, arrays, Telegraf, unknown metrics, impossible values,
+# Sparkplug B) through a real mqtt_listen, with what each stored and kept aside.
+tour-payloads: venv $(SPARKPLUG_VENV)/.installed
+	$(BIN)/python bench/payload_tour.py
 
 bench-models: venv
 	$(BIN)/python bench/models.py
