@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/vite.config.js 2>/dev/null)
 
-.PHONY: demo test test-frontend test-e2e browser lint format venv frontend migrate seed demo-models models run-demo serve clean bench-ingest tour-payloads bench-models bench-scoring bench-transfer bench-learning bench-charts bench-system bench-dates
+.PHONY: demo test test-frontend test-e2e browser lint format venv frontend migrate seed demo-models models run-demo serve clean bench-ingest tour-payloads bench-storage-formats bench-models bench-scoring bench-transfer bench-learning bench-charts bench-system bench-dates
 
 demo: venv frontend migrate seed demo-models run-demo
 
@@ -104,6 +104,11 @@ bench-ingest: venv
 # Sparkplug B) through a real mqtt_listen, with what each stored and kept aside.
 tour-payloads: venv $(SPARKPLUG_VENV)/.installed
 	$(BIN)/python bench/payload_tour.py
+
+# Bytes on disk per reading of the raw formats and roll-up shapes weighed for a year of readings
+# (PostgreSQL: DATABASE_URL, or the local server).
+bench-storage-formats: venv
+	$(BIN)/python bench/storage_formats.py
 
 bench-models: venv
 	$(BIN)/python bench/models.py
