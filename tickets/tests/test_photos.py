@@ -426,3 +426,18 @@ def test_a_photo_is_pushed_like_every_change_to_a_ticket(ticket, tech1, django_c
         async_to_sync(layer.group_discard)(PLANT_GROUP, channel)
 
     assert [frame["event"] for frame in pushed] == ["photo_added"]
+
+
+def test_the_ticket_admin_shows_the_photos_through_the_checked_views(client, photo, supervisor):
+    client.force_login(supervisor)
+
+    page = client.get(f"/admin/tickets/ticket/{photo.ticket_id}/change/")
+
+    assert page.status_code == 200
+    thumbnail_url = f"/api/tickets/{photo.ticket_id}/photos/{photo.pk}/thumbnail/"
+    assert f'src="{thumbnail_url}"' in page.content.decode()
+    assert f'href="/api/tickets/{photo.ticket_id}/photos/{photo.pk}/image/"' in page.content.decode()
+    # The admin's session is what the <img> sends.
+    thumbnail = client.get(thumbnail_url, HTTP_ACCEPT="image/avif,image/webp,image/*,*/*;q=0.8")
+    assert (thumbnail.status_code, thumbnail["Content-Type"]) == (200, "image/jpeg")
+    assert "photos-0-caption" not in page.content.decode()  # shown, not an editable field
