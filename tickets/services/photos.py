@@ -40,6 +40,9 @@ STORED_FORMATS = {
     "PNG": StoredFormat("PNG", "image/png", ".png", {}),
     "WEBP": StoredFormat("WEBP", "image/webp", ".webp", {"quality": 90}),
 }
+# Pillow opens some phones' JPEGs, a photo with a preview or depth map after it, as MPO: a JPEG,
+# of which the first picture is the photo.
+STORED_AS = {"MPO": "JPEG"}
 ACCEPTED_NAMES = "JPEG, PNG or WebP"
 # A 48-megapixel tablet camera is below this; a small file that would decode to gigabytes is not.
 MAX_PIXELS = 50_000_000
@@ -116,7 +119,9 @@ def photo_cleaned(data: bytes) -> CleanPhoto:
             image.load()
         except (OSError, SyntaxError, ValueError) as error:
             raise _refuse("image", f"The image is damaged or incomplete (was the upload cut short?): {error}") from None
-        stored_format = STORED_FORMATS[image.format]
+        stored_format = STORED_FORMATS.get(STORED_AS.get(image.format, image.format))
+        if stored_format is None:
+            raise _refuse("image", f"A {image.format} image is not accepted: send a {ACCEPTED_NAMES} image.")
         upright = ImageOps.exif_transpose(image)
     upright.info = {key: value for key, value in upright.info.items() if key in KEPT_INFO}
     if stored_format.content_type == "image/jpeg" and upright.mode not in ("RGB", "L"):

@@ -145,6 +145,18 @@ def test_a_tablet_jpeg_is_stored_upright_with_no_exif_and_no_location(ticket, te
     assert photo.original_name == "IMG_0042.jpg"
 
 
+def test_a_phone_s_multi_picture_jpeg_is_stored_as_its_first_picture(ticket, tech1):
+    preview = Image.new("RGB", (40, 20), BLUE)
+    data = encoded(two_colour_image(), "MPO", save_all=True, append_images=[preview])
+    assert Image.open(io.BytesIO(data)).format == "MPO"  # the test's premise: what Pillow makes of it
+
+    photo, _ = ticket_photo_add(ticket=ticket, actor=tech1, image=upload(data))
+
+    image = Image.open(io.BytesIO(stored(photo.image)))
+    assert (image.format, getattr(image, "n_frames", 1), photo.content_type) == ("JPEG", 1, "image/jpeg")
+    assert is_close(image.convert("RGB").getpixel((5, 10)), RED)
+
+
 def test_the_thumbnail_is_a_small_jpeg_with_no_exif(ticket, tech1):
     photo, _ = ticket_photo_add(ticket=ticket, actor=tech1, image=upload(jpeg_taken_on_a_tablet(size=(1600, 1200))))
 
