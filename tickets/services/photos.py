@@ -75,7 +75,9 @@ def _ticket_locked(ticket: Ticket) -> Ticket:
     return Ticket.objects.select_related("machine").get(pk=ticket.pk)
 
 
-def photo_added_at(*, ticket: Ticket, done_at: datetime.datetime | None, received_at: datetime.datetime):
+def photo_added_at(
+    *, ticket: Ticket, done_at: datetime.datetime | None, received_at: datetime.datetime
+) -> datetime.datetime:
     """When the photo was attached: `done_at` from a tablet that queued it offline, else on arrival.
 
     Refused (naming `done_at`) in the future, past a little clock skew, or before the ticket opened.
@@ -178,6 +180,10 @@ def ticket_photo_add(
     if not ticket_may_work_on(actor, ticket):
         raise PermissionDenied("Only the ticket's assignee or a supervisor may add photos to it.")
     added_at = photo_added_at(ticket=ticket, done_at=done_at, received_at=received_at)
+    caption = (caption or "").strip()
+    caption_limit = TicketPhoto._meta.get_field("caption").max_length
+    if len(caption) > caption_limit:
+        raise _refuse("caption", f"A caption has at most {caption_limit} characters; this one has {len(caption)}.")
     max_bytes = settings.TICKET_PHOTO_MAX_MB * 1024 * 1024
     if image.size > max_bytes:
         raise _refuse(
@@ -191,7 +197,6 @@ def ticket_photo_add(
         return already, False
     clean = photo_cleaned(data)
 
-    caption = (caption or "").strip()
     event = TicketEvent.objects.create(
         ticket=ticket,
         actor=actor,
