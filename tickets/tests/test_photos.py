@@ -346,6 +346,16 @@ def test_done_at_says_when_it_was_attached_offline(tech1_client, ticket, done_at
     assert (photo.added_at, photo.received_at, photo.event.at) == (expected_added_at, NOW, expected_added_at)
 
 
+def test_a_caption_over_500_characters_is_refused_naming_it(tech1_client, ticket, tech1):
+    response = post_photo(tech1_client, ticket, caption="x" * 501)
+
+    assert (response.status_code, list(response.json())) == (400, ["caption"])
+    with pytest.raises(ValidationError) as refused:
+        ticket_photo_add(ticket=ticket, actor=tech1, image=upload(jpeg_taken_on_a_tablet()), caption="x" * 501)
+    assert list(refused.value.message_dict) == ["caption"]
+    assert not TicketPhoto.objects.exists()
+
+
 def test_a_malformed_done_at_is_a_400_naming_it(api_client, ticket, tech1):
     api_client.force_authenticate(tech1)
 
