@@ -173,7 +173,7 @@ def ticket_photo_add(
     there, False) when the same file was attached before, as a tablet retrying a lost answer does.
 
     PermissionDenied unless the actor is the ticket's assignee or a supervisor; ValidationError
-    naming `image` (too large, not an accepted image, damaged) or `done_at`.
+    naming `image` (too large, not an accepted image, damaged), `caption` (too long) or `done_at`.
     """
     received_at = at_or_now(at)
     ticket = _ticket_locked(ticket)
@@ -222,10 +222,11 @@ def ticket_photo_add(
         photo.image.save(f"photo{clean.stored_format.suffix}", ContentFile(clean.data), save=False)
         photo.thumbnail.save("thumbnail.jpg", ContentFile(clean.thumbnail), save=False)
         photo.save()
+        ticket.save(update_fields=["updated_at"])
     except BaseException:
+        # The rows roll back with the transaction; the files are not in it.
         _files_delete(photo)
         raise
-    ticket.save(update_fields=["updated_at"])
     ticket_pushed(ticket, "photo_added")
     return photo, True
 
