@@ -28,10 +28,10 @@ COPY . .
 COPY --from=frontend /app/frontend/dist frontend/dist
 # DEBUG off serves static files from STATIC_ROOT with hashed names (ServeStatic), so they are
 # collected here; the key only lets the settings load for this step and is in no running container.
-# var/ holds model versions (a volume in compose) and the simulator's ground truth: the app's user
-# writes there and nowhere else.
+# var/ holds model versions and ticket photos (volumes in compose) and the simulator's ground truth:
+# the app's user writes there and nowhere else.
 RUN DEBUG=0 SECRET_KEY=collectstatic-only-not-a-secret python manage.py collectstatic --noinput \
-    && mkdir -p var/models var/simulator \
+    && mkdir -p var/models var/private-media var/simulator \
     && chown -R maintainx:maintainx var
 USER maintainx
 EXPOSE 8000

@@ -210,6 +210,13 @@ MODEL_PROMOTION = env_choice("MODEL_PROMOTION", default="automatic", choices=("a
 MODEL_PROMOTION_MIN_EVENTS = env_int("MODEL_PROMOTION_MIN_EVENTS", default=20, minimum=1, maximum=1_000_000)
 MODEL_PROMOTION_MIN_PRECISION = env_float("MODEL_PROMOTION_MIN_PRECISION", default=0.8, minimum=0.0, maximum=1.0)
 
+# --- Ticket photos -------------------------------------------------------------------------------
+# Files no URL serves: the views that send them check who asks (tickets/photo_apis.py). Outside
+# STATIC_ROOT and any served folder, backed up with the database.
+PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", default=str(BASE_DIR / "var" / "private-media")))
+# A photo larger than this (as uploaded) is refused; tablet cameras write 2-8 MB.
+TICKET_PHOTO_MAX_MB = env_int("TICKET_PHOTO_MAX_MB", default=10, minimum=1, maximum=100)
+
 # --- HTTPS, when DEBUG is off ------------------------------------------------------------------
 # Production sits behind a TLS-terminating proxy that sets X-Forwarded-Proto (see docker-compose.yml).
 if not DEBUG:

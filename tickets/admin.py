@@ -1,6 +1,8 @@
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
-from tickets.models import Alert, Breakdown, Shift, Ticket, TicketEvent
+from tickets.models import Alert, Breakdown, Shift, Ticket, TicketEvent, TicketPhoto
 from tickets.services import ticket_create, ticket_record_edit
 
 
@@ -72,6 +74,42 @@ class TicketEventInline(admin.TabularInline):
         return False
 
 
+class TicketPhotoInline(admin.TabularInline):
+    """The ticket's photos, kept as long as the ticket: shown, never edited or removed. The pictures
+    come through the API's views, which check that the signed-in user may see the ticket (the files
+    have no public URL)."""
+
+    model = TicketPhoto
+    extra = 0
+    fields = ["preview", "caption", "uploaded_by", "added_at", "received_at", "dimensions"]
+    readonly_fields = fields
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("uploaded_by")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Photo")
+    def preview(self, photo):
+        urls = {"pk": photo.ticket_id, "photo_pk": photo.pk}
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener"><img src="{}" alt="{}" loading="lazy" '
+            'style="max-width: 160px; max-height: 160px"></a>',
+            reverse("ticket-photo-image", kwargs=urls),
+            reverse("ticket-photo-thumbnail", kwargs=urls),
+            photo.caption or f"Photo {photo.pk}",
+        )
+
+    @admin.display(description="Size")
+    def dimensions(self, photo):
+        return f"{photo.width} x {photo.height} px, {photo.bytes / 1024 / 1024:.1f} MB, {photo.content_type}"
+
+
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
     """Status, outcome and times change through the ticket workflow (dashboard/API), so they are
@@ -83,7 +121,7 @@ class TicketAdmin(admin.ModelAdmin):
     date_hierarchy = "opened_at"
     list_select_related = ["machine", "assignee", "error_code"]
     autocomplete_fields = ["machine", "error_code", "sop", "assignee"]
-    inlines = [TicketEventInline]
+    inlines = [TicketPhotoInline, TicketEventInline]
     workflow_fields = [
         "alert",
         "status",
@@ -117,6 +155,12 @@ class TicketAdmin(admin.ModelAdmin):
         "rul_high_hours",
         "evidence",
     ]
+
+    def get_inlines(self, request, obj):
+        # A work order being opened has no photos yet: its form carries no formset for them.
+        return (
+            self.inlines if obj is not None else [inline for inline in self.inlines if inline is not TicketPhotoInline]
+        )
 
     def get_readonly_fields(self, request, obj=None):
         # The assignee is set by auto-assignment or a reassignment, which records its own event.

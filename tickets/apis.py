@@ -41,6 +41,7 @@ from tickets.permissions import (
     ticket_may_take,
     ticket_may_work_on,
 )
+from tickets.photo_apis import TicketPhotoLinkSerializer, TicketPhotoOutputSerializer
 from tickets.reports import Period, plant_report, prediction_quality
 from tickets.selectors import (
     alert_list,
@@ -269,10 +270,11 @@ class TicketListOutputSerializer(serializers.ModelSerializer):
 class TicketEventOutputSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor.username", allow_null=True, default=None)
     assignee = serializers.CharField(source="assignee.username", allow_null=True, default=None)
+    photo = TicketPhotoLinkSerializer(allow_null=True, read_only=True, help_text="On photo_added events")
 
     class Meta:
         model = TicketEvent
-        fields = ["at", "kind", "actor", "assignee", "from_status", "to_status", "note"]
+        fields = ["at", "kind", "actor", "assignee", "from_status", "to_status", "note", "photo"]
 
 
 class TicketDetailOutputSerializer(TicketListOutputSerializer):
@@ -285,6 +287,7 @@ class TicketDetailOutputSerializer(TicketListOutputSerializer):
     )
     rul = serializers.SerializerMethodField()
     events = TicketEventOutputSerializer(many=True)
+    photos = TicketPhotoOutputSerializer(many=True, help_text="Oldest first")
     actions = serializers.SerializerMethodField(help_text="What the signed-in user may do with it now")
 
     class Meta(TicketListOutputSerializer.Meta):
@@ -301,6 +304,7 @@ class TicketDetailOutputSerializer(TicketListOutputSerializer):
             "downtime_start",
             "downtime_end",
             "events",
+            "photos",
             "actions",
         ]
 
@@ -319,6 +323,7 @@ class TicketDetailOutputSerializer(TicketListOutputSerializer):
             elif ticket.status == TicketStatus.IN_PROGRESS:
                 actions.append("resolve")
             actions.append("comment")
+            actions.append("add_photo")
         if ticket_may_manage(user):
             if ticket.status != TicketStatus.RESOLVED:
                 actions.append("reassign")

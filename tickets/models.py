@@ -1,4 +1,6 @@
 import datetime
+import uuid
+from pathlib import Path
 
 from django.conf import settings
 from django.db import models
@@ -6,6 +8,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from catalogue.models import SOP, ErrorCode, FailureMode, Severity
+from core.storage import private_media_storage
 
 
 class Shift(models.Model):
@@ -155,6 +158,9 @@ class TicketOutcome(models.TextChoices):
     PREVENTIVE_FIX = "preventive_fix", "Preventive fix"
 
 
+# The types a ticket photo is stored as (each kept in the format it came in).
+TICKET_PHOTO_CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp")
+
 # The outcomes where the technician found a failure (or its beginning) and says which failure mode.
 FOUND_FAILURE_OUTCOMES = (TicketOutcome.FAILURE_CONFIRMED, TicketOutcome.PREVENTIVE_FIX)
 
@@ -263,6 +269,7 @@ class TicketEventKind(models.TextChoices):
     EDITED = "edited", "Edited"
     FAILURE_REPORTED = "failure_reported", "Failure reported by the machine"
     ALERT_CLEARED = "alert_cleared", "Alert cleared"
+    PHOTO_ADDED = "photo_added", "Photo added"
 
 
 class TicketEvent(models.Model):
@@ -303,6 +310,64 @@ class TicketEvent(models.Model):
     def __str__(self):
         who = self.actor or "MaintainX"
         return f"{self.get_kind_display()} by {who} at {self.at:%Y-%m-%d %H:%M}"
+
+
+def ticket_photo_path(photo: "TicketPhoto", filename: str) -> str:
+    # A name of our own: the camera's (IMG_0042.jpg) says nothing and may repeat.
+    return f"tickets/{photo.ticket_id}/photos/{photo.key}{Path(filename).suffix.lower()}"
+
+
+def ticket_photo_thumbnail_path(photo: "TicketPhoto", filename: str) -> str:
+    return f"tickets/{photo.ticket_id}/photos/{photo.key}-thumbnail{Path(filename).suffix.lower()}"
+
+
+class TicketPhoto(models.Model):
+    """A photo attached to a ticket by its assignee or a supervisor, kept as long as the ticket.
+
+    Stored re-encoded, upright and with no EXIF (a tablet's camera writes where it was), in private
+    storage: only the views that check the ticket's visibility send it.
+    """
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="photos")
+    event = models.OneToOneField(
+        TicketEvent,
+        on_delete=models.CASCADE,
+        related_name="photo",
+        help_text="Its line in the ticket's activity",
+    )
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, help_text="Names its files")
+    caption = models.CharField(max_length=500, blank=True)
+    original_name = models.CharField(max_length=255, blank=True, help_text="The file's name on the device")
+    added_at = models.DateTimeField(help_text="When the person attached it (on a tablet offline: before it was sent)")
+    received_at = models.DateTimeField(default=timezone.now, help_text="When the server received it")
+    image = models.FileField(storage=private_media_storage, upload_to=ticket_photo_path, max_length=200)
+    thumbnail = models.FileField(storage=private_media_storage, upload_to=ticket_photo_thumbnail_path, max_length=200)
+    content_type = models.CharField(max_length=20, help_text="Of the stored image")
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    bytes = models.PositiveIntegerField(help_text="Size of the stored image")
+    sha256 = models.CharField(
+        max_length=64,
+        help_text="Of the file as uploaded: the same photo sent twice (a tablet's retry) is kept once",
+    )
+
+    class Meta:
+        ordering = ["ticket", "added_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "sha256"],
+                name="ticketphoto_once_per_ticket",
+                violation_error_message="This photo is already on the ticket.",
+            ),
+            models.CheckConstraint(
+                condition=Q(content_type__in=TICKET_PHOTO_CONTENT_TYPES), name="ticketphoto_content_type_valid"
+            ),
+            models.CheckConstraint(condition=Q(width__gt=0, height__gt=0, bytes__gt=0), name="ticketphoto_not_empty"),
+        ]
+
+    def __str__(self):
+        return f"Photo {self.pk} on ticket #{self.ticket_id}"
 
 
 class BreakdownSource(models.TextChoices):

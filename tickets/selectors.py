@@ -8,7 +8,7 @@ from catalogue.failure_modes import OTHER
 from catalogue.models import SOP, ErrorCode
 from catalogue.selectors import STEPS_IN_ORDER
 from predictor.ml.outcomes import AlertSpan, PlantOutcomes
-from tickets.models import Alert, Breakdown, Ticket, TicketEvent, TicketOutcome, TicketStatus
+from tickets.models import Alert, Breakdown, Ticket, TicketEvent, TicketOutcome, TicketPhoto, TicketStatus
 from tickets.permissions import ticket_visibility
 
 
@@ -38,12 +38,26 @@ def ticket_list(*, user) -> QuerySet[Ticket]:
     return Ticket.objects.filter(ticket_visibility(user)).select_related("machine", "error_code", "assignee", "alert")
 
 
+# Oldest first, as they were attached, each with who attached it.
+TICKET_PHOTOS_IN_ORDER = TicketPhoto.objects.select_related("uploaded_by").order_by("added_at", "id")
+
+
 def ticket_detail_list(*, user) -> QuerySet[Ticket]:
-    """ticket_list with the SOP's steps and the audit trail, for one ticket's page."""
+    """ticket_list with the SOP's steps, the audit trail and the photos, for one ticket's page."""
     return ticket_list(user=user).prefetch_related(
         Prefetch("sop", queryset=SOP.objects.prefetch_related(STEPS_IN_ORDER, "error_codes")),
-        Prefetch("events", queryset=TicketEvent.objects.select_related("actor", "assignee").order_by("at", "id")),
+        Prefetch(
+            "events", queryset=TicketEvent.objects.select_related("actor", "assignee", "photo").order_by("at", "id")
+        ),
+        Prefetch("photos", queryset=TICKET_PHOTOS_IN_ORDER),
     )
+
+
+def ticket_photo_list(*, user, ticket_id: int) -> QuerySet[TicketPhoto]:
+    """The photos of one ticket, oldest first; none when `user` may not see the ticket
+    (tickets.permissions), so that its files are sent to nobody else."""
+    visible = Ticket.objects.filter(ticket_visibility(user)).values("pk")
+    return TICKET_PHOTOS_IN_ORDER.filter(ticket_id=ticket_id, ticket__in=visible)
 
 
 def tickets_in_hand() -> QuerySet[Ticket]:

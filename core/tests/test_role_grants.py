@@ -28,6 +28,8 @@ def test_after_migrate_each_role_holds_what_the_apps_declare():
         "change_ticket",
         "view_ticketevent",
         "add_ticketevent",
+        "view_ticketphoto",
+        "add_ticketphoto",
     }
     assert _codenames(Role.TECHNICIAN, "catalogue") == {"view_errorcode", "view_sop", "view_sopstep"}
     assert "change_alert" in _codenames(Role.MANAGER, "tickets")

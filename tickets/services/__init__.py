@@ -2,8 +2,9 @@
 module a subject, each importing only those below it (an import-linter contract), never the package:
 
     ticks                        the predictor tick's hand-off: predictions and rules, then escalation
-    workflow | machine_reports | rules
+    workflow | machine_reports | rules | photos
                                  what people do to a ticket | the machines' own error reports | alarm rules
+                                 | photos attached to a ticket
     alerts                       alerts from predictions, acknowledgement, clearing, marking false
     opening | escalation         new tickets and their assignment | tickets nobody started in time
     machines | events            breakdowns | what is pushed to the dashboards
@@ -26,6 +27,7 @@ from tickets.services.conditions import alerts_from_health, alerts_from_rules
 from tickets.services.escalation import tickets_escalate_overdue
 from tickets.services.machine_reports import MACHINE_REPORT_MAX_AGE, MachineReport, machine_reports_handle
 from tickets.services.opening import ticket_create
+from tickets.services.photos import ticket_photo_add
 from tickets.services.ticks import predictions_handle
 from tickets.services.workflow import (
     found_failure_mode_problem,
@@ -52,6 +54,7 @@ __all__ = [
     "predictions_handle",
     "ticket_comment",
     "ticket_create",
+    "ticket_photo_add",
     "ticket_reassign",
     "ticket_record_edit",
     "ticket_reopen",

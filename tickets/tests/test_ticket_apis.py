@@ -51,14 +51,14 @@ def test_the_ticket_detail_has_the_sop_steps_explanation_rul_evidence_and_what_i
     assert body["rul"] == {"hours": 30.0, "low_hours": 18.0, "high_hours": 44.0}
     assert body["evidence"]["prediction"]["probability"] == 0.9
     assert [event["kind"] for event in body["events"]] == ["created", "assigned"]
-    assert body["actions"] == ["start", "comment"]
+    assert body["actions"] == ["start", "comment", "add_photo"]
 
 
 def test_a_technician_starts_and_resolves_their_ticket_through_the_api(alert_ticket, tech1_client):
     url = f"/api/tickets/{alert_ticket.pk}/"
     started = tech1_client.patch(url, {"status": "in_progress"}, format="json")
     assert started.status_code == 200
-    assert (started.json()["status"], started.json()["actions"]) == ("in_progress", ["resolve", "comment"])
+    assert (started.json()["status"], started.json()["actions"]) == ("in_progress", ["resolve", "comment", "add_photo"])
     assert Machine.objects.get(code="M-007").status == MachineStatus.MAINTENANCE
 
     resolved = tech1_client.patch(
@@ -134,7 +134,11 @@ def test_a_technician_takes_an_unassigned_ticket_and_may_then_start_it(unassigne
 
     assert response.status_code == 200
     body = response.json()
-    assert (body["assignee"]["username"], body["status"], body["actions"]) == ("tech2", "open", ["start", "comment"])
+    assert (body["assignee"]["username"], body["status"], body["actions"]) == (
+        "tech2",
+        "open",
+        ["start", "comment", "add_photo"],
+    )
     assert (body["events"][-1]["kind"], body["events"][-1]["actor"], body["events"][-1]["assignee"]) == (
         "assigned",
         "tech2",
@@ -150,9 +154,15 @@ def test_supervisors_are_offered_take_on_unassigned_tickets_only(unassigned, api
         "take",
         "start",
         "comment",
+        "add_photo",
         "reassign",
     ]
-    assert api_client.get(f"/api/tickets/{assigned.pk}/").json()["actions"] == ["start", "comment", "reassign"]
+    assert api_client.get(f"/api/tickets/{assigned.pk}/").json()["actions"] == [
+        "start",
+        "comment",
+        "add_photo",
+        "reassign",
+    ]
 
 
 def test_a_ticket_taken_meanwhile_is_refused_saying_so(unassigned, api_client, supervisor):

@@ -1,5 +1,6 @@
 // The one API client: same-origin JSON requests with the Django session, the CSRF token on writes,
-// and errors turned into messages a person can read.
+// and errors turned into messages a person can read. A FormData body (a file upload) is sent as
+// multipart, as the browser encodes it.
 
 export class ApiError extends Error {
   constructor(message, { status, body } = {}) {
@@ -71,8 +72,10 @@ export function apiUrl(path, params) {
 
 async function request(path, { method = 'GET', params, body, signal } = {}) {
   const headers = { Accept: 'application/json' };
+  const multipart = body instanceof FormData;
   if (method !== 'GET') {
-    headers['Content-Type'] = 'application/json';
+    // Multipart: the browser writes the Content-Type itself, with the boundary it chose.
+    if (!multipart) headers['Content-Type'] = 'application/json';
     headers['X-CSRFToken'] = await csrf();
   }
   let response;
@@ -81,7 +84,7 @@ async function request(path, { method = 'GET', params, body, signal } = {}) {
       method,
       headers,
       credentials: 'same-origin',
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || multipart ? body : JSON.stringify(body),
       signal,
     });
   } catch (error) {

@@ -16,7 +16,8 @@ export function fakeServer(routes) {
   const fetch = vi.fn(async (input, init = {}) => {
     const url = new URL(input, 'http://127.0.0.1');
     const method = init.method ?? 'GET';
-    const body = init.body ? JSON.parse(init.body) : undefined;
+    // A file upload's FormData is kept as it is, for the test to read its fields and files.
+    const body = init.body instanceof FormData ? init.body : init.body ? JSON.parse(init.body) : undefined;
     const request = { method, path: url.pathname, query: url.searchParams, headers: init.headers ?? {}, body };
     requests.push(request);
     const handler = routes[`${method} ${url.pathname}`];

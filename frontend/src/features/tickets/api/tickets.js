@@ -12,6 +12,17 @@ export const changeTicketStatus = (id, change) => api.patch(`/api/tickets/${id}/
 
 export const commentOnTicket = (id, text) => api.post(`/api/tickets/${id}/comments/`, { text });
 
+/**
+ * Attach a photo (a File from the camera or the gallery) with an optional caption; answers the photo.
+ * The server checks it by its content and refuses (400, `image: …`) what is not a whole JPEG, PNG or WebP.
+ */
+export function addTicketPhoto(id, { file, caption }) {
+  const form = new FormData();
+  form.append('image', file);
+  if (caption) form.append('caption', caption);
+  return api.post(`/api/tickets/${id}/photos/`, form);
+}
+
 /** An open ticket nobody has becomes mine; answers the ticket as I now see it. */
 export const takeTicket = (id) => api.post(`/api/tickets/${id}/take/`);
 

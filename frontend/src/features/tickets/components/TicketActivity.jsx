@@ -5,6 +5,7 @@ import { useCommentOnTicket } from '../hooks/useTickets.js';
 
 function describe(event) {
   if (event.kind === 'comment') return event.note;
+  if (event.kind === 'photo_added') return event.note ? `Photo: ${event.note}` : 'Photo added';
   if (event.from_status || event.to_status) {
     const change = `${STATUS_LABELS[event.from_status] ?? 'new'} → ${STATUS_LABELS[event.to_status] ?? event.to_status}`;
     return event.note ? `${change}: ${event.note}` : change;
@@ -31,7 +32,14 @@ export default function TicketActivity({ ticket }) {
           <li key={`${event.at}-${index}`} className={`activity__item activity__item--${event.kind}`}>
             <span className="activity__when">{dateTime(event.at)}</span>
             <span className="activity__who">{event.actor ?? 'MaintainX'}</span>
-            <span className="activity__what">{describe(event)}</span>
+            <span className="activity__what">
+              {describe(event)}
+              {event.photo && (
+                <a className="activity__photo" href={event.photo.image_url} target="_blank" rel="noopener">
+                  <img src={event.photo.thumbnail_url} alt={event.note || 'Photo'} loading="lazy" />
+                </a>
+              )}
+            </span>
           </li>
         ))}
       </ol>

@@ -8,6 +8,7 @@ import EvidenceChart from './EvidenceChart.jsx';
 import SopChecklist from './SopChecklist.jsx';
 import TicketActions from './TicketActions.jsx';
 import TicketActivity from './TicketActivity.jsx';
+import TicketPhotos from './TicketPhotos.jsx';
 
 /** "Found Lubrication loss", with the predicted mode beside it when the technician found another. */
 function FoundFailureMode({ found, predicted }) {
@@ -93,6 +94,10 @@ export default function TicketDetailPage({ id }) {
           <section className="card">
             <h2>Procedure</h2>
             <SopChecklist ticketId={data.id} sop={data.sop} editable={working} />
+          </section>
+          <section className="card">
+            <h2>Photos</h2>
+            <TicketPhotos ticket={data} />
           </section>
           <section className="card">
             <h2>Activity</h2>

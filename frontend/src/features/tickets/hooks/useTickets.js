@@ -1,5 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import {
+  addTicketPhoto,
   changeTicketStatus,
   commentOnTicket,
   fetchTicket,
@@ -42,6 +43,9 @@ export const useResolveTicket = (id) =>
   );
 
 export const useCommentOnTicket = (id) => useTicketMutation(id, (text) => commentOnTicket(id, text));
+
+/** `mutate({file, caption})`: the ticket is fetched again, with the photo in its list and its activity. */
+export const useAddTicketPhoto = (id) => useTicketMutation(id, (photo) => addTicketPhoto(id, photo));
 
 /** Take an unassigned ticket: `mutate(id)`, so that one list can offer it on every row. */
 export function useTakeTicket() {
