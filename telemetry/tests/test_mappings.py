@@ -505,7 +505,7 @@ def test_the_preview_warns_of_unknown_metrics_and_units_other_than_the_machine_t
             "t": {"metric": "temperature", "from_unit": "K", "to_unit": "K"},
         },
         sample_topic="gateway/M-001/data",
-        sample_payload=json.dumps({"ts": RECENT.isoformat(), "values": {"t": 300.0}}),
+        sample_payload=json.dumps({"ts": TS.isoformat(), "values": {"t": 300.0}}),
     )
     preview = payload_source_preview(source, now=NOW)
     assert preview.warnings == [

@@ -1,0 +1,13 @@
+// Registers the dashboard's service worker (frontend/public/sw.js, served by Django at /sw.js).
+// Resolves to the registration, or null where the browser has no service workers (jsdom, plain HTTP
+// on another host than localhost).
+export async function registerServiceWorker(container = globalThis.navigator?.serviceWorker) {
+  if (!container) return null;
+  try {
+    return await container.register('/sw.js', { scope: '/' });
+  } catch (error) {
+    // The dashboard works without it (no push, no offline): say why rather than fail the page.
+    console.warn('service worker not registered:', error);
+    return null;
+  }
+}
