@@ -366,7 +366,9 @@ def main() -> None:
 
     (PROJECT_ROOT / "var").mkdir(exist_ok=True)
     readings = bench_readings(args.readings, args.machines)
-    database_url = database_prepare(args.database_url, "maintainx_bench", args.machines)
+    # A name of this run's own, so that two benchmarks on one server never drop each other's database.
+    database_name = f"maintainx_bench_ingest_{os.getpid()}"
+    database_url = database_prepare(args.database_url, database_name, args.machines)
     results: dict[str, list[dict]] = {}
     try:
         for shape in shapes:
@@ -376,7 +378,7 @@ def main() -> None:
             ]
     finally:
         with psycopg.connect(args.database_url, autocommit=True) as conn:
-            conn.execute('DROP DATABASE IF EXISTS "maintainx_bench" WITH (FORCE)')
+            conn.execute(f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
     for shape in shapes:
         report(shape, results[shape.name], readings=len(readings), machines=args.machines, protocol=args.protocol)
     summary(shapes, results)
