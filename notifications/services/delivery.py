@@ -128,7 +128,7 @@ class NotificationSender:
         except SubscriptionGoneError as gone:
             self._record(delivery, status=DeliveryStatus.GONE, error=str(gone))
             result.gone += 1
-        except Exception as error:
+        except Exception as error:  # any failure of one delivery is recorded on it and retried, never raised
             problem = f"{type(error).__name__}: {error_first_line(error)}"
             result.errors.append(problem)
             if delivery.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
@@ -222,7 +222,8 @@ def push_send(delivery: Delivery) -> None:
         response: requests.Response | None = error.response
         if response is not None and response.status_code in PUSH_GONE_STATUSES:
             endpoint = subscription.endpoint
-            subscription.delete()
+            subscription.delete()  # its deliveries keep their record, with no subscription
+            delivery.push_subscription = None
             raise SubscriptionGoneError(
                 f"the push service answered {response.status_code}: subscription {endpoint[:80]} removed"
             ) from error
