@@ -23,6 +23,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -52,6 +53,8 @@ LIVE_MESSAGE_TYPE = "notification.created"
 STALE_AFTER = datetime.timedelta(minutes=10)
 
 
+# The ticket's transaction when there is one (always, from the tickets' services), without a savepoint.
+@transaction.atomic(savepoint=False)
 def ticket_news_handle(news: TicketNews) -> list[Notification]:
     """Tell whoever the rules say of `news`; the notifications made."""
     ticket = news.ticket
