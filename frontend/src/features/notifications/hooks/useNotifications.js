@@ -105,15 +105,14 @@ async function browserNotificationShow(queryClient, notification, open) {
 
 /**
  * A `notification.created` frame from the plant socket (sent to the user's own group only):
- * the bell and the list refetch, and a hidden tab shows it as a browser notification.
+ * the bell and the list refetch, and a hidden tab shows it as a browser notification. Answers the
+ * browser notification shown (a promise of it, or of null), or null for another kind of frame.
  */
 export function notificationEventApply(queryClient, frame, { open }) {
-  if (frame.type !== 'notification.created') return false;
+  if (frame.type !== 'notification.created') return null;
   queryClient.invalidateQueries({ queryKey: notificationKeys.all });
-  if (frame.notification && document.visibilityState === 'hidden') {
-    browserNotificationShow(queryClient, frame.notification, open);
-  }
-  return true;
+  if (!frame.notification || document.visibilityState !== 'hidden') return Promise.resolve(null);
+  return browserNotificationShow(queryClient, frame.notification, open);
 }
 
 /** After a reconnect: what arrived while the socket was down. */
