@@ -9,6 +9,7 @@ import math
 import os
 import re
 import zoneinfo
+from email.utils import parseaddr
 from urllib.parse import urlsplit
 
 import environ
@@ -139,6 +140,31 @@ def env_url(name: str, *, default: str | None, schemes: tuple[str, ...]) -> str 
         raise SettingError(name, f"scheme must be one of {', '.join(schemes)}", value)
     if not parts.hostname:
         raise SettingError(name, "must name a host", value)
+    return value
+
+
+def env_email_url(name: str, *, default: str) -> dict:
+    """Django's EMAIL_* settings for an email URL: smtp://user:password@host:25, smtp+tls://…:587
+    (STARTTLS), smtps://…:465 (TLS), consolemail:// (the messages printed, as in the demo)."""
+    value = _raw(name) or default
+    scheme = urlsplit(value).scheme
+    if scheme not in environ.Env.EMAIL_SCHEMES:
+        raise SettingError(name, f"scheme must be one of {', '.join(sorted(environ.Env.EMAIL_SCHEMES))}", value)
+    try:
+        config = environ.Env.email_url_config(value)
+    except (ValueError, ImproperlyConfigured) as exc:
+        raise SettingError(name, f"is not a valid email URL: {exc}", value) from None
+    if scheme.startswith("smtp") and not config.get("EMAIL_HOST"):
+        raise SettingError(name, "must name the SMTP server's host", value)
+    return config
+
+
+def env_email_address(name: str, *, default: str) -> str:
+    """A sender address, bare (maintainx@plant.example) or with a name (MaintainX <maintainx@plant.example>)."""
+    value = _raw(name) or default
+    address = parseaddr(value)[1]
+    if "@" not in address or address.startswith("@") or address.endswith("@"):
+        raise SettingError(name, "must be an email address, e.g. MaintainX <maintainx@plant.example>", value)
     return value
 
 

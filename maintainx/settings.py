@@ -12,6 +12,8 @@ from core.env import (
     env_bool,
     env_choice,
     env_database,
+    env_email_address,
+    env_email_url,
     env_float,
     env_int,
     env_list,
@@ -20,6 +22,7 @@ from core.env import (
     env_timezone,
     env_url,
 )
+from notifications.vapid import vapid_keys_problem
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -58,6 +61,7 @@ INSTALLED_APPS = [
     "catalogue",
     "predictor",
     "tickets",
+    "notifications",
     "simulation",
     "operations",
     "demo",
@@ -77,6 +81,9 @@ HEALTH_FLAGGED_PERIODS_SELECTOR = "tickets.selectors.machine_flagged_periods"
 HEALTH_CONFIRMED_NORMAL_SELECTOR = "tickets.selectors.machine_confirmed_normal_periods"
 # predictor ← tickets: the plant's recorded outcomes, which a challenger in shadow is judged on.
 PLANT_OUTCOMES_SELECTOR = "tickets.selectors.plant_outcomes"
+# tickets → notifications: assignments, reassignments, escalations, comments and unassigned tickets
+# tell the people concerned.
+TICKET_NEWS_HANDLER = "notifications.services.ticket_news_handle"
 # train_models --source: where history and its labels come from.
 TRAINING_SOURCES = {
     "simulate": "simulation.training_data.simulated_history",
@@ -216,6 +223,40 @@ MODEL_PROMOTION_MIN_PRECISION = env_float("MODEL_PROMOTION_MIN_PRECISION", defau
 PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", default=str(BASE_DIR / "var" / "private-media")))
 # A photo larger than this (as uploaded) is refused; tablet cameras write 2-8 MB.
 TICKET_PHOTO_MAX_MB = env_int("TICKET_PHOTO_MAX_MB", default=10, minimum=1, maximum=100)
+
+# --- Notifications (README "Notifications") -----------------------------------------------------
+# Email through Django's email backend; the default prints the messages (the demo's console).
+# It sets EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS/SSL.
+globals().update(env_email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env_email_address("DEFAULT_FROM_EMAIL", default="MaintainX <maintainx@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The dashboard's address, for absolute links in emails (a push notification's link is a path).
+SITE_URL = env_url("SITE_URL", default="http://127.0.0.1:8000", schemes=("http", "https")).rstrip("/")
+# Web Push: the application server's key pair (notifications/vapid.py; generate one with
+# `python manage.py vapid_keys`) and the contact the push services may write to (mailto: or https:).
+# Unset: push is off (the demo generates its own into var/demo-vapid.json).
+VAPID_PUBLIC_KEY = env_str("VAPID_PUBLIC_KEY")
+VAPID_PRIVATE_KEY = env_str("VAPID_PRIVATE_KEY")
+VAPID_SUBJECT = env_str("VAPID_SUBJECT")
+if VAPID_PUBLIC_KEY or VAPID_PRIVATE_KEY:
+    for _name, _value in (("VAPID_PUBLIC_KEY", VAPID_PUBLIC_KEY), ("VAPID_PRIVATE_KEY", VAPID_PRIVATE_KEY)):
+        if not _value:
+            raise SettingError(_name, "must be set with the other VAPID key (both or neither)")
+    _problem = vapid_keys_problem(public_key=VAPID_PUBLIC_KEY, private_key=VAPID_PRIVATE_KEY)
+    if _problem is not None:
+        raise SettingError(*_problem)
+    if not VAPID_SUBJECT or not VAPID_SUBJECT.startswith(("mailto:", "https://")):
+        raise SettingError(
+            "VAPID_SUBJECT", "must be a mailto: or https: contact when the VAPID keys are set", VAPID_SUBJECT
+        )
+# A flood: past NOTIFY_DIGEST_AFTER notifications for one person within NOTIFY_DIGEST_WINDOW_SECONDS,
+# the rest of the window's are told in one digest at its end.
+NOTIFY_DIGEST_AFTER = env_int("NOTIFY_DIGEST_AFTER", default=5, minimum=1, maximum=1000)
+NOTIFY_DIGEST_WINDOW_SECONDS = env_int("NOTIFY_DIGEST_WINDOW_SECONDS", default=60, minimum=1, maximum=24 * 3600)
+# A failed delivery is retried after NOTIFY_RETRY_SECONDS, doubling each time up to an hour, and
+# given up after NOTIFY_MAX_ATTEMPTS attempts (its status stays in the admin).
+NOTIFY_RETRY_SECONDS = env_int("NOTIFY_RETRY_SECONDS", default=30, minimum=1, maximum=3600)
+NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", default=10, minimum=1, maximum=100)
 
 # --- HTTPS, when DEBUG is off ------------------------------------------------------------------
 # Production sits behind a TLS-terminating proxy that sets X-Forwarded-Proto (see docker-compose.yml).

@@ -10,6 +10,7 @@ api_patterns = [
     path("", include("predictor.urls")),
     path("", include("catalogue.urls")),
     path("", include("tickets.urls")),
+    path("", include("notifications.urls")),
 ]
 
 urlpatterns = [

@@ -209,7 +209,7 @@ def test_env_example_lists_only_what_the_settings_or_compose_read(compose):
 def test_app_services_set_only_settings_variables_each_listed_in_env_example(compose):
     listed = env_example()
     services = app_services(compose)
-    assert {"migrate", "web", "listener", "predictor", "seed", "simulator"} <= services.keys()
+    assert {"migrate", "web", "listener", "predictor", "notifier", "seed", "simulator"} <= services.keys()
     for name, service in services.items():
         for variable, value in service["environment"].items():
             assert variable in settings_variables(), f"{name} sets {variable}, which the settings do not read"
@@ -249,6 +249,7 @@ def test_app_services_run_management_commands_with_options_they_accept(compose):
         "web": ["uvicorn"],
         "listener": ["mqtt_listen"],
         "predictor": ["run_predictor"],
+        "notifier": ["send_notifications"],
         "seed": ["seed_demo", "train_models"],
         "simulator": ["simulate_plant"],
     }
@@ -268,9 +269,9 @@ def test_listener_keeps_one_broker_session_across_container_recreation(compose):
 
 def test_health_checks_of_the_database_and_the_processes(compose):
     services = compose["services"]
-    for name in ("postgres", "redis", "mosquitto", "web", "listener", "predictor"):
+    for name in ("postgres", "redis", "mosquitto", "web", "listener", "predictor", "notifier"):
         assert services[name]["healthcheck"]["test"], f"{name} has no health check"
-    for name in ("listener", "predictor"):
+    for name in ("listener", "predictor", "notifier"):
         probe = services[name]["healthcheck"]["test"]
         assert probe[0] == "CMD"
         assert management_command_check(probe[1:]) == "healthcheck"
@@ -302,7 +303,7 @@ def test_services_wait_for_what_they_depend_on(compose):
             assert set(services[dependency].get("profiles", [])) <= set(service.get("profiles", [])), (
                 f"{name} depends on {dependency}, which only runs in a profile {name} is not in"
             )
-    for name in ("web", "listener", "predictor", "seed"):
+    for name in ("web", "listener", "predictor", "notifier", "seed"):
         assert {"migrate", "postgres", "redis"} <= services[name]["depends_on"].keys(), name
     assert "mosquitto" in services["listener"]["depends_on"]
     assert services["mosquitto"]["depends_on"].keys() == {"mosquitto-credentials"}

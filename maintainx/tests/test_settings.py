@@ -9,6 +9,8 @@ import pytest
 
 from core.env import SettingError, env_bool, env_database, env_float, env_list, env_url
 from core.wiring import wired, wired_map
+from notifications.services import ticket_news_handle
+from notifications.vapid import vapid_keys_generate
 from tickets.selectors import machine_last_repairs
 from tickets.services import machine_reports_handle, predictions_handle
 
@@ -45,6 +47,12 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
         ("LOGIN_RATE", "many"),
         ("SPARKPLUG_GROUPS", "plant1,plant2/gateway/extra"),
         ("SPARKPLUG_GROUPS", "plant/#"),
+        ("EMAIL_URL", "ftp://mail.plant.example"),
+        ("EMAIL_URL", "smtp://"),
+        ("DEFAULT_FROM_EMAIL", "maintainx at the plant"),
+        ("SITE_URL", "maintainx.plant.example"),
+        ("NOTIFY_DIGEST_AFTER", "0"),
+        ("NOTIFY_RETRY_SECONDS", "soon"),
     ],
 )
 def test_bad_setting_stops_start_up_naming_the_variable(variable, value):
@@ -52,6 +60,29 @@ def test_bad_setting_stops_start_up_naming_the_variable(variable, value):
     assert result.returncode != 0
     assert result.stderr.startswith(f"Configuration error: {variable}: ")
     assert "Traceback" not in result.stderr
+
+
+def _vapid_pair() -> dict[str, str]:
+    public_key, private_key = vapid_keys_generate()
+    return {"VAPID_PUBLIC_KEY": public_key, "VAPID_PRIVATE_KEY": private_key}
+
+
+@pytest.mark.parametrize(
+    ("variables", "refused", "problem"),
+    [
+        ({"VAPID_PUBLIC_KEY": _vapid_pair()["VAPID_PUBLIC_KEY"]}, "VAPID_PRIVATE_KEY", "must be set with the other"),
+        (
+            {**_vapid_pair(), "VAPID_PUBLIC_KEY": _vapid_pair()["VAPID_PUBLIC_KEY"], "VAPID_SUBJECT": "mailto:a@b.c"},
+            "VAPID_PUBLIC_KEY",
+            "is not the public key of VAPID_PRIVATE_KEY",
+        ),
+        ({**_vapid_pair(), "VAPID_SUBJECT": "maintenance"}, "VAPID_SUBJECT", "must be a mailto: or https: contact"),
+    ],
+)
+def test_vapid_keys_must_be_one_pair_with_a_contact(variables, refused, problem):
+    result = run_manage("check", **variables)
+    assert result.returncode != 0
+    assert result.stderr.startswith(f"Configuration error: {refused}: {problem}")
 
 
 def test_production_without_secret_key_refuses_to_start():
@@ -141,5 +172,6 @@ def test_postgres_url_becomes_a_psycopg_database(monkeypatch):
 def test_every_call_the_composition_root_wires_resolves():
     assert wired("MACHINE_REPORTS_HANDLER") is machine_reports_handle
     assert wired("PREDICTIONS_HANDLER") is predictions_handle
+    assert wired("TICKET_NEWS_HANDLER") is ticket_news_handle
     assert wired("LAST_REPAIRS_SELECTOR") is machine_last_repairs
     assert set(wired_map("TRAINING_SOURCES")) == {"simulate", "db", "plant"}

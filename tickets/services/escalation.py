@@ -12,7 +12,7 @@ from tickets.models import (
     TicketStatus,
 )
 from tickets.services.common import at_or_now
-from tickets.services.events import supervisor_ids, ticket_pushed
+from tickets.services.events import TicketNews, TicketNewsKind, supervisor_ids, ticket_news, ticket_pushed
 
 
 @transaction.atomic(savepoint=False)
@@ -46,5 +46,6 @@ def tickets_escalate_overdue(*, now: datetime.datetime | None = None) -> list[Ti
             at=now,
         )
         ticket_pushed(ticket, "escalated", user_ids=supervisors)
+        ticket_news(TicketNews(ticket, TicketNewsKind.ESCALATED, at=now))
     Ticket.objects.bulk_update(due, ["escalated_at", "updated_at"])
     return due

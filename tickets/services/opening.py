@@ -13,7 +13,7 @@ from telemetry.selectors import minute_summaries
 from tickets.assignment import assignee_for_new_ticket
 from tickets.models import Alert, AlertSource, AlertStatus, Ticket, TicketEvent, TicketEventKind, TicketStatus
 from tickets.services.common import at_or_now, person_name
-from tickets.services.events import supervisor_ids, ticket_pushed
+from tickets.services.events import TicketNews, TicketNewsKind, supervisor_ids, ticket_news, ticket_pushed
 
 # The readings window kept on a ticket as evidence: what the technician sees the model saw.
 EVIDENCE_WINDOW = datetime.timedelta(hours=1)
@@ -165,6 +165,7 @@ def ticket_assign_automatically(*, ticket: Ticket, at: datetime.datetime, actor=
             at=at,
         )
         ticket_pushed(ticket, "unassigned", user_ids=supervisors, plant=False)
+        ticket_news(TicketNews(ticket, TicketNewsKind.UNASSIGNED, at=at, actor_id=actor.pk if actor else None))
         return
     ticket.assignee, ticket.assigned_at = assignee, at
     ticket.save(update_fields=["assignee", "assigned_at", "updated_at"])
@@ -177,6 +178,7 @@ def ticket_assign_automatically(*, ticket: Ticket, at: datetime.datetime, actor=
         at=at,
     )
     ticket_pushed(ticket, "assigned")
+    ticket_news(TicketNews(ticket, TicketNewsKind.ASSIGNED, at=at, actor_id=actor.pk if actor else None))
 
 
 @transaction.atomic
@@ -226,3 +228,12 @@ def ticket_assign(*, ticket: Ticket, assignee, actor, at: datetime.datetime, not
         ticket=ticket, actor=actor, kind=TicketEventKind.ASSIGNED, assignee=assignee, note=note, at=at
     )
     ticket_pushed(ticket, "assigned", user_ids=[previous])
+    ticket_news(
+        TicketNews(
+            ticket,
+            TicketNewsKind.REASSIGNED if previous is not None else TicketNewsKind.ASSIGNED,
+            at=at,
+            actor_id=actor.pk if actor else None,
+            previous_assignee_id=previous,
+        )
+    )

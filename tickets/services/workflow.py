@@ -27,7 +27,7 @@ from tickets.models import (
 from tickets.permissions import ticket_may_manage, ticket_may_take, ticket_may_work_on
 from tickets.services.alerts import alert_clear
 from tickets.services.common import WorkflowError, at_or_now, person_name
-from tickets.services.events import ticket_pushed
+from tickets.services.events import TicketNews, TicketNewsKind, ticket_news, ticket_pushed
 from tickets.services.opening import ticket_assign
 
 REOPEN_WITHIN = datetime.timedelta(hours=24)
@@ -315,4 +315,5 @@ def ticket_comment(*, ticket: Ticket, actor, text: str, at: datetime.datetime | 
     event = TicketEvent.objects.create(ticket=ticket, actor=actor, kind=TicketEventKind.COMMENTED, note=text, at=at)
     ticket.save(update_fields=["updated_at"])
     ticket_pushed(ticket, "commented")
+    ticket_news(TicketNews(ticket, TicketNewsKind.COMMENTED, at=at, actor_id=actor.pk, comment=text))
     return event
