@@ -87,6 +87,21 @@ describe('DevicePushControl', () => {
     expect(server.requests.filter((request) => request.method !== 'GET')).toEqual([]);
   });
 
+  it('stays off and says so when the permission prompt is dismissed', async () => {
+    const browser = installFakePush({ permission: 'default', answer: 'default' });
+    fakeServer(pushRoutes());
+    renderWithApp(<DevicePushControl />);
+
+    await userEvent.click(await screen.findByRole('button', { name: 'Enable notifications on this device' }));
+
+    expect((await screen.findByText(/The browser did not get an answer: try again\./)).textContent).toMatch(
+      /^Not enabled on this device\./,
+    );
+    await stateShown('disabled');
+    expect(browser.pushManager.subscribe).not.toHaveBeenCalled();
+    expect(screen.getByRole('button', { name: 'Enable notifications on this device' }).disabled).toBe(false);
+  });
+
   it('says it is not supported where the browser has no Push API', async () => {
     fakeServer(pushRoutes());
     renderWithApp(<DevicePushControl />);

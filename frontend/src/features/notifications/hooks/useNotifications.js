@@ -93,7 +93,12 @@ async function browserNotificationShow(queryClient, notification, open) {
   const { Notification } = globalThis;
   if (!Notification || Notification.permission !== 'granted') return null;
   if (await pushWillShowIt(queryClient)) return null;
-  const shown = new Notification(notification.title, { body: notification.body, tag: `notification-${notification.id}` });
+  // The push's own tag (notifications/services/delivery.py): a newer one of the same ticket replaces it.
+  const tag =
+    notification.ticket && notification.kind !== 'digest'
+      ? `ticket-${notification.ticket}`
+      : `notification-${notification.id}`;
+  const shown = new Notification(notification.title, { body: notification.body, tag });
   shown.onclick = () => {
     window.focus();
     const target = notificationTarget(notification);

@@ -56,7 +56,7 @@ describe('notificationEventApply', () => {
 
     expect(browser.Notification.shown).toEqual([shown]);
     expect(shown.title).toBe('Ticket #43 is yours');
-    expect(shown.options).toEqual({ body: 'Bearing wear predicted on M-007', tag: 'notification-7' });
+    expect(shown.options).toEqual({ body: 'Bearing wear predicted on M-007', tag: 'ticket-43' });
     shown.onclick();
     expect(focus).toHaveBeenCalled();
     expect(open).toHaveBeenCalledWith('/tickets/43');
