@@ -1,13 +1,15 @@
-"""The whole system in one process, for `make demo`: web server, MQTT broker, listener, predictor
-and simulator, on the embedded defaults.
+"""The whole system in one process, for `make demo`: web server, MQTT broker, listener, predictor,
+notification sender and simulator, on the embedded defaults.
 
 One process because the in-memory channel layer (no REDIS_URL) only reaches websockets of its own
 process: the listener's live frames and the tickets' pushes must be sent where the web server runs.
 The web server, the embedded broker (amqtt, pure Python, MQTT 3.1.1) and the websockets share one
-asyncio loop; the listener, predictor and simulator are the same blocking code their commands run,
-each in a worker thread started through asgiref, so that their channel-layer sends are carried out
-on that loop. With MQTT_URL set the demo uses that broker instead of embedding one; REDIS_URL and
-DATABASE_URL are honoured as everywhere else.
+asyncio loop; the listener, predictor, notification sender and simulator are the same blocking code
+their commands run, each in a worker thread started through asgiref, so that their channel-layer
+sends are carried out on that loop. With MQTT_URL set the demo uses that broker instead of embedding
+one; REDIS_URL and DATABASE_URL are honoured as everywhere else. Web Push works with the demo's own
+VAPID keys (var/demo-vapid.json, made on the first run) unless VAPID_* are set; email goes to the
+console unless EMAIL_URL is set.
 """
 
 import asyncio
@@ -31,6 +33,8 @@ from django.utils import timezone
 from catalogue.failure_modes import BEARING_WEAR
 from core.net import free_port
 from demo.history import CrewHabits, CrewHold, HistoryScenario, PlantReplay, history_scenario_plant
+from notifications.services import NotificationSender
+from notifications.vapid import vapid_keys_file_load_or_create
 from predictor.challengers import ModelUpkeep, shadow_evaluation
 from predictor.scoring import Scorer
 from predictor.selectors import challenger_version
@@ -84,6 +88,8 @@ class DemoOptions:
     truth_path: Path = settings.BASE_DIR / "var" / "simulator" / "ground_truth.jsonl"
     # The plant to play (simulation.profiles); None: the demo plant.
     profile: PlantProfile | None = None
+    # Seconds between the notification sender's passes; a commit that queues a delivery wakes it sooner.
+    notify_interval: float = 2.0
 
     @property
     def plant_profile(self) -> PlantProfile:
@@ -125,6 +131,7 @@ class DemoRuntime:
         self.protocol = "5" if options.mqtt_url else "3.1.1"  # amqtt speaks MQTT 3.1.1
         self.listener: TelemetryListener | None = None
         self.server: _EmbeddedServer | None = None
+        self.notifier = NotificationSender()
         self.ticks = 0
         # One scorer for the replay of the past and the live ticks: the models load once. Between live
         # ticks it runs the champion/challenger schedule, as run_predictor does.
@@ -134,7 +141,7 @@ class DemoRuntime:
         self._truth: GroundTruthRecorder | None = None
         # Long-running blocking parts, one thread each; not the loop's default executor, which
         # Django's sync views and the consumers' database calls use.
-        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="demo")
+        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=5, thread_name_prefix="demo")
 
     def _in_thread(self, function: Callable, *args) -> asyncio.Future:
         return asyncio.ensure_future(SyncToAsync(function, thread_sensitive=False, executor=self._executor)(*args))
@@ -143,6 +150,7 @@ class DemoRuntime:
         if self.stop.is_set() and self.server is not None:
             self.server.force_exit = True  # a second Ctrl-C: stop waiting for open connections
         self.stop.set()
+        self.notifier.request_stop()
         if self.listener is not None:
             self.listener.request_stop()
         if self.server is not None:
@@ -175,6 +183,7 @@ class DemoRuntime:
             self.listener = self._listener_create()
             parts.append(self._in_thread(self._listener_run))
             await self._in_thread(self._listener_wait_subscribed)
+            parts.append(self._in_thread(self._notifier_run))
             parts.append(self._in_thread(self._predictor_run))
             parts.append(self._in_thread(self._simulator_run, plant))
             self.server = _EmbeddedServer(
@@ -257,6 +266,9 @@ class DemoRuntime:
         while not self.listener.subscribed.wait(timeout=0.5):
             if self.stop.is_set():
                 return
+
+    def _notifier_run(self) -> None:
+        self.notifier.run(interval=self.options.notify_interval)  # it closes its database connection
 
     def _predictor_run(self) -> None:
         def first_tick_said(result, seconds):
@@ -352,6 +364,17 @@ def demo_past_replay(
         report = shadow_evaluation(challenger, now=end)
         say(f"Challenger {challenger.version} in shadow since {report['since'][:16]}: {report['verdict']}.")
     return PastReplayed(history=history, replay=replay, scenario=scenario)
+
+
+def demo_push_keys_ensure(*, path: Path, say: Say) -> None:
+    """Web Push for the demo with no VAPID keys configured: its own pair, made once into `path` (under
+    the ignored var/) and kept, so that the devices' subscriptions outlive a restart of the demo."""
+    if settings.VAPID_PUBLIC_KEY:
+        return
+    keys = vapid_keys_file_load_or_create(path, subject="mailto:maintainx@localhost")
+    settings.VAPID_PUBLIC_KEY, settings.VAPID_PRIVATE_KEY = keys["public_key"], keys["private_key"]
+    settings.VAPID_SUBJECT = keys["subject"]
+    say(f"Web Push with the demo's own VAPID keys ({path})")
 
 
 def demo_options_from_environment(**overrides) -> DemoOptions:

@@ -95,6 +95,8 @@ def test_demo_runs_every_part_in_one_process_until_ctrl_c(demo_environment, tmp_
             "0.6",
             "--truth-file",
             str(tmp_path / "truth.jsonl"),
+            "--vapid-file",
+            str(tmp_path / "demo-vapid.json"),
         ],
         cwd=settings.BASE_DIR,
         env=env,
@@ -137,6 +139,16 @@ def test_demo_runs_every_part_in_one_process_until_ctrl_c(demo_environment, tmp_
             timeout=60,
             process=process,
         )
+        # Its technician has it in their notifications (paged or not: the scenario's ticket may open
+        # in the replayed past, which is recorded, not paged).
+        notification = wait_for_row(
+            database,
+            "SELECT n.title FROM notifications_notification n JOIN tickets_ticket t ON t.id = n.ticket_id "
+            "WHERE t.id = ? AND n.recipient_id = t.assignee_id AND n.kind = 'assigned'",
+            (ticket[0],),
+            timeout=30,
+            process=process,
+        )
     finally:
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=60)
@@ -144,6 +156,8 @@ def test_demo_runs_every_part_in_one_process_until_ctrl_c(demo_environment, tmp_
     assert live_readings[0] > 50
     assert probability[0] >= 0.8
     assert ticket[1].startswith("tech")
+    assert notification[0] == f"Ticket #{ticket[0]} on {SCENARIO_MACHINE} is yours"
+    assert "Web Push with the demo's own VAPID keys" in output
     assert "Embedded MQTT broker on mqtt://127.0.0.1:" in output
     assert "manager / manager-demo" in output
     assert "Stopped." in output

@@ -7,6 +7,7 @@ The rules:
 - the person who did it is never told of their own action (a comment's author, a technician who
   takes a ticket);
 - someone off shift is not paged: the in-app record is kept, nothing is pushed or mailed;
+- news of long ago (STALE_AFTER) is recorded as read, not paged;
 - an escalation goes to the supervisors on duty, a new unassigned ticket to the technicians on
   shift and the supervisors on duty;
 - a flood (past NOTIFY_DIGEST_AFTER for one person within NOTIFY_DIGEST_WINDOW_SECONDS) is told in
@@ -22,6 +23,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -46,11 +48,13 @@ User = get_user_model()
 # The live message's type on the user's socket (the dashboard's contract).
 LIVE_MESSAGE_TYPE = "notification.created"
 
-# News about something this long ago (a replay of the plant's past, a backlog) is recorded, not paged:
-# a page is for what needs someone now.
+# News about something this long ago (the demo's replay of the plant's past, a backlog) is recorded as
+# read and not paged: a page is for what needs someone now.
 STALE_AFTER = datetime.timedelta(minutes=10)
 
 
+# The ticket's transaction when there is one (always, from the tickets' services), without a savepoint.
+@transaction.atomic(savepoint=False)
 def ticket_news_handle(news: TicketNews) -> list[Notification]:
     """Tell whoever the rules say of `news`; the notifications made."""
     ticket = news.ticket
@@ -138,6 +142,7 @@ def notify_about_ticket(
         return []
     now = timezone.now()
     on_duty = users_on_duty(recipients, at=at)
+    stale = now - at > STALE_AFTER
     made = []
     for recipient_id in recipients:
         notification = Notification.objects.create(
@@ -148,7 +153,9 @@ def notify_about_ticket(
             url=ticket_path(ticket),
             ticket=ticket,
             created_at=now,
-            paged=recipient_id in on_duty and now - at <= STALE_AFTER,
+            # Stale news is there to look back on; the unread count is for what needs someone now.
+            read_at=now if stale else None,
+            paged=recipient_id in on_duty and not stale,
         )
         if notification.paged:
             digest = _digest_if_flooded(notification, now=now)

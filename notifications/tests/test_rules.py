@@ -180,9 +180,10 @@ def test_a_ticket_rolled_back_tells_nobody(machine, tech_on_shift):
     assert not Delivery.objects.exists()
 
 
-def test_news_of_long_ago_is_recorded_not_paged(machine, tech_on_shift):
+def test_news_of_long_ago_is_recorded_as_read_and_not_paged(machine, tech_on_shift):
     ticket_create(machine=machine, title="Replayed from the past", at=NOW - datetime.timedelta(hours=2))
 
     [notification] = _told(tech_on_shift)
+    assert notification.read_at == NOW
     assert not notification.paged
     assert not notification.deliveries.exists()

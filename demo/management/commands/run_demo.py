@@ -4,9 +4,10 @@ import asyncio
 import os
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from demo.runtime import DemoOptions, DemoRuntime, demo_options_from_environment
+from demo.runtime import DemoOptions, DemoRuntime, demo_options_from_environment, demo_push_keys_ensure
 from demo.seed import DEMO_PROFILE, plant_users
 from simulation.engine import FAILURE_MODES
 from simulation.profiles import profile_argument
@@ -56,6 +57,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--predict-interval", type=float, default=10.0, help="Seconds between predictor ticks (10)")
         parser.add_argument(
+            "--vapid-file",
+            type=Path,
+            default=settings.BASE_DIR / "var" / "demo-vapid.json",
+            help="The demo's Web Push keys, made on the first run, when VAPID_* are unset (var/demo-vapid.json)",
+        )
+        parser.add_argument(
             "--truth-file",
             type=Path,
             default=DemoOptions.truth_path,
@@ -87,6 +94,7 @@ class Command(BaseCommand):
             ),
             say=self.stdout.write,
         )
+        demo_push_keys_ensure(path=options["vapid_file"], say=self.stdout.write)
         self.stdout.write(
             "Demo logins (demo only): "
             + ", ".join(f"{user.username} / {user.demo_password}" for user in plant_users(profile))
