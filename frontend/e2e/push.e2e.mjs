@@ -6,7 +6,8 @@
 // enables notifications on the device, and stays on "My tickets". Then a machine of the plant
 // fails: a second `simulate_plant` publishes it developing a fault that fails within seconds, to
 // the demo's own broker, so the machine reports its error code and the system opens a ticket and
-// assigns it. The server's Web Push (pywebpush, VAPID) goes to a push endpoint this script runs,
+// assigns it. The demo's notification sender (a thread of run_demo, with the VAPID keys this script
+// made) sends the Web Push (pywebpush) to a push endpoint this script runs,
 // which checks the VAPID signature and decrypts the aes128gcm body with the subscription's keys.
 //
 // The one stand-in: the browser vendor's push service is outside this machine, so
@@ -131,7 +132,6 @@ for shift in Shift.objects.all(): shift.technicians.set([technician])`,
   let browser;
   let demo;
   let fault;
-  let sender;
   try {
     demo = await demoStart(
       ['--fail-soon', '', '--predict-interval', '2', '--history-days', '0.5', '--truth-file', path.join(workdir, 'truth.jsonl')],
@@ -142,8 +142,6 @@ for shift in Shift.objects.all(): shift.technicians.set([technician])`,
     const broker = /Embedded MQTT broker on (mqtt:\/\/\S+)/.exec(demo.output())?.[1];
     check(broker, 'the demo says where its embedded broker listens');
     log(`demo up on ${base}, broker ${broker}`);
-    // The deployment's notifier service, beside the web process as docker-compose runs it.
-    sender = manageSpawn(['send_notifications', '--interval', '0.5'], env, 'push-sender.log');
     browser = await browserLaunch();
 
     // --- the technician's tablet: sign in, enable notifications on this device ------------------
@@ -286,11 +284,22 @@ print(next(f'{index + 1} {code}' for index, code in enumerate(codes) if code not
     log(`opened from the list: the ticket's page, the bell back to ${unreadAfter - 1}`);
     await screenshot(tablet, 'notifications-04-ticket');
 
+    // --- turned off on the device: the server forgets the subscription ----------------------------
+    await tablet.locator('a.user-menu__who').click();
+    await tablet.getByRole('button', { name: 'Turn off on this device' }).click();
+    await tablet.locator('[data-device-push="disabled"]').waitFor();
+    const left = await djangoShell(
+      `from notifications.models import PushSubscription; print(PushSubscription.objects.filter(endpoint='${endpoint.url}').count())`,
+      env,
+    );
+    check(left === '0', `the server forgot the device's subscription (${left} left)`);
+    log('turned off on the device: the server has no subscription for it any more');
+    await screenshot(tablet, 'notifications-05-turned-off');
+
     check(problems.length === 0, `no console errors:\n${problems.join('\n')}`);
   } finally {
     await browser?.close();
     const faultCode = await fault?.stop();
-    await sender?.stop();
     const code = await demo?.stop();
     await endpoint.close();
     writeFileSync(path.join(ARTIFACTS, 'push-figures.json'), `${JSON.stringify(figures, null, 2)}\n`);
