@@ -8,7 +8,9 @@
 // the demo's own broker, so the machine reports its error code and the system opens a ticket and
 // assigns it. The demo's notification sender (a thread of run_demo, with the VAPID keys this script
 // made) sends the Web Push (pywebpush) to a push endpoint this script runs,
-// which checks the VAPID signature and decrypts the aes128gcm body with the subscription's keys.
+// which checks the VAPID signature and decrypts the aes128gcm body with the subscription's keys;
+// the decrypted message is then handed to the tablet's real service worker (DevTools protocol),
+// which must show it with the ticket's page to open.
 //
 // The one stand-in: the browser vendor's push service is outside this machine, so
 // pushManager.subscribe answers a subscription whose endpoint is the local one, with keys made here
@@ -269,6 +271,41 @@ print(next(f'{index + 1} {code}' for index, code in enumerate(codes) if code not
         `after the assignment, bell updated after ${figures.assignment_to_bell_ms} ms`,
     );
     await screenshot(tablet, 'notifications-02-bell');
+
+    // --- the tablet's service worker shows what came, as the browser would hand it over ----------
+    // The decrypted payload goes to the real /sw.js through the DevTools protocol (what a push
+    // service's delivery ends in); its notification must name the ticket and open its page.
+    const devtools = await tablet.context().newCDPSession(tablet);
+    const registrationFound = new Promise((resolve) =>
+      devtools.on('ServiceWorker.workerRegistrationUpdated', ({ registrations }) => {
+        const ours = registrations.find(
+          (registration) => registration.scopeURL === `${base}/` && !registration.isDeleted,
+        );
+        if (ours) resolve(ours.registrationId);
+      }),
+    );
+    await devtools.send('ServiceWorker.enable');
+    await devtools.send('ServiceWorker.deliverPushMessage', {
+      origin: base,
+      registrationId: await registrationFound,
+      data: JSON.stringify(payload),
+    });
+    const shown = await tablet.waitForFunction(
+      async (tag) => {
+        const registration = await navigator.serviceWorker.ready;
+        const [notification] = await registration.getNotifications({ tag });
+        return notification && { title: notification.title, body: notification.body, url: notification.data?.url };
+      },
+      payload.tag,
+      { polling: 100 },
+    );
+    const systemNotification = await shown.jsonValue();
+    check(
+      systemNotification.title === payload.title && systemNotification.url === payload.url,
+      `the service worker shows the push with its ticket's page (${JSON.stringify(systemNotification)})`,
+    );
+    await devtools.detach();
+    log(`the service worker shows "${systemNotification.title}", opening ${systemNotification.url}`);
 
     await tablet.locator('a.bell').click();
     await tablet.getByRole('heading', { name: 'Notifications' }).waitFor();
