@@ -43,7 +43,8 @@ function openPage(browser, name, viewport, problems) {
             this.addEventListener('message', (event) => {
               try {
                 const frame = JSON.parse(event.data);
-                if (frame.type === 'alert') window.__alertFrames.push({ at: performance.timeOrigin + performance.now(), frame });
+                if (frame.type !== 'alert') return;
+                window.__alertFrames.push({ at: performance.timeOrigin + performance.now(), frame });
               } catch {
                 // not JSON: not an alert
               }

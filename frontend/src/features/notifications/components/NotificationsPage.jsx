@@ -71,17 +71,31 @@ export default function NotificationsPage() {
       )}
       <section className="card">
         <QueryState query={notifications} loading="Loading notifications…" errorTitle="Could not load notifications">
-          {(page) =>
-            page.results.length === 0 ? (
-              <EmptyState title="No notifications yet">You are told here when a ticket needs you.</EmptyState>
-            ) : (
-              <ul className="notifications" aria-label="Notifications">
-                {page.results.map((notification) => (
-                  <NotificationItem key={notification.id} notification={notification} markRead={markRead} />
-                ))}
-              </ul>
-            )
-          }
+          {(data) => {
+            const items = data.pages.flatMap((page) => page.results);
+            if (items.length === 0) {
+              return <EmptyState title="No notifications yet">You are told here when a ticket needs you.</EmptyState>;
+            }
+            return (
+              <>
+                <ul className="notifications" aria-label="Notifications">
+                  {items.map((notification) => (
+                    <NotificationItem key={notification.id} notification={notification} markRead={markRead} />
+                  ))}
+                </ul>
+                {notifications.hasNextPage && (
+                  <button
+                    type="button"
+                    className="button notifications__older"
+                    disabled={notifications.isFetchingNextPage}
+                    onClick={() => notifications.fetchNextPage()}
+                  >
+                    {notifications.isFetchingNextPage ? 'Loading…' : 'Show older'}
+                  </button>
+                )}
+              </>
+            );
+          }}
         </QueryState>
       </section>
     </section>

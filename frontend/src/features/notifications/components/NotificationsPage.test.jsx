@@ -118,6 +118,28 @@ describe('NotificationsPage', () => {
     ]);
   });
 
+  it('shows older notifications on request, a page at a time', async () => {
+    const older = notification(0, { title: 'Ticket #40 is yours', read_at: '2026-11-27T08:30:00Z' });
+    server = fakeServer({
+      'GET /api/notifications/': (request) =>
+        request.query.get('offset') === '0'
+          ? { count: 4, next: '/api/notifications/?limit=50&offset=3', previous: null, results: stored }
+          : { count: 4, next: null, previous: '/api/notifications/?limit=50', results: [older] },
+      'GET /api/notifications/unread-count/': () => ({ unread: 2 }),
+    });
+    renderPage();
+    await screen.findByRole('link', { name: /Ticket #43 escalated to you/ });
+    expect(screen.queryByRole('link', { name: /Ticket #40 is yours/ })).toBeNull();
+
+    await userEvent.click(screen.getByRole('button', { name: 'Show older' }));
+
+    expect(await screen.findByRole('link', { name: /Ticket #40 is yours/ })).toBeTruthy();
+    expect(screen.getAllByRole('listitem')).toHaveLength(4);
+    const pages = server.requests.filter((request) => request.path === '/api/notifications/');
+    expect(pages.map((request) => request.query.get('offset'))).toEqual(['0', '3']);
+    expect(screen.queryByRole('button', { name: 'Show older' })).toBeNull();
+  });
+
   it('says so when there is nothing yet', async () => {
     stored = [];
     renderPage();

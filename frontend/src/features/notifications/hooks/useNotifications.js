@@ -1,4 +1,4 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import {
   fetchChannels,
   fetchNotifications,
@@ -32,10 +32,14 @@ export function useUnreadCount() {
   });
 }
 
+/** The newest page first; fetchNextPage() brings the next older one (limit/offset, as the API pages). */
 export function useNotifications(params = {}) {
-  return useQuery({
+  return useInfiniteQuery({
     queryKey: notificationKeys.list(params),
-    queryFn: () => fetchNotifications(params),
+    queryFn: ({ pageParam }) => fetchNotifications({ ...params, offset: pageParam }),
+    initialPageParam: 0,
+    getNextPageParam: (last, pages) =>
+      last.next ? pages.reduce((count, page) => count + page.results.length, 0) : undefined,
     refetchInterval: FALLBACK_REFETCH_MS,
   });
 }
