@@ -53,6 +53,8 @@ class PushSubscriptionAdmin(admin.ModelAdmin):
     list_display = ["user", "endpoint", "created_at", "updated_at"]
     search_fields = ["user__username", "endpoint"]
     raw_id_fields = ["user"]
+    # What the browser gave: only the device itself renews it (through the API).
+    readonly_fields = ["endpoint", "p256dh", "auth", "created_at", "updated_at"]
 
 
 @admin.register(ChannelChoice)

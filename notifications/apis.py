@@ -60,21 +60,21 @@ class ChannelChoiceApi(APIView):
     """Which channels the user is told on: Web Push (on the devices where they enabled it), email (to
     their address) and the live in-app message."""
 
-    class ChannelsSerializer(serializers.Serializer):
+    class NotificationChannelsSerializer(serializers.Serializer):
         push = serializers.BooleanField()
         email = serializers.BooleanField()
         in_app = serializers.BooleanField()
 
-    @extend_schema(responses=ChannelsSerializer)
+    @extend_schema(responses=NotificationChannelsSerializer)
     def get(self, request):
-        return Response(self.ChannelsSerializer(channel_choice_get(user=request.user)).data)
+        return Response(self.NotificationChannelsSerializer(channel_choice_get(user=request.user)).data)
 
-    @extend_schema(request=ChannelsSerializer, responses=ChannelsSerializer)
+    @extend_schema(request=NotificationChannelsSerializer, responses=NotificationChannelsSerializer)
     def put(self, request):
-        serializer = self.ChannelsSerializer(data=request.data)
+        serializer = self.NotificationChannelsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         choice = channel_choice_set(user=request.user, **serializer.validated_data)
-        return Response(self.ChannelsSerializer(choice).data)
+        return Response(self.NotificationChannelsSerializer(choice).data)
 
 
 class PushKeyApi(APIView):
@@ -120,33 +120,37 @@ class PushSubscriptionApi(APIView):
     """A device's Web Push subscription: POST what PushSubscription.toJSON() gives to enable push there
     (201; the same endpoint again: 200, updated), DELETE its endpoint to disable it (204)."""
 
-    class InputSerializer(serializers.Serializer):
+    class PushSubscriptionInputSerializer(serializers.Serializer):
         endpoint = serializers.URLField(max_length=1000)
         keys = PushKeysInputSerializer()
 
-    class EndpointSerializer(serializers.Serializer):
+    class PushSubscriptionEndpointSerializer(serializers.Serializer):
         endpoint = serializers.URLField(max_length=1000)
 
-    class OutputSerializer(serializers.Serializer):
+    class PushSubscriptionOutputSerializer(serializers.Serializer):
         endpoint = serializers.URLField()
         created_at = serializers.DateTimeField()
         updated_at = serializers.DateTimeField()
 
-    @extend_schema(request=InputSerializer, responses={200: OutputSerializer, 201: OutputSerializer})
+    @extend_schema(
+        request=PushSubscriptionInputSerializer,
+        responses={200: PushSubscriptionOutputSerializer, 201: PushSubscriptionOutputSerializer},
+    )
     def post(self, request):
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.PushSubscriptionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         subscription, created = push_subscription_save(
             user=request.user, endpoint=data["endpoint"], p256dh=data["keys"]["p256dh"], auth=data["keys"]["auth"]
         )
         return Response(
-            self.OutputSerializer(subscription).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+            self.PushSubscriptionOutputSerializer(subscription).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
-    @extend_schema(request=EndpointSerializer, responses={204: None})
+    @extend_schema(request=PushSubscriptionEndpointSerializer, responses={204: None})
     def delete(self, request):
-        serializer = self.EndpointSerializer(data=request.data)
+        serializer = self.PushSubscriptionEndpointSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         push_subscription_delete(user=request.user, endpoint=serializer.validated_data["endpoint"])
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -9,6 +9,15 @@ from django.urls import reverse
 
 from core.roles import Role, user_role
 from core.tests.factories import UserFactory
+from notifications.models import (
+    ChannelChoice,
+    Delivery,
+    DeliveryChannel,
+    DeliveryStatus,
+    Notification,
+    NotificationKind,
+    PushSubscription,
+)
 from predictor.models import (
     AlarmRule,
     HealthModelVersion,
@@ -77,6 +86,28 @@ def plant(db):
         samples=432,
         metrics={"threshold": 9.5},
         is_active=True,
+    )
+    technician = UserFactory(username="plant-tech", role=Role.TECHNICIAN)
+    ChannelChoice.objects.create(user=technician, email=False)
+    notification = Notification.objects.create(
+        recipient=technician,
+        kind=NotificationKind.ASSIGNED,
+        title=f"Ticket #{ticket.pk} on {machine.code} is yours",
+        url=f"/tickets/{ticket.pk}",
+        ticket=ticket,
+        created_at=learned,
+    )
+    subscription = PushSubscription.objects.create(
+        user=technician, endpoint="https://push.example.net/send/1", p256dh="p256dh", auth="auth"
+    )
+    Delivery.objects.create(
+        notification=notification,
+        channel=DeliveryChannel.PUSH,
+        push_subscription=subscription,
+        status=DeliveryStatus.RETRYING,
+        attempts=1,
+        last_error="WebPushException: Push failed: 503 Service Unavailable",
+        created_at=learned,
     )
 
 
