@@ -1,7 +1,8 @@
-import { NavLink, Outlet, useNavigate } from 'react-router';
+import { Link, NavLink, Outlet, useNavigate } from 'react-router';
 import ConnectionStatus from '../components/ConnectionStatus.jsx';
 import AlertBanner from '../features/alerts/components/AlertBanner.jsx';
 import { useLogout } from '../features/auth/hooks/useCurrentUser.js';
+import NotificationBell from '../features/notifications/components/NotificationBell.jsx';
 import { mayReadReports, mayWatchPlant, ROLES } from '../lib/roles.js';
 import { PlantEventsProvider, usePlantSocket } from './PlantEvents.jsx';
 
@@ -48,10 +49,10 @@ function UserMenu({ user }) {
   const navigate = useNavigate();
   return (
     <div className="user-menu">
-      <span className="user-menu__who">
+      <Link className="user-menu__who" to="/profile" title="Your profile and notification settings">
         <strong>{user.full_name || user.username}</strong>
         <span className="muted small">{user.role}</span>
-      </span>
+      </Link>
       <button
         type="button"
         className="button button--small"
@@ -79,6 +80,7 @@ export default function Layout({ user }) {
             <Navigation user={user} />
             <div className="topbar__right">
               <SocketStatus />
+              <NotificationBell />
               <UserMenu user={user} />
             </div>
           </div>

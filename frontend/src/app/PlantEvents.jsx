@@ -1,9 +1,11 @@
 import { createContext, useCallback, useContext, useEffect } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
+import { useNavigate } from 'react-router';
 import { useLiveSocket } from '../lib/live-socket.js';
 import { alertEventApply, alertsCatchUp } from '../features/alerts/hooks/useAlerts.js';
 import { ME_KEY } from '../features/auth/hooks/useCurrentUser.js';
 import { machineEventApply, machinesCatchUp } from '../features/machines/hooks/plantEvents.js';
+import { notificationEventApply, notificationsCatchUp } from '../features/notifications/hooks/useNotifications.js';
 import { reportKeys } from '../features/reports/hooks/useReport.js';
 import { ticketEventApply, ticketsCatchUp } from '../features/tickets/hooks/useTickets.js';
 
@@ -18,6 +20,7 @@ export const usePlantSocket = () => useContext(PlantSocketContext);
  */
 export function PlantEventsProvider({ children }) {
   const queryClient = useQueryClient();
+  const navigate = useNavigate();
 
   const onMessage = useCallback(
     (frame) => {
@@ -33,6 +36,9 @@ export function PlantEventsProvider({ children }) {
         case 'ticket':
           ticketEventApply(queryClient, frame);
           break;
+        case 'notification.created':
+          notificationEventApply(queryClient, frame, { open: navigate });
+          return;
         default:
           return; // a kind of frame this version does not show
       }
@@ -41,7 +47,7 @@ export function PlantEventsProvider({ children }) {
         queryClient.invalidateQueries({ queryKey: reportKeys.all });
       }
     },
-    [queryClient],
+    [queryClient, navigate],
   );
 
   const onReconnect = useCallback(
@@ -50,6 +56,7 @@ export function PlantEventsProvider({ children }) {
         alertsCatchUp(queryClient, since),
         ticketsCatchUp(queryClient, since),
         machinesCatchUp(queryClient),
+        notificationsCatchUp(queryClient),
         queryClient.invalidateQueries({ queryKey: reportKeys.all }),
       ]);
     },

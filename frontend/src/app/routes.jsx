@@ -6,6 +6,9 @@ import { useOpenAlerts } from '../features/alerts/hooks/useAlerts.js';
 import { useCurrentUser } from '../features/auth/hooks/useCurrentUser.js';
 import MachinePage from '../features/machines/components/MachinePage.jsx';
 import PlantOverview from '../features/machines/components/PlantOverview.jsx';
+import DevicePushControl from '../features/notifications/components/DevicePushControl.jsx';
+import NotificationChannelsForm from '../features/notifications/components/NotificationChannelsForm.jsx';
+import NotificationsPage from '../features/notifications/components/NotificationsPage.jsx';
 import ReportsPage from '../features/reports/components/ReportsPage.jsx';
 import TicketDetailPage from '../features/tickets/components/TicketDetailPage.jsx';
 import TicketList from '../features/tickets/components/TicketList.jsx';
@@ -78,6 +81,35 @@ export function ReportsRoute() {
     return <ErrorState title="Reports are for managers and supervisors" error={{ message: 'Ask a supervisor.' }} />;
   }
   return <ReportsPage />;
+}
+
+export function NotificationsRoute() {
+  return <NotificationsPage />;
+}
+
+/** The signed-in user's own settings: who they are and how MaintainX tells them about their tickets. */
+export function ProfileRoute() {
+  const user = useUser();
+  return (
+    <section className="page">
+      <header className="page__header">
+        <div>
+          <h1>Profile</h1>
+          <p className="muted">
+            {user.full_name || user.username} · {user.role}
+          </p>
+        </div>
+      </header>
+      <section className="card">
+        <h2>Notifications</h2>
+        <NotificationChannelsForm />
+      </section>
+      <section className="card">
+        <h2>This device</h2>
+        <DevicePushControl />
+      </section>
+    </section>
+  );
 }
 
 export function NotFound() {

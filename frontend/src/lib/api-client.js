@@ -118,4 +118,7 @@ export const api = {
   get: (path, params, options) => request(path, { ...options, params }),
   post: (path, body, options) => request(path, { ...options, method: 'POST', body }),
   patch: (path, body, options) => request(path, { ...options, method: 'PATCH', body }),
+  put: (path, body, options) => request(path, { ...options, method: 'PUT', body }),
+  // A DELETE may carry a JSON body: what to delete when it has no id of its own (a push endpoint).
+  delete: (path, body, options) => request(path, { ...options, method: 'DELETE', body }),
 };

@@ -76,3 +76,63 @@ export function installFakeWebSocket() {
   vi.stubGlobal('WebSocket', FakeWebSocket);
   return FakeWebSocket;
 }
+
+/**
+ * The browser's Notification and Push APIs with a service worker registered, as a tablet's Chromium
+ * has them: `permission` is the site's current one, `answer` what the permission prompt gives,
+ * `subscribed` whether this device already has a push subscription. Undo with `uninstallFakePush`.
+ */
+export function installFakePush({ permission = 'default', answer = 'granted', subscribed = false } = {}) {
+  let current = null;
+  const subscriptionMake = (options) => {
+    const endpoint = 'https://push.vendor.invalid/send/device-1';
+    const subscription = {
+      endpoint,
+      options,
+      toJSON: () => ({ endpoint, expirationTime: null, keys: { p256dh: 'BDevicePublicKey', auth: 'DeviceAuthSecret' } }),
+      unsubscribe: vi.fn(async () => {
+        current = null;
+        return true;
+      }),
+    };
+    current = subscription;
+    return subscription;
+  };
+  class FakeNotification {
+    static permission = permission;
+
+    static shown = [];
+
+    static requestPermission = vi.fn(async () => {
+      FakeNotification.permission = answer;
+      return answer;
+    });
+
+    constructor(title, options = {}) {
+      this.title = title;
+      this.options = options;
+      this.close = vi.fn();
+      FakeNotification.shown.push(this);
+    }
+  }
+  if (subscribed) subscriptionMake({ userVisibleOnly: true });
+  const pushManager = {
+    getSubscription: vi.fn(async () => current),
+    subscribe: vi.fn(async (options) => subscriptionMake(options)),
+  };
+  const registration = { scope: 'http://127.0.0.1/', pushManager };
+  const serviceWorker = {
+    getRegistration: vi.fn(async () => registration),
+    register: vi.fn(async () => registration),
+    ready: Promise.resolve(registration),
+  };
+  vi.stubGlobal('Notification', FakeNotification);
+  vi.stubGlobal('PushManager', class PushManager {});
+  Object.defineProperty(navigator, 'serviceWorker', { configurable: true, value: serviceWorker });
+  return { Notification: FakeNotification, pushManager, serviceWorker, subscription: () => current };
+}
+
+export function uninstallFakePush() {
+  vi.unstubAllGlobals();
+  delete navigator.serviceWorker;
+}
