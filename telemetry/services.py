@@ -310,8 +310,12 @@ def readings_prune(*, before: datetime.datetime, dry_run: bool = False) -> int:
 def _reading_partition_drop(partition: ReadingPartition) -> None:
     prefix = f"{Reading._meta.db_table}_"
     with transaction.atomic(), connection.schema_editor() as schema_editor:
+        # Inside a caller's transaction that wrote to it, the deferred foreign-key checks of those rows
+        # would forbid the DROP: they are run now (and the keys deferred again after, as Django has them).
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         # django-postgres-extra's DROP, by the partition's name without the table's prefix.
         schema_editor.delete_partition(Reading, partition.table.removeprefix(prefix))
+        schema_editor.execute("SET CONSTRAINTS ALL DEFERRED")
     logger.info("dropped the readings' partition %s (%s to %s)", partition.table, partition.start, partition.end)
 
 
