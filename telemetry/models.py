@@ -152,14 +152,14 @@ class Machine(models.Model):
 
 
 if settings.DATABASES["default"]["ENGINE"] == "psqlextra.backend":
-    from psqlextra.models import PostgresPartitionedModel as ReadingBase
+    from psqlextra.models import PostgresPartitionedModel as PartitionedByTime
 else:
     # django-postgres-extra's models cannot even be imported without its back-end (their default
-    # manager refuses), and SQLite (the demo) has no partitions: a plain model there.
-    ReadingBase = models.Model
+    # manager refuses), and SQLite (the demo) has no partitions: plain models there.
+    PartitionedByTime = models.Model
 
 
-class Reading(ReadingBase):
+class Reading(PartitionedByTime):
     """One sensor message of one machine: every metric it carried, at one instant.
 
     Storage: one wide row per message, metrics in a JSON object, keyed by (machine, ts).
@@ -247,13 +247,15 @@ class RejectedMessage(models.Model):
         return bytes(self.payload).decode("utf-8", errors="replace")
 
 
-class ReadingMinute(models.Model):
+class ReadingMinute(PartitionedByTime):
     """Per-minute aggregates of one metric of one machine: what charts over days and the predictor's
     windows read, instead of millions of raw rows.
 
     Kept current by the ingest batch itself (telemetry.services.readings_ingest), from the readings
     it actually inserted, so a redelivered duplicate is never counted twice. The mean is
     total / count; the sum, not the mean, is stored so that a late reading can be added in.
+
+    On PostgreSQL partitioned by range of minute, one partition a (UTC) day, like the readings.
     """
 
     pk = models.CompositePrimaryKey("machine_id", "metric", "minute")
@@ -265,11 +267,18 @@ class ReadingMinute(models.Model):
     minimum = models.FloatField()
     maximum = models.FloatField()
 
+    # The plain manager on either back-end, as for the readings.
+    objects = models.Manager()
+
     class Meta:
         ordering = ["machine", "metric", "minute"]
         # The primary key (machine, metric, minute) serves "one metric of one machine over a range";
         # this one serves "every metric of these machines since t" (the predictor's windows).
         indexes = [models.Index(fields=["machine", "minute"], name="readingminute_machine_minute")]
+
+    class PartitioningMeta:
+        method = PostgresPartitioningMethod.RANGE
+        key = ["minute"]
 
     def __str__(self):
         return f"{self.machine_id} {self.metric} {self.minute:%Y-%m-%d %H:%M}"

@@ -17,7 +17,7 @@ from realtime.broadcast import broadcast_on_commit
 from telemetry.ingest import LinkChange, ReadingRow, Rejection
 from telemetry.models import Machine, MachineType, Reading, ReadingMinute, RejectedMessage, RejectionKind
 from telemetry.mqtt import telemetry_topic
-from telemetry.selectors import ReadingPartition, reading_partition_count, reading_partitions
+from telemetry.selectors import TimePartition, reading_partition_count, time_partitions
 
 logger = logging.getLogger(__name__)
 
@@ -289,7 +289,7 @@ def readings_prune(*, before: datetime.datetime, dry_run: bool = False) -> int:
     """
     removed = 0
     gone = Q()
-    for partition in reading_partitions():
+    for partition in time_partitions(Reading):
         if partition.is_default or partition.end is None or partition.end > before:
             continue
         removed += reading_partition_count(partition)
@@ -307,7 +307,7 @@ def readings_prune(*, before: datetime.datetime, dry_run: bool = False) -> int:
     return removed
 
 
-def _reading_partition_drop(partition: ReadingPartition) -> None:
+def _reading_partition_drop(partition: TimePartition) -> None:
     prefix = f"{Reading._meta.db_table}_"
     with transaction.atomic(), connection.schema_editor() as schema_editor:
         # Inside a caller's transaction that wrote to it, the deferred foreign-key checks of those rows

@@ -13,7 +13,7 @@ from django.db import connection
 from telemetry.ingest import ReadingRow
 from telemetry.models import Reading, ReadingMinute
 from telemetry.mqtt import telemetry_topic
-from telemetry.selectors import reading_partitions
+from telemetry.selectors import time_partitions
 from telemetry.services import readings_ingest
 from telemetry.tests.factories import MachineFactory
 from telemetry.tests.test_listener import listener_for, payload, receive_all
@@ -37,12 +37,18 @@ def create_ahead() -> list[str]:
 
 
 def day_partitions() -> dict[str, tuple[datetime.datetime, datetime.datetime]]:
-    return {p.table: (p.start, p.end) for p in reading_partitions() if p.start is not None and p.end is not None}
+    return {p.table: (p.start, p.end) for p in time_partitions(Reading) if p.start is not None and p.end is not None}
 
 
 def partition_of_each_reading() -> dict[datetime.datetime, str]:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT ts, tableoid::regclass::text FROM {Reading._meta.db_table}")  # noqa: S608
+        return dict(cursor.fetchall())
+
+
+def partition_of_each_rollup() -> dict[datetime.datetime, str]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT minute, tableoid::regclass::text FROM {ReadingMinute._meta.db_table}")  # noqa: S608
         return dict(cursor.fetchall())
 
 
@@ -64,9 +70,11 @@ def test_partitions_are_created_for_today_and_the_days_ahead_once(settings):
         )
         for day in (10, 11, 12, 13)
     }
-    assert sorted(created) == sorted(expected)
+    rollups = [name.replace("telemetry_reading_", "telemetry_readingminute_") for name in expected]
+    assert sorted(created) == sorted([*expected, *rollups])
     assert again == []
     assert expected.items() <= day_partitions().items()
+    assert {p.table for p in time_partitions(ReadingMinute)} >= set(rollups)
 
 
 @pytest.mark.django_db
@@ -110,6 +118,13 @@ def test_readings_land_in_their_utc_days_partition_at_day_edges_in_a_non_utc_tim
         first_instant_of_the_11th: "telemetry_reading_2031_mar_11",
         chicago_evening_of_the_10th: "telemetry_reading_2031_mar_11",  # 01:00 UTC on the 11th
         chicago_midnight_of_the_12th: "telemetry_reading_2031_mar_12",  # 05:00 UTC (CDT) on the 12th
+    }
+    # Their roll-ups, by the minute each falls in, in the partitions of the same UTC days.
+    assert partition_of_each_rollup() == {
+        at("2031-03-10T23:59:00+00:00"): "telemetry_readingminute_2031_mar_10",
+        first_instant_of_the_11th: "telemetry_readingminute_2031_mar_11",
+        chicago_evening_of_the_10th: "telemetry_readingminute_2031_mar_11",
+        chicago_midnight_of_the_12th: "telemetry_readingminute_2031_mar_12",
     }
     # The partitions' bounds are UTC midnights, not the plant's.
     assert day_partitions()["telemetry_reading_2031_mar_11"] == (
@@ -182,7 +197,7 @@ def test_a_day_already_in_the_default_partition_gets_no_partition_and_loses_noth
     with time_machine.travel(at("2031-07-01T12:00:00+00:00"), tick=False):
         created = create_ahead()
 
-    assert created == ["telemetry_reading_2031_jul_01"]
+    assert created == ["telemetry_reading_2031_jul_01", "telemetry_readingminute_2031_jul_01"]
     assert partition_of_each_reading() == {early: "telemetry_reading_default"}
 
 

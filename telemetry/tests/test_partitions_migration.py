@@ -1,5 +1,5 @@
-"""The migration to partitions keeps every reading of a database in today's format, in place: the old
-table becomes the first partition, the same file on disk, not a copy."""
+"""The migration to partitions keeps every reading and roll-up of a database in today's format, in
+place: the old table becomes the first partition, the same file on disk, not a copy."""
 
 import datetime
 import os
@@ -33,6 +33,17 @@ FROM telemetry_machine AS machine, generate_series(0, 28800) AS step;
 -- And one from a gateway whose clock runs two days ahead.
 INSERT INTO telemetry_reading (machine_id, ts, metrics, error_code)
 SELECT min(id), now() + interval '2 days', '{"vibration": 1.5}', '' FROM telemetry_machine;
+-- Their per-minute roll-ups, as the ingest keeps them.
+INSERT INTO telemetry_readingminute (machine_id, metric, minute, count, total, minimum, maximum)
+SELECT machine_id, m.key, date_trunc('minute', ts), count(*), sum(m.value::float8), min(m.value::float8),
+       max(m.value::float8)
+FROM telemetry_reading, jsonb_each_text(metrics) AS m(key, value) GROUP BY 1, 2, 3;
+"""
+
+ROLLUP_CENSUS = """
+SELECT count(*), md5(string_agg(concat_ws('|', machine_id, metric, minute, count, total, minimum, maximum), ','
+                                ORDER BY machine_id, metric, minute))
+FROM telemetry_readingminute
 """
 
 CENSUS = """
@@ -79,6 +90,7 @@ def test_the_migration_keeps_every_existing_reading_in_place_and_new_ones_still_
         conn.execute("SET TIME ZONE 'UTC'")  # the census shows times as text: the same zone before and after
         conn.execute(SEED)
         before = conn.execute(CENSUS).fetchone()
+        rollups_before = conn.execute(ROLLUP_CENSUS).fetchone()
         old_file = conn.execute("SELECT relfilenode FROM pg_class WHERE relname = 'telemetry_reading'").fetchone()[0]
 
     _migrate(database_url)
@@ -86,7 +98,13 @@ def test_the_migration_keeps_every_existing_reading_in_place_and_new_ones_still_
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("SET TIME ZONE 'UTC'")
         after = conn.execute(CENSUS).fetchone()
-        kind = conn.execute("SELECT relkind FROM pg_class WHERE relname = 'telemetry_reading'").fetchone()[0]
+        rollups_after = conn.execute(ROLLUP_CENSUS).fetchone()
+        kinds = dict(
+            conn.execute(
+                "SELECT relname, relkind FROM pg_class "
+                "WHERE relname IN ('telemetry_reading', 'telemetry_readingminute')"
+            ).fetchall()
+        )
         partitions = dict(
             conn.execute(
                 "SELECT child.relname, child.relfilenode FROM pg_inherits JOIN pg_class AS child "
@@ -113,7 +131,9 @@ def test_the_migration_keeps_every_existing_reading_in_place_and_new_ones_still_
 
     assert before[0] == 4 * 28801 + 1
     assert after == before  # every reading, byte for byte, the error codes' too
-    assert kind == "p"
+    assert rollups_after == rollups_before
+    assert rollups_before[0] > 4 * 28801 // 2  # two readings a minute, two metrics each
+    assert kinds == {"telemetry_reading": "p", "telemetry_readingminute": "p"}
     assert partitions[attached] == old_file  # the old table itself, not a copy of it
     assert set(partitions) == {attached, "telemetry_reading_default"}
     # Its range ends at the first UTC midnight after the newest reading (two days ahead here).
