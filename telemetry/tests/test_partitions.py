@@ -16,7 +16,7 @@ from telemetry.mqtt import telemetry_topic
 from telemetry.selectors import time_partitions
 from telemetry.services import readings_ingest
 from telemetry.tests.factories import MachineFactory
-from telemetry.tests.test_listener import listener_for, payload, receive_all
+from telemetry.tests.test_listener import ListenerThread, listener_for, payload, receive_all
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql",
@@ -222,3 +222,12 @@ def test_the_listener_keeps_the_duplicate_rule_on_the_partitioned_table(settings
     }
     assert list(Reading.objects.values_list("metrics", flat=True)) == [{"vibration": 2.0}] * 2
     assert (listener.stats.stored, listener.stats.duplicates) == (2, 4)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_listener_creates_the_days_ahead_as_it_starts(settings):
+    settings.READINGS_PARTITIONS_AHEAD_DAYS = 2
+    with time_machine.travel(at("2031-09-01T23:30:00+00:00"), tick=True), ListenerThread(listener_for()):
+        partitions = day_partitions()
+
+    assert {f"telemetry_reading_2031_sep_0{day}" for day in (1, 2, 3)} <= partitions.keys()
