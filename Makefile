@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/vite.config.js 2>/dev/null)
 
-.PHONY: demo test test-frontend test-e2e browser lint format venv frontend migrate seed demo-models models run-demo serve clean bench-ingest bench-notifications tour-payloads bench-storage-formats bench-models bench-scoring bench-transfer bench-learning bench-charts bench-system bench-dates
+.PHONY: demo test test-frontend test-e2e browser lint format venv frontend migrate seed demo-models models run-demo serve clean bench-ingest bench-notifications tour-payloads bench-storage-formats bench-models bench-scoring bench-transfer bench-learning bench-charts bench-system bench-dates bench-partitions
 
 demo: venv frontend migrate seed demo-models run-demo
 
@@ -127,6 +127,11 @@ bench-transfer: venv
 # Plant B learning from its own outcomes for 8 simulated weeks (also the last section of bench-transfer).
 bench-learning: venv
 	$(BIN)/python bench/plant_learning.py
+
+# The readings' partitions (PostgreSQL: DATABASE_URL or the local server): migrating today's table by
+# attaching it vs copying it, and dropping a day's partition vs deleting the day, in one run.
+bench-partitions: venv
+	$(BIN)/python bench/partitions.py
 
 # The chart history API on >= 10 million readings (raw table vs roll-ups, PostgreSQL: DATABASE_URL or
 # the local server), then 20 live uPlot charts at 1 Hz in Chromium.

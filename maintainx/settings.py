@@ -135,6 +135,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
     }
+else:
+    # django-postgres-extra's back-end: the standard one plus the partitions' DDL and introspection;
+    # its app for the pgpartition command (operators). Neither can load without PostgreSQL.
+    DATABASES["default"]["ENGINE"] = "psqlextra.backend"
+    INSTALLED_APPS.append("psqlextra")
+# Its back-end would otherwise create the hstore extension, which nothing here uses.
+POSTGRES_EXTRA_AUTO_EXTENSION_SET_UP = False
+PSQLEXTRA_PARTITIONING_MANAGER = "telemetry.partitions.manager"
+# PostgreSQL: the readings' daily partitions are created this many days ahead (by the listener at
+# start-up and every hour, and by `manage.py pgpartition --yes`), so a reading always has its partition.
+READINGS_PARTITIONS_AHEAD_DAYS = env_int("READINGS_PARTITIONS_AHEAD_DAYS", default=7, minimum=1, maximum=366)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channel layer (websockets) ------------------------------------------------------------------

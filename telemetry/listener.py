@@ -54,6 +54,10 @@ class ListenerConfig:
     shutdown_grace: float = 10.0
     # How often the payload sources a supervisor edits in the admin are read again.
     sources_refresh: float = 30.0
+    # PostgreSQL: how often the readings' partitions for the days ahead are created (telemetry.partitions),
+    # and how soon that is tried again after the database failed it.
+    partitions_upkeep_interval: float = 3600.0
+    partitions_upkeep_retry: float = 60.0
 
     def __post_init__(self):
         # A batch is acked only once committed, so it must fit in the window with room for the
@@ -283,6 +287,27 @@ class TelemetryListener:
             client.unsubscribe(removed)
         logger.info("payload sources changed: subscribed to %s, unsubscribed from %s", added or "-", removed or "-")
 
+    def partitions_upkeep(self) -> bool:
+        """PostgreSQL: create the readings' partitions of today and the days ahead that are missing.
+        False when the database failed it (logged): until a day has its partition, its readings go
+        to the default partition, so nothing waits on this."""
+        if connection.vendor != "postgresql":
+            return True
+        # Here, not at the top: django-postgres-extra cannot even be imported without PostgreSQL.
+        from telemetry.partitions import reading_partitions_create_ahead  # noqa: PLC0415
+
+        try:
+            reading_partitions_create_ahead()
+        except (DatabaseError, OSError) as exc:
+            connection.close()
+            logger.warning("could not create the readings' partitions ahead (%s); trying again", error_first_line(exc))
+            return False
+        return True
+
+    def _next_upkeep(self, upkept: bool) -> float:
+        config = self.config
+        return self._clock() + (config.partitions_upkeep_interval if upkept else config.partitions_upkeep_retry)
+
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self.subscribed.clear()
         if not self._stop.is_set():
@@ -371,6 +396,7 @@ class TelemetryListener:
         self.client = client
         self.directory.reload()
         self.sources_reload()
+        next_upkeep = self._next_upkeep(self.partitions_upkeep())
         client.connect_async(
             self.config.broker.host,
             self.config.broker.port,
@@ -393,6 +419,8 @@ class TelemetryListener:
                 if self._clock() >= next_sources:
                     self.sources_reload()
                     next_sources = self._clock() + self.config.sources_refresh
+                if self._clock() >= next_upkeep:
+                    next_upkeep = self._next_upkeep(self.partitions_upkeep())
             remaining = self._batcher.take_all()
             flushed = self.batch_commit(remaining, ack=client.ack_many) if remaining else True
         finally:

@@ -1,8 +1,10 @@
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from psqlextra.types import PostgresPartitioningMethod
 
 from telemetry.mapping_rules import MAX_PATH_LENGTH, SourceSpec, TimeFormat, filters_overlap, source_spec_build
 
@@ -149,7 +151,15 @@ class Machine(models.Model):
         return f"plant/{self.code}/telemetry"
 
 
-class Reading(models.Model):
+if settings.DATABASES["default"]["ENGINE"] == "psqlextra.backend":
+    from psqlextra.models import PostgresPartitionedModel as PartitionedByTime
+else:
+    # django-postgres-extra's models cannot even be imported without its back-end (their default
+    # manager refuses), and SQLite (the demo) has no partitions: plain models there.
+    PartitionedByTime = models.Model
+
+
+class Reading(PartitionedByTime):
     """One sensor message of one machine: every metric it carried, at one instant.
 
     Storage: one wide row per message, metrics in a JSON object, keyed by (machine, ts).
@@ -164,6 +174,9 @@ class Reading(models.Model):
       current by the ingest batch, so they never aggregate millions of raw rows; raw rows serve
       short ranges and the predictor's recent window.
     The key is the primary key itself (no surrogate id): one index to maintain instead of two.
+
+    On PostgreSQL the table is partitioned by range of ts, one partition a day (telemetry.partitions):
+    retention drops a whole day instead of deleting its rows one by one. SQLite keeps one plain table.
     """
 
     pk = models.CompositePrimaryKey("machine_id", "ts")
@@ -172,11 +185,18 @@ class Reading(models.Model):
     metrics = models.JSONField(help_text='e.g. {"vibration": 2.1, "temperature": 61.5}')
     error_code = models.CharField(max_length=32, blank=True, help_text="Reported by the machine itself")
 
+    # The plain manager on either back-end: django-postgres-extra's adds nothing the readings use.
+    objects = models.Manager()
+
     class Meta:
         ordering = ["machine", "ts"]
         # The few readings that carry an error code, by machine and time: the predictor asks for a
         # day of them every tick, which the key alone would answer by reading the whole day.
         indexes = [models.Index(fields=["machine", "ts"], condition=~Q(error_code=""), name="reading_error_code_idx")]
+
+    class PartitioningMeta:
+        method = PostgresPartitioningMethod.RANGE
+        key = ["ts"]
 
     def __str__(self):
         return f"{self.machine_id} @ {self.ts:%Y-%m-%d %H:%M:%S}"
@@ -227,13 +247,15 @@ class RejectedMessage(models.Model):
         return bytes(self.payload).decode("utf-8", errors="replace")
 
 
-class ReadingMinute(models.Model):
+class ReadingMinute(PartitionedByTime):
     """Per-minute aggregates of one metric of one machine: what charts over days and the predictor's
     windows read, instead of millions of raw rows.
 
     Kept current by the ingest batch itself (telemetry.services.readings_ingest), from the readings
     it actually inserted, so a redelivered duplicate is never counted twice. The mean is
     total / count; the sum, not the mean, is stored so that a late reading can be added in.
+
+    On PostgreSQL partitioned by range of minute, one partition a (UTC) day, like the readings.
     """
 
     pk = models.CompositePrimaryKey("machine_id", "metric", "minute")
@@ -245,11 +267,18 @@ class ReadingMinute(models.Model):
     minimum = models.FloatField()
     maximum = models.FloatField()
 
+    # The plain manager on either back-end, as for the readings.
+    objects = models.Manager()
+
     class Meta:
         ordering = ["machine", "metric", "minute"]
         # The primary key (machine, metric, minute) serves "one metric of one machine over a range";
         # this one serves "every metric of these machines since t" (the predictor's windows).
         indexes = [models.Index(fields=["machine", "minute"], name="readingminute_machine_minute")]
+
+    class PartitioningMeta:
+        method = PostgresPartitioningMethod.RANGE
+        key = ["minute"]
 
     def __str__(self):
         return f"{self.machine_id} {self.metric} {self.minute:%Y-%m-%d %H:%M}"

@@ -1,9 +1,11 @@
 import datetime
 import logging
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import (
     Avg,
     BigIntegerField,
@@ -350,3 +352,77 @@ def _mapping_unit_warnings(decoder: MappedSource) -> list[str]:
                 f"{mapping.metric} in {', '.join(sorted(known))}"
             )
     return warnings
+
+
+@dataclass(frozen=True)
+class TimePartition:
+    """One partition of a table partitioned by time (PostgreSQL: the readings, their roll-ups) and the
+    range it holds: [start, end), None where the range is open (the partition the migration attached
+    starts at the beginning of time). The default partition holds whatever no other does, and has neither."""
+
+    table: str
+    start: datetime.datetime | None
+    end: datetime.datetime | None
+    is_default: bool = False
+
+    def overlaps(self, start: datetime.datetime, end: datetime.datetime) -> bool:
+        if self.is_default:
+            return False
+        return (self.start is None or self.start < end) and (self.end is None or start < self.end)
+
+
+_RANGE_BOUND = re.compile(r"^FOR VALUES FROM \((?P<start>[^)]*)\) TO \((?P<end>[^)]*)\)$")
+
+
+def _range_bound(text: str) -> datetime.datetime | None:
+    if text in ("MINVALUE", "MAXVALUE"):
+        return None
+    # Shown as a quoted literal in the session's zone, which Django sets to UTC.
+    return datetime.datetime.fromisoformat(text.strip("'"))
+
+
+def time_partitions(model: type[Reading | ReadingMinute] = Reading) -> list[TimePartition]:
+    """The partitions of the model's table, oldest first, the default one last; [] on SQLite (no partitions)."""
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT child.relname, pg_get_expr(child.relpartbound, child.oid) FROM pg_inherits "
+            "JOIN pg_class AS child ON child.oid = pg_inherits.inhrelid WHERE pg_inherits.inhparent = %s::regclass",
+            [model._meta.db_table],
+        )
+        rows = cursor.fetchall()
+    partitions = []
+    for table, bound in rows:
+        if bound == "DEFAULT":
+            partitions.append(TimePartition(table, None, None, is_default=True))
+            continue
+        match = _RANGE_BOUND.match(bound)
+        if match is None:
+            raise ValueError(f"unexpected bound of the partition {table}: {bound}")
+        partitions.append(TimePartition(table, _range_bound(match["start"]), _range_bound(match["end"])))
+    oldest = datetime.datetime.min.replace(tzinfo=datetime.UTC)
+    return sorted(partitions, key=lambda p: (p.is_default, p.start or oldest))
+
+
+def default_partition_holds(
+    model: type[Reading | ReadingMinute], column: str, start: datetime.datetime, end: datetime.datetime
+) -> bool:
+    """Whether the default partition of the model's table holds rows whose `column` is in [start, end)."""
+    default = next((p.table for p in time_partitions(model) if p.is_default), None)
+    if default is None:
+        return False
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {quote(default)} WHERE {quote(column)} >= %s AND {quote(column)} < %s)",  # noqa: S608
+            [start, end],
+        )
+        return cursor.fetchone()[0]
+
+
+def reading_partition_count(partition: TimePartition) -> int:
+    """How many readings the partition holds."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {connection.ops.quote_name(partition.table)}")  # noqa: S608 - a partition's name
+        return cursor.fetchone()[0]

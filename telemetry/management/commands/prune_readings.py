@@ -1,4 +1,5 @@
-"""manage.py prune_readings: drop old raw readings, keep their per-minute roll-ups."""
+"""manage.py prune_readings: drop old raw readings (whole days' partitions on PostgreSQL), keep their
+per-minute roll-ups."""
 
 import datetime
 
@@ -10,7 +11,8 @@ from telemetry.services import readings_prune
 
 class Command(BaseCommand):
     help = (
-        "Delete raw readings older than --older-than DAYS, machine by machine. Their per-minute roll-ups "
+        "Delete raw readings older than --older-than DAYS: on PostgreSQL each day's partition older than that "
+        "is dropped whole, and the rest is deleted machine by machine. Their per-minute roll-ups "
         "stay, so charts over long ranges and the predictor (which read the roll-ups) are unaffected; what "
         "goes is the per-second detail of charts shorter than a few hours and of training from the database. "
         "--dry-run counts what would go. Run it from cron or a scheduler, e.g. daily."
