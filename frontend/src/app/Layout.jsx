@@ -1,5 +1,6 @@
 import { NavLink, Outlet, useNavigate } from 'react-router';
 import ConnectionStatus from '../components/ConnectionStatus.jsx';
+import OfflineStatus from '../components/OfflineStatus.jsx';
 import AlertBanner from '../features/alerts/components/AlertBanner.jsx';
 import { useLogout } from '../features/auth/hooks/useCurrentUser.js';
 import { mayReadReports, mayWatchPlant, ROLES } from '../lib/roles.js';
@@ -78,6 +79,7 @@ export default function Layout({ user }) {
             </div>
             <Navigation user={user} />
             <div className="topbar__right">
+              <OfflineStatus />
               <SocketStatus />
               <UserMenu user={user} />
             </div>

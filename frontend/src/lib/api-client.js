@@ -1,6 +1,6 @@
 // The one API client: same-origin JSON requests with the Django session, the CSRF token on writes,
 // and errors turned into messages a person can read. A FormData body (a file upload) is sent as
-// multipart, as the browser encodes it.
+// multipart, as the browser encodes it. `options.headers` adds headers (an Idempotency-Key).
 
 export class ApiError extends Error {
   constructor(message, { status, body } = {}) {
@@ -70,8 +70,8 @@ export function apiUrl(path, params) {
   return `${path}${queryString(params)}`;
 }
 
-async function request(path, { method = 'GET', params, body, signal } = {}) {
-  const headers = { Accept: 'application/json' };
+async function request(path, { method = 'GET', params, body, signal, headers: extraHeaders } = {}) {
+  const headers = { Accept: 'application/json', ...extraHeaders };
   const multipart = body instanceof FormData;
   if (method !== 'GET') {
     // Multipart: the browser writes the Content-Type itself, with the boundary it chose.
@@ -118,4 +118,5 @@ export const api = {
   get: (path, params, options) => request(path, { ...options, params }),
   post: (path, body, options) => request(path, { ...options, method: 'POST', body }),
   patch: (path, body, options) => request(path, { ...options, method: 'PATCH', body }),
+  put: (path, body, options) => request(path, { ...options, method: 'PUT', body }),
 };
