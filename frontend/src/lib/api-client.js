@@ -92,7 +92,8 @@ async function request(path, { method = 'GET', params, body, signal, headers: ex
     throw new ApiError('Could not reach the MaintainX server. Check the connection and try again.', { status: 0 });
   }
   const date = response.headers.get('Date');
-  if (date) {
+  // A copy the service worker kept from an earlier visit carries that visit's Date, not now's.
+  if (date && !response.headers.get('X-MaintainX-Offline-Copy')) {
     const serverMs = Date.parse(date);
     if (!Number.isNaN(serverMs)) serverClockOffsetMs = serverMs - Date.now();
   }

@@ -1,4 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect } from 'react';
 import { useOfflineQueue } from '../../../lib/offline/OfflineQueueProvider.jsx';
 import { ticketWithQueued } from '../../../lib/offline/ticket-view.js';
 import { sendTicketAction } from '../api/offline-actions.js';
@@ -13,6 +14,21 @@ export const ticketKeys = {
 
 export function useTickets(params, { enabled = true } = {}) {
   return useQuery({ queryKey: ticketKeys.list(params), queryFn: () => fetchTickets(params), enabled });
+}
+
+/**
+ * Fetches each listed ticket in full once, when `keep` says so (the technician's own tickets): the
+ * service worker keeps the answers, so each one's SOP and evidence can be read offline later,
+ * whether or not its page was opened while online.
+ */
+export function useTicketsKeptForOffline(page, keep) {
+  const queryClient = useQueryClient();
+  useEffect(() => {
+    if (!keep || !page || !globalThis.navigator?.onLine) return;
+    for (const ticket of page.results) {
+      queryClient.prefetchQuery({ queryKey: ticketKeys.detail(ticket.id), queryFn: () => fetchTicket(ticket.id) });
+    }
+  }, [queryClient, page, keep]);
 }
 
 /** The ticket as the server last said, with the technician's actions still waiting to be sent
