@@ -8,138 +8,49 @@
 // (and pushed) while the plant page is open: the test measures alert → banner on screen. Screenshots
 // of each page go to e2e/screenshots/, figures and the server's log to e2e/artifacts/.
 
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import {
+  ARTIFACTS,
+  apiGet,
+  check,
+  demoEnvironment,
+  launchBrowser,
+  log,
+  manage,
+  openPage,
+  screenshot,
+  signIn,
+  startDemo,
+  stopDemo,
+} from './harness.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const PROJECT = path.resolve(HERE, '..', '..');
-const SCREENSHOTS = path.join(HERE, 'screenshots');
-const ARTIFACTS = path.join(HERE, 'artifacts');
-const PYTHON = process.env.MAINTAINX_PYTHON ?? path.join(PROJECT, '.venv', 'bin', 'python');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const SCENARIO_MACHINE = 'M-007';
 // Far enough ahead that the machine is still running when the technician resolves its ticket.
 const FAIL_SOON_MINUTES = '15';
-const STEP_TIMEOUT_MS = 90_000;
 
-const started = Date.now();
-const log = (message) => console.log(`[e2e ${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${message}`);
-
-function check(condition, message) {
-  if (!condition) throw new Error(`check failed: ${message}`);
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function manage(args, env, { timeoutMs = 300_000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, ['manage.py', ...args], { cwd: PROJECT, env });
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(output);
-      else reject(new Error(`manage.py ${args.join(' ')} exited with ${code}:\n${output}`));
-    });
-  });
-}
-
-async function waitForHttp(url, server, timeoutMs = 120_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (server.exitCode !== null) throw new Error(`the demo exited with ${server.exitCode} before answering`);
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
+// Notes when each alert frame arrives on a websocket, before the app handles it: the start of the
+// alert → banner measurement.
+function noteAlertFrames() {
+  window.__alertFrames = [];
+  const NativeWebSocket = window.WebSocket;
+  window.WebSocket = class extends NativeWebSocket {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (event) => {
+        try {
+          const frame = JSON.parse(event.data);
+          if (frame.type === 'alert') window.__alertFrames.push({ at: performance.timeOrigin + performance.now(), frame });
+        } catch {
+          // not JSON: not an alert
+        }
+      });
     }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`${url} did not answer within ${timeoutMs / 1000} s`);
-}
-
-/** A page that keeps its console errors and uncaught exceptions for the final check. */
-async function openPage(browser, name, viewport, problems) {
-  const context = await browser.newContext({ viewport });
-  // Notes when each alert frame arrives on a websocket, before the app handles it: the start of
-  // the alert → banner measurement.
-  await context.addInitScript(() => {
-    window.__alertFrames = [];
-    const NativeWebSocket = window.WebSocket;
-    window.WebSocket = class extends NativeWebSocket {
-      constructor(...args) {
-        super(...args);
-        this.addEventListener('message', (event) => {
-          try {
-            const frame = JSON.parse(event.data);
-            if (frame.type === 'alert') window.__alertFrames.push({ at: performance.timeOrigin + performance.now(), frame });
-          } catch {
-            // not JSON: not an alert
-          }
-        });
-      }
-    };
-  });
-  const page = await context.newPage();
-  page.setDefaultTimeout(STEP_TIMEOUT_MS);
-  // Chromium logs every 4xx and 5xx as a console error: none is expected, the login page's session
-  // check included (the CSRF endpoint answers an anonymous visitor with user null, not a 401).
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`${name} console: ${message.text()} (${message.location().url})`);
-  });
-  page.on('pageerror', (error) => problems.push(`${name} page error: ${error.message}`));
-  return page;
-}
-
-async function signIn(page, base, username) {
-  await page.goto(`${base}/login`);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(`${username}-demo`);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
-
-const apiGet = (page, url) =>
-  page.evaluate(async (target) => {
-    const response = await fetch(target, { headers: { Accept: 'application/json' } });
-    if (!response.ok) throw new Error(`${target}: ${response.status}`);
-    return response.json();
-  }, url);
-
-async function screenshot(page, name) {
-  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
-  log(`screenshot ${name}.png`);
+  };
 }
 
 async function main() {
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  mkdirSync(ARTIFACTS, { recursive: true });
-  const workdir = mkdtempSync(path.join(tmpdir(), 'maintainx-e2e-'));
-  // The demo's embedded defaults whatever the caller's environment: a fresh SQLite file, the
-  // in-memory channel layer and the embedded broker, so that parallel runs share nothing.
-  const env = { ...process.env };
-  for (const key of ['DATABASE_URL', 'REDIS_URL', 'MQTT_URL', 'DEBUG', 'SECRET_KEY', 'ALLOWED_HOSTS']) delete env[key];
-  Object.assign(env, {
-    DATABASE_URL: `sqlite:///${path.join(workdir, 'db.sqlite3')}`,
-    MODEL_ARTIFACT_DIR: path.join(workdir, 'models'),
-    PYTHONUNBUFFERED: '1',
-    TF_CPP_MIN_LOG_LEVEL: '2',
-  });
+  const { workdir, env } = demoEnvironment('maintainx-e2e-');
 
   log('preparing a fresh plant: migrate, seed, train a Random Forest (kept inactive)');
   await manage(['migrate', '--noinput', '-v0'], env);
@@ -174,46 +85,28 @@ async function main() {
     )
   ).trim();
 
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const serverLog = createWriteStream(path.join(ARTIFACTS, 'server.log'));
-  const server = spawn(
-    PYTHON,
-    [
-      'manage.py',
-      'run_demo',
-      '--port',
-      String(port),
-      '--fail-soon',
-      SCENARIO_MACHINE,
-      '--fail-soon-minutes',
-      FAIL_SOON_MINUTES,
-      '--predict-interval',
-      '2',
-      '--history-days',
-      '0.6',
-      '--truth-file',
-      path.join(workdir, 'truth.jsonl'),
-    ],
-    { cwd: PROJECT, env },
-  );
-  server.stdout.pipe(serverLog);
-  server.stderr.pipe(serverLog);
+  const { base, server, ready } = await startDemo(env, [
+    '--fail-soon',
+    SCENARIO_MACHINE,
+    '--fail-soon-minutes',
+    FAIL_SOON_MINUTES,
+    '--predict-interval',
+    '2',
+    '--history-days',
+    '0.6',
+    '--truth-file',
+    path.join(workdir, 'truth.jsonl'),
+  ]);
   const problems = [];
   let browser;
-  let stopping = false;
   const figures = {};
   try {
-    await waitForHttp(`${base}/healthz`, server);
+    await ready();
     log(`demo up on ${base}`);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchBrowser();
 
     // --- manager: the plant, live -------------------------------------------------------------
-    const manager = await openPage(browser, 'manager', { width: 1366, height: 900 }, problems);
+    const manager = await openPage(browser, 'manager', { width: 1366, height: 900 }, problems, { initScript: noteAlertFrames });
     // The login page finds out nobody is signed in without a failing request (checked with the
     // console errors at the end).
     await manager.goto(`${base}/login`);
@@ -317,7 +210,9 @@ async function main() {
     log(`ticket #${ticket.id} assigned to ${ticket.assignee.username}`);
 
     // --- technician, on a tablet: read the SOP, start, resolve --------------------------------------
-    const technician = await openPage(browser, 'technician', { width: 820, height: 1180 }, problems);
+    const technician = await openPage(browser, 'technician', { width: 820, height: 1180 }, problems, {
+      initScript: noteAlertFrames,
+    });
     await signIn(technician, base, ticket.assignee.username);
     await technician.getByRole('heading', { name: 'My tickets' }).waitFor();
     const row = technician.locator(`.ticket-row[data-ticket-id="${ticket.id}"]`);
@@ -370,24 +265,13 @@ async function main() {
     check(problems.length === 0, `no console errors:\n${problems.join('\n')}`);
 
     // --- the server goes away: the page says so and keeps trying -----------------------------------
-    stopping = true;
     server.kill('SIGINT');
     await manager.locator('[data-connection="reconnecting"]').first().waitFor();
     await manager.getByText(/Connection to MaintainX lost/).waitFor();
     await screenshot(manager, '08-manager-reconnecting');
   } finally {
     await browser?.close();
-    if (!stopping) server.kill('SIGINT');
-    const code =
-      server.exitCode ??
-      server.signalCode ??
-      (await new Promise((resolve) => {
-        const timer = setTimeout(() => server.kill('SIGKILL'), 60_000);
-        server.on('exit', (exitCode, signal) => {
-          clearTimeout(timer);
-          resolve(exitCode ?? signal);
-        });
-      }));
+    const code = await stopDemo(server);
     writeFileSync(path.join(ARTIFACTS, 'figures.json'), `${JSON.stringify(figures, null, 2)}\n`);
     rmSync(workdir, { recursive: true, force: true });
     log(`demo stopped (exit ${code}); server log in e2e/artifacts/server.log`);

@@ -6,7 +6,8 @@ import { WAITING } from './queue.js';
 const STARTED_ACTIONS = ['resolve', 'comment', 'add_photo'];
 
 function queuedEvent(action, fields) {
-  return { at: action.doneAt, received_at: null, actor: null, photo: null, queued: true, ...fields };
+  // Only the signed-in technician queues actions on this tablet.
+  return { at: action.doneAt, received_at: null, actor: 'you', photo: null, queued: true, ...fields };
 }
 
 function applied(ticket, action) {
