@@ -2,6 +2,7 @@ import { QueryClientProvider } from '@tanstack/react-query';
 import { useState } from 'react';
 import { createBrowserRouter, RouterProvider } from 'react-router';
 import LoginPage from '../features/auth/components/LoginPage.jsx';
+import { ME_KEY } from '../features/auth/hooks/useCurrentUser.js';
 import { sendTicketAction } from '../features/tickets/api/offline-actions.js';
 import { ticketKeys } from '../features/tickets/hooks/useTickets.js';
 import { serverNow } from '../lib/api-client.js';
@@ -43,6 +44,7 @@ function createTicketActionQueue(queryClient) {
     store: openActionStore(),
     send: sendTicketAction,
     now: serverNow,
+    owner: () => queryClient.getQueryData(ME_KEY)?.username ?? null,
     onSent: () => queryClient.invalidateQueries({ queryKey: ticketKeys.all }),
   });
 }

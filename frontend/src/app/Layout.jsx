@@ -1,8 +1,10 @@
+import { useEffect } from 'react';
 import { NavLink, Outlet, useNavigate } from 'react-router';
 import ConnectionStatus from '../components/ConnectionStatus.jsx';
 import OfflineStatus from '../components/OfflineStatus.jsx';
 import AlertBanner from '../features/alerts/components/AlertBanner.jsx';
 import { useLogout } from '../features/auth/hooks/useCurrentUser.js';
+import { useOfflineQueue } from '../lib/offline/OfflineQueueProvider.jsx';
 import { mayReadReports, mayWatchPlant, ROLES } from '../lib/roles.js';
 import { PlantEventsProvider, usePlantSocket } from './PlantEvents.jsx';
 
@@ -65,7 +67,16 @@ function UserMenu({ user }) {
   );
 }
 
+/** The offline queue shows and sends the signed-in user's actions: look again when that changes. */
+function useOfflineQueueOwner(username) {
+  const { queue } = useOfflineQueue();
+  useEffect(() => {
+    queue?.load().then(() => navigator.onLine && queue.flush());
+  }, [queue, username]);
+}
+
 export default function Layout({ user }) {
+  useOfflineQueueOwner(user.username);
   return (
     <PlantEventsProvider>
       <div className="shell">

@@ -3,6 +3,9 @@
 // when the network returns, in the order it was done, each with the time it was done (`doneAt`)
 // and its own Idempotency-Key, so a retry after a lost answer never does it twice on the server.
 //
+// Each action is its technician's: another person signing in on the same tablet neither sees nor
+// sends it (it would be done in their name), and it waits for its owner to sign in again.
+//
 // An action the server now refuses (4xx with a reason: the ticket was reassigned, someone else
 // resolved it) is kept, marked refused with the reason, until the technician dismisses it; an
 // unreachable server (or its 5xx, or an ended session) leaves it waiting for the next try.
@@ -38,6 +41,8 @@ function browserOnline() {
  * - `flush()` sends what waits, oldest first; one flush at a time (and one tab, where the browser
  *   has Web Locks), stopping at the first action the server could not answer.
  * - `subscribe(listener)` / `getSnapshot()` for React's useSyncExternalStore.
+ * - `owner()` names the signed-in user: only their actions are shown and sent; `load()` again
+ *   when it changes.
  */
 export function createActionQueue({
   store: storeOrPromise,
@@ -47,6 +52,7 @@ export function createActionQueue({
   isOnline = browserOnline,
   onSent = () => {},
   locks = globalThis.navigator?.locks,
+  owner = () => null,
 }) {
   // The store may still be opening (IndexedDB is asynchronous): each use waits for it.
   const storage = Promise.resolve(storeOrPromise);
@@ -59,14 +65,16 @@ export function createActionQueue({
     for (const listener of listeners) listener();
   }
 
+  const owned = (actions) => actions.filter((action) => (action.owner ?? null) === owner());
+
   async function reload() {
     const store = await storage;
-    publish({ actions: await store.all() });
+    publish({ actions: owned(await store.all()) });
   }
 
   async function sendWaiting() {
     const store = await storage;
-    for (const action of await store.all()) {
+    for (const action of owned(await store.all())) {
       if (action.state !== WAITING) continue;
       let result;
       try {
@@ -117,9 +125,17 @@ export function createActionQueue({
     },
 
     async submit({ ticketId, type, payload = {} }) {
-      const action = { ticketId: Number(ticketId), type, payload, key: newKey(), doneAt: now().toISOString(), state: WAITING };
+      const action = {
+        ticketId: Number(ticketId),
+        type,
+        payload,
+        key: newKey(),
+        doneAt: now().toISOString(),
+        state: WAITING,
+        owner: owner(),
+      };
       const store = await storage;
-      const waiting = (await store.all()).some((queued) => queued.state === WAITING);
+      const waiting = owned(await store.all()).some((queued) => queued.state === WAITING);
       if (isOnline() && !waiting) {
         try {
           const result = await send(action, { live: true });

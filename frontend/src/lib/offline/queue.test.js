@@ -8,7 +8,7 @@ import { ticketWithQueued } from './ticket-view.js';
 let databases = 0;
 
 /** A queue over a fresh IndexedDB database, with the network switched by `network.online`. */
-async function makeQueue({ name = `queue-${(databases += 1)}`, network = { online: true }, clock } = {}) {
+async function makeQueue({ name = `queue-${(databases += 1)}`, network = { online: true }, clock, owner } = {}) {
   const store = await openActionStore({ name });
   let keys = 0;
   let minutes = 0;
@@ -19,6 +19,7 @@ async function makeQueue({ name = `queue-${(databases += 1)}`, network = { onlin
     newKey: () => `key-${(keys += 1)}`,
     isOnline: () => network.online,
     locks: null,
+    owner,
   });
   await queue.load();
   return { queue, store, network, name };
@@ -194,6 +195,31 @@ describe('the offline action queue', () => {
     await queue.flush();
 
     expect(writes(server).map((request) => request.headers['Idempotency-Key'])).toEqual(['key-1']);
+  });
+});
+
+describe('actions of another person on the same tablet', () => {
+  it('are neither shown nor sent until their owner signs in again', async () => {
+    const server = fakeServer({ ...csrfRoute, 'PATCH /api/tickets/12/': (request) => ({ status: request.body.status }) });
+    const session = { user: 'tech1' };
+    const { queue, network } = await makeQueue({ network: { online: false }, owner: () => session.user });
+    await queue.submit({ ticketId: 12, type: 'start' });
+    expect(queue.getSnapshot().actions.map((action) => action.owner)).toEqual(['tech1']);
+
+    session.user = 'tech2';
+    network.online = true;
+    await queue.load();
+    await queue.flush();
+
+    expect(queue.getSnapshot().actions).toEqual([]);
+    expect(writes(server)).toEqual([]);
+
+    session.user = 'tech1';
+    await queue.load();
+    await queue.flush();
+
+    expect(writes(server).map((request) => request.body.status)).toEqual(['in_progress']);
+    expect(queue.getSnapshot().actions).toEqual([]);
   });
 });
 
