@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import Truncator
 
 from catalogue.models import FailureMode
 from core.roles import Role, user_role
@@ -410,7 +411,7 @@ def ticket_checklist_tick(
         ticket=ticket,
         actor=actor,
         kind=TicketEventKind.CHECKLIST_TICKED,
-        note=f"Step {step} {'done' if done else 'not done'}: {sop_step.instruction[:120]}",
+        note=f"Step {step} {'done' if done else 'not done'}: {Truncator(sop_step.instruction).chars(120)}",
         at=at,
         received_at=received_at,
     )

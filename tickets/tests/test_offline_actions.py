@@ -13,7 +13,7 @@ from core.tests.factories import UserFactory
 from tickets.models import Ticket, TicketActionReceipt, TicketChecklistTick, TicketEvent, TicketEventKind, TicketStatus
 from tickets.services import ticket_reassign, ticket_resolve, ticket_start
 from tickets.tests.conftest import AT
-from tickets.tests.factories import TicketFactory
+from tickets.tests.factories import SOPStepFactory, TicketFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -348,3 +348,14 @@ def test_a_tick_on_a_resolved_ticket_is_refused_saying_so(ticket, tech1_client, 
 
     assert response.status_code == 400
     assert "is resolved" in response.json()["detail"]
+
+
+def test_a_long_step_is_named_in_the_activity_by_its_first_words(ticket, tech1_client):
+    SOPStepFactory(sop=ticket.sop, order=3, instruction="Align the coupling " + "within 0.05 mm " * 20)
+
+    tick(tech1_client, ticket, 3)
+
+    note = TicketEvent.objects.get(kind=TicketEventKind.CHECKLIST_TICKED).note
+    assert note.startswith("Step 3 done: Align the coupling within 0.05 mm")
+    assert note.endswith("…")
+    assert len(note) == len("Step 3 done: ") + 120

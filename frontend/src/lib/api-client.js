@@ -94,7 +94,8 @@ async function request(path, { method = 'GET', params, body, signal, headers: ex
   const date = response.headers.get('Date');
   // A copy the service worker kept from an earlier visit carries that visit's Date, not now's.
   if (date && !response.headers.get('X-MaintainX-Offline-Copy')) {
-    const serverMs = Date.parse(date);
+    // The header has whole seconds: the server's time was within the second after it, so take its middle.
+    const serverMs = Date.parse(date) + 500;
     if (!Number.isNaN(serverMs)) serverClockOffsetMs = serverMs - Date.now();
   }
   if (response.status === 204) return null;
