@@ -151,6 +151,26 @@ describe('the offline action queue', () => {
     expect(queue.getSnapshot().actions).toEqual([]);
   });
 
+  it('keeps a photo taken offline and uploads it with the time it was taken', async () => {
+    server = fakeServer({
+      ...csrfRoute,
+      'POST /api/tickets/12/photos/': (request) => reply(201, { id: 1, caption: request.body.get('caption') }),
+    });
+    const { queue, network } = await makeQueue({ network: { online: false } });
+    const image = { bytes: new Uint8Array([0xff, 0xd8, 0xff, 0xd9]).buffer, name: 'IMG_0042.jpg', type: 'image/jpeg' };
+
+    await queue.submit({ ticketId: 12, type: 'photo', payload: { image, caption: 'Worn bearing' } });
+    network.online = true;
+    await queue.flush();
+
+    const [upload] = writes(server);
+    expect(upload.path).toBe('/api/tickets/12/photos/');
+    expect([upload.body.get('caption'), upload.body.get('done_at')]).toEqual(['Worn bearing', '2026-11-27T09:01:00.000Z']);
+    const sent = upload.body.get('image');
+    expect([sent.name, sent.type, sent.size]).toEqual(['IMG_0042.jpg', 'image/jpeg', 4]);
+    expect(queue.getSnapshot().actions).toEqual([]);
+  });
+
   it('stops at a server error and keeps the order for the next try', async () => {
     let failing = true;
     server = fakeServer({

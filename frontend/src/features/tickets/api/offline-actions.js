@@ -32,7 +32,8 @@ export function sendTicketAction(action, { live }) {
     case 'photo': {
       // The server keeps a photo once per ticket by its content, so a retried upload is harmless too.
       const form = new FormData();
-      form.append('image', payload.file);
+      const { bytes, name, type } = payload.image;
+      form.append('image', new File([bytes], name, { type }));
       if (payload.caption) form.append('caption', payload.caption);
       if (!live) form.append('done_at', action.doneAt);
       return api.post(`/api/tickets/${id}/photos/`, form, options);

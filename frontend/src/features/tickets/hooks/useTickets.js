@@ -51,7 +51,7 @@ function useTicketAction(id, type, toPayload) {
     // The queue decides what to do without a network: the mutation must not wait for one.
     networkMode: 'always',
     mutationFn: async (input) => {
-      const submitted = { ticketId: Number(id), type, payload: toPayload(input) };
+      const submitted = { ticketId: Number(id), type, payload: await toPayload(input) };
       if (queue) return queue.submit(submitted);
       // Outside the offline provider (a page rendered alone): straight to the server.
       const result = await sendTicketAction({ ...submitted, key: crypto.randomUUID() }, { live: true });
@@ -80,7 +80,13 @@ export const useCommentOnTicket = (id) => useTicketAction(id, 'comment', (text) 
 export const useTickChecklistStep = (id) => useTicketAction(id, 'tick', ({ step, done }) => ({ step, done }));
 
 /** `mutate({file, caption})`: the ticket is fetched again, with the photo in its list and its activity. */
-export const useAddTicketPhoto = (id) => useTicketAction(id, 'photo', ({ file, caption }) => ({ file, caption }));
+export const useAddTicketPhoto = (id) =>
+  useTicketAction(id, 'photo', async ({ file, caption }) => ({
+    // Its bytes rather than the File: every browser keeps an ArrayBuffer in IndexedDB (older
+    // Safari kept no Blob), and the upload is made again from them.
+    image: { bytes: await file.arrayBuffer(), name: file.name, type: file.type },
+    caption,
+  }));
 
 /** Take an unassigned ticket: `mutate(id)`, so that one list can offer it on every row. */
 export function useTakeTicket() {
