@@ -7,7 +7,8 @@
 //
 // The tablet signs in online once (the service worker installs and keeps the app shell; "My
 // tickets" keeps each ticket in full), chooses a photo, then goes offline (context.setOffline):
-// starts ticket A, ticks a step of its SOP, comments, resolves it with an outcome and notes, and
+// starts ticket A, ticks a step of its SOP, takes a second photo, comments, resolves it with an
+// outcome and notes, and
 // starts ticket B; reloads the page offline and still reads the ticket and its SOP. Meanwhile the
 // supervisor gives B to tech2, who starts it (both through the API, as themselves). Back online,
 // the queue is sent: the time from reconnecting to nothing waiting is printed and kept in
@@ -50,9 +51,10 @@ tickets = [
     ticket_create(machine=Machine.objects.get(code=machine), title=title, error_code=code, assignee=technician).pk
     for machine, title in [("M-004", "Bearing noise on the fan"), ("M-009", "Check the drive-end bearing")]
 ]
-photo = pathlib.Path("PHOTO_PATH")
-Image.new("RGB", (640, 480), (180, 120, 40)).save(photo, "JPEG", quality=85)
-print(json.dumps({"tickets": tickets, "photo": str(photo)}))
+photos = [pathlib.Path("PHOTO_PATH").with_name(name) for name in ("before.jpg", "after.jpg")]
+for photo, colour in zip(photos, [(180, 120, 40), (90, 140, 200)]):
+    Image.new("RGB", (640, 480), colour).save(photo, "JPEG", quality=85)
+print(json.dumps({"tickets": tickets, "photos": [str(photo) for photo in photos]}))
 `;
 
 /** A client of the API that signs in with a token, as a script or an integration does. */
@@ -131,7 +133,7 @@ async function main() {
     await tablet.locator(`a[data-ticket-id="${ticketA}"]`).click();
     await tablet.getByRole('button', { name: 'Start work' }).waitFor();
     // The photo is chosen while there is still a network: it is on the ticket before work starts.
-    await tablet.locator('input.photos__input').setInputFiles(prepared.photo);
+    await tablet.locator('input.photos__input').setInputFiles(prepared.photos[0]);
     await tablet.locator('.photos__grid img').first().waitFor();
 
     // --- offline: work ticket A --------------------------------------------------------------------
@@ -142,6 +144,9 @@ async function main() {
     await tablet.getByRole('form', { name: 'Resolve the ticket' }).waitFor();
     await tablet.getByRole('checkbox').first().click();
     await tablet.waitForFunction(() => /^1 \//.test(document.querySelector('[aria-label="Steps done"]')?.textContent ?? ''));
+    // A second photo, taken offline: kept on the tablet and uploaded with the time it was taken.
+    await tablet.getByLabel('Caption (optional)').fill('New bearing fitted');
+    await tablet.locator('input.photos__input').setInputFiles(prepared.photos[1]);
     await tablet.getByLabel('Add a comment').fill('Drive-end bearing rough by hand; replacing it.');
     await tablet.getByRole('button', { name: 'Comment' }).click();
     const form = tablet.getByRole('form', { name: 'Resolve the ticket' });
@@ -149,7 +154,7 @@ async function main() {
     await form.getByLabel(/Notes/).fill('Bearing replaced and greased; vibration back to normal by hand.');
     await form.getByRole('button', { name: 'Resolve ticket' }).click();
     await tablet.getByRole('heading', { name: 'Resolution' }).waitFor();
-    await tablet.waitForFunction(() => document.querySelector('[data-offline-state="offline"]')?.textContent.includes('4 actions waiting'));
+    await tablet.waitForFunction(() => document.querySelector('[data-offline-state="offline"]')?.textContent.includes('5 actions waiting'));
     await screenshot(tablet, 'offline-02-worked-offline');
 
     // --- offline: start ticket B, then read A again after a reload ----------------------------------
@@ -161,7 +166,7 @@ async function main() {
     await tablet.getByRole('heading', { name: new RegExp(`#${ticketA} `) }).waitFor();
     await tablet.getByText('Apply lockout/tagout', { exact: false }).first().waitFor();
     await tablet.getByRole('heading', { name: 'Resolution' }).waitFor();
-    check((await waitingCount(tablet)).includes('5 actions waiting'), 'the five actions still wait after the reload');
+    check((await waitingCount(tablet)).includes('6 actions waiting'), 'the six actions still wait after the reload');
     await screenshot(tablet, 'offline-03-reloaded-offline');
 
     // --- meanwhile, online: the supervisor gives B to tech2, who starts it -------------------------
@@ -195,13 +200,25 @@ async function main() {
     const offline = detail.events.filter((event) => event.received_at);
     const kinds = offline.map((event) => `${event.kind}${event.to_status ? `:${event.to_status}` : ''}`);
     check(
-      JSON.stringify(kinds) === JSON.stringify(['status_changed:in_progress', 'checklist_ticked', 'commented', 'status_changed:resolved']),
+      JSON.stringify(kinds) ===
+        JSON.stringify([
+          'status_changed:in_progress',
+          'checklist_ticked',
+          'photo_added',
+          'commented',
+          'status_changed:resolved',
+        ]),
       `every action done offline is on the server, in order, with its time: ${kinds}`,
     );
     for (const event of offline) {
       check(Date.parse(event.at) < reconnectedAt && Date.parse(event.received_at) >= Date.parse(event.at), `${event.kind} kept its offline time`);
     }
-    check(detail.photos.length === 1, 'the photo is on the ticket');
+    check(detail.photos.length === 2, 'both photos are on the ticket');
+    const offlinePhoto = detail.photos.find((photo) => photo.caption === 'New bearing fitted');
+    check(
+      offlinePhoto && Date.parse(offlinePhoto.added_at) < Date.parse(offlinePhoto.received_at),
+      'the photo taken offline keeps the time it was taken',
+    );
     figures.offline_events = offline.map((event) => ({ kind: event.kind, at: event.at, received_at: event.received_at }));
     await tablet.reload();
     await tablet.getByText('done offline · received', { exact: false }).first().waitFor();
