@@ -71,7 +71,10 @@ def ticket_not_visible_reason(*, user, pk: int) -> str | None:
         return None
     if ticket.assignee_id is not None and ticket.assignee_id != user.pk:
         who = ticket.assignee.get_full_name() or ticket.assignee.username
-        return f"Ticket #{pk} is not yours any more: it is assigned to {who}."
+        was_theirs = TicketEvent.objects.filter(ticket=ticket, assignee=user).exists()
+        if was_theirs:
+            return f"Ticket #{pk} is not yours any more: it is assigned to {who}."
+        return f"Ticket #{pk} is assigned to {who}, not to you."
     return f"Ticket #{pk} is not among the tickets you may see."
 
 

@@ -179,7 +179,7 @@ async function main() {
     // And tech2 may not touch tech1's ticket: refused, saying whose it is.
     const intruding = await colleague('PUT', `/api/tickets/${ticketA}/checklist/2/`, { done: true });
     check(
-      intruding.status === 404 && /not yours any more/.test(intruding.body.detail),
+      intruding.status === 404 && /is assigned to .*, not to you/.test(intruding.body.detail),
       `${COLLEAGUE}'s tick on #${ticketA} is refused with a reason: ${JSON.stringify(intruding)}`,
     );
     log(`${COLLEAGUE} refused on #${ticketA}: ${intruding.body.detail}`);
