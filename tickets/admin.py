@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from tickets.models import Alert, Breakdown, Shift, Ticket, TicketEvent, TicketPhoto
+from tickets.models import Alert, Breakdown, Shift, Ticket, TicketChecklistTick, TicketEvent, TicketPhoto
 from tickets.services import ticket_create, ticket_record_edit
 
 
@@ -63,7 +63,24 @@ class TicketEventInline(admin.TabularInline):
 
     model = TicketEvent
     extra = 0
-    fields = ["at", "kind", "actor", "from_status", "to_status", "note"]
+    fields = ["at", "received_at", "kind", "actor", "from_status", "to_status", "note"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class TicketChecklistTickInline(admin.TabularInline):
+    """The SOP steps the technician ticked: shown, changed only through the ticket's workflow (each
+    tick is also a line in the audit trail)."""
+
+    model = TicketChecklistTick
+    extra = 0
+    fields = ["step", "done", "done_at", "done_by"]
     readonly_fields = fields
     can_delete = False
 
@@ -121,7 +138,7 @@ class TicketAdmin(admin.ModelAdmin):
     date_hierarchy = "opened_at"
     list_select_related = ["machine", "assignee", "error_code"]
     autocomplete_fields = ["machine", "error_code", "sop", "assignee"]
-    inlines = [TicketPhotoInline, TicketEventInline]
+    inlines = [TicketPhotoInline, TicketChecklistTickInline, TicketEventInline]
     workflow_fields = [
         "alert",
         "status",
@@ -157,9 +174,11 @@ class TicketAdmin(admin.ModelAdmin):
     ]
 
     def get_inlines(self, request, obj):
-        # A work order being opened has no photos yet: its form carries no formset for them.
+        # A work order being opened has no photos or ticks yet: its form carries no formset for them.
         return (
-            self.inlines if obj is not None else [inline for inline in self.inlines if inline is not TicketPhotoInline]
+            self.inlines
+            if obj is not None
+            else [inline for inline in self.inlines if inline not in (TicketPhotoInline, TicketChecklistTickInline)]
         )
 
     def get_readonly_fields(self, request, obj=None):

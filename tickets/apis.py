@@ -12,6 +12,7 @@ import io
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -30,7 +31,7 @@ from catalogue.apis import SOPOutputSerializer
 from catalogue.models import FailureMode
 from core.permissions import HasRole, IsSupervisor
 from tickets.filters import AlertFilter, TicketFilter
-from tickets.models import Alert, AlertSource, Ticket, TicketEvent, TicketOutcome, TicketStatus
+from tickets.models import Alert, AlertSource, Ticket, TicketChecklistTick, TicketEvent, TicketOutcome, TicketStatus
 from tickets.permissions import (
     CanAcknowledgeAlerts,
     CanMarkAlertsFalse,
@@ -47,12 +48,15 @@ from tickets.selectors import (
     alert_list,
     ticket_detail_list,
     ticket_list,
+    ticket_not_visible_reason,
 )
 from tickets.services import (
     WorkflowError,
     alert_acknowledge,
     alert_mark_false,
     found_failure_mode_problem,
+    ticket_action_once,
+    ticket_checklist_tick,
     ticket_comment,
     ticket_reassign,
     ticket_reopen,
@@ -71,13 +75,55 @@ class WorkflowRefused(exceptions.APIException):
 
 @contextlib.contextmanager
 def _service_errors():
-    """A refused change is a 400 that says why; a refused actor a 403 that says who may."""
+    """A refused change is a 400 that says why (naming the field when a field is wrong); a refused
+    actor a 403 that says who may."""
     try:
         yield
     except WorkflowError as error:
         raise WorkflowRefused(str(error)) from error
+    except DjangoValidationError as error:
+        raise exceptions.ValidationError(error.message_dict) from error
     except DjangoPermissionDenied as error:
         raise exceptions.PermissionDenied(str(error) or None) from error
+
+
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="A key of the sender's choosing, new for each action: sent again (a retry), the action "
+    "is not done twice and the first answer comes back",
+)
+DONE_AT_HELP = (
+    "When it was done on the device, when that was earlier than now (queued offline, sent later); "
+    "not in the future, not before the ticket opened"
+)
+
+
+def _answer_once(request, ticket: Ticket, action: str, perform) -> Response:
+    """The answer of `perform()` (status, body); with an Idempotency-Key, performed once per key."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        status_code, body = perform()
+    else:
+        with _service_errors():
+            status_code, body = ticket_action_once(
+                actor=request.user, key=key, ticket=ticket, action=action, perform=perform
+            )
+    return Response(body, status=status_code)
+
+
+class WorkableTicketMixin:
+    """For the ticket's actions: a ticket the user no longer sees (reassigned to a colleague while
+    their tablet was offline) is a 404 that says so, so the queued action shows a reason."""
+
+    def get_object(self):
+        try:
+            return super().get_object()
+        except Http404:
+            pk = self.kwargs["pk"]
+            reason = ticket_not_visible_reason(user=self.request.user, pk=pk)
+            raise exceptions.NotFound(reason or f"Ticket #{pk} does not exist.") from None
 
 
 class UserOutputSerializer(serializers.Serializer):
@@ -274,7 +320,15 @@ class TicketEventOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = TicketEvent
-        fields = ["at", "kind", "actor", "assignee", "from_status", "to_status", "note", "photo"]
+        fields = ["at", "received_at", "kind", "actor", "assignee", "from_status", "to_status", "note", "photo"]
+
+
+class TicketChecklistTickOutputSerializer(serializers.ModelSerializer):
+    done_by = serializers.CharField(source="done_by.username", allow_null=True, default=None)
+
+    class Meta:
+        model = TicketChecklistTick
+        fields = ["step", "done", "done_at", "done_by"]
 
 
 class TicketDetailOutputSerializer(TicketListOutputSerializer):
@@ -288,6 +342,9 @@ class TicketDetailOutputSerializer(TicketListOutputSerializer):
     rul = serializers.SerializerMethodField()
     events = TicketEventOutputSerializer(many=True)
     photos = TicketPhotoOutputSerializer(many=True, help_text="Oldest first")
+    checklist = TicketChecklistTickOutputSerializer(
+        source="checklist_ticks", many=True, help_text="The SOP steps ticked or unticked, by step number"
+    )
     actions = serializers.SerializerMethodField(help_text="What the signed-in user may do with it now")
 
     class Meta(TicketListOutputSerializer.Meta):
@@ -305,6 +362,7 @@ class TicketDetailOutputSerializer(TicketListOutputSerializer):
             "downtime_end",
             "events",
             "photos",
+            "checklist",
             "actions",
         ]
 
@@ -348,7 +406,7 @@ class TicketListApi(generics.ListAPIView):
         return ticket_list(user=self.request.user)
 
 
-class TicketDetailApi(generics.GenericAPIView):
+class TicketDetailApi(WorkableTicketMixin, generics.GenericAPIView):
     """One ticket with its SOP steps, explanation, evidence and audit trail. PATCH moves it along
     its workflow: `{"status": "in_progress"}` starts it, `{"status": "resolved", "outcome": ...,
     "found_failure_mode": ..., "notes": ...}` resolves it (the failure mode found is required for a
@@ -369,6 +427,7 @@ class TicketDetailApi(generics.GenericAPIView):
             help_text="On resolving: the failure mode found (the predicted one, or what it really was)",
         )
         notes = serializers.CharField(required=False, allow_blank=True, help_text="Resolution notes, or why reopened")
+        done_at = serializers.DateTimeField(required=False, help_text=DONE_AT_HELP)
 
         def validate(self, data):
             if data["status"] == TicketStatus.RESOLVED and "outcome" in data:
@@ -389,29 +448,37 @@ class TicketDetailApi(generics.GenericAPIView):
     def get(self, request, pk: int):
         return Response(self.get_serializer(self.get_object()).data)
 
-    @extend_schema(request=InputSerializer, responses=TicketDetailOutputSerializer)
+    @extend_schema(
+        request=InputSerializer, responses=TicketDetailOutputSerializer, parameters=[IDEMPOTENCY_KEY_PARAMETER]
+    )
     def patch(self, request, pk: int):
         ticket = self.get_object()
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        with _service_errors():
-            if data["status"] == TicketStatus.IN_PROGRESS:
-                ticket_start(ticket=ticket, actor=request.user)
-            elif data["status"] == TicketStatus.RESOLVED:
-                ticket_resolve(
-                    ticket=ticket,
-                    actor=request.user,
-                    outcome=data.get("outcome", ""),
-                    found_failure_mode=data.get("found_failure_mode", ""),
-                    notes=data.get("notes", ""),
-                )
-            else:
-                ticket_reopen(ticket=ticket, actor=request.user, note=data.get("notes", ""))
-        return self._detail(pk)
+        done_at = data.get("done_at")
+
+        def perform():
+            with _service_errors():
+                if data["status"] == TicketStatus.IN_PROGRESS:
+                    ticket_start(ticket=ticket, actor=request.user, done_at=done_at)
+                elif data["status"] == TicketStatus.RESOLVED:
+                    ticket_resolve(
+                        ticket=ticket,
+                        actor=request.user,
+                        outcome=data.get("outcome", ""),
+                        found_failure_mode=data.get("found_failure_mode", ""),
+                        notes=data.get("notes", ""),
+                        done_at=done_at,
+                    )
+                else:
+                    ticket_reopen(ticket=ticket, actor=request.user, note=data.get("notes", ""))
+            return status.HTTP_200_OK, self._detail(pk).data
+
+        return _answer_once(request, ticket, f"status:{data['status']}", perform)
 
 
-class TicketCommentApi(generics.GenericAPIView):
+class TicketCommentApi(WorkableTicketMixin, generics.GenericAPIView):
     """Add a comment to the ticket's audit trail (its assignee or a supervisor)."""
 
     permission_classes = [HasRole, TicketObjectPermission]
@@ -419,20 +486,74 @@ class TicketCommentApi(generics.GenericAPIView):
     @extend_schema_serializer(component_name="TicketCommentInput")
     class InputSerializer(serializers.Serializer):
         text = serializers.CharField(max_length=4000)
+        done_at = serializers.DateTimeField(required=False, help_text=DONE_AT_HELP)
 
     serializer_class = InputSerializer  # what OPTIONS describes; without one DRF's metadata raises
 
     def get_queryset(self):
         return ticket_list(user=self.request.user)
 
-    @extend_schema(request=InputSerializer, responses={201: TicketEventOutputSerializer})
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: TicketEventOutputSerializer},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+    )
     def post(self, request, pk: int):
         ticket = self.get_object()
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with _service_errors():
-            event = ticket_comment(ticket=ticket, actor=request.user, text=serializer.validated_data["text"])
-        return Response(TicketEventOutputSerializer(event).data, status=status.HTTP_201_CREATED)
+        data = serializer.validated_data
+
+        def perform():
+            with _service_errors():
+                event = ticket_comment(
+                    ticket=ticket, actor=request.user, text=data["text"], done_at=data.get("done_at")
+                )
+            return status.HTTP_201_CREATED, TicketEventOutputSerializer(event).data
+
+        return _answer_once(request, ticket, "comment", perform)
+
+
+class TicketChecklistTickApi(WorkableTicketMixin, generics.GenericAPIView):
+    """Tick (`{"done": true}`) or untick a step of the ticket's SOP checklist, by its step number:
+    its assignee or a supervisor, until it is resolved. From a tablet that was offline, `done_at`
+    says when; of two ticks of a step the later by that time wins."""
+
+    permission_classes = [HasRole, TicketObjectPermission]
+
+    @extend_schema_serializer(component_name="TicketChecklistTickInput")
+    class InputSerializer(serializers.Serializer):
+        done = serializers.BooleanField()
+        done_at = serializers.DateTimeField(required=False, help_text=DONE_AT_HELP)
+
+    serializer_class = InputSerializer  # what OPTIONS describes
+
+    def get_queryset(self):
+        return ticket_list(user=self.request.user)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: TicketChecklistTickOutputSerializer,
+            400: OpenApiResponse(description="`done`, `done_at` or `step` (not in its SOP), or the ticket is resolved"),
+            404: OpenApiResponse(description="No such ticket among those you may see: `detail` says why"),
+        },
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+    )
+    def put(self, request, pk: int, step: int):
+        ticket = self.get_object()
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+
+        def perform():
+            with _service_errors():
+                tick = ticket_checklist_tick(
+                    ticket=ticket, actor=request.user, step=step, done=data["done"], done_at=data.get("done_at")
+                )
+            return status.HTTP_200_OK, TicketChecklistTickOutputSerializer(tick).data
+
+        return _answer_once(request, ticket, f"checklist:{step}", perform)
 
 
 class TicketTakeApi(generics.GenericAPIView):

@@ -270,6 +270,7 @@ class TicketEventKind(models.TextChoices):
     FAILURE_REPORTED = "failure_reported", "Failure reported by the machine"
     ALERT_CLEARED = "alert_cleared", "Alert cleared"
     PHOTO_ADDED = "photo_added", "Photo added"
+    CHECKLIST_TICKED = "checklist_ticked", "Checklist step ticked"
 
 
 class TicketEvent(models.Model):
@@ -299,6 +300,12 @@ class TicketEvent(models.Model):
     to_status = models.CharField(max_length=12, choices=TicketStatus.choices, blank=True)
     note = models.TextField(blank=True)
     at = models.DateTimeField(default=timezone.now)
+    received_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the server received it, for an action done offline on a tablet and sent later "
+        "(`at` is when it was done); empty when it was done online",
+    )
 
     class Meta:
         ordering = ["ticket", "at", "id"]
@@ -368,6 +375,56 @@ class TicketPhoto(models.Model):
 
     def __str__(self):
         return f"Photo {self.pk} on ticket #{self.ticket_id}"
+
+
+class TicketChecklistTick(models.Model):
+    """One step of the ticket's SOP checklist, ticked (or unticked) by the technician: kept on the
+    server so that another device, a supervisor and the audit see what was done."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="checklist_ticks")
+    step = models.PositiveSmallIntegerField(help_text="The SOP step's order number")
+    done = models.BooleanField()
+    done_at = models.DateTimeField(help_text="When it was ticked or unticked (on a tablet offline: before it was sent)")
+    done_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+
+    class Meta:
+        ordering = ["ticket", "step"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "step"],
+                name="ticketchecklisttick_once_per_step",
+                violation_error_message="This step already has a tick on this ticket.",
+            ),
+            models.CheckConstraint(condition=Q(step__gte=1), name="ticketchecklisttick_step_positive"),
+        ]
+
+    def __str__(self):
+        return f"Ticket #{self.ticket_id} step {self.step}: {'done' if self.done else 'not done'}"
+
+
+class TicketActionReceipt(models.Model):
+    """The answer given to an action sent with an Idempotency-Key: the same key again (a tablet
+    retrying after a lost answer) gets this answer back and the action is not done twice."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=100, help_text="The Idempotency-Key header, unique per user")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    action = models.CharField(max_length=30, help_text="Which action the key was used for")
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["actor", "key"],
+                name="ticketactionreceipt_key_once_per_actor",
+                violation_error_message="This Idempotency-Key was already used.",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.action} on ticket #{self.ticket_id} by {self.actor_id} ({self.key})"
 
 
 class BreakdownSource(models.TextChoices):

@@ -8,7 +8,16 @@ from catalogue.failure_modes import OTHER
 from catalogue.models import SOP, ErrorCode
 from catalogue.selectors import STEPS_IN_ORDER
 from predictor.ml.outcomes import AlertSpan, PlantOutcomes
-from tickets.models import Alert, Breakdown, Ticket, TicketEvent, TicketOutcome, TicketPhoto, TicketStatus
+from tickets.models import (
+    Alert,
+    Breakdown,
+    Ticket,
+    TicketChecklistTick,
+    TicketEvent,
+    TicketOutcome,
+    TicketPhoto,
+    TicketStatus,
+)
 from tickets.permissions import ticket_visibility
 
 
@@ -50,7 +59,23 @@ def ticket_detail_list(*, user) -> QuerySet[Ticket]:
             "events", queryset=TicketEvent.objects.select_related("actor", "assignee", "photo").order_by("at", "id")
         ),
         Prefetch("photos", queryset=TICKET_PHOTOS_IN_ORDER),
+        Prefetch("checklist_ticks", queryset=TicketChecklistTick.objects.select_related("done_by").order_by("step")),
     )
+
+
+def ticket_not_visible_reason(*, user, pk: int) -> str | None:
+    """Why `user` no longer sees ticket `pk` when it exists (a technician's ticket reassigned to a
+    colleague), for the answer to an action their tablet queued; None when there is no such ticket."""
+    ticket = Ticket.objects.select_related("assignee").filter(pk=pk).first()
+    if ticket is None:
+        return None
+    if ticket.assignee_id is not None and ticket.assignee_id != user.pk:
+        who = ticket.assignee.get_full_name() or ticket.assignee.username
+        was_theirs = TicketEvent.objects.filter(ticket=ticket, assignee=user).exists()
+        if was_theirs:
+            return f"Ticket #{pk} is not yours any more: it is assigned to {who}."
+        return f"Ticket #{pk} is assigned to {who}, not to you."
+    return f"Ticket #{pk} is not among the tickets you may see."
 
 
 def ticket_photo_list(*, user, ticket_id: int) -> QuerySet[TicketPhoto]:

@@ -7,6 +7,7 @@ from tickets.apis import (
     AlertMarkFalseApi,
     ReportPredictionQualityApi,
     ReportSummaryApi,
+    TicketChecklistTickApi,
     TicketCommentApi,
     TicketDetailApi,
     TicketListApi,
@@ -23,6 +24,7 @@ urlpatterns = [
     path("tickets/", TicketListApi.as_view(), name="ticket-list"),
     path("tickets/<int:pk>/", TicketDetailApi.as_view(), name="ticket-detail"),
     path("tickets/<int:pk>/comments/", TicketCommentApi.as_view(), name="ticket-comment"),
+    path("tickets/<int:pk>/checklist/<int:step>/", TicketChecklistTickApi.as_view(), name="ticket-checklist-tick"),
     path("tickets/<int:pk>/photos/", TicketPhotoListApi.as_view(), name="ticket-photo-list"),
     path("tickets/<int:pk>/photos/<int:photo_pk>/image/", TicketPhotoImageApi.as_view(), name="ticket-photo-image"),
     path(

@@ -2,9 +2,9 @@
 module a subject, each importing only those below it (an import-linter contract), never the package:
 
     ticks                        the predictor tick's hand-off: predictions and rules, then escalation
-    workflow | machine_reports | rules | photos
+    workflow | machine_reports | rules | photos | receipts
                                  what people do to a ticket | the machines' own error reports | alarm rules
-                                 | photos attached to a ticket
+                                 | photos attached to a ticket | answers kept for an Idempotency-Key
     alerts                       alerts from predictions, acknowledgement, clearing, marking false
     opening | escalation         new tickets and their assignment | tickets nobody started in time
     machines | events            breakdowns | what is pushed to the dashboards
@@ -28,9 +28,11 @@ from tickets.services.escalation import tickets_escalate_overdue
 from tickets.services.machine_reports import MACHINE_REPORT_MAX_AGE, MachineReport, machine_reports_handle
 from tickets.services.opening import ticket_create
 from tickets.services.photos import ticket_photo_add
+from tickets.services.receipts import ticket_action_once
 from tickets.services.ticks import predictions_handle
 from tickets.services.workflow import (
     found_failure_mode_problem,
+    ticket_checklist_tick,
     ticket_comment,
     ticket_reassign,
     ticket_record_edit,
@@ -52,6 +54,8 @@ __all__ = [
     "found_failure_mode_problem",
     "machine_reports_handle",
     "predictions_handle",
+    "ticket_action_once",
+    "ticket_checklist_tick",
     "ticket_comment",
     "ticket_create",
     "ticket_photo_add",

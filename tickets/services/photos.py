@@ -17,12 +17,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models.signals import post_delete
-from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from tickets.models import Ticket, TicketEvent, TicketEventKind, TicketPhoto
 from tickets.permissions import ticket_may_work_on
-from tickets.services.common import at_or_now
+from tickets.services.common import at_or_now, done_at_checked
 from tickets.services.events import ticket_pushed
 
 
@@ -48,8 +47,6 @@ ACCEPTED_NAMES = "JPEG, PNG or WebP"
 MAX_PIXELS = 50_000_000
 THUMBNAIL_LONG_SIDE = 320
 THUMBNAIL_CONTENT_TYPE = "image/jpeg"
-# A tablet's clock may run a little ahead of the server's: a time this close is taken as now.
-CLOCK_SKEW = datetime.timedelta(minutes=2)
 # What survives the re-encoding of image.info: the colours and a palette's transparency, which say
 # nothing about where or when the photo was taken. EXIF, XMP and comments are left behind.
 KEPT_INFO = ("icc_profile", "transparency")
@@ -73,30 +70,6 @@ def _ticket_locked(ticket: Ticket) -> Ticket:
     may add photos is the current one, and a retried upload waits for the first to commit."""
     list(Ticket.objects.select_for_update().filter(pk=ticket.pk).values_list("pk", flat=True))
     return Ticket.objects.select_related("machine").get(pk=ticket.pk)
-
-
-def photo_added_at(
-    *, ticket: Ticket, done_at: datetime.datetime | None, received_at: datetime.datetime
-) -> datetime.datetime:
-    """When the photo was attached: `done_at` from a tablet that queued it offline, else on arrival.
-
-    Refused (naming `done_at`) in the future, past a little clock skew, or before the ticket opened.
-    """
-    if done_at is None:
-        return received_at
-    if done_at > received_at + CLOCK_SKEW:
-        raise _refuse(
-            "done_at",
-            f"{timezone.localtime(done_at):%Y-%m-%d %H:%M:%S} is in the future "
-            f"(the server's time is {timezone.localtime(received_at):%H:%M:%S}): check the device's clock.",
-        )
-    if done_at < ticket.opened_at:
-        raise _refuse(
-            "done_at",
-            f"{timezone.localtime(done_at):%Y-%m-%d %H:%M} is before ticket #{ticket.pk} opened "
-            f"({timezone.localtime(ticket.opened_at):%Y-%m-%d %H:%M}).",
-        )
-    return min(done_at, received_at)
 
 
 def photo_cleaned(data: bytes) -> CleanPhoto:
@@ -179,7 +152,9 @@ def ticket_photo_add(
     ticket = _ticket_locked(ticket)
     if not ticket_may_work_on(actor, ticket):
         raise PermissionDenied("Only the ticket's assignee or a supervisor may add photos to it.")
-    added_at = photo_added_at(ticket=ticket, done_at=done_at, received_at=received_at)
+    added_at = (
+        received_at if done_at is None else done_at_checked(ticket=ticket, done_at=done_at, received_at=received_at)
+    )
     caption = (caption or "").strip()
     caption_limit = TicketPhoto._meta.get_field("caption").max_length
     if len(caption) > caption_limit:
@@ -203,6 +178,7 @@ def ticket_photo_add(
         kind=TicketEventKind.PHOTO_ADDED,
         note=caption,
         at=added_at,
+        received_at=None if done_at is None else received_at,
     )
     photo = TicketPhoto(
         ticket=ticket,

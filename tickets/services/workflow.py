@@ -1,11 +1,18 @@
-"""A ticket's workflow: take, start, resolve, reopen, reassign, comment, edit; each change a TicketEvent."""
+"""A ticket's workflow: take, start, resolve, reopen, reassign, comment, tick its SOP checklist, edit;
+each change a TicketEvent.
+
+Start, resolve, comment and checklist ticks take a `done_at`: the time a tablet did it offline and
+sent it later. It is checked (tickets.services.common.done_at_checked) and becomes the event's `at`,
+with the time the server received it beside it, so the activity shows both.
+"""
 
 import datetime
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import Truncator
 
 from catalogue.models import FailureMode
 from core.roles import Role, user_role
@@ -19,6 +26,7 @@ from tickets.models import (
     Breakdown,
     BreakdownSource,
     Ticket,
+    TicketChecklistTick,
     TicketEvent,
     TicketEventKind,
     TicketOutcome,
@@ -26,7 +34,7 @@ from tickets.models import (
 )
 from tickets.permissions import ticket_may_manage, ticket_may_take, ticket_may_work_on
 from tickets.services.alerts import alert_clear
-from tickets.services.common import WorkflowError, at_or_now, person_name
+from tickets.services.common import WorkflowError, at_or_now, done_at_checked, person_name
 from tickets.services.events import TicketNews, TicketNewsKind, ticket_news, ticket_pushed
 from tickets.services.opening import ticket_assign
 
@@ -66,7 +74,15 @@ def _require_manage(actor, action: str) -> None:
         raise PermissionDenied(f"Only supervisors may {action} a ticket.")
 
 
-def _status_event(ticket: Ticket, *, actor, from_status: str, at: datetime.datetime, note: str = "") -> None:
+def _status_event(
+    ticket: Ticket,
+    *,
+    actor,
+    from_status: str,
+    at: datetime.datetime,
+    received_at: datetime.datetime | None,
+    note: str = "",
+) -> None:
     TicketEvent.objects.create(
         ticket=ticket,
         actor=actor,
@@ -75,7 +91,30 @@ def _status_event(ticket: Ticket, *, actor, from_status: str, at: datetime.datet
         to_status=ticket.status,
         note=note,
         at=at,
+        received_at=received_at,
     )
+
+
+def _when_done(
+    ticket: Ticket,
+    *,
+    at: datetime.datetime | None,
+    done_at: datetime.datetime | None,
+    not_before: datetime.datetime | None = None,
+    not_before_what: str = "",
+) -> tuple[datetime.datetime, datetime.datetime | None]:
+    """(when it was done, when the server received it or None when that is the same instant)."""
+    received_at = at_or_now(at)
+    if done_at is None:
+        return received_at, None
+    when = done_at_checked(
+        ticket=ticket,
+        done_at=done_at,
+        received_at=received_at,
+        not_before=not_before,
+        not_before_what=not_before_what,
+    )
+    return when, received_at
 
 
 def _refuse_unless_status(ticket: Ticket, wanted: str, action: str) -> None:
@@ -114,16 +153,18 @@ def ticket_take(*, ticket: Ticket, actor, at: datetime.datetime | None = None) -
 
 
 @transaction.atomic
-def ticket_start(*, ticket: Ticket, actor, at: datetime.datetime | None = None) -> Ticket:
+def ticket_start(
+    *, ticket: Ticket, actor, at: datetime.datetime | None = None, done_at: datetime.datetime | None = None
+) -> Ticket:
     """open → in_progress: work begins, the machine is under maintenance."""
-    at = at_or_now(at)
     ticket = _ticket_locked(ticket)
     _require_work(actor, ticket, "start")
     _refuse_unless_status(ticket, TicketStatus.OPEN, "started")
+    at, received_at = _when_done(ticket, at=at, done_at=done_at)
     ticket.status = TicketStatus.IN_PROGRESS
     ticket.started_at = at
     ticket.save(update_fields=["status", "started_at", "updated_at"])
-    _status_event(ticket, actor=actor, from_status=TicketStatus.OPEN, at=at)
+    _status_event(ticket, actor=actor, from_status=TicketStatus.OPEN, at=at, received_at=received_at)
     machine_status_set(machine=ticket.machine, status=MachineStatus.MAINTENANCE, at=at)
     ticket_pushed(ticket, "started")
     return ticket
@@ -155,14 +196,17 @@ def ticket_resolve(
     notes: str,
     found_failure_mode: str = "",
     at: datetime.datetime | None = None,
+    done_at: datetime.datetime | None = None,
 ) -> Ticket:
     """in_progress → resolved with an outcome, the failure mode found and notes: records the
     downtime, ends the machine's breakdown (or records one, for a confirmed failure), clears the
     alert, and the machine runs again."""
-    at = at_or_now(at)
     ticket = _ticket_locked(ticket)
     _require_work(actor, ticket, "resolve")
     _refuse_unless_status(ticket, TicketStatus.IN_PROGRESS, "resolved")
+    at, received_at = _when_done(
+        ticket, at=at, done_at=done_at, not_before=ticket.started_at, not_before_what="was started"
+    )
     if outcome not in TicketOutcome.values:
         raise WorkflowError(f"The outcome must be one of {', '.join(TicketOutcome.values)}; got {outcome!r}.")
     found_failure_mode = found_failure_mode or ""
@@ -212,7 +256,12 @@ def ticket_resolve(
     )
     label = TicketOutcome(outcome).label
     _status_event(
-        ticket, actor=actor, from_status=TicketStatus.IN_PROGRESS, at=at, note=f"{label}{_found(ticket)}: {notes}"
+        ticket,
+        actor=actor,
+        from_status=TicketStatus.IN_PROGRESS,
+        at=at,
+        received_at=received_at,
+        note=f"{label}{_found(ticket)}: {notes}",
     )
     for alert in (
         Alert.objects.filter(machine=ticket.machine, status__in=ALERT_OPEN_STATUSES)
@@ -305,15 +354,70 @@ def ticket_reassign(*, ticket: Ticket, actor, assignee, at: datetime.datetime | 
 
 
 @transaction.atomic
-def ticket_comment(*, ticket: Ticket, actor, text: str, at: datetime.datetime | None = None) -> TicketEvent:
-    at = at_or_now(at)
+def ticket_comment(
+    *,
+    ticket: Ticket,
+    actor,
+    text: str,
+    at: datetime.datetime | None = None,
+    done_at: datetime.datetime | None = None,
+) -> TicketEvent:
     ticket = _ticket_locked(ticket)
     _require_work(actor, ticket, "comment on")
     text = (text or "").strip()
     if not text:
         raise WorkflowError("A comment needs some text.")
-    event = TicketEvent.objects.create(ticket=ticket, actor=actor, kind=TicketEventKind.COMMENTED, note=text, at=at)
+    at, received_at = _when_done(ticket, at=at, done_at=done_at)
+    event = TicketEvent.objects.create(
+        ticket=ticket, actor=actor, kind=TicketEventKind.COMMENTED, note=text, at=at, received_at=received_at
+    )
     ticket.save(update_fields=["updated_at"])
     ticket_pushed(ticket, "commented")
-    ticket_news(TicketNews(ticket, TicketNewsKind.COMMENTED, at=at, actor_id=actor.pk, comment=text))
+    # News when it reaches the server: a comment written offline an hour ago is still new to the assignee.
+    news_at = received_at or at
+    ticket_news(TicketNews(ticket, TicketNewsKind.COMMENTED, at=news_at, actor_id=actor.pk, comment=text))
     return event
+
+
+@transaction.atomic
+def ticket_checklist_tick(
+    *,
+    ticket: Ticket,
+    actor,
+    step: int,
+    done: bool,
+    at: datetime.datetime | None = None,
+    done_at: datetime.datetime | None = None,
+) -> TicketChecklistTick:
+    """Tick (or untick) step number `step` of the ticket's SOP, kept on the server with who and when.
+
+    Ticks sent late from a tablet may arrive out of order: the latest by `done_at` wins, and an
+    older one changes nothing (no event). A resolved ticket's checklist is closed (WorkflowError);
+    a step its SOP does not have is a ValidationError naming `step`.
+    """
+    ticket = _ticket_locked(ticket)
+    _require_work(actor, ticket, "tick the checklist of")
+    if ticket.status == TicketStatus.RESOLVED:
+        raise WorkflowError(f"Ticket #{ticket.pk}'s checklist cannot be changed: the ticket is resolved.")
+    sop_step = ticket.sop.steps.filter(order=step).first() if ticket.sop_id else None
+    if sop_step is None:
+        raise ValidationError({"step": [f"Ticket #{ticket.pk}'s SOP has no step {step}."]})
+    at, received_at = _when_done(ticket, at=at, done_at=done_at)
+    tick = TicketChecklistTick.objects.filter(ticket=ticket, step=step).first()
+    if tick is not None and tick.done_at > at:
+        return tick
+    if tick is None:
+        tick = TicketChecklistTick(ticket=ticket, step=step)
+    tick.done, tick.done_at, tick.done_by = done, at, actor
+    tick.save()
+    TicketEvent.objects.create(
+        ticket=ticket,
+        actor=actor,
+        kind=TicketEventKind.CHECKLIST_TICKED,
+        note=f"Step {step} {'done' if done else 'not done'}: {Truncator(sop_step.instruction).chars(120)}",
+        at=at,
+        received_at=received_at,
+    )
+    ticket.save(update_fields=["updated_at"])
+    ticket_pushed(ticket, "checklist_ticked")
+    return tick

@@ -14,7 +14,9 @@ def ticket(pump):
     return ticket_create(machine=pump, title="Coupling rattles", at=AT)
 
 
-@pytest.mark.parametrize(("action", "fields"), [("comments", {"text"}), ("reassign", {"assignee"}), ("take", set())])
+@pytest.mark.parametrize(
+    ("action", "fields"), [("comments", {"text", "done_at"}), ("reassign", {"assignee"}), ("take", set())]
+)
 def test_options_on_a_ticket_action_describes_what_its_post_takes(ticket, api_client, supervisor, action, fields):
     api_client.force_authenticate(supervisor)
 
@@ -29,3 +31,12 @@ def test_options_to_someone_who_may_not_post_is_refused(ticket, api_client, mana
     api_client.force_authenticate(manager)
 
     assert api_client.options(f"/api/tickets/{ticket.pk}/{action}/").status_code == 403
+
+
+def test_options_on_a_checklist_step_describes_what_its_put_takes(ticket, api_client, supervisor):
+    api_client.force_authenticate(supervisor)
+
+    response = api_client.options(f"/api/tickets/{ticket.pk}/checklist/1/")
+
+    assert response.status_code == 200
+    assert set(response.json()["actions"]["PUT"]) == {"done", "done_at"}

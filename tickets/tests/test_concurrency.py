@@ -1,5 +1,6 @@
 """Races between real transactions: two predictor processes scoring the same sick machine at once
-make one alert and one ticket; two technicians taking the same ticket at once make one winner.
+make one alert and one ticket; two technicians taking the same ticket at once make one winner; a
+tablet's retry that overtakes its first request does the action once.
 
 Two real transactions on two connections (threads), started together with a barrier.
 """
@@ -11,8 +12,15 @@ from django.db import IntegrityError, connection, connections, transaction
 
 from core.roles import Role
 from core.tests.factories import UserFactory
-from tickets.models import Alert, AlertSource, Ticket, TicketEventKind
-from tickets.services import WorkflowError, alerts_from_predictions, ticket_create, ticket_take
+from tickets.models import Alert, AlertSource, Ticket, TicketActionReceipt, TicketEventKind
+from tickets.services import (
+    WorkflowError,
+    alerts_from_predictions,
+    ticket_action_once,
+    ticket_comment,
+    ticket_create,
+    ticket_take,
+)
 from tickets.tests.conftest import AT
 
 pytestmark = [
@@ -103,3 +111,25 @@ def test_two_technicians_taking_the_same_ticket_at_once_make_one_winner_and_one_
     taken = ticket.events.filter(kind=TicketEventKind.ASSIGNED, actor__isnull=False)
     assert [(event.actor, event.assignee) for event in taken] == [(ticket.assignee, ticket.assignee)]
     assert loser not in {event.actor for event in ticket.events.all()}
+
+
+def test_two_requests_with_the_same_idempotency_key_at_once_comment_once_and_answer_alike(pump):
+    technician = UserFactory(username="tech-offline", role=Role.TECHNICIAN)
+    ticket = ticket_create(machine=pump, title="Coupling rattles", assignee=technician, at=AT)
+    answers = []
+
+    def send_comment():
+        def perform():
+            event = ticket_comment(ticket=ticket, actor=technician, text="Coupling replaced")
+            return 201, {"event": event.pk}
+
+        answers.append(
+            ticket_action_once(actor=technician, key="tablet-1", ticket=ticket, action="comment", perform=perform)
+        )
+
+    errors = run_together(send_comment, send_comment, read=lambda: list(TicketActionReceipt.objects.all()))
+
+    assert errors == []
+    assert len(answers) == 2
+    assert answers[0] == answers[1]
+    assert ticket.events.filter(kind=TicketEventKind.COMMENTED).count() == 1

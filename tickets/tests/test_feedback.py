@@ -140,7 +140,7 @@ def test_the_migration_leaves_tickets_resolved_before_it_without_a_mode_found():
         assert Alert.objects.filter(pk=alert.pk, marked_false_at__isnull=True, marked_false_reason="").exists()
     finally:
         # Going back to 0003 unapplied what depends on the later tickets' migrations (notifications'
-        # tables): the tests after this one need the whole schema again.
+        # tables) and the later columns: the tests after this one need the whole schema again.
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())
 

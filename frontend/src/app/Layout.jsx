@@ -1,8 +1,11 @@
+import { useEffect } from 'react';
 import { Link, NavLink, Outlet, useNavigate } from 'react-router';
 import ConnectionStatus from '../components/ConnectionStatus.jsx';
+import OfflineStatus from '../components/OfflineStatus.jsx';
 import AlertBanner from '../features/alerts/components/AlertBanner.jsx';
 import { useLogout } from '../features/auth/hooks/useCurrentUser.js';
 import NotificationBell from '../features/notifications/components/NotificationBell.jsx';
+import { useOfflineQueue } from '../lib/offline/OfflineQueueProvider.jsx';
 import { mayReadReports, mayWatchPlant, ROLES } from '../lib/roles.js';
 import { PlantEventsProvider, usePlantSocket } from './PlantEvents.jsx';
 
@@ -65,7 +68,16 @@ function UserMenu({ user }) {
   );
 }
 
+/** The offline queue shows and sends the signed-in user's actions: look again when that changes. */
+function useOfflineQueueOwner(username) {
+  const { queue } = useOfflineQueue();
+  useEffect(() => {
+    queue?.load().then(() => navigator.onLine && queue.flush());
+  }, [queue, username]);
+}
+
 export default function Layout({ user }) {
+  useOfflineQueueOwner(user.username);
   return (
     <PlantEventsProvider>
       <div className="shell">
@@ -79,6 +91,7 @@ export default function Layout({ user }) {
             </div>
             <Navigation user={user} />
             <div className="topbar__right">
+              <OfflineStatus />
               <SocketStatus />
               <NotificationBell />
               <UserMenu user={user} />

@@ -1,6 +1,6 @@
 // The one API client: same-origin JSON requests with the Django session, the CSRF token on writes,
 // and errors turned into messages a person can read. A FormData body (a file upload) is sent as
-// multipart, as the browser encodes it.
+// multipart, as the browser encodes it. `options.headers` adds headers (an Idempotency-Key).
 
 export class ApiError extends Error {
   constructor(message, { status, body } = {}) {
@@ -70,8 +70,8 @@ export function apiUrl(path, params) {
   return `${path}${queryString(params)}`;
 }
 
-async function request(path, { method = 'GET', params, body, signal } = {}) {
-  const headers = { Accept: 'application/json' };
+async function request(path, { method = 'GET', params, body, signal, headers: extraHeaders } = {}) {
+  const headers = { Accept: 'application/json', ...extraHeaders };
   const multipart = body instanceof FormData;
   if (method !== 'GET') {
     // Multipart: the browser writes the Content-Type itself, with the boundary it chose.
@@ -92,8 +92,10 @@ async function request(path, { method = 'GET', params, body, signal } = {}) {
     throw new ApiError('Could not reach the MaintainX server. Check the connection and try again.', { status: 0 });
   }
   const date = response.headers.get('Date');
-  if (date) {
-    const serverMs = Date.parse(date);
+  // A copy the service worker kept from an earlier visit carries that visit's Date, not now's.
+  if (date && !response.headers.get('X-MaintainX-Offline-Copy')) {
+    // The header has whole seconds: the server's time was within the second after it, so take its middle.
+    const serverMs = Date.parse(date) + 500;
     if (!Number.isNaN(serverMs)) serverClockOffsetMs = serverMs - Date.now();
   }
   if (response.status === 204) return null;

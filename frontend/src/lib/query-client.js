@@ -9,6 +9,9 @@ export function createQueryClient() {
         staleTime: 10_000,
         retry: (failures, error) => failures < 2 && !(error?.status >= 400 && error?.status < 500),
         refetchOnWindowFocus: false,
+        // Fetch even when the browser says it is offline: the service worker answers from its
+        // cache what an earlier visit loaded (frontend/public/sw.js), so the tablet still reads it.
+        networkMode: 'offlineFirst',
       },
     },
   });

@@ -11,3 +11,11 @@ export async function registerServiceWorker(container = globalThis.navigator?.se
     return null;
   }
 }
+
+/**
+ * Asks the service worker to drop the API answers it kept for offline reading (frontend/public/sw.js),
+ * when the user signs out: the next person on this tablet does not see them.
+ */
+export function forgetOfflineData(container = globalThis.navigator?.serviceWorker) {
+  container?.controller?.postMessage({ type: 'forget-offline-data' });
+}

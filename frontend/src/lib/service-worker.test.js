@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { registerServiceWorker } from './service-worker.js';
+import { forgetOfflineData, registerServiceWorker } from './service-worker.js';
 
 describe('registerServiceWorker', () => {
   it('registers /sw.js for the whole site', async () => {
@@ -18,5 +18,18 @@ describe('registerServiceWorker', () => {
     const container = { register: vi.fn().mockRejectedValue(new Error('insecure origin')) };
     await expect(registerServiceWorker(container)).resolves.toBeNull();
     expect(warn).toHaveBeenCalled();
+  });
+});
+
+describe('forgetOfflineData', () => {
+  it('asks the controlling worker to drop the kept API answers', () => {
+    const controller = { postMessage: vi.fn() };
+    forgetOfflineData({ controller });
+    expect(controller.postMessage).toHaveBeenCalledWith({ type: 'forget-offline-data' });
+  });
+
+  it('does nothing where no worker controls the page', () => {
+    expect(() => forgetOfflineData({ controller: null })).not.toThrow();
+    expect(() => forgetOfflineData(undefined)).not.toThrow();
   });
 });

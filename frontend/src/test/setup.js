@@ -1,4 +1,6 @@
 import { cleanup } from '@testing-library/react';
+// IndexedDB, in memory, for the offline action queue (lib/offline): jsdom has none.
+import 'fake-indexeddb/auto';
 import { afterEach } from 'vitest';
 
 // jsdom draws nothing: say so the way a browser without canvas would (getContext gives null), so

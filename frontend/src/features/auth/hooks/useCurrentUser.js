@@ -1,5 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { fetchMe, login, logout } from '../api/auth.js';
+import { forgetOfflineData } from '../../../lib/service-worker.js';
 
 export const ME_KEY = ['me'];
 
@@ -23,6 +24,7 @@ export function useLogout() {
   return useMutation({
     mutationFn: logout,
     onSettled: () => {
+      forgetOfflineData();
       queryClient.clear();
       queryClient.setQueryData(ME_KEY, null);
     },

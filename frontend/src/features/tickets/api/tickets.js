@@ -4,24 +4,7 @@ export const fetchTickets = (params) => api.get('/api/tickets/', { limit: 100, .
 
 export const fetchTicket = (id) => api.get(`/api/tickets/${id}/`);
 
-/**
- * `{status: "in_progress"}` starts it; `{status: "resolved", outcome, found_failure_mode, notes}` resolves
- * it (the failure mode found: required for a confirmed failure or a preventive fix, empty for a false alarm).
- */
-export const changeTicketStatus = (id, change) => api.patch(`/api/tickets/${id}/`, change);
-
-export const commentOnTicket = (id, text) => api.post(`/api/tickets/${id}/comments/`, { text });
-
-/**
- * Attach a photo (a File from the camera or the gallery) with an optional caption; answers the photo.
- * The server checks it by its content and refuses (400, `image: …`) what is not a whole JPEG, PNG or WebP.
- */
-export function addTicketPhoto(id, { file, caption }) {
-  const form = new FormData();
-  form.append('image', file);
-  if (caption) form.append('caption', caption);
-  return api.post(`/api/tickets/${id}/photos/`, form);
-}
+// Start, resolve, comment, checklist ticks and photos go through ./offline-actions.js, which works offline.
 
 /** An open ticket nobody has becomes mine; answers the ticket as I now see it. */
 export const takeTicket = (id) => api.post(`/api/tickets/${id}/take/`);

@@ -1,41 +1,21 @@
-import { useEffect, useState } from 'react';
-
-function storageKey(ticketId) {
-  return `maintainx.sop-checklist.${ticketId}`;
-}
-
-function loadChecked(ticketId) {
-  try {
-    return new Set(JSON.parse(window.localStorage.getItem(storageKey(ticketId)) ?? '[]'));
-  } catch {
-    return new Set();
-  }
-}
+import { useTickChecklistStep } from '../hooks/useTickets.js';
 
 /**
- * The SOP's steps as a checklist. Ticks are the technician's own progress on this device (kept in
- * the browser), not a record: the ticket's audit trail holds what was done.
+ * The SOP's steps as a checklist. Each tick is kept on the server (with who and when, and a line in
+ * the activity); offline it waits in the tablet's queue and shows as ticked meanwhile.
  */
-export default function SopChecklist({ ticketId, sop, editable }) {
-  const [checked, setChecked] = useState(() => loadChecked(ticketId));
-
-  useEffect(() => {
-    try {
-      window.localStorage.setItem(storageKey(ticketId), JSON.stringify([...checked]));
-    } catch {
-      // Private mode or a full storage: the ticks last as long as the page.
-    }
-  }, [ticketId, checked]);
+export default function SopChecklist({ ticket, editable }) {
+  const sop = ticket.sop;
+  const tick = useTickChecklistStep(ticket.id);
+  const ticks = new Map((ticket.checklist ?? []).map((item) => [item.step, item]));
+  // The tick being sent shows at once; the ticket's answer replaces it.
+  if (tick.isPending) ticks.set(tick.variables.step, tick.variables);
+  const checked = new Set([...ticks.values()].filter((item) => item.done).map((item) => item.step));
 
   if (!sop) return <p className="muted">No published procedure for this error code yet; ask a supervisor.</p>;
 
   function toggle(order) {
-    setChecked((current) => {
-      const next = new Set(current);
-      if (next.has(order)) next.delete(order);
-      else next.add(order);
-      return next;
-    });
+    tick.mutate({ step: order, done: !checked.has(order) });
   }
 
   const done = sop.steps.filter((step) => checked.has(step.order)).length;
@@ -52,7 +32,11 @@ export default function SopChecklist({ ticketId, sop, editable }) {
       </div>
       <ol className="sop__steps">
         {sop.steps.map((step) => (
-          <li key={step.order} className={checked.has(step.order) ? 'sop__step sop__step--done' : 'sop__step'}>
+          <li
+            key={step.order}
+            className={checked.has(step.order) ? 'sop__step sop__step--done' : 'sop__step'}
+            data-waiting={ticks.get(step.order)?.queued ? 'true' : undefined}
+          >
             <label>
               <input
                 type="checkbox"
@@ -70,11 +54,17 @@ export default function SopChecklist({ ticketId, sop, editable }) {
                     {step.estimated_minutes ? `${step.estimated_minutes} min` : ''}
                   </span>
                 )}
+                {ticks.get(step.order)?.queued && <span className="muted small">Waiting to be sent</span>}
               </span>
             </label>
           </li>
         ))}
       </ol>
+      {tick.isError && (
+        <p className="form-error" role="alert">
+          {tick.error.message}
+        </p>
+      )}
     </div>
   );
 }

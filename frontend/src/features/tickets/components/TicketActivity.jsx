@@ -14,6 +14,17 @@ function describe(event) {
   return event.note || event.kind;
 }
 
+/** When it was done, and for what a tablet sent later, when the server received it. */
+function When({ event }) {
+  return (
+    <span className="activity__when">
+      {dateTime(event.at)}
+      {event.received_at && <span className="activity__offline muted small">done offline · received {dateTime(event.received_at)}</span>}
+      {event.queued && <span className="activity__offline activity__offline--waiting small">waiting to be sent</span>}
+    </span>
+  );
+}
+
 /** The ticket's audit trail, oldest first, and a comment box for those who may comment. */
 export default function TicketActivity({ ticket }) {
   const comment = useCommentOnTicket(ticket.id);
@@ -29,8 +40,11 @@ export default function TicketActivity({ ticket }) {
     <div className="activity">
       <ol className="activity__list">
         {ticket.events.map((event, index) => (
-          <li key={`${event.at}-${index}`} className={`activity__item activity__item--${event.kind}`}>
-            <span className="activity__when">{dateTime(event.at)}</span>
+          <li
+            key={`${event.at}-${index}`}
+            className={`activity__item activity__item--${event.kind}${event.queued ? ' activity__item--queued' : ''}`}
+          >
+            <When event={event} />
             <span className="activity__who">{event.actor ?? 'MaintainX'}</span>
             <span className="activity__what">
               {describe(event)}

@@ -5,6 +5,7 @@ import { dateTime, percent, rulRange } from '../../../lib/format.js';
 import { OUTCOMES, STATUS_LABELS, failureModeLabel } from '../api/tickets.js';
 import { useTicket } from '../hooks/useTickets.js';
 import EvidenceChart from './EvidenceChart.jsx';
+import QueuedActions from './QueuedActions.jsx';
 import SopChecklist from './SopChecklist.jsx';
 import TicketActions from './TicketActions.jsx';
 import TicketActivity from './TicketActivity.jsx';
@@ -57,6 +58,9 @@ export default function TicketDetailPage({ id }) {
     return (
       <section className="page">
         <ErrorState error={ticket.error} onRetry={ticket.refetch} title={`Could not load ticket #${id}`} />
+        {/* A ticket reassigned while the tablet was offline is gone from this technician's view: what
+            they did on it is still shown, with the reason it was not accepted. */}
+        <QueuedActions ticketId={id} />
         <Link to="/tickets">Back to the tickets</Link>
       </section>
     );
@@ -89,11 +93,12 @@ export default function TicketDetailPage({ id }) {
 
       <div className="ticket-page__grid">
         <div className="ticket-page__main">
+          <QueuedActions ticketId={data.id} />
           <TicketActions ticket={data} />
           {data.status === 'resolved' && <Resolution ticket={data} />}
           <section className="card">
             <h2>Procedure</h2>
-            <SopChecklist ticketId={data.id} sop={data.sop} editable={working} />
+            <SopChecklist ticket={data} editable={working} />
           </section>
           <section className="card">
             <h2>Photos</h2>

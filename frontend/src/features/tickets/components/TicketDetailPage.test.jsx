@@ -1,4 +1,4 @@
-import { screen, within } from '@testing-library/react';
+import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { csrfRoute, fakeServer, reply } from '../../../test/fakes.js';
@@ -77,6 +77,11 @@ describe('TicketDetailPage', () => {
         });
         return current;
       },
+      'PUT /api/tickets/12/checklist/1/': (request) => {
+        const tick = { step: 1, done: request.body.done, done_at: '2026-11-27T09:06:00Z', done_by: 'tech2' };
+        current = { ...current, checklist: [tick] };
+        return tick;
+      },
     });
   });
 
@@ -99,7 +104,12 @@ describe('TicketDetailPage', () => {
     expect(screen.queryByRole('button', { name: 'Start work' })).toBeNull();
     const [firstStep] = screen.getAllByRole('checkbox');
     await userEvent.click(firstStep);
-    expect(within(form.ownerDocument.body).getByLabelText('Steps done').textContent).toMatch(/^1 \/ 2 steps/);
+    // The tick is kept on the server, and the page shows what the server kept.
+    const put = server.requests.find((r) => r.method === 'PUT');
+    expect([put.path, put.body]).toEqual(['/api/tickets/12/checklist/1/', { done: true }]);
+    await waitFor(() =>
+      expect(within(form.ownerDocument.body).getByLabelText('Steps done').textContent).toMatch(/^1 \/ 2 steps/),
+    );
   });
 
   it('resolves with an outcome and notes', async () => {

@@ -2,7 +2,7 @@ import { Link } from 'react-router';
 import { EmptyState, QueryState } from '../../../components/States.jsx';
 import { since } from '../../../lib/format.js';
 import { STATUS_LABELS } from '../api/tickets.js';
-import { useTickets } from '../hooks/useTickets.js';
+import { useTickets, useTicketsKeptForOffline } from '../hooks/useTickets.js';
 
 /** One ticket, linked to its page; `action` (a button) sits beside the link, not inside it. */
 export function TicketRow({ ticket, action = null }) {
@@ -32,6 +32,7 @@ export function TicketRow({ ticket, action = null }) {
 /** Tickets matching `params` (the API's filters), or the empty message; `rowAction(ticket)` adds a button to each. */
 export default function TicketList({ params, empty, loading = 'Loading tickets…', rowAction }) {
   const tickets = useTickets(params);
+  useTicketsKeptForOffline(tickets.data, params.mine === true);
   return (
     <QueryState query={tickets} loading={loading} errorTitle="Could not load tickets">
       {(page) =>

@@ -1,13 +1,9 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import {
-  addTicketPhoto,
-  changeTicketStatus,
-  commentOnTicket,
-  fetchTicket,
-  fetchTickets,
-  fetchTicketsChangedSince,
-  takeTicket,
-} from '../api/tickets.js';
+import { useEffect } from 'react';
+import { useOfflineQueue } from '../../../lib/offline/OfflineQueueProvider.jsx';
+import { ticketWithQueued } from '../../../lib/offline/ticket-view.js';
+import { sendTicketAction } from '../api/offline-actions.js';
+import { fetchTicket, fetchTickets, fetchTicketsChangedSince, takeTicket } from '../api/tickets.js';
 
 export const ticketKeys = {
   all: ['tickets'],
@@ -20,32 +16,77 @@ export function useTickets(params, { enabled = true } = {}) {
   return useQuery({ queryKey: ticketKeys.list(params), queryFn: () => fetchTickets(params), enabled });
 }
 
-export function useTicket(id) {
-  return useQuery({ queryKey: ticketKeys.detail(id), queryFn: () => fetchTicket(id) });
+/**
+ * Fetches each listed ticket in full once, when `keep` says so (the technician's own tickets): the
+ * service worker keeps the answers, so each one's SOP and evidence can be read offline later,
+ * whether or not its page was opened while online.
+ */
+export function useTicketsKeptForOffline(page, keep) {
+  const queryClient = useQueryClient();
+  useEffect(() => {
+    if (!keep || !page || !globalThis.navigator?.onLine) return;
+    for (const ticket of page.results) {
+      queryClient.prefetchQuery({ queryKey: ticketKeys.detail(ticket.id), queryFn: () => fetchTicket(ticket.id) });
+    }
+  }, [queryClient, page, keep]);
 }
 
-function useTicketMutation(id, mutationFn) {
+/** The ticket as the server last said, with the technician's actions still waiting to be sent
+ * applied (lib/offline): what was done offline shows at once, marked as waiting. */
+export function useTicket(id) {
+  const query = useQuery({ queryKey: ticketKeys.detail(id), queryFn: () => fetchTicket(id) });
+  const { actions } = useOfflineQueue();
+  return query.data ? { ...query, data: ticketWithQueued(query.data, actions) } : query;
+}
+
+/**
+ * An action on the ticket that works offline: sent at once when the server can be reached, queued
+ * (lib/offline/queue.js) when it cannot, and sent with the time it was done when the network
+ * returns. The mutation's data is `{queued, result}`.
+ */
+function useTicketAction(id, type, toPayload) {
   const queryClient = useQueryClient();
+  const { queue } = useOfflineQueue();
   return useMutation({
-    mutationFn,
-    onSuccess: (result) => {
+    // The queue decides what to do without a network: the mutation must not wait for one.
+    networkMode: 'always',
+    mutationFn: async (input) => {
+      const submitted = { ticketId: Number(id), type, payload: await toPayload(input) };
+      if (queue) return queue.submit(submitted);
+      // Outside the offline provider (a page rendered alone): straight to the server.
+      const result = await sendTicketAction({ ...submitted, key: crypto.randomUUID() }, { live: true });
+      return { queued: false, result };
+    },
+    onSuccess: ({ queued, result }) => {
+      if (queued) return;
       if (result?.actions) queryClient.setQueryData(ticketKeys.detail(id), result);
       queryClient.invalidateQueries({ queryKey: ticketKeys.all });
     },
   });
 }
 
-export const useStartTicket = (id) => useTicketMutation(id, () => changeTicketStatus(id, { status: 'in_progress' }));
+export const useStartTicket = (id) => useTicketAction(id, 'start', () => ({}));
 
 export const useResolveTicket = (id) =>
-  useTicketMutation(id, ({ outcome, foundFailureMode, notes }) =>
-    changeTicketStatus(id, { status: 'resolved', outcome, found_failure_mode: foundFailureMode, notes }),
-  );
+  useTicketAction(id, 'resolve', ({ outcome, foundFailureMode, notes }) => ({
+    outcome,
+    found_failure_mode: foundFailureMode,
+    notes,
+  }));
 
-export const useCommentOnTicket = (id) => useTicketMutation(id, (text) => commentOnTicket(id, text));
+export const useCommentOnTicket = (id) => useTicketAction(id, 'comment', (text) => ({ text }));
+
+/** `mutate({step, done})`: a step of the SOP checklist, kept on the server. */
+export const useTickChecklistStep = (id) => useTicketAction(id, 'tick', ({ step, done }) => ({ step, done }));
 
 /** `mutate({file, caption})`: the ticket is fetched again, with the photo in its list and its activity. */
-export const useAddTicketPhoto = (id) => useTicketMutation(id, (photo) => addTicketPhoto(id, photo));
+export const useAddTicketPhoto = (id) =>
+  useTicketAction(id, 'photo', async ({ file, caption }) => ({
+    // Its bytes rather than the File: every browser keeps an ArrayBuffer in IndexedDB (older
+    // Safari kept no Blob), and the upload is made again from them.
+    image: { bytes: await file.arrayBuffer(), name: file.name, type: file.type },
+    caption,
+  }));
 
 /** Take an unassigned ticket: `mutate(id)`, so that one list can offer it on every row. */
 export function useTakeTicket() {
