@@ -54,6 +54,10 @@ class ListenerConfig:
     shutdown_grace: float = 10.0
     # How often the payload sources a supervisor edits in the admin are read again.
     sources_refresh: float = 30.0
+    # On stop, after leaving the shared group: the broker's answer, then how long nothing may arrive
+    # before what was already on its way to this listener counts as all stored.
+    share_leave_timeout: float = 10.0
+    share_drain_quiet: float = 1.0
 
     def __post_init__(self):
         # A batch is acked only once committed, so it must fit in the window with room for the
@@ -199,6 +203,8 @@ class TelemetryListener:
         self._stop_requested_at: float | None = None
         self.client: TelemetryClient | None = None
         self._subscribed_to: list[str] = []
+        self._share_leave_mid: int | None = None
+        self._shares_left = threading.Event()
 
     # --- network thread -----------------------------------------------------------------------
 
@@ -285,8 +291,50 @@ class TelemetryListener:
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self.subscribed.clear()
+        if reason_code == "Session taken over":
+            logger.error(
+                "another client connected as %s and took this listener's session: give each listener its "
+                "own --client-id",
+                self.config.client_id,
+            )
         if not self._stop.is_set():
             logger.warning("lost the broker at %s (%s); reconnecting", self.config.broker, reason_code)
+
+    def _on_unsubscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        if mid == self._share_leave_mid:
+            self._shares_left.set()
+
+    def shares_leave(self, client: TelemetryClient, *, drain: bool = True) -> bool:
+        """On stop, in a shared group: unsubscribe from the group's shares, then (`drain`) store and ack
+        what was already on its way here until nothing has come for `share_drain_quiet`. False when
+        the database stayed down: what is left stays unacknowledged in this listener's session, and is
+        delivered when a listener with its client id connects again.
+
+        Mosquitto (2.0.11, telemetry/tests/test_listener_scale.py) keeps giving a member of a shared
+        subscription its turn while it is disconnected: a persistent session queues that member's
+        share until it comes back. A listener that goes away for good must therefore leave the group
+        before disconnecting, or its share of the plant would wait in its session for a week.
+        """
+        shares = [topic for topic in self._subscribed_to if topic.startswith("$share/")]
+        if not shares or not client.is_connected():
+            return True
+        self._shares_left.clear()
+        result, self._share_leave_mid = client.unsubscribe(shares)
+        left = result == mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS and self._shares_left.wait(self.config.share_leave_timeout)
+        if left:
+            self._subscribed_to = [topic for topic in self._subscribed_to if topic not in shares]
+            logger.info("left the shared group: unsubscribed from %s", ", ".join(shares))
+        else:
+            logger.warning("could not leave the shared group %s; the broker keeps this listener's share", shares)
+        if not drain:
+            return False
+        # Still in the group, messages would never stop coming: only what is here is stored.
+        while left and (batch := self._batcher.take(timeout=self.config.share_drain_quiet)):
+            if not self.batch_commit(batch, ack=client.ack_many):
+                return False
+        # take() hands out nothing when its wait ends before a batch is due: what came last is here.
+        remaining = self._batcher.take_all()
+        return self.batch_commit(remaining, ack=client.ack_many) if remaining else True
 
     # --- writer: the thread that calls run() ---------------------------------------------------
 
@@ -367,6 +415,7 @@ class TelemetryListener:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
+        client.on_unsubscribe = self._on_unsubscribe
         client.on_message = self._on_message
         self.client = client
         self.directory.reload()
@@ -395,6 +444,8 @@ class TelemetryListener:
                     next_sources = self._clock() + self.config.sources_refresh
             remaining = self._batcher.take_all()
             flushed = self.batch_commit(remaining, ack=client.ack_many) if remaining else True
+            # Left even when the database is down: new messages then go to the other listeners.
+            flushed = self.shares_leave(client, drain=flushed) and flushed
         finally:
             client.disconnect()
             client.loop_stop()
