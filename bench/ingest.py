@@ -54,6 +54,9 @@ TELEMETRY_SUBSCRIBER_ID = "bench-raw-telemetry-client"
 SUBSCRIBER_CLIENTS = {"paho": mqtt.Client, "telemetry": TelemetryClient}
 LISTENER_ID = "bench-listener"
 SHARED_GROUP = "bench"
+# Its own name per run: two runs on one server at once (two checkouts) would otherwise drop and
+# fill each other's database, and count each other's rows.
+DATABASE_NAME = f"maintainx_bench_{os.getpid()}"
 
 
 @dataclass(frozen=True)
@@ -407,7 +410,7 @@ def main() -> None:
 
     (PROJECT_ROOT / "var").mkdir(exist_ok=True)
     readings = bench_readings(args.readings, args.machines)
-    database_url = database_prepare(args.database_url, "maintainx_bench", args.machines)
+    database_url = database_prepare(args.database_url, DATABASE_NAME, args.machines)
     results: dict[str, list[dict]] = {}
     try:
         for shape in shapes:
@@ -420,7 +423,7 @@ def main() -> None:
             ]
     finally:
         with psycopg.connect(args.database_url, autocommit=True) as conn:
-            conn.execute('DROP DATABASE IF EXISTS "maintainx_bench" WITH (FORCE)')
+            conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)')
     for shape in shapes:
         report(shape, results[shape.name], readings=len(readings), machines=args.machines, protocol=args.protocol)
     summary(shapes, results)

@@ -48,7 +48,8 @@ from benchdb import database_drop, database_recreate  # noqa: E402
 # TensorFlow's start-up chatter would bury the figures.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-DATABASE_NAME = "maintainx_bench_scoring"
+# Its own name per run: two runs on one server at once (two checkouts) would drop each other's database.
+DATABASE_NAME = f"maintainx_bench_scoring_{os.getpid()}"
 LIMIT_SECONDS = 1.0
 DEMO_MACHINES = 24
 # Added machines sort after the demo plant's M-001…M-024, so training simulates those 24.
