@@ -291,12 +291,6 @@ class TelemetryListener:
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self.subscribed.clear()
-        if reason_code == "Session taken over":
-            logger.error(
-                "another client connected as %s and took this listener's session: give each listener its "
-                "own --client-id",
-                self.config.client_id,
-            )
         if not self._stop.is_set():
             logger.warning("lost the broker at %s (%s); reconnecting", self.config.broker, reason_code)
 
