@@ -203,8 +203,8 @@ class TelemetryListener:
         self._stop_requested_at: float | None = None
         self.client: TelemetryClient | None = None
         self._subscribed_to: list[str] = []
-        self._share_leave_mid: int | None = None
-        self._shares_left = threading.Event()
+        # Packet ids of the unsubscriptions the broker confirmed (written by the network thread).
+        self._unsubscribe_acks: set[int] = set()
 
     # --- network thread -----------------------------------------------------------------------
 
@@ -295,8 +295,16 @@ class TelemetryListener:
             logger.warning("lost the broker at %s (%s); reconnecting", self.config.broker, reason_code)
 
     def _on_unsubscribe(self, client, userdata, mid, reason_codes, properties) -> None:
-        if mid == self._share_leave_mid:
-            self._shares_left.set()
+        self._unsubscribe_acks.add(mid)
+
+    def _unsubscribe_confirmed(self, mid: int, *, timeout: float) -> bool:
+        # A set rather than an event for one id: the answer may come before unsubscribe() returns it.
+        deadline = time.monotonic() + timeout
+        while mid not in self._unsubscribe_acks:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+        return True
 
     def shares_leave(self, client: TelemetryClient, *, drain: bool = True) -> bool:
         """On stop, in a shared group: unsubscribe from the group's shares, then (`drain`) store and ack
@@ -312,9 +320,10 @@ class TelemetryListener:
         shares = [topic for topic in self._subscribed_to if topic.startswith("$share/")]
         if not shares or not client.is_connected():
             return True
-        self._shares_left.clear()
-        result, self._share_leave_mid = client.unsubscribe(shares)
-        left = result == mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS and self._shares_left.wait(self.config.share_leave_timeout)
+        result, mid = client.unsubscribe(shares)
+        left = result == mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS and self._unsubscribe_confirmed(
+            mid, timeout=self.config.share_leave_timeout
+        )
         if left:
             self._subscribed_to = [topic for topic in self._subscribed_to if topic not in shares]
             logger.info("left the shared group: unsubscribed from %s", ", ".join(shares))
