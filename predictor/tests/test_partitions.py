@@ -15,6 +15,7 @@ import time_machine
 from django.core.management import CommandError, call_command
 from django.db import connection, connections
 
+from catalogue.models import INSPECT_ERROR_CODE, FailureMode
 from predictor.partitions import WHOLE_PLANT, Partition
 from predictor.scoring import Scorer
 from predictor.selectors import machines_to_score
@@ -23,6 +24,7 @@ from telemetry.services import readings_ingest
 from telemetry.tests.factories import MachineFactory, MachineTypeFactory, MetricSpecFactory
 from tickets.models import ALERT_OPEN_STATUSES, Alert, Ticket
 from tickets.services import ticket_create
+from tickets.tests.factories import ErrorCodeFactory
 
 NOW = datetime.datetime(2026, 3, 2, 10, 0, tzinfo=datetime.UTC)
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -151,6 +153,9 @@ def test_only_partition_0_escalates_the_tickets_nobody_started(db, settings):
     "run with DATABASE_URL on PostgreSQL",
 )
 def test_k_workers_and_two_of_the_same_partition_at_once_open_one_alert_and_one_ticket_per_machine(pumps):
+    # The alarm rules' error code, which the flush after an earlier transactional test removed with
+    # everything else the data migrations created.
+    ErrorCodeFactory(code=INSPECT_ERROR_CODE, title="Inspect a flagged machine", failure_mode=FailureMode.OTHER)
     workers = [Scorer(partition=Partition(index, 2)) for index in (0, 0, 1, 1)]
     # The first tick reads every window whole: started together, all four read "no alert" before any writes.
     barrier = threading.Barrier(len(workers))
