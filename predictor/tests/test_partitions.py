@@ -16,6 +16,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection, connections
 
 from catalogue.models import INSPECT_ERROR_CODE, FailureMode
+from predictor.models import MachineHealth
 from predictor.partitions import WHOLE_PLANT, Partition
 from predictor.scoring import Scorer
 from predictor.selectors import machines_to_score
@@ -188,3 +189,15 @@ def test_the_whole_plant_is_one_partition():
     assert Partition.parse("0/1") == WHOLE_PLANT
     assert all(WHOLE_PLANT.holds(code) for code in CODES)
     assert WHOLE_PLANT.runs_plant_upkeep
+
+
+def test_only_partition_0_learns_the_health_models_between_ticks(db):
+    machine = MachineFactory()
+
+    with time_machine.travel(NOW, tick=False):
+        Scorer(partition=Partition(1, 2)).run(stop=threading.Event(), interval=0.0, once=True)
+        assert not MachineHealth.objects.filter(machine=machine, last_learned_at__isnull=False).exists()
+
+        Scorer(partition=Partition(0, 2)).run(stop=threading.Event(), interval=0.0, once=True)
+    # Looked at (too little data to learn from yet): the first pass of the plant's learning.
+    assert MachineHealth.objects.get(machine=machine).last_learned_at == NOW
