@@ -9,11 +9,14 @@ What Mosquitto (2.0.11, the broker of deploy/) really does with a member of a sh
   container, host name and client id back);
 - a member that unsubscribes gets no more turns. mqtt_listen does that on SIGTERM before it
   disconnects, after storing what was already on its way to it, so a listener scaled away or
-  re-created leaves nothing behind.
+  re-created leaves nothing behind;
+- while the group has no member at all, what is published matches no subscription and is dropped.
 """
 
 import re
 
+from telemetry.mqtt import BrokerAddress, client_create, connect_options, telemetry_topic
+from telemetry.tests.test_listener import publish
 from telemetry.tests.test_listener_outages import (  # noqa: F401 - fixtures: the throwaway broker and database
     ListenerProcess,
     Publisher,
@@ -73,3 +76,52 @@ def test_a_member_stopped_by_sigterm_leaves_the_group_and_the_others_store_the_r
     # Everything the leaving listener was sent it stored and acknowledged: nothing came twice.
     assert received_in_all(leaving)[0] + received_in_all(staying)[0] == 20_000
     assert received_in_all(leaving)[0] > 0
+
+
+class Member:
+    """A bare MQTT 5 client in the group `g` with a persistent session, to watch the broker alone."""
+
+    def __init__(self, broker_url: str):
+        self.address = BrokerAddress.from_url(broker_url)
+        self.client = client_create(self.address, client_id="only-member", persistent=True)
+        self.received: list[bytes] = []
+        self.answered: set[int] = set()
+        self.client.on_message = lambda client, userdata, message: self.received.append(message.payload)
+        self.client.on_subscribe = lambda client, userdata, mid, *rest: self.answered.add(mid)
+        self.client.on_unsubscribe = lambda client, userdata, mid, *rest: self.answered.add(mid)
+
+    def connect(self) -> "Member":
+        self.client.connect(self.address.host, self.address.port, **connect_options(protocol="5", persistent=True))
+        self.client.loop_start()
+        return self
+
+    def subscribe(self, topic: str) -> None:
+        self._answer_wait(self.client.subscribe(topic, qos=1)[1])
+
+    def unsubscribe(self, topic: str) -> None:
+        self._answer_wait(self.client.unsubscribe(topic)[1])
+
+    def _answer_wait(self, mid: int) -> None:
+        wait_until(lambda: mid in self.answered, what="the broker's answer")
+
+    def disconnect(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def test_while_the_group_has_no_member_the_broker_drops_what_is_published(broker):  # noqa: F811
+    share = "$share/g/plant/+/telemetry"
+    member = Member(broker.url).connect()
+    member.subscribe(share)
+    member.unsubscribe(share)  # the last member leaves, as mqtt_listen does on SIGTERM
+    member.disconnect()
+
+    publish(broker.url, [(telemetry_topic("M-001"), f"while empty {n}".encode()) for n in range(5)])
+    member.connect()
+    member.subscribe(share)
+    publish(broker.url, [(telemetry_topic("M-001"), b"after rejoining")])
+    wait_until(lambda: member.received, what="the message published after rejoining")
+    member.disconnect()
+
+    # Its session kept nothing: what came while the group was empty matched no subscription.
+    assert member.received == [b"after rejoining"]
