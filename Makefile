@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/vite.config.js 2>/dev/null)
 
-.PHONY: demo test test-frontend test-e2e browser lint format venv frontend migrate seed demo-models models run-demo serve clean bench-ingest bench-notifications tour-payloads bench-storage-formats bench-models bench-scoring bench-transfer bench-learning bench-charts bench-system bench-dates bench-partitions
+.PHONY: demo test test-frontend test-e2e browser lint format venv frontend migrate seed demo-models models run-demo serve clean bench-ingest bench-ingest-listeners bench-notifications bench-scoring-partitions tour-payloads bench-storage-formats bench-models bench-scoring bench-transfer bench-learning bench-charts bench-system bench-dates bench-partitions
 
 demo: venv frontend migrate seed demo-models run-demo
 
@@ -100,6 +100,10 @@ clean:
 bench-ingest: venv
 	$(BIN)/python bench/ingest.py
 
+# The contract's shape only: one listener against two on a shared subscription, beside the raw subscriber.
+bench-ingest-listeners: venv
+	$(BIN)/python bench/ingest.py --shapes plain --shared-listeners 2
+
 # The payloads real gateways send (milliseconds, arrays, Telegraf, unknown metrics, impossible values,
 # Sparkplug B) through a real mqtt_listen, with what each stored and kept aside.
 tour-payloads: venv $(SPARKPLUG_VENV)/.installed
@@ -119,6 +123,11 @@ bench-scoring: venv
 # From a ticket's commit to its push payload decrypted at a local push endpoint and its email accepted.
 bench-notifications: venv
 	$(BIN)/python bench/notification_latency.py
+
+# 10,000 machines scored by 4 predictor workers (run_predictor --partition i/4): the slowest worker's
+# tick against the 10 s interval.
+bench-scoring-partitions: venv
+	$(BIN)/python bench/scoring.py --machines 10000 --partitions 4
 
 # Trained on the demo plant, run on plant B: the forest, the rules, the health models, all together.
 bench-transfer: venv

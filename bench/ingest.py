@@ -9,7 +9,11 @@ arrays of 10 readings, a mapped source's flat documents, Sparkplug B), it measur
       and batched acks), which tells the client's share of (c) from the pipeline's;
   (b) a raw COPY of the same rows into the same table: the database's limit;
   (c) manage.py mqtt_listen end to end: readings per second committed, lost and duplicated counted
-      in the table, and the listener's peak memory.
+      in the table, and the listener's peak memory;
+  (d) N mqtt_listen processes (`--shared-listeners`, default 2) in one shared subscription
+      ($share/<group>/…, as `docker compose up --scale listener=N` runs them), draining the same
+      backlog, which the broker split between their sessions as it arrived (Sparkplug B is not
+      shared, so its shape has no (d)).
 Each consumer drains a backlog that was published before it started, so the publisher's own speed
 is not measured. Prints the three figures and c / min(a, b), and the CPU time each consumer spent
 per reading (steadier than rates on a busy machine). Targets, for the contract's shape: ratio
@@ -17,6 +21,7 @@ per reading (steadier than rates on a busy machine). Targets, for the contract's
 
     make bench-ingest            (or: .venv/bin/python bench/ingest.py --readings 200000 --machines 100)
     .venv/bin/python bench/ingest.py --shapes plain,array --rounds 1
+    make bench-ingest-listeners  (the contract's shape only: 1 listener against 2 on a shared subscription)
 """
 
 import argparse
@@ -48,6 +53,10 @@ SUBSCRIBER_ID = "bench-raw-subscriber"
 TELEMETRY_SUBSCRIBER_ID = "bench-raw-telemetry-client"
 SUBSCRIBER_CLIENTS = {"paho": mqtt.Client, "telemetry": TelemetryClient}
 LISTENER_ID = "bench-listener"
+SHARED_GROUP = "bench"
+# Its own name per run: two runs on one server at once (two checkouts) would otherwise drop and
+# fill each other's database, and count each other's rows.
+DATABASE_NAME = f"maintainx_bench_{os.getpid()}"
 
 
 @dataclass(frozen=True)
@@ -279,9 +288,23 @@ def peak_memory_mib(pid: int) -> float:
     return float("nan")
 
 
-def listener_end_to_end(broker_url: str, database_url: str, expected: int, protocol: str) -> dict:
-    """(c): mqtt_listen drains the backlog; timed like (a), from the moment it starts connecting
-    (after Python and Django have loaded) to the last row committed."""
+def shared_listener_ids(count: int) -> list[str]:
+    return [f"{LISTENER_ID}-shared-{n}" for n in range(1, count + 1)]
+
+
+def listener_end_to_end(
+    broker_url: str,
+    database_url: str,
+    expected: int,
+    protocol: str,
+    *,
+    client_ids: list[str] | None = None,
+    shared_group: str | None = None,
+) -> dict:
+    """(c), or (d) with several `client_ids` in `shared_group`: mqtt_listen drains the backlog; timed
+    like (a), from the moment the last of them starts connecting (after Python and Django have
+    loaded) to the last row committed. CPU time and peak memory are those of all of them together."""
+    client_ids = client_ids or [LISTENER_ID]
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -289,47 +312,62 @@ def listener_end_to_end(broker_url: str, database_url: str, expected: int, proto
         "SPARKPLUG_GROUPS": SPARKPLUG_GROUP,
     }
     env.pop("REDIS_URL", None)
-    log_path = PROJECT_ROOT / "var" / "bench-listener.log"
-    log = log_path.open("w")
-    process = subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            "manage.py",
-            "mqtt_listen",
-            "--mqtt-url",
-            broker_url,
-            "--client-id",
-            LISTENER_ID,
-            "--stats-interval",
-            "5",
-            "--protocol",
-            protocol,
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    while "Listening on" not in log_path.read_text():
-        time.sleep(0.01)
-    started, cpu_started = time.perf_counter(), cpu_seconds(process.pid)
+    processes, log_paths = [], []
+    for client_id in client_ids:
+        log_paths.append(PROJECT_ROOT / "var" / f"{client_id}.log")
+        with log_paths[-1].open("w") as log:
+            processes.append(
+                subprocess.Popen(  # noqa: S603
+                    [
+                        sys.executable,
+                        "manage.py",
+                        "mqtt_listen",
+                        "--mqtt-url",
+                        broker_url,
+                        "--client-id",
+                        client_id,
+                        "--stats-interval",
+                        "5",
+                        "--protocol",
+                        protocol,
+                        *(["--shared", shared_group] if shared_group else []),
+                    ],
+                    cwd=PROJECT_ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+    for log_path in log_paths:
+        while "Listening on" not in log_path.read_text():
+            time.sleep(0.01)
+
+    def running() -> bool:
+        return all(process.poll() is None for process in processes)
+
+    def cpu() -> float:
+        return sum(cpu_seconds(process.pid) for process in processes)
+
+    started, cpu_started = time.perf_counter(), cpu()
     with psycopg.connect(database_url, autocommit=True) as conn:
         stored = 0
-        while stored < expected and time.perf_counter() - started < 600 and process.poll() is None:
+        while stored < expected and time.perf_counter() - started < 600 and running():
             # Not more often: each count scans the table on the core the listener's database shares.
             time.sleep(0.2)
             stored = conn.execute("SELECT count(*) FROM telemetry_reading").fetchone()[0]
-        elapsed, cpu = time.perf_counter() - started, cpu_seconds(process.pid) - cpu_started
+        elapsed, cpu_spent = time.perf_counter() - started, cpu() - cpu_started
         time.sleep(1)  # anything redelivered would land now
-        memory = peak_memory_mib(process.pid)
-        process.terminate()
-        exit_code = process.wait(timeout=60)
+        memory = sum(peak_memory_mib(process.pid) for process in processes)
+        for process in processes:
+            process.terminate()
+        exit_code = max(process.wait(timeout=60) for process in processes)
         stored, distinct = conn.execute(
             "SELECT count(*), count(DISTINCT (machine_id, ts)) FROM telemetry_reading"
         ).fetchone()
     return {
+        "listeners": len(client_ids),
         "rate": stored / elapsed,
-        "cpu_us": cpu / max(stored, 1) * 1e6,
+        "cpu_us": cpu_spent / max(stored, 1) * 1e6,
         "stored": stored,
         "distinct": distinct,
         "peak_mib": memory,
@@ -354,6 +392,12 @@ def main() -> None:
         default=",".join(SHAPES),
         help=f"comma-separated payload shapes to measure (default: all of {', '.join(SHAPES)})",
     )
+    parser.add_argument(
+        "--shared-listeners",
+        type=int,
+        default=2,
+        help="(d): this many listeners on one shared subscription (default 2; 0 leaves (d) out)",
+    )
     parser.add_argument("--raw-subscriber", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--client", choices=sorted(SUBSCRIBER_CLIENTS), default="paho", help=argparse.SUPPRESS)
     parser.add_argument("--shape", choices=sorted(SHAPES), default="plain", help=argparse.SUPPRESS)
@@ -366,19 +410,20 @@ def main() -> None:
 
     (PROJECT_ROOT / "var").mkdir(exist_ok=True)
     readings = bench_readings(args.readings, args.machines)
-    # A name of this run's own, so that two benchmarks on one server never drop each other's database.
-    database_name = f"maintainx_bench_ingest_{os.getpid()}"
-    database_url = database_prepare(args.database_url, database_name, args.machines)
+    database_url = database_prepare(args.database_url, DATABASE_NAME, args.machines)
     results: dict[str, list[dict]] = {}
     try:
         for shape in shapes:
             messages = shape.encode(readings)
             results[shape.name] = [
-                benchmark_round(shape, messages, readings, database_url, args.protocol) for _ in range(args.rounds)
+                benchmark_round(
+                    shape, messages, readings, database_url, args.protocol, shared_listeners=args.shared_listeners
+                )
+                for _ in range(args.rounds)
             ]
     finally:
         with psycopg.connect(args.database_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
+            conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)')
     for shape in shapes:
         report(shape, results[shape.name], readings=len(readings), machines=args.machines, protocol=args.protocol)
     summary(shapes, results)
@@ -389,14 +434,24 @@ def cpu_per_reading_us(subscriber: dict, readings: int) -> float:
 
 
 def benchmark_round(
-    shape: Shape, messages: list[tuple[str, bytes]], readings: list[BenchReading], database_url: str, protocol: str
+    shape: Shape,
+    messages: list[tuple[str, bytes]],
+    readings: list[BenchReading],
+    database_url: str,
+    protocol: str,
+    *,
+    shared_listeners: int = 0,
 ) -> dict:
-    """(a), (b) and (c) back to back on a fresh broker, so that each round sees the same machine load."""
+    """(a), (b), (c) and (d) back to back on a fresh broker, so that each round sees the same machine load."""
     broker = MosquittoBroker().start()
+    shared_ids = shared_listener_ids(shared_listeners) if shape.name != "sparkplug" else []
     try:
         for client_id in (SUBSCRIBER_ID, TELEMETRY_SUBSCRIBER_ID, LISTENER_ID):
             session_create(broker.url, client_id, protocol, shape.topic_filter)
-        publish_backlog(broker.url, messages)  # queued once per session
+        for client_id in shared_ids:
+            session_create(broker.url, client_id, protocol, f"$share/{SHARED_GROUP}/{shape.topic_filter}")
+        # Queued once per session, and once for the shared group, split between its members' sessions.
+        publish_backlog(broker.url, messages)
         subscribers = {}
         for client_name in SUBSCRIBER_CLIENTS:
             raw = subprocess.run(  # noqa: S603
@@ -421,10 +476,15 @@ def benchmark_round(
             subscribers[client_name] = json.loads(raw.stdout)
         copy_rate = raw_copy(database_url, readings)
         listener = listener_end_to_end(broker.url, database_url, len(readings), protocol)
+        shared = None
+        if shared_ids:
+            tables_empty(database_url)
+            shared = listener_end_to_end(
+                broker.url, database_url, len(readings), protocol, client_ids=shared_ids, shared_group=SHARED_GROUP
+            )
     finally:
         broker.destroy()
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("TRUNCATE telemetry_reading, telemetry_rejectedmessage")
+    tables_empty(database_url)
     subscriber, telemetry_subscriber = subscribers["paho"], subscribers["telemetry"]
     # The subscribers count messages; every message of the backlog carries the same share of readings.
     per_message = len(readings) / len(messages)
@@ -439,7 +499,15 @@ def benchmark_round(
         "listener": listener,
         "lost": len(readings) - listener["distinct"],
         "duplicated": listener["stored"] - listener["distinct"],
+        "shared": shared,
+        "shared_lost": len(readings) - shared["distinct"] if shared else 0,
+        "shared_duplicated": shared["stored"] - shared["distinct"] if shared else 0,
     }
+
+
+def tables_empty(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("TRUNCATE telemetry_reading, telemetry_rejectedmessage")
 
 
 def _median(rounds: list[dict], key: Callable[[dict], float]) -> float:
@@ -473,12 +541,28 @@ def report(shape: Shape, rounds: list[dict], *, readings: int, machines: int, pr
         f"  (c) mqtt_listen end to end, committed   {listener:>10,.0f} readings/s   "
         f"CPU {median(lambda r: r['listener']['cpu_us']):5.1f} µs/reading   (peak memory {peak:.0f} MiB)"
     )
+    shared_rounds = [r for r in rounds if r["shared"]]
+    if shared_rounds:
+        shared = _median(shared_rounds, lambda r: r["shared"]["rate"])
+        shared_peak = max(r["shared"]["peak_mib"] for r in shared_rounds)
+        count = shared_rounds[0]["shared"]["listeners"]
+        print(
+            f"  (d) {count} mqtt_listen on $share, committed  {shared:>10,.0f} readings/s   "
+            f"CPU {_median(shared_rounds, lambda r: r['shared']['cpu_us']):5.1f} µs/reading   "
+            f"(peak memory {shared_peak:.0f} MiB together)"
+        )
     for n, r in enumerate(rounds, start=1):
         print(
             f"      round {n}: a {r['subscriber']:,.0f}  a on TelemetryClient {r['telemetry_subscriber']:,.0f}  "
             f"b {r['copy']:,.0f}  c {r['listener']['rate']:,.0f}  "
-            f"ratio {r['listener']['rate'] / min(r['subscriber'], r['copy']):.2f}  lost {r['lost']}  "
+            + (f"d {r['shared']['rate']:,.0f}  " if r["shared"] else "")
+            + f"ratio {r['listener']['rate'] / min(r['subscriber'], r['copy']):.2f}  lost {r['lost']}  "
             f"duplicated {r['duplicated']}  exit {r['listener']['exit_code']}"
+            + (
+                f"  (d: lost {r['shared_lost']}, duplicated {r['shared_duplicated']}, exit {r['shared']['exit_code']})"
+                if r["shared"]
+                else ""
+            )
         )
     print(f"  lost {sum(r['lost'] for r in rounds)}, duplicated {sum(r['duplicated'] for r in rounds)}")
     print(f"  ratio c / min(a, b) = {ratio:.2f}   (target >= 0.80; and c >= 10,000/s)")
@@ -492,6 +576,11 @@ def report(shape: Shape, rounds: list[dict], *, readings: int, machines: int, pr
         f"  c / (a on TelemetryClient) = {listener / telemetry_subscriber:.2f}   "
         "(the pipeline's own cost: decode, batch, COPY, ack)"
     )
+    if shared_rounds:
+        print(
+            f"  d / c = {shared / listener:.2f}, d / a = {shared / subscriber:.2f}   "
+            f"({os.cpu_count()} cores: listeners past the core count share them with the broker and the database)"
+        )
     print()
 
 

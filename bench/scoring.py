@@ -17,7 +17,15 @@ On a fresh PostgreSQL database it:
 It prints the median and p95 of whole ticks and of each stage beside the 1 s limit, and their ratio;
 the first tick's figures on their own line.
 
+With --partitions K, K Scorers each score their partition (`run_predictor --partition i/K`) at
+every tick's instant, one after another, each timed alone: each as if it ran on a core of its own, as
+K workers would (the database is not shared with the other workers' ticks meanwhile, which flatters
+them; this machine's cores do not allow K at once without each slowing the others). It prints each
+worker's ticks and the slowest worker's p95 against the 10 s tick (run_predictor's interval), beside
+the sum of the workers' ticks: what one predictor would need for the whole plant.
+
     make bench-scoring            (or: .venv/bin/python bench/scoring.py --machines 1000 --ticks 15)
+    make bench-scoring-partitions (10,000 machines over 4 workers)
 """
 
 import argparse
@@ -40,7 +48,8 @@ from benchdb import database_drop, database_recreate  # noqa: E402
 # TensorFlow's start-up chatter would bury the figures.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-DATABASE_NAME = "maintainx_bench_scoring"
+# Its own name per run: two runs on one server at once (two checkouts) would drop each other's database.
+DATABASE_NAME = f"maintainx_bench_scoring_{os.getpid()}"
 LIMIT_SECONDS = 1.0
 DEMO_MACHINES = 24
 # Added machines sort after the demo plant's M-001…M-024, so training simulates those 24.
@@ -222,46 +231,49 @@ class Tick:
     stages: dict[str, float]
 
 
-def ticks_run(*, live: LivePlant, ticks: int) -> tuple[Tick, list[Tick], object]:
-    """(the first tick, the timed ticks, the last result).
+def ticks_run(*, live: LivePlant, ticks: int, partitions: int = 1) -> tuple[list[Tick], list[list[Tick]], list]:
+    """(each worker's first tick, each round's ticks of every worker, each worker's last result).
 
     The first tick loads both models and reads every window whole. Before tick k the plant runs on
-    to start + k·10 s (untimed), and the tick scores at that instant, as run_predictor would.
+    to start + k·10 s (untimed), and every worker's tick scores at that instant, as run_predictor would.
     """
+    from predictor.partitions import Partition  # noqa: PLC0415
     from predictor.scoring import Scorer  # noqa: PLC0415
 
-    scorer = Scorer()
+    scorers = [Scorer(partition=Partition(index, partitions)) for index in range(partitions)]
 
-    def timed(now: datetime.datetime) -> tuple[Tick, object]:
+    def timed(scorer: Scorer, now: datetime.datetime) -> tuple[Tick, object]:
         started, cpu_started = time.perf_counter(), time.process_time()
         result = scorer.tick(now=now)
         return Tick(time.perf_counter() - started, time.process_time() - cpu_started, result.stage_seconds), result
 
-    first, result = timed(live.until)
-    timed_ticks = []
+    firsts, results = zip(*(timed(scorer, live.until) for scorer in scorers), strict=True)
+    rounds = []
     for _ in range(ticks):
         live.run_until(live.until + TICK_INTERVAL)
-        tick, result = timed(live.until)
-        timed_ticks.append(tick)
-    return first, timed_ticks, result
+        timed_ticks, results = zip(*(timed(scorer, live.until) for scorer in scorers), strict=True)
+        rounds.append(list(timed_ticks))
+    return list(firsts), rounds, list(results)
 
 
-def predictions_check(result, *, machines: int) -> dict[str, int]:
-    """What the last tick wrote, counted in the database: a fast tick that wrote nothing proves nothing."""
+def predictions_check(results: list, *, machines: int) -> dict[str, int]:
+    """What the last tick (of every worker) wrote, counted in the database: a fast tick that wrote
+    nothing proves nothing, and the workers together must account for every running machine once."""
     from predictor.models import Prediction  # noqa: PLC0415
     from predictor.selectors import machines_to_score  # noqa: PLC0415
 
+    predicted, skipped = sum(result.predicted for result in results), sum(result.skipped for result in results)
     latest = Prediction.objects.filter(created_at=Prediction.objects.latest("created_at").created_at)
     counts = {
         "predictions": latest.count(),
         "with_rul_range": latest.filter(rul_low_hours__isnull=False, rul_high_hours__isnull=False).count(),
         "with_error_code": latest.filter(error_code__isnull=False).count(),
         "with_explanation": latest.exclude(top_signals=[]).count(),
-        "sensor_warnings": result.skipped,
+        "sensor_warnings": skipped,
         # Machines that failed during the run are down, not scored, until their tickets are resolved.
         "running": len(machines_to_score()),
     }
-    if counts["predictions"] != result.predicted or result.predicted + result.skipped != counts["running"]:
+    if counts["predictions"] != predicted or predicted + skipped != counts["running"]:
         raise SystemExit(f"the tick did not account for every running machine: {counts}, {machines} machines")
     if counts["with_rul_range"] != counts["predictions"]:
         raise SystemExit(f"predictions without the LSTM's range: {counts}")
@@ -277,19 +289,23 @@ def report(
     machines: int,
     hours: float,
     rollups: int,
-    first: Tick,
-    ticks: list[Tick],
+    firsts: list[Tick],
+    rounds: list[list[Tick]],
     counts: dict[str, int],
     setup: dict[str, float],
     load: tuple[float, float],
     rules_per_machine: float,
     health_models: int,
+    machines_per_worker: list[int],
 ) -> None:
     from django.db import connection  # noqa: PLC0415
 
     from predictor.scoring import TICK_STAGES  # noqa: PLC0415
 
     server = connection.cursor().connection.info.server_version
+    # One worker: its ticks. Several: each round's slowest worker's tick, the one the interval waits on.
+    ticks = [max(round_, key=lambda tick: tick.seconds) for round_ in rounds]
+    first = max(firsts, key=lambda tick: tick.seconds)
     print(
         f"scoring benchmark: {machines:,} machines, {hours:g} h of per-minute history ({rollups:,} roll-up rows), "
         f"PostgreSQL {server // 10000}, {os.cpu_count()} cores (load average {load[0]:.1f} before the ticks, "
@@ -307,6 +323,8 @@ def report(
         f"  first tick (loads both models, reads every window whole): {first.seconds:.2f} s, of which "
         + ", ".join(f"{name} {first.stages.get(name, 0.0):.2f}" for name in TICK_STAGES)
     )
+    if len(firsts) > 1:
+        print(f"  {len(firsts)} workers (run_predictor --partition i/{len(firsts)}); stages and ticks: the slowest's")
     print(f"  {'stage':<14} {'median s':>9} {'p95 s':>8} {'limit s':>8} {'median/limit':>13} {'p95/limit':>10}")
     rows = [(name, [tick.stages.get(name, 0.0) for tick in ticks]) for name in TICK_STAGES]
     rows.append(("whole tick", [tick.seconds for tick in ticks]))
@@ -321,6 +339,36 @@ def report(
     p95 = percentile([tick.seconds for tick in ticks], 95)
     verdict = "meets" if p95 <= LIMIT_SECONDS else "MISSES"
     print(f"  p95 whole tick / limit = {p95 / LIMIT_SECONDS:.2f}: {verdict} the 1 s limit")
+    if len(firsts) > 1:
+        partitions_report(firsts, rounds, machines_per_worker)
+
+
+def partitions_report(firsts: list[Tick], rounds: list[list[Tick]], machines_per_worker: list[int]) -> None:
+    """Each worker's ticks, and the slowest worker's against the 10 s interval."""
+    interval = TICK_INTERVAL.total_seconds()
+    count = len(firsts)
+    print(f"  by worker (each timed alone, as if on its own core; {os.cpu_count()} cores here, shared):")
+    print(f"  {'worker':<8} {'machines':>9} {'first s':>8} {'median s':>9} {'p95 s':>8} {'CPU median s':>13}")
+    for index in range(count):
+        seconds = [round_[index].seconds for round_ in rounds]
+        cpu = statistics.median(round_[index].cpu_seconds for round_ in rounds)
+        print(
+            f"  {index}/{count:<6} {machines_per_worker[index]:>9,} {firsts[index].seconds:>8.2f} "
+            f"{statistics.median(seconds):>9.3f} {percentile(seconds, 95):>8.3f} {cpu:>13.3f}"
+        )
+    slowest = [max(tick.seconds for tick in round_) for round_ in rounds]
+    together = [sum(tick.seconds for tick in round_) for round_ in rounds]
+    p95 = percentile(slowest, 95)
+    verdict = "within" if p95 <= interval else "PAST"
+    print(
+        f"  slowest worker per tick: median {statistics.median(slowest):.2f} s, p95 {p95:.2f} s = "
+        f"{p95 / interval:.2f} of the {interval:g} s tick: {verdict} it"
+    )
+    print(
+        f"  all {count} workers' ticks added up (one predictor for the whole plant): median "
+        f"{statistics.median(together):.2f} s, p95 {percentile(together, 95):.2f} s = "
+        f"{percentile(together, 95) / interval:.2f} of the tick"
+    )
 
 
 def main() -> None:
@@ -343,10 +391,15 @@ def main() -> None:
         default=os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres",
         help=f"a PostgreSQL server; the benchmark creates and drops its own database ({DATABASE_NAME}) there",
     )
+    parser.add_argument(
+        "--partitions", type=int, default=1, help="K predictor workers, each scoring its partition i/K (1)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database and models afterwards, to profile")
     args = parser.parse_args()
-    if args.machines < DEMO_MACHINES or args.ticks < 1 or args.hours <= 0:
-        parser.error(f"--machines must be at least {DEMO_MACHINES}, --ticks at least 1, --hours positive")
+    if args.machines < DEMO_MACHINES or args.ticks < 1 or args.hours <= 0 or args.partitions < 1:
+        parser.error(
+            f"--machines must be at least {DEMO_MACHINES}, --ticks and --partitions at least 1, --hours positive"
+        )
 
     database_url = database_recreate(args.database_url, DATABASE_NAME, migrate=False)
     shutil.rmtree(SCRATCH_DIRECTORY, ignore_errors=True)
@@ -376,18 +429,19 @@ def main() -> None:
         health_models = health_models_learn(end=live.until, hours=args.hours)
         setup["health models"] = time.perf_counter() - started
         load_before = os.getloadavg()[0]
-        first, ticks, result = ticks_run(live=live, ticks=args.ticks)
+        firsts, rounds, results = ticks_run(live=live, ticks=args.ticks, partitions=args.partitions)
         report(
             machines=args.machines,
             hours=args.hours,
             rollups=ReadingMinute.objects.count(),
-            first=first,
-            ticks=ticks,
-            counts=predictions_check(result, machines=args.machines),
+            firsts=firsts,
+            rounds=rounds,
+            counts=predictions_check(results, machines=args.machines),
             setup=setup,
             load=(load_before, os.getloadavg()[0]),
             rules_per_machine=rules_per_machine,
             health_models=health_models,
+            machines_per_worker=[result.predicted + result.skipped for result in results],
         )
     finally:
         if args.keep:

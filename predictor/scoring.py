@@ -27,6 +27,7 @@ from predictor.ml.features import LONG_WINDOW_S, MachineWindow, windows_features
 from predictor.ml.predict import LoadedArtifact, Predictor, StageClock
 from predictor.ml.rules import RuleFinding, rule_findings
 from predictor.models import ModelKind, ModelVersion, SensorProblem
+from predictor.partitions import WHOLE_PLANT, Partition
 from predictor.rules import machine_rules
 from predictor.selectors import (
     MachineRef,
@@ -113,16 +114,19 @@ def sensor_problem(window: MachineWindow, *, now: datetime.datetime) -> tuple[st
 class Scorer:
     """Keeps the active models and the forest's challenger loaded (reloading when another version is
     activated) and the machines' recent windows (reading only what changed since the last tick), and
-    scores ticks. `upkeep`: the champion/challenger schedule to run between ticks (run_predictor's)."""
+    scores ticks. `upkeep`: the champion/challenger schedule to run between ticks (run_predictor's).
+    `partition`: the machines this worker scores (run_predictor --partition i/K); the plant's upkeep
+    runs on partition 0 only (Partition.runs_plant_upkeep)."""
 
     # The key of the forest's challenger among the loaded models.
     CHALLENGER = "challenger"
 
-    def __init__(self, *, upkeep: ModelUpkeep | None = None):
+    def __init__(self, *, upkeep: ModelUpkeep | None = None, partition: Partition = WHOLE_PLANT):
         self.upkeep = upkeep
+        self.partition = partition
         self._loaded: dict[str, tuple[int, LoadedArtifact]] = {}
         # Features look 12 hours back from a machine's latest reading, which may be minutes old.
-        self._windows = RecentWindows(hours=LONG_WINDOW_S / 3600 + 0.5)
+        self._windows = RecentWindows(hours=LONG_WINDOW_S / 3600 + 0.5, partition=partition)
         self._warned_no_forest = False
         self._health = HealthScorer()
         self._drift = DriftMonitor()
@@ -207,7 +211,7 @@ class Scorer:
                     warnings.append(SensorWarningDraft(window.machine_code, *problem))
                 else:
                     healthy.append(window)
-        machines = machines_to_score() if healthy else []
+        machines = machines_to_score(partition=self.partition) if healthy else []
         with clock.stage("rules"):
             findings = self._rule_findings(healthy, machines=machines, now=now)
         with clock.stage("features"):
@@ -237,17 +241,23 @@ class Scorer:
                 rules_judged=[window.machine_code for window in healthy],
                 health=health,
                 within_own_normal=self.forest_doubted(health, forest=forest, machines=machines),
+                plant_upkeep=self.partition.runs_plant_upkeep,
             )
             if shadow:
                 shadow_predictions_record(model_version=challenger[0], drafts=shadow)
-            self._drift.observe(forest, windows=healthy, machines=machines, features=features, now=now)
+            if self.partition.runs_plant_upkeep:
+                # Partition 0's machines are a sample of every type drawn by a hash: drift needs no more.
+                self._drift.observe(forest, windows=healthy, machines=machines, features=features, now=now)
         return TickResult(
             len(drafts), len(warnings), tuple(str(version) for version, _ in models.values()), clock.seconds
         )
 
     def _between_ticks(self, *, once: bool) -> None:
         """Learn the health models that are due, and run the champion/challenger schedule; a database
-        that went down since the tick costs this once, and the next tick finds out for itself."""
+        that went down since the tick costs this once, and the next tick finds out for itself. Plant-wide
+        jobs: partition 0 only."""
+        if not self.partition.runs_plant_upkeep:
+            return
         try:
             self.learn()
             if self.upkeep is not None and not once:  # a one-off run exits before any training could end

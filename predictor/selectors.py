@@ -13,6 +13,7 @@ from predictor.ml.artifacts import artifact_verify, metadata_read_if_any
 from predictor.ml.features import ERROR_CODE_WINDOW_S, MachineWindow
 from predictor.ml.predict import DEFAULT_HORIZON_HOURS, LoadedArtifact
 from predictor.models import MachineHealth, ModelKind, ModelVersion, Prediction, SensorWarning, ShadowPrediction
+from predictor.partitions import WHOLE_PLANT, Partition
 from telemetry.models import Machine, MachineStatus, MetricSpec, Reading, ReadingMinute
 
 # A minute's mean stands at the middle of its minute.
@@ -51,14 +52,22 @@ class MachineMinutes:
     means: np.ndarray  # (minutes, metric names)
 
 
-def machines_to_score(machines: Iterable[Machine] | None = None) -> list[MachineRef]:
-    """The given machines, or every running (or degraded) one, ordered by id."""
+def machines_to_score(
+    machines: Iterable[Machine] | None = None, *, partition: Partition = WHOLE_PLANT
+) -> list[MachineRef]:
+    """The given machines, or every running (or degraded) one of `partition`, ordered by id."""
     if machines is not None:
         return sorted(
             (MachineRef(m.id, m.code, m.machine_type_id, m.machine_type.name) for m in machines), key=lambda ref: ref.id
         )
     running = Machine.objects.filter(status__in=[MachineStatus.RUNNING, MachineStatus.DEGRADED]).order_by("id")
-    return [MachineRef(*row) for row in running.values_list("id", "code", "machine_type_id", "machine_type__name")]
+    # Filtered here rather than in SQL: CRC-32 is no function SQLite and PostgreSQL share, and the
+    # list of codes is small beside the readings read for them.
+    return [
+        MachineRef(*row)
+        for row in running.values_list("id", "code", "machine_type_id", "machine_type__name")
+        if partition.holds(row[1])
+    ]
 
 
 def metric_units(*, machine_type_ids: Iterable[int]) -> dict[int, dict[str, str]]:

@@ -244,12 +244,14 @@ def predictions_record(
     rules_judged: Collection[str] = (),
     health: Sequence[HealthDraft] = (),
     within_own_normal: Collection[int] = (),
+    plant_upkeep: bool = True,
 ) -> list[Prediction]:
     """One tick's output in bulk writes: a Prediction per scored machine, a SensorWarning per
     machine whose sensors were not trusted, each health model's score; and, for their alerts, the
     alarm rules that hold for the machines whose rules were judged (`rules_judged`, machine codes)
     and the health models past their threshold for HEALTH_ALERT_MINUTES. A high prediction opens no
-    alert for a machine in `within_own_normal` (Scorer.forest_doubted)."""
+    alert for a machine in `within_own_normal` (Scorer.forest_doubted). `plant_upkeep`: this tick also
+    does the plant-wide jobs of the handler (false on all predictor partitions but the first)."""
     codes = (
         {draft.machine_code for draft in predictions}
         | {draft.machine_code for draft in warnings}
@@ -297,6 +299,7 @@ def predictions_record(
         anomaly_alarms=anomaly_alarms,
         health_judged=[draft.machine_id for draft in health],
         within_own_normal=within_own_normal,
+        plant_upkeep=plant_upkeep,
     )
     # Dashboards refetch the newest predictions when told there are new ones, instead of polling.
     broadcast_on_commit(

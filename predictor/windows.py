@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from predictor.ml.features import MachineWindow
+from predictor.partitions import WHOLE_PLANT, Partition
 from predictor.selectors import (
     ERROR_CODE_WINDOW,
     MachineMinutes,
@@ -53,20 +54,23 @@ class RecentWindows:
         hours: float,
         late_readings: datetime.timedelta = LATE_READINGS,
         full_refresh: datetime.timedelta = FULL_REFRESH,
+        partition: Partition = WHOLE_PLANT,
     ):
         if hours <= 0 or late_readings <= datetime.timedelta(0) or full_refresh <= datetime.timedelta(0):
             raise ValueError("hours, late_readings and full_refresh must be positive")
         self.span = datetime.timedelta(hours=hours)
         self.late_readings = late_readings
         self.full_refresh = full_refresh
+        self.partition = partition
         self._kept: dict[int, _Kept] = {}
         self._columns: tuple[str, ...] = ()  # metric names, the columns of every kept MachineMinutes
         self._end: datetime.datetime | None = None
         self._refresh_next_id = 0  # the rotation goes through the machines in id order
 
     def windows(self, *, end: datetime.datetime) -> list[MachineWindow]:
-        """Every running machine's window of the last `hours` up to `end`, in id order."""
-        machines = machines_to_score()
+        """Every running machine's window of the last `hours` up to `end`, in id order: those of its
+        partition only."""
+        machines = machines_to_score(partition=self.partition)
         start = end - self.span
         whole, recent, since = self._plan(machines, end=end, start=start)
         means = minute_means(spans=[(recent, since), (whole, start)], end=end)

@@ -58,6 +58,10 @@ class ListenerConfig:
     # and how soon that is tried again after the database failed it.
     partitions_upkeep_interval: float = 3600.0
     partitions_upkeep_retry: float = 60.0
+    # On stop, after leaving the shared group: the broker's answer, then how long nothing may arrive
+    # before what was already on its way to this listener counts as all stored.
+    share_leave_timeout: float = 10.0
+    share_drain_quiet: float = 1.0
 
     def __post_init__(self):
         # A batch is acked only once committed, so it must fit in the window with room for the
@@ -203,6 +207,8 @@ class TelemetryListener:
         self._stop_requested_at: float | None = None
         self.client: TelemetryClient | None = None
         self._subscribed_to: list[str] = []
+        # Packet ids of the unsubscriptions the broker confirmed (written by the network thread).
+        self._unsubscribe_acks: set[int] = set()
 
     # --- network thread -----------------------------------------------------------------------
 
@@ -313,6 +319,51 @@ class TelemetryListener:
         if not self._stop.is_set():
             logger.warning("lost the broker at %s (%s); reconnecting", self.config.broker, reason_code)
 
+    def _on_unsubscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        self._unsubscribe_acks.add(mid)
+
+    def _unsubscribe_confirmed(self, mid: int, *, timeout: float) -> bool:
+        # A set rather than an event for one id: the answer may come before unsubscribe() returns it.
+        deadline = time.monotonic() + timeout
+        while mid not in self._unsubscribe_acks:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    def shares_leave(self, client: TelemetryClient, *, drain: bool = True) -> bool:
+        """On stop, in a shared group: unsubscribe from the group's shares, then (`drain`) store and ack
+        what was already on its way here until nothing has come for `share_drain_quiet`. False when
+        the database stayed down: what is left stays unacknowledged in this listener's session, and is
+        delivered when a listener with its client id connects again.
+
+        Mosquitto (2.0.11, telemetry/tests/test_listener_scale.py) keeps giving a member of a shared
+        subscription its turn while it is disconnected: a persistent session queues that member's
+        share until it comes back. A listener that goes away for good must therefore leave the group
+        before disconnecting, or its share of the plant would wait in its session for a week.
+        """
+        shares = [topic for topic in self._subscribed_to if topic.startswith("$share/")]
+        if not shares or not client.is_connected():
+            return True
+        result, mid = client.unsubscribe(shares)
+        left = result == mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS and self._unsubscribe_confirmed(
+            mid, timeout=self.config.share_leave_timeout
+        )
+        if left:
+            self._subscribed_to = [topic for topic in self._subscribed_to if topic not in shares]
+            logger.info("left the shared group: unsubscribed from %s", ", ".join(shares))
+        else:
+            logger.warning("could not leave the shared group %s; the broker keeps this listener's share", shares)
+        if not drain:
+            return False
+        # Still in the group, messages would never stop coming: only what is here is stored.
+        while left and (batch := self._batcher.take(timeout=self.config.share_drain_quiet)):
+            if not self.batch_commit(batch, ack=client.ack_many):
+                return False
+        # take() hands out nothing when its wait ends before a batch is due: what came last is here.
+        remaining = self._batcher.take_all()
+        return self.batch_commit(remaining, ack=client.ack_many) if remaining else True
+
     # --- writer: the thread that calls run() ---------------------------------------------------
 
     def batch_store(self, batch: list[Pending]) -> IngestResult:
@@ -392,6 +443,7 @@ class TelemetryListener:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
+        client.on_unsubscribe = self._on_unsubscribe
         client.on_message = self._on_message
         self.client = client
         self.directory.reload()
@@ -423,6 +475,8 @@ class TelemetryListener:
                     next_upkeep = self._next_upkeep(self.partitions_upkeep())
             remaining = self._batcher.take_all()
             flushed = self.batch_commit(remaining, ack=client.ack_many) if remaining else True
+            # Left even when the database is down: new messages then go to the other listeners.
+            flushed = self.shares_leave(client, drain=flushed) and flushed
         finally:
             client.disconnect()
             client.loop_stop()

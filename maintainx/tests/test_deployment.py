@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.management import call_command, get_commands, load_command_class
 from django.core.management.base import CommandError
 
+from predictor.partitions import Partition
 from telemetry.mqtt import BrokerAddress, client_create, connect_options, telemetry_topic
 from testing.throwaway import MosquittoBroker
 
@@ -260,11 +261,36 @@ def test_web_serves_like_make_serve(compose):
     assert uvicorn_options(web_command(compose)) == uvicorn_options(shlex.split(serve))
 
 
-def test_listener_keeps_one_broker_session_across_container_recreation(compose):
+def test_listener_replicas_each_keep_their_own_session_in_one_shared_subscription(compose):
+    """`docker compose up --scale listener=3`: a fixed client id would have the replicas take each
+    other's session in turn; the default one is the host name's, the container's id in compose."""
     listener = compose["services"]["listener"]
-    assert listener["restart"] == "always"
-    # The default client id is derived from the host name, which is the container's id in compose.
-    assert option_value(listener["command"], "--client-id") == "maintainx-listener"
+    assert listener["restart"] == "always"  # a killed listener comes back to its session (its share waits there)
+    assert "--client-id" not in listener["command"]
+    assert option_value(listener["command"], "--shared") == "ingest"
+    # Nothing a second replica would fight the first for.
+    assert not {"container_name", "hostname", "ports"} & listener.keys()
+    assert "topic read $share/+/plant/+/telemetry" in (DEPLOY_MOSQUITTO / "acl").read_text().splitlines()
+
+
+@pytest.fixture(scope="module")
+def partitions() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.partitions.yml").read_text())
+
+
+def test_partitions_override_runs_predictor_workers_that_cover_the_plant_once(compose, partitions):
+    workers = partitions["services"]
+    assert "predictor" in workers, "partition 0 replaces the single predictor, which would score everything again"
+    chosen = []
+    for name, worker in workers.items():
+        assert management_command_check(worker["command"]) == "run_predictor", name
+        chosen.append(Partition.parse(option_value(worker["command"], "--partition")))
+        if name != "predictor":
+            assert worker["extends"] == {"file": "docker-compose.yml", "service": "predictor"}, name
+            assert worker["depends_on"] == compose["services"]["predictor"]["depends_on"], name
+    (count,) = {partition.count for partition in chosen}
+    assert sorted(partition.index for partition in chosen) == list(range(count))
+    assert Partition.parse(option_value(workers["predictor"]["command"], "--partition")).runs_plant_upkeep
 
 
 def test_health_checks_of_the_database_and_the_processes(compose):
@@ -362,7 +388,11 @@ def test_broker_refuses_anonymous_clients_and_persists_its_queues():
     assert int(config["max_queued_bytes"]) > 0
 
 
-def test_docker_compose_accepts_the_file(tmp_path):
+DEMO_CONFIG = ["--profile", "demo", "config", "--quiet"]
+
+
+@pytest.mark.parametrize("files", [["docker-compose.yml"], ["docker-compose.yml", "docker-compose.partitions.yml"]])
+def test_docker_compose_accepts_the_file(tmp_path, files):
     docker = shutil.which("docker")
     plugin = docker and subprocess.run([docker, "compose", "version"], capture_output=True, check=False)  # noqa: S603
     if not plugin or plugin.returncode != 0:
@@ -373,7 +403,7 @@ def test_docker_compose_accepts_the_file(tmp_path):
         (ROOT / ".env.example").read_text() + "".join(f"{name}=compose-config-test\n" for name in sorted(required))
     )
     result = subprocess.run(  # noqa: S603 - docker compose with our own files
-        [docker, "compose", "--env-file", str(env_file), "--profile", "demo", "config", "--quiet"],
+        [docker, "compose", *(f"--file={name}" for name in files), f"--env-file={env_file}", *DEMO_CONFIG],
         cwd=ROOT,
         capture_output=True,
         text=True,

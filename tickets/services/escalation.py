@@ -19,7 +19,8 @@ from tickets.services.events import TicketNews, TicketNewsKind, supervisor_ids, 
 def tickets_escalate_overdue(*, now: datetime.datetime | None = None) -> list[Ticket]:
     """Open tickets nobody started within TICKET_ESCALATE_MINUTES go to the supervisors, once each.
 
-    Run on every predictor tick (predictions_handle); cheap when nothing is due (one indexed query).
+    Run on every predictor tick (predictions_handle; of partition 0 with several workers); cheap when
+    nothing is due (one indexed query).
     """
     now = at_or_now(now)
     minutes = settings.TICKET_ESCALATE_MINUTES

@@ -21,10 +21,12 @@ def predictions_handle(
     anomaly_alarms: Sequence[ConditionAlarm] = (),
     health_judged: Collection[int] = (),
     within_own_normal: Collection[int] = (),
+    plant_upkeep: bool = True,
 ) -> None:
     """Once per predictor tick: raise, refresh or clear alerts from the tick's predictions, its alarm
     rules and its health models (tickets.services.conditions), then escalate the tickets nobody started in time (the
-    tick is MaintainX's clock for that).
+    tick is MaintainX's clock for that). With several predictor workers (run_predictor --partition),
+    only the one with `plant_upkeep` escalates.
 
     Costs two queries when nothing is above the threshold and no alert is open, whatever the
     number of predictions.
@@ -33,4 +35,5 @@ def predictions_handle(
         alerts_from_predictions(predictions=predictions, at=detected_at, within_own_normal=within_own_normal)
         alerts_from_rules(rule_alarms=rule_alarms, rules_judged=rules_judged, at=detected_at)
         alerts_from_health(anomaly_alarms=anomaly_alarms, health_judged=health_judged, at=detected_at)
-        tickets_escalate_overdue(now=detected_at)
+        if plant_upkeep:
+            tickets_escalate_overdue(now=detected_at)
