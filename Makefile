@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/vite.config.js 2>/dev/null)
 
-.PHONY: demo test test-frontend test-e2e browser lint format venv frontend migrate seed demo-models models run-demo serve clean bench-ingest tour-payloads bench-storage-formats bench-models bench-scoring bench-transfer bench-learning bench-charts bench-system bench-dates
+.PHONY: demo test test-frontend test-e2e browser lint format venv frontend migrate seed demo-models models run-demo serve clean bench-ingest bench-notifications tour-payloads bench-storage-formats bench-models bench-scoring bench-transfer bench-learning bench-charts bench-system bench-dates
 
 demo: venv frontend migrate seed demo-models run-demo
 
@@ -115,6 +115,10 @@ bench-models: venv
 
 bench-scoring: venv
 	$(BIN)/python bench/scoring.py
+
+# From a ticket's commit to its push payload decrypted at a local push endpoint and its email accepted.
+bench-notifications: venv
+	$(BIN)/python bench/notification_latency.py
 
 # Trained on the demo plant, run on plant B: the forest, the rules, the health models, all together.
 bench-transfer: venv

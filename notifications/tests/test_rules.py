@@ -10,6 +10,7 @@ from django.db import transaction
 from core.roles import Role
 from core.tests.factories import UserFactory
 from notifications.models import Delivery, DeliveryChannel, DeliveryStatus, Notification, NotificationKind
+from notifications.services import channel_choice_set, ticket_news_handle
 from notifications.tests.conftest import NOW
 from tickets.models import Ticket
 from tickets.services import (
@@ -19,6 +20,8 @@ from tickets.services import (
     ticket_take,
     tickets_escalate_overdue,
 )
+from tickets.services.events import TicketNews, TicketNewsKind
+from tickets.tests.factories import TicketFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
@@ -58,8 +61,6 @@ def test_an_off_shift_technician_is_not_paged_but_the_in_app_record_is_kept(mach
 
 
 def test_no_channel_is_paged_when_the_user_turned_them_off(machine, tech_on_shift):
-    from notifications.services import channel_choice_set  # noqa: PLC0415 - the service under test
-
     channel_choice_set(user=tech_on_shift, push=False, email=False, in_app=True)
     ticket_create(machine=machine, title="Check the belt")
 
@@ -187,3 +188,17 @@ def test_news_of_long_ago_is_recorded_as_read_and_not_paged(machine, tech_on_shi
     assert notification.read_at == NOW
     assert not notification.paged
     assert not notification.deliveries.exists()
+
+
+def test_an_unassigned_ticket_is_told_to_the_technicians_on_shift_and_not_to_those_off_it(
+    machine, tech_on_shift, tech_off_shift
+):
+    # The default policy leaves a ticket unassigned only when nobody is on shift; another policy may
+    # leave one with technicians on shift, who may take it.
+    ticket = TicketFactory(machine=machine)
+
+    ticket_news_handle(TicketNews(ticket, TicketNewsKind.UNASSIGNED, at=NOW))
+
+    [notification] = _told(tech_on_shift)
+    assert (notification.kind, notification.paged) == (NotificationKind.UNASSIGNED_TICKET, True)
+    assert _told(tech_off_shift) == []
