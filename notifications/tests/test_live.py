@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from core.roles import Role
 from core.tests.factories import UserFactory
 from maintainx.asgi import application
+from notifications.services import channel_choice_set
 from notifications.services.notify import LIVE_MESSAGE_TYPE
 from telemetry.tests.factories import MachineFactory
 from telemetry.tests.test_consumers import session_headers
@@ -66,3 +67,25 @@ async def test_the_person_told_gets_the_item_on_their_socket_and_the_next_person
     assert told_second["notification"]["ticket"] == ticket_for_second.pk
     await first_socket.disconnect()
     await second_socket.disconnect()
+
+
+async def test_no_live_message_while_the_in_app_channel_is_off():
+    technician = await database_sync_to_async(UserFactory)(username="ana", role=Role.TECHNICIAN)
+    supervisor = await database_sync_to_async(UserFactory)(username="sue", role=Role.SUPERVISOR)
+    machine = await database_sync_to_async(MachineFactory)(code="M-102")
+    socket = await _connected(technician)
+
+    await database_sync_to_async(channel_choice_set)(user=technician, push=True, email=True, in_app=False)
+    await database_sync_to_async(ticket_create)(
+        machine=machine, title="Told in the list only", assignee=technician, actor=supervisor
+    )
+    await database_sync_to_async(channel_choice_set)(user=technician, push=True, email=True, in_app=True)
+    live = await database_sync_to_async(ticket_create)(
+        machine=machine, title="Told live too", assignee=technician, actor=supervisor
+    )
+
+    # In order: had the first been sent, it would come first.
+    told = await _next_notification(socket)
+    assert told["notification"]["ticket"] == live.pk
+    assert len(await database_sync_to_async(_api_items)(technician)) == 2
+    await socket.disconnect()

@@ -5,7 +5,12 @@ import { useNotificationChannels, useSaveNotificationChannels } from '../hooks/u
 export const CHANNELS = [
   { name: 'push', label: 'Push', help: 'On the devices where you enabled notifications, even with MaintainX closed' },
   { name: 'email', label: 'Email', help: 'To the address of your account' },
-  { name: 'in_app', label: 'In the dashboard', help: 'The bell, and a browser notification while the tab is in the background' },
+  {
+    name: 'in_app',
+    label: 'In the dashboard',
+    // The list keeps every notification either way; this is about being told at once.
+    help: 'At once on the bell, and as a browser notification while the tab is in the background',
+  },
 ];
 
 function ChannelsForm({ saved }) {
