@@ -33,7 +33,7 @@ from django.utils import timezone
 from catalogue.failure_modes import BEARING_WEAR
 from core.net import free_port
 from demo.history import CrewHabits, CrewHold, HistoryScenario, PlantReplay, history_scenario_plant
-from notifications.services import NotificationSender
+from notifications.services import NotificationSender, notifications_still_news_unread
 from notifications.vapid import vapid_keys_file_load_or_create
 from predictor.challengers import ModelUpkeep, shadow_evaluation
 from predictor.scoring import Scorer
@@ -355,11 +355,15 @@ def demo_past_replay(
     say(f"Replaying the plant from {start:%Y-%m-%d %H:%M} UTC to now ...")
     for line in scenario.lines():
         say(f"  in the past days: {line}")
+    replay_began = timezone.now()
     history = history_write(plant=plant, start=start, end=end, step_seconds=60.0, truth=truth, stop=stop, replay=replay)
+    left_to_people = notifications_still_news_unread(recorded_since=replay_began)
     say(
         f"History: {history.stored:,} readings, {history.failures} failures, {replay.ticks} predictor ticks, "
         f"{replay.resolved} tickets worked by the simulated crew, in {history.seconds:.0f} s."
     )
+    if left_to_people:
+        say(f"Unread on their bells: {left_to_people} open tickets the replay assigned.")
     if challenger is not None:
         report = shadow_evaluation(challenger, now=end)
         say(f"Challenger {challenger.version} in shadow since {report['since'][:16]}: {report['verdict']}.")

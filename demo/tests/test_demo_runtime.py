@@ -139,12 +139,12 @@ def test_demo_runs_every_part_in_one_process_until_ctrl_c(demo_environment, tmp_
             timeout=60,
             process=process,
         )
-        # Its technician has it in their notifications (paged or not: the scenario's ticket may open
-        # in the replayed past, which is recorded, not paged).
+        # Its technician has it unread on their bell (paged or not: the scenario's ticket may open in
+        # the replayed past, which is recorded, not paged, and unread again once the replay is over).
         notification = wait_for_row(
             database,
             "SELECT n.title FROM notifications_notification n JOIN tickets_ticket t ON t.id = n.ticket_id "
-            "WHERE t.id = ? AND n.recipient_id = t.assignee_id AND n.kind = 'assigned'",
+            "WHERE t.id = ? AND n.recipient_id = t.assignee_id AND n.kind = 'assigned' AND n.read_at IS NULL",
             (ticket[0],),
             timeout=30,
             process=process,

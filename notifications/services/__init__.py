@@ -3,7 +3,11 @@
 from notifications.services.choices import channel_choice_set
 from notifications.services.delivery import DeliveryResult, NotificationSender, deliveries_retry_now
 from notifications.services.notify import notify_about_ticket, ticket_news_handle
-from notifications.services.reading import notification_mark_read, notifications_mark_all_read
+from notifications.services.reading import (
+    notification_mark_read,
+    notifications_mark_all_read,
+    notifications_still_news_unread,
+)
 from notifications.services.subscriptions import push_subscription_delete, push_subscription_save
 
 __all__ = [
@@ -13,6 +17,7 @@ __all__ = [
     "deliveries_retry_now",
     "notification_mark_read",
     "notifications_mark_all_read",
+    "notifications_still_news_unread",
     "notify_about_ticket",
     "push_subscription_delete",
     "push_subscription_save",

@@ -10,9 +10,10 @@ from django.db import transaction
 from core.roles import Role
 from core.tests.factories import UserFactory
 from notifications.models import Delivery, DeliveryChannel, DeliveryStatus, Notification, NotificationKind
-from notifications.services import channel_choice_set, ticket_news_handle
+from notifications.services import channel_choice_set, notifications_still_news_unread, ticket_news_handle
 from notifications.tests.conftest import NOW
-from tickets.models import Ticket
+from telemetry.tests.factories import MachineFactory
+from tickets.models import Ticket, TicketOutcome, TicketStatus
 from tickets.services import (
     ticket_comment,
     ticket_create,
@@ -188,6 +189,49 @@ def test_news_of_long_ago_is_recorded_as_read_and_not_paged(machine, tech_on_shi
     assert notification.read_at == NOW
     assert not notification.paged
     assert not notification.deliveries.exists()
+
+
+def test_after_a_replay_only_the_open_tickets_still_theirs_are_unread_again_and_none_is_paged(
+    machine, tech_on_shift, day_shift, clock
+):
+    other = UserFactory(username="olga", role=Role.TECHNICIAN)
+    day_shift.technicians.add(other)
+    supervisor = UserFactory(username="sue", role=Role.SUPERVISOR)
+    read_before = ticket_create(
+        machine=MachineFactory(code="M-001"), title="Read before the replay", assignee=tech_on_shift, actor=None
+    )
+    notification_read_before = _told(tech_on_shift)[0]
+    notification_read_before.read_at = NOW
+    notification_read_before.save()
+    clock.shift(60)
+    replay_began = NOW + datetime.timedelta(seconds=60)
+    past = NOW - datetime.timedelta(hours=3)
+    still_open = ticket_create(
+        machine=machine, title="Left to the technician", at=past, assignee=tech_on_shift, actor=None
+    )
+    resolved = ticket_create(machine=MachineFactory(code="M-002"), title="Worked by the crew", at=past)
+    Ticket.objects.filter(pk=resolved.pk).update(
+        status=TicketStatus.RESOLVED,
+        started_at=past,
+        resolved_at=past,
+        outcome=TicketOutcome.FALSE_ALARM,
+        resolution_notes="Nothing found.",
+    )
+    handed_on = ticket_create(
+        machine=MachineFactory(code="M-003"), title="Given to a colleague", at=past, assignee=tech_on_shift, actor=None
+    )
+    ticket_reassign(ticket=handed_on, actor=supervisor, assignee=other, at=past)
+
+    assert notifications_still_news_unread(recorded_since=replay_began) == 2
+
+    unread = Notification.objects.filter(read_at__isnull=True)
+    assert {(n.recipient, n.ticket, n.kind) for n in unread} == {
+        (tech_on_shift, still_open, NotificationKind.ASSIGNED),
+        (other, handed_on, NotificationKind.REASSIGNED),
+    }
+    assert read_before.assignee == tech_on_shift
+    assert not Notification.objects.filter(read_at__isnull=True, ticket=read_before).exists()
+    assert not Delivery.objects.filter(notification__in=unread).exists()
 
 
 def test_an_unassigned_ticket_is_told_to_the_technicians_on_shift_and_not_to_those_off_it(
