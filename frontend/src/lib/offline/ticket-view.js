@@ -10,6 +10,12 @@ function queuedEvent(action, fields) {
   return { at: action.doneAt, received_at: null, actor: 'you', photo: null, queued: true, ...fields };
 }
 
+/** `ticket` with `tick` ({step, done, ...}) in its checklist in place of that step's earlier one. */
+export function ticketWithTick(ticket, tick) {
+  const others = (ticket.checklist ?? []).filter((kept) => kept.step !== tick.step);
+  return { ...ticket, checklist: [...others, tick].sort((a, b) => a.step - b.step) };
+}
+
 function applied(ticket, action) {
   const { payload } = action;
   switch (action.type) {
@@ -35,11 +41,8 @@ function applied(ticket, action) {
           queuedEvent(action, { kind: 'status_changed', from_status: 'in_progress', to_status: 'resolved', note: payload.notes }),
         ],
       };
-    case 'tick': {
-      const others = (ticket.checklist ?? []).filter((tick) => tick.step !== payload.step);
-      const tick = { step: payload.step, done: payload.done, done_at: action.doneAt, done_by: null, queued: true };
-      return { ...ticket, checklist: [...others, tick].sort((a, b) => a.step - b.step) };
-    }
+    case 'tick':
+      return ticketWithTick(ticket, { step: payload.step, done: payload.done, done_at: action.doneAt, done_by: null, queued: true });
     case 'comment':
       return { ...ticket, events: [...ticket.events, queuedEvent(action, { kind: 'commented', note: payload.text })] };
     case 'photo':

@@ -112,6 +112,32 @@ describe('TicketDetailPage', () => {
     );
   });
 
+  it('keeps a step ticked while the ticket is fetched again after the server took the tick', async () => {
+    current = ticket({ status: 'in_progress', started_at: '2026-11-27T09:05:00Z', actions: ['resolve', 'comment'] });
+    renderWithApp(<TicketDetailPage id="12" />);
+    const [firstStep] = await screen.findAllByRole('checkbox');
+    // From the tick on, the ticket is slow to come back: what shows meanwhile is the tick's answer.
+    let refetching = false;
+    let answerTicket;
+    const ticketHeld = new Promise((resolve) => (answerTicket = resolve));
+    const answer = server.fetch.getMockImplementation();
+    server.fetch.mockImplementation(async (input, init = {}) => {
+      if ((init.method ?? 'GET') === 'GET' && String(input).endsWith('/api/tickets/12/')) {
+        refetching = true;
+        await ticketHeld;
+      }
+      return answer(input, init);
+    });
+
+    await userEvent.click(firstStep);
+
+    await waitFor(() => expect(refetching).toBe(true));
+    expect(server.requests.find((r) => r.method === 'PUT').body).toEqual({ done: true });
+    expect(screen.getAllByRole('checkbox')[0].checked).toBe(true);
+    expect(screen.getByLabelText('Steps done').textContent).toMatch(/^1 \/ 2 steps/);
+    answerTicket();
+  });
+
   it('resolves with an outcome and notes', async () => {
     current = ticket({ status: 'in_progress', actions: ['resolve', 'comment'] });
     renderWithApp(<TicketDetailPage id="12" />);

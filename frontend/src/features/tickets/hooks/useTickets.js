@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect } from 'react';
 import { useOfflineQueue } from '../../../lib/offline/OfflineQueueProvider.jsx';
-import { ticketWithQueued } from '../../../lib/offline/ticket-view.js';
+import { ticketWithQueued, ticketWithTick } from '../../../lib/offline/ticket-view.js';
 import { sendTicketAction } from '../api/offline-actions.js';
 import { fetchTicket, fetchTickets, fetchTicketsChangedSince, takeTicket } from '../api/tickets.js';
 
@@ -60,6 +60,11 @@ function useTicketAction(id, type, toPayload) {
     onSuccess: ({ queued, result }) => {
       if (queued) return;
       if (result?.actions) queryClient.setQueryData(ticketKeys.detail(id), result);
+      // A tick answers with the tick, not the ticket: into the ticket kept here at once, so that the
+      // box does not fall back to unticked until the ticket is fetched again.
+      else if (type === 'tick' && result) {
+        queryClient.setQueryData(ticketKeys.detail(id), (ticket) => ticket && ticketWithTick(ticket, result));
+      }
       queryClient.invalidateQueries({ queryKey: ticketKeys.all });
     },
   });
