@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import { useTickChecklistStep } from '../hooks/useTickets.js';
 
 /**
@@ -7,15 +8,30 @@ import { useTickChecklistStep } from '../hooks/useTickets.js';
 export default function SopChecklist({ ticket, editable }) {
   const sop = ticket.sop;
   const tick = useTickChecklistStep(ticket.id);
+  // The ticks being sent, shown from the click on: set in the click's own event, so that the box
+  // never shows unticked before the mutation's state arrives. The ticket's answer replaces them.
+  const [sending, setSending] = useState(() => new Map());
   const ticks = new Map((ticket.checklist ?? []).map((item) => [item.step, item]));
-  // The tick being sent shows at once; the ticket's answer replaces it.
-  if (tick.isPending) ticks.set(tick.variables.step, tick.variables);
+  for (const [step, done] of sending) ticks.set(step, { step, done });
   const checked = new Set([...ticks.values()].filter((item) => item.done).map((item) => item.step));
 
   if (!sop) return <p className="muted">No published procedure for this error code yet; ask a supervisor.</p>;
 
   function toggle(order) {
-    tick.mutate({ step: order, done: !checked.has(order) });
+    const done = !checked.has(order);
+    setSending((current) => new Map(current).set(order, done));
+    // mutateAsync settles for each call (mutate's own callbacks fire for the latest call only); a
+    // refusal shows through tick.error below.
+    tick
+      .mutateAsync({ step: order, done })
+      .catch(() => {})
+      .finally(() =>
+        setSending((current) => {
+          const left = new Map(current);
+          if (left.get(order) === done) left.delete(order);
+          return left;
+        }),
+      );
   }
 
   const done = sop.steps.filter((step) => checked.has(step.order)).length;

@@ -1,4 +1,4 @@
-import { screen, waitFor, within } from '@testing-library/react';
+import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { csrfRoute, fakeServer, reply } from '../../../test/fakes.js';
@@ -110,6 +110,20 @@ describe('TicketDetailPage', () => {
     await waitFor(() =>
       expect(within(form.ownerDocument.body).getByLabelText('Steps done').textContent).toMatch(/^1 \/ 2 steps/),
     );
+  });
+
+  it('shows a step ticked in the click itself, before the tick is sent', async () => {
+    current = ticket({ status: 'in_progress', started_at: '2026-11-27T09:05:00Z', actions: ['resolve', 'comment'] });
+    renderWithApp(<TicketDetailPage id="12" />);
+    const [firstStep] = await screen.findAllByRole('checkbox');
+
+    // No await: what the box shows as the click's event ends, as a browser (or a test robot) reads it.
+    fireEvent.click(firstStep);
+    expect(firstStep.checked).toBe(true);
+
+    await waitFor(() => expect(server.requests.some((r) => r.method === 'PUT')).toBe(true));
+    await waitFor(() => expect(screen.getByLabelText('Steps done').textContent).toMatch(/^1 \/ 2 steps/));
+    expect(screen.getAllByRole('checkbox')[0].checked).toBe(true);
   });
 
   it('keeps a step ticked while the ticket is fetched again after the server took the tick', async () => {
