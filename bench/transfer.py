@@ -11,20 +11,22 @@ types both share, 1.5 times the noise, faults that develop at other speeds, anot
 2. Plant B (another seed) runs --b-days; every variant is judged on the same last --evaluation-days,
    every 10 minutes, against B's ground-truth failures:
    (i) A's forest on every machine of B; (ii) the alarm rules alone (the metric specs' alarm limits,
-   the product's defaults); (iii) each machine's health model learned from its first 1, 3 and 7
-   days of B (leaving out what the product leaves out: periods with a rule alert and the days before
-   a failure the plant saw); (iv) all three as the product runs them: the forest only on the types
-   it learned (and, on a machine it never learned, only while the machine's own health model sees it
-   below FOREST_ALERT_HEALTH_BELOW, not while it is learning: Scorer.forest_doubted), the rules, the
-   health models after 3
-   days; an alert per machine while any holds (the one ticket a sick machine gets).
+   the product's defaults); (iii) each machine's health model with a learning period of 1, 3 and 7
+   days of usable data, learned and relearned as the product does it (predictor.health; see
+   `health_scores`): relearned daily on its last HEALTH_WINDOW_DAYS, leaving out the periods with an
+   alert (the rules' and its own) and the days before each failure seen, retired when a later failure
+   shows it learned from the days before it; (iv) all three as the product runs them: the forest
+   only on the types it learned (and, on a machine it never learned, only while the machine's own
+   health model sees it below FOREST_ALERT_HEALTH_BELOW, not while it is learning:
+   Scorer.forest_doubted), the rules, the health models with 3 days of learning; an alert per
+   machine while any holds (the one ticket a sick machine gets).
    Alerts follow the product's timing: a rule or health condition clears ALERT_CLEAR_MINUTES after it
    stops holding, a health model must stay past its threshold HEALTH_ALERT_MINUTES first, a forest
    alert opens at 0.8 and holds down to 0.5. An alert is right when its machine had a fault developing
    while it was open or fails within the forest's 24-hour horizon after it (a technician sent there
    finds something); a failure is caught when an alert was open within the horizon before it, the
-   lead counted from that alert's opening. The health models learn once, at the end of their learning
-   days (the product relearns them daily on a rolling window).
+   lead counted from that alert's opening. One simplification: the health models' learning does not
+   leave out the periods of the forest's alerts, which the product's would (they are tickets there).
 3. The same-plant figure beside them: A's forest on plant A with another seed, judged the same way.
 4. A healthy plant B (no faults) for --healthy-days after 3 days of learning: anomaly alerts raised.
 5. Real engines: C-MAPSS FD001's training units, each learning from its first 50 cycles
@@ -64,13 +66,14 @@ from predictor.ml.alerts import AlertHysteresis  # noqa: E402
 from predictor.ml.features import (  # noqa: E402
     FEATURE_METRICS,
     LONG_WINDOW_S,
+    METRIC_STATS,
     MachineWindow,
     feature_names,
     training_samples,
     windows_features,
 )
 from predictor.ml.forest import FailureForest  # noqa: E402
-from predictor.ml.health import HealthModel, learning_rows_mask  # noqa: E402
+from predictor.ml.health import HealthModel, learning_state  # noqa: E402
 from predictor.ml.rules import rule_findings  # noqa: E402
 from predictor.training import (  # noqa: E402
     ALERT_CLEAR_THRESHOLD,
@@ -170,46 +173,136 @@ def rules_holding(run: PlantRun, at: np.ndarray) -> np.ndarray:
 
 
 def health_scores(
-    run: PlantRun, at: np.ndarray, *, learning_days: float, rule_alerts: np.ndarray
+    run: PlantRun, at: np.ndarray, *, learning_days: float, rule_alerts: np.ndarray, retire: bool = True
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Each machine's health model learned from its first `learning_days` of the run, past its
-    threshold at `at`; the learning leaves out what the product leaves out. Returns the flags and the
-    health (machine order, then time; NaN without a model) and the machines that could not learn."""
-    learned_at = run.start + learning_days * 86400.0
+    """Each machine's health model as the product runs it (predictor.health), past its threshold at `at`.
+
+    A machine is looked at every HEALTH_LEARNING_CHECK_MINUTES while it learns and every
+    HEALTH_RELEARN_HOURS once it has a model. Each time it samples its last HEALTH_WINDOW_DAYS every
+    HEALTH_SAMPLE_MINUTES, leaving out what the plant has flagged by then: its alerts (the rules' and
+    the model's own), and the HEALTH_PRE_FAILURE_DAYS before each failure seen until the machine is up
+    again, each with the 12 hours after it that the features still look back into. With
+    `learning_days` of usable samples it learns a new model; without, it keeps the one it has unless a
+    failure since showed that one learned from the days before it (then it has none until it has
+    learned again; `retire` False keeps it, as the predictor did before). No anomaly within the 12
+    hours after a repair.
+
+    Returns the flags and the health at `at` (machine order, then time; NaN without a model) and the
+    machines without a model when the evaluation starts. `rule_alerts`: per machine, whether a rule
+    holds at each instant from 12 hours into the run, every EVALUATION_STEP_S.
+    """
     step = settings.HEALTH_SAMPLE_MINUTES * 60.0
-    learn_times = np.arange(run.start + 12 * 3600.0, learned_at, step)
-    rule_at = np.arange(run.start + 12 * 3600.0, learned_at, EVALUATION_STEP_S)
+    if step != EVALUATION_STEP_S:
+        raise ValueError("the health models are sampled on the evaluation's own grid")
+    grid = np.arange(run.start + LONG_WINDOW_S, run.end, step)
+    at_index = np.searchsorted(grid, at)
+    if not np.array_equal(grid[np.minimum(at_index, len(grid) - 1)], at):
+        raise ValueError("the evaluated instants must lie on the health models' grid")
     flags, healths, unlearned = [], [], []
-    before_failure = settings.HEALTH_PRE_FAILURE_DAYS * 86400.0
     for index, window in enumerate(run.windows):
-        metrics = metrics_watched(window)
-        seen_failures = [failed for code, failed in run.failures(run.start, learned_at) if code == window.machine_code]
-        repairs = _repairs(run, window.machine_code)
-        up_again = {failed: next((r for r in repairs if r >= failed), failed) for failed in seen_failures}
-        excluded = [(failed - before_failure, up_again[failed]) for failed in seen_failures]
-        alerted = rule_alerts[index]
-        excluded += [(t, t + settings.ALERT_CLEAR_MINUTES * 60.0) for t in rule_at[alerted[: len(rule_at)]]]
-        # As the product: an instant whose features' 12-hour window reaches into an excluded period.
-        excluded = [(begin, end + LONG_WINDOW_S) for begin, end in excluded]
-        features = windows_features([window], [learn_times], metrics)
-        usable = learning_rows_mask(learn_times, excluded) & np.isfinite(features[:, 0])
-        try:
-            model = HealthModel.fit(
-                features[usable], feature_names(metrics), false_alarm_rate=settings.HEALTH_FALSE_ALARM_RATE
-            )
-        except ValueError:
+        past, health = _health_as_the_product(
+            run,
+            window,
+            grid,
+            learning_days=learning_days,
+            rule_holding=rule_alerts[index, : len(grid)],
+            retire=retire,
+        )
+        flags.append(past[at_index])
+        healths.append(health[at_index])
+        if np.isnan(health[at_index[0]]):
             unlearned.append(window.machine_code)
-            flags.append(np.zeros(len(at), dtype=bool))
-            healths.append(np.full(len(at), np.nan))
-            continue
-        scores = model.score(windows_features([window], [at], metrics))
-        # As the product: no anomaly within the 12 hours after a repair (predictor.health._settling).
-        settling = np.zeros(len(at), dtype=bool)
-        for repaired in repairs:
-            settling |= (at >= repaired) & (at < repaired + LONG_WINDOW_S)
-        flags.append(scores.past_threshold & ~settling)
-        healths.append(scores.health)
     return np.concatenate(flags), np.concatenate(healths), unlearned
+
+
+def _health_as_the_product(
+    run: PlantRun,
+    window: MachineWindow,
+    grid: np.ndarray,
+    *,
+    learning_days: float,
+    rule_holding: np.ndarray,
+    retire: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One machine's flags (past its threshold, not settling) and health on `grid` (see health_scores)."""
+    metrics = metrics_watched(window)
+    past = np.zeros(len(grid), dtype=bool)
+    health = np.full(len(grid), np.nan)
+    if not metrics:
+        return past, health
+    step = grid[1] - grid[0]
+    features = windows_features([window], [grid], metrics)
+    names = feature_names(metrics)
+    reporting = np.isfinite(features[:, 0 : len(METRIC_STATS) * len(metrics) : len(METRIC_STATS)]).any(axis=1)
+    clear_steps = round(settings.ALERT_CLEAR_MINUTES * 60 / step)
+    held_steps = round(settings.HEALTH_ALERT_MINUTES * 60 / step)
+    before_failure = settings.HEALTH_PRE_FAILURE_DAYS * 86400.0
+    repairs = _repairs(run, window.machine_code)
+    failures = [failed for code, failed in run.failures(run.start, run.end) if code == window.machine_code]
+    up_again = {failed: next((r for r in repairs if r >= failed), math.inf) for failed in failures}
+    settling = np.zeros(len(grid), dtype=bool)
+    for repaired in repairs:
+        settling |= (grid >= repaired) & (grid < repaired + LONG_WINDOW_S)
+    rule_alert, check = _lasting(rule_holding, clear_steps), settings.HEALTH_LEARNING_CHECK_MINUTES * 60.0
+
+    model, learned_at, learned_to = None, None, None
+    relearn = settings.HEALTH_RELEARN_HOURS * 3600.0
+    now = run.start + check
+    scored_to = 0  # grid[:scored_to] holds what the model of the time said
+    while now < run.end:
+        upto = int(np.searchsorted(grid, now, side="right"))
+        due = model is None or now - learned_at >= relearn
+        if due:
+            flagged = rule_alert[:upto] | _lasting(_held(past[:upto], held_steps), clear_steps)
+            for failed in failures:
+                if failed <= now:
+                    flagged |= (grid[:upto] >= failed - before_failure) & (grid[:upto] <= min(up_again[failed], now))
+            # An instant whose features' 12-hour window reaches into a flagged one is flagged too.
+            flagged = _lasting(flagged, round(LONG_WINDOW_S / step))
+            rows = grid[:upto] >= now - settings.HEALTH_WINDOW_DAYS * 86400.0
+            usable = rows & ~flagged & reporting[:upto]
+            state = learning_state(grid[:upto][rows], usable[rows], required_days=learning_days, step_seconds=step)
+            if state.ready:
+                try:
+                    model = HealthModel.fit(
+                        features[:upto][usable], names, false_alarm_rate=settings.HEALTH_FALSE_ALARM_RATE
+                    )
+                    learned_to = float(grid[:upto][usable][-1])
+                except ValueError:
+                    pass  # nothing varies yet: as the product, no model from it
+            elif (
+                retire
+                and model is not None
+                and any(learned_at < failed <= now and failed - before_failure < learned_to for failed in failures)
+            ):
+                model = None  # it learned a developing fault as normal (predictor.health._learned_before_a_failure)
+            learned_at = now
+        next_look = now + (check if model is None else relearn)
+        stop = int(np.searchsorted(grid, next_look, side="right"))
+        if model is not None and stop > scored_to:
+            scores = model.score(features[scored_to:stop])
+            past[scored_to:stop] = scores.past_threshold & ~settling[scored_to:stop]
+            health[scored_to:stop] = scores.health
+        scored_to = max(scored_to, stop)
+        now = next_look
+    return past, health
+
+
+def _held(flags: np.ndarray, steps: int) -> np.ndarray:
+    """True where `flags` has held without a break for the last `steps` steps too (one machine's)."""
+    result = flags.copy()
+    for lag in range(1, steps + 1):
+        result[lag:] &= flags[:-lag]
+        result[:lag] = False
+    return result
+
+
+def _lasting(flags: np.ndarray, steps: int) -> np.ndarray:
+    """True where `flags` held within the last `steps` steps (one machine's)."""
+    result = flags.copy()
+    for lag in range(1, steps + 1):
+        result[lag:] |= flags[:-lag]
+    return result
 
 
 def _repairs(run: PlantRun, code: str) -> list[float]:
@@ -333,9 +426,15 @@ def _fmt(value: float, spec: str = ".2f") -> str:
 
 
 def judge(
-    run: PlantRun, forest: FailureForest, *, evaluation_days: float, trained_types: set[str], learned_codes: set[str]
+    run: PlantRun,
+    forest: FailureForest,
+    *,
+    evaluation_days: float,
+    trained_types: set[str],
+    learned_codes: set[str],
+    retire: bool = True,
 ) -> dict:
-    """Every variant on the run's last `evaluation_days`."""
+    """Every variant on the run's last `evaluation_days` (`retire`: see health_scores)."""
     evaluation_start = run.end - evaluation_days * 86400.0
     at = instants(run, evaluation_start)
     codes = np.repeat([window.machine_code for window in run.windows], len(at))
@@ -362,7 +461,9 @@ def judge(
     health_alerts, health, unlearned = {}, {}, {}
     started = time.monotonic()
     for days in LEARNING_DAYS:
-        past, health[days], unlearned[days] = health_scores(run, at, learning_days=days, rule_alerts=rules_all)
+        past, health[days], unlearned[days] = health_scores(
+            run, at, learning_days=days, rule_alerts=rules_all, retire=retire
+        )
         health_alerts[days] = lingering(held_for(past, codes, settings.HEALTH_ALERT_MINUTES), codes, clear_minutes)
         label = f"(iii) health models after {days} day{'s' if days > 1 else ''}"
         results[label] = outcome(run, codes, times, health_alerts[days], start=evaluation_start)
@@ -425,6 +526,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--learning-weeks", type=int, default=8, help="weeks of plant B learning from its outcomes (0: skip)"
     )
+    parser.add_argument(
+        "--keep-models-learned-before-failures",
+        dest="retire",
+        action="store_false",
+        help="health models keep a model a later failure showed learned a fault developing (not retired)",
+    )
     args = parser.parse_args(argv)
     if args.b_days - args.evaluation_days < max(LEARNING_DAYS):
         parser.error(f"--b-days must leave {max(LEARNING_DAYS)} days of learning before the evaluated days")
@@ -444,13 +551,23 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     b_run = plant_run(plant_b, seed=args.seed + 1, days=args.b_days)
     b = judge(
-        b_run, forest, evaluation_days=args.evaluation_days, trained_types=trained_types, learned_codes=learned_codes
+        b_run,
+        forest,
+        evaluation_days=args.evaluation_days,
+        trained_types=trained_types,
+        learned_codes=learned_codes,
+        retire=args.retire,
     )
     print(f"plant B: {len(b_run.windows)} machines, {args.b_days:g} days, judged in {time.monotonic() - started:.0f} s")
     started = time.monotonic()
     same_run = plant_run(plant_a, seed=args.seed + 2, days=args.b_days)
     same = judge(
-        same_run, forest, evaluation_days=args.evaluation_days, trained_types=trained_types, learned_codes=learned_codes
+        same_run,
+        forest,
+        evaluation_days=args.evaluation_days,
+        trained_types=trained_types,
+        learned_codes=learned_codes,
+        retire=args.retire,
     )
     print(f"plant A, seed {args.seed + 2}: judged in {time.monotonic() - started:.0f} s")
     started = time.monotonic()

@@ -79,6 +79,8 @@ LAST_REPAIRS_SELECTOR = "tickets.selectors.machine_last_repairs"
 HEALTH_FLAGGED_PERIODS_SELECTOR = "tickets.selectors.machine_flagged_periods"
 # predictor ← tickets: the false alarms, which a health model learns from and keeps its threshold above.
 HEALTH_CONFIRMED_NORMAL_SELECTOR = "tickets.selectors.machine_confirmed_normal_periods"
+# predictor ← tickets: the failures, after which a health model learned from the days before one is retired.
+HEALTH_FAILURES_SELECTOR = "tickets.selectors.machine_failure_times"
 # predictor ← tickets: the plant's recorded outcomes, which a challenger in shadow is judged on.
 PLANT_OUTCOMES_SELECTOR = "tickets.selectors.plant_outcomes"
 # tickets → notifications: assignments, reassignments, escalations, comments and unassigned tickets

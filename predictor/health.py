@@ -10,7 +10,10 @@ the machine normal, so the model learns from it, and its threshold is kept above
 scores (HEALTH_CONFIRMED_NORMAL_SELECTOR): what was judged normal once does not alarm again. Once
 HEALTH_LEARNING_DAYS of usable samples are there, a model is fitted on the metrics the machine
 actually reports, whatever its type: a machine nobody described is watched as well as a catalogued
-one. It is relearned every HEALTH_RELEARN_HOURS.
+one. It is relearned every HEALTH_RELEARN_HOURS. A failure that comes after a model learned shows
+that the days before it (which the model may have learned from) were a fault developing: a
+relearning that then finds too little usable data retires that model, and the machine learns again,
+rather than holding the repaired machine against a sick machine's normal.
 
 Scoring. `HealthScorer` keeps each machine's active model loaded (checked by its sha256) and scores
 the tick's windows at their newest reading; a machine past its threshold for HEALTH_ALERT_MINUTES
@@ -40,7 +43,7 @@ from predictor.ml.features import (
 from predictor.ml.health import HealthModel, learning_rows_mask, learning_state, scores_of_many
 from predictor.models import HealthModelVersion, HealthState
 from predictor.selectors import machine_windows
-from predictor.services import HealthDraft, health_model_register, machine_health_learning
+from predictor.services import HealthDraft, health_model_register, health_model_retire, machine_health_learning
 from telemetry.models import Machine, MachineStatus
 
 logger = logging.getLogger(__name__)
@@ -90,7 +93,11 @@ def machine_learn(machine: Machine, *, now: datetime.datetime) -> LearningOutcom
         usable &= np.isfinite(short_means).any(axis=1)
     state = learning_state(instants, usable, required_days=settings.HEALTH_LEARNING_DAYS, step_seconds=step)
     if not state.ready:
-        machine_health_learning(machine=machine, learned_days=state.usable_days, at=now)
+        if _learned_before_a_failure(machine, now=now):
+            logger.info("%s: its health model learned from the days before a failure; learning again", machine.code)
+            health_model_retire(machine=machine, learned_days=state.usable_days, at=now)
+        else:
+            machine_health_learning(machine=machine, learned_days=state.usable_days, at=now)
         return LearningOutcome(machine.code, state.usable_days, None)
     confirmed = wired("HEALTH_CONFIRMED_NORMAL_SELECTOR")(
         machine_ids=[machine.pk], start=now - datetime.timedelta(days=window_days), end=now
@@ -114,6 +121,19 @@ def machine_learn(machine: Machine, *, now: datetime.datetime) -> LearningOutcom
     return LearningOutcome(machine.code, state.usable_days, version)
 
 
+def _learned_before_a_failure(machine: Machine, *, now: datetime.datetime) -> bool:
+    """Whether the machine's active model learned from what is now known to be the days before a failure
+    (one that came after it learned, so it could not leave them out): a developing fault, taken for normal.
+    A relearning with enough usable data replaces such a model anyway; one without keeps no model rather
+    than that one, which would otherwise hold false alarms against the repaired machine for days."""
+    active = HealthModelVersion.objects.filter(machine=machine, is_active=True).first()
+    if active is None:
+        return False
+    failures = wired("HEALTH_FAILURES_SELECTOR")(machine_ids=[machine.pk], start=active.trained_at, end=now)[machine.pk]
+    before_failure = settings.HEALTH_PRE_FAILURE_DAYS * 86400.0
+    return any(failed - before_failure < active.learned_to.timestamp() for failed in failures)
+
+
 def _within(instants: np.ndarray, periods: list[tuple[float, float]]) -> np.ndarray:
     """Which instants fall inside one of the periods (closed)."""
     inside = np.zeros(len(instants), dtype=bool)
@@ -128,7 +148,7 @@ def machines_due_for_learning(*, now: datetime.datetime, limit: int | None = Non
     days it lacked could have come in since (usable data grows no faster than time passes, so a new
     plant is not looked at every hour for days); or ready and last learned HEALTH_RELEARN_HOURS ago or
     more (a relearning that found too little usable data, after a long alert say, keeps the model it
-    had and waits as long)."""
+    had, unless that model learned from the days before a failure, and waits as long)."""
     check_before = now - datetime.timedelta(minutes=settings.HEALTH_LEARNING_CHECK_MINUTES)
     relearn_before = now - datetime.timedelta(hours=settings.HEALTH_RELEARN_HOURS)
     candidates = (

@@ -395,6 +395,24 @@ def machine_health_learning(*, machine: Machine, learned_days: float, at: dateti
     return health
 
 
+@transaction.atomic
+def health_model_retire(*, machine: Machine, learned_days: float, at: datetime.datetime) -> MachineHealth:
+    """The machine's active health model learned from the days before a failure, a fault developing
+    taken for normal: it stops scoring (its version stays, inactive, for a look back) and the machine
+    learns again from `learned_days` of usable data."""
+    HealthModelVersion.objects.filter(machine=machine, is_active=True).update(is_active=False)
+    health, _ = MachineHealth.objects.get_or_create(machine=machine)
+    health.state = HealthState.LEARNING
+    health.learned_days = round(learned_days, 3)
+    health.last_learned_at = at
+    health.score = None
+    health.scored_at = None
+    health.departures = []
+    health.past_threshold_since = None
+    health.save()
+    return health
+
+
 # Versions a machine keeps: the active one and the one before it, for a look back.
 HEALTH_VERSIONS_KEPT = 2
 

@@ -154,6 +154,22 @@ def machine_flagged_periods(
     return periods
 
 
+def machine_failure_times(
+    *, machine_ids: Sequence[int], start: datetime.datetime, end: datetime.datetime
+) -> dict[int, list[float]]:
+    """Per machine, when it broke down between `start` and `end` (epoch seconds, ascending): a health
+    model that learned from the days before one of them learned a developing fault as normal
+    (settings.HEALTH_FAILURES_SELECTOR)."""
+    times: dict[int, list[float]] = {machine_id: [] for machine_id in machine_ids}
+    for machine_id, down_at in (
+        Breakdown.objects.filter(machine_id__in=machine_ids, down_at__gte=start, down_at__lte=end)
+        .order_by("down_at")
+        .values_list("machine_id", "down_at")
+    ):
+        times[machine_id].append(down_at.timestamp())
+    return times
+
+
 def machine_confirmed_normal_periods(
     *, machine_ids: Sequence[int], start: datetime.datetime, end: datetime.datetime
 ) -> dict[int, list[tuple[float, float]]]:

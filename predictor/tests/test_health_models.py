@@ -26,7 +26,7 @@ from telemetry.ingest import ReadingRow
 from telemetry.services import readings_ingest
 from telemetry.tests.factories import MachineFactory, MachineTypeFactory, MetricSpecFactory
 from tickets.models import ALERT_OPEN_STATUSES, Alert, AlertSource, Ticket, TicketOutcome, TicketStatus
-from tickets.tests.factories import ErrorCodeFactory, TicketFactory
+from tickets.tests.factories import BreakdownFactory, ErrorCodeFactory, TicketFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -288,6 +288,45 @@ def test_a_ready_machine_relearns_on_its_schedule(pump, settings):
 
     assert machines_due_for_learning(now=now + datetime.timedelta(hours=23)) == []
     assert machines_due_for_learning(now=now + datetime.timedelta(hours=24)) == [pump]
+
+
+@pytest.mark.parametrize(
+    ("failed_day", "relearned_day", "retired"),
+    [
+        # Down 1.4 days after its model learned up to day 3.6: the 5 days before the failure cover
+        # what it learned from, a fault developing taken for normal.
+        (5.0, 5.5, True),
+        # Down 5.1 days after: the 5 days before it begin after what the model learned from.
+        (8.7, 9.0, False),
+    ],
+)
+def test_a_model_learned_from_the_days_before_a_later_failure_is_retired_when_no_clean_model_replaces_it(
+    pump, settings, failed_day, relearned_day, retired
+):
+    settings.HEALTH_PRE_FAILURE_DAYS = 5
+    # A window short enough that the relearning finds too little usable data once the failure is flagged.
+    settings.HEALTH_WINDOW_DAYS = 4
+    learned = START + datetime.timedelta(days=3.6)
+    relearned = START + datetime.timedelta(days=relearned_day)
+    feed(pump, start=START, end=relearned, metrics=PUMP_LEVELS)
+    first = machine_learn(pump, now=learned).model_version
+    down_at = START + datetime.timedelta(days=failed_day)
+    BreakdownFactory(machine=pump, down_at=down_at, up_at=down_at + datetime.timedelta(hours=2))
+
+    outcome = machine_learn(pump, now=relearned)
+
+    assert outcome.model_version is None
+    first.refresh_from_db()
+    health = MachineHealth.objects.get(machine=pump)
+    assert first.is_active is not retired
+    assert health.state == (HealthState.LEARNING if retired else HealthState.READY)
+    assert health.last_learned_at == relearned
+    if retired:
+        assert (health.score, health.past_threshold_since) == (None, None)
+        # No model, no health draft: the machine is not scored against what it learned.
+        [window] = machine_windows(end=relearned, hours=13, machines=[pump])
+        drafts = HealthScorer().score([window], machine_ids={pump.code: pump.id}, units=dict)
+        assert drafts == []
 
 
 def test_relearning_keeps_the_active_version_and_the_one_before_it(pump):
