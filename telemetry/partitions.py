@@ -55,6 +55,11 @@ class PartitionsAhead(PostgresCurrentTimePartitioningStrategy):
         last = now + datetime.timedelta(days=days_ahead)
         return ((last.year - now.year) * 12 + last.month - now.month) // self.size.value + 1
 
+    def get_start_datetime(self) -> datetime.datetime:
+        # From midnight (UTC): the library's month start keeps the hour of the moment it is given
+        # (PostgresTimePartitionSize.start), which would make a month's partition begin at 13:00.
+        return timezone.now().astimezone(datetime.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
     def to_create(self) -> Iterator[PostgresTimePartition]:
         # The setting is read on each run, not once at import, so that it can change under a test.
         self.count = self._count_for(settings.READINGS_PARTITIONS_AHEAD_DAYS)
