@@ -149,7 +149,7 @@ def history_grid(
     return HistoryGrid(origin=origin, bucket_s=bucket_s, count=count)
 
 
-def history_source_for(grid: HistoryGrid, *, now: datetime.datetime) -> str:
+def history_source_for(grid: HistoryGrid) -> str:
     """The coarsest tier whose rows fit the grid's buckets: the fewest rows for the same figures
     (hours hold 1/60 of the minutes' rows, which hold 1/60 of the raw ones at 1 Hz). The grid's start
     must still be kept by that tier (history_plan coarsens the grid when it is not)."""
@@ -178,7 +178,7 @@ def history_plan(
         grid = history_grid(start=start, end=end, points=points, min_bucket_s=HistorySource.RESOLUTION_S[source])
         return grid, source
     grid = history_grid(start=start, end=end, points=points)
-    source = history_source_for(grid, now=now)
+    source = history_source_for(grid)
     tiers = HistorySource.CHOICES
     for coarser in tiers[tiers.index(source) :]:
         if _tier_keeps(coarser, start=start, now=now) or coarser == tiers[-1]:

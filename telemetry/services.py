@@ -31,7 +31,13 @@ from telemetry.models import (
     RollupWatermark,
 )
 from telemetry.mqtt import telemetry_topic
-from telemetry.selectors import TimePartition, hours_watermark, reading_partition_count, time_partitions
+from telemetry.selectors import (
+    TimePartition,
+    default_partition_holds,
+    hours_watermark,
+    reading_partition_count,
+    time_partitions,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -313,7 +319,8 @@ def _time_partitioned_prune(
     """
     removed = 0
     gone = Q()
-    for partition in time_partitions(model):
+    partitions = time_partitions(model)
+    for partition in partitions:
         if partition.is_default or partition.end is None or partition.end > before:
             continue
         removed += reading_partition_count(partition)
@@ -323,6 +330,9 @@ def _time_partitioned_prune(
             gone |= Q(**{f"{column}__gte": partition.start, f"{column}__lt": partition.end})
         if not dry_run:
             _time_partition_drop(model, partition)
+    if partitions and not _rows_may_remain_before(model, column, partitions, before):
+        # A cut on a partition boundary (the roll-ups' hourly upkeep): the drops were all of it.
+        return removed
     for machine_id in Machine.objects.order_by("id").values_list("id", flat=True):
         # Not what the partitions dropped held: gone already, or counted already on a dry run.
         old = model.objects.filter(machine_id=machine_id, **{f"{column}__lt": before}).exclude(gone)
@@ -332,6 +342,22 @@ def _time_partitioned_prune(
         with transaction.atomic():
             removed += old.delete()[0]
     return removed
+
+
+def _rows_may_remain_before(
+    model: type[Reading | ReadingMinute | ReadingHour],
+    column: str,
+    partitions: list[TimePartition],
+    before: datetime.datetime,
+) -> bool:
+    """Whether rows older than `before` can be left once the partitions wholly older are dropped: in
+    a partition that straddles `before`, or in the default partition."""
+    oldest = datetime.datetime.min.replace(tzinfo=datetime.UTC)
+    straddles = any(
+        not p.is_default and (p.start is None or p.start < before) and p.end is not None and p.end > before
+        for p in partitions
+    )
+    return straddles or default_partition_holds(model, column, oldest, before)
 
 
 def _time_partition_drop(model: type[Reading | ReadingMinute | ReadingHour], partition: TimePartition) -> None:
@@ -454,11 +480,18 @@ def hours_rollup(*, now: datetime.datetime, budget_s: float | None = None) -> Ho
             adapt = connection.ops.adapt_datetimefield_value
             cursor.execute(_hours_from_minutes_sql(one_machine=False), [adapt(start), adapt(stop)])
             written += max(cursor.rowcount, 0)
-            RollupWatermark.objects.update_or_create(tier=RollupWatermark.HOURS, defaults={"rolled_up_to": stop})
+            _watermark_advance(stop)
         start = stop
         if budget_s is not None and start < cutoff and time.monotonic() - started > budget_s:
             return HoursRollup(start, written, recomputed, done=False)
     return HoursRollup(start, written, recomputed, done=True)
+
+
+def _watermark_advance(to: datetime.datetime) -> None:
+    """Move the hours' watermark forward to `to`, never back (a roll-up run beside another by hand)."""
+    watermarks = RollupWatermark.objects.filter(tier=RollupWatermark.HOURS)
+    if not watermarks.filter(rolled_up_to__lt=to).update(rolled_up_to=to) and not watermarks.exists():
+        RollupWatermark.objects.create(tier=RollupWatermark.HOURS, rolled_up_to=to)
 
 
 def _oldest_minute_hour() -> datetime.datetime | None:
@@ -527,17 +560,20 @@ def rollups_prune(
 
     Minutes go only once their hours are rolled up: the cut is moved back to the roll-up's watermark
     and to the oldest hour marked for another roll-up, whichever is earlier; with no roll-up yet, no
-    minute goes. Cut at a whole hour, so that an hour keeps all its minutes or none.
+    minute goes. The cuts are moved back to the partitions' boundaries, UTC midnight for the minutes
+    and the first of the UTC month for the hours: whole partitions go, no row is deleted one by one
+    (and an hour keeps all its minutes or none).
     """
     watermark = hours_watermark()
     minutes_cut = None
     if watermark is not None:
         marked = ReadingHourStale.objects.order_by("hour").values_list("hour", flat=True).first()
-        minutes_cut = hour_floor(min(filter(None, (minutes_before, watermark, marked))))
+        minutes_cut = hour_floor(min(filter(None, (minutes_before, watermark, marked)))).replace(hour=0)
     minutes = 0
     if minutes_cut is not None:
         minutes = _time_partitioned_prune(ReadingMinute, "minute", before=minutes_cut, dry_run=dry_run)
-    hours = _time_partitioned_prune(ReadingHour, "hour", before=hour_floor(hours_before), dry_run=dry_run)
+    hours_cut = hour_floor(hours_before).replace(day=1, hour=0)
+    hours = _time_partitioned_prune(ReadingHour, "hour", before=hours_cut, dry_run=dry_run)
     return RollupsPruned(minutes=minutes, hours=hours, minutes_before=minutes_cut)
 
 
