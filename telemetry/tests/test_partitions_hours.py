@@ -4,6 +4,7 @@ zone, past months created by a first roll-up, minutes' days dropped only once th
 
 import datetime
 
+import psycopg
 import pytest
 import time_machine
 from django.db import connection
@@ -134,3 +135,20 @@ def test_the_hours_months_are_dropped_after_their_retention(settings):
     assert "telemetry_readinghour_2021_apr" not in names
     assert "telemetry_readinghour_2021_may" not in names
     assert "telemetry_readinghour_2021_jul" in names
+
+
+@pytest.mark.django_db
+def test_one_listener_at_a_time_upkeeps_the_tiers():
+    from telemetry.services import _TIERS_LOCK_KEY, rollup_tiers_upkeep  # noqa: PLC0415 - the key under test
+    from telemetry.tests.test_rollup_tiers import NOW  # noqa: PLC0415
+
+    machine = MachineFactory(code="M-001")
+    ingest_at(NOW, readings(machine, NOW - datetime.timedelta(hours=3), hours=2, seconds=600))
+    # Another listener's session on the same database, holding the upkeep.
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+        assert other.execute("SELECT pg_try_advisory_lock(%s)", [_TIERS_LOCK_KEY]).fetchone()[0]
+        assert rollup_tiers_upkeep(now=NOW)  # nothing done here: the other one is at it
+        assert not ReadingHour.objects.exists()
+
+    assert rollup_tiers_upkeep(now=NOW)
+    assert ReadingHour.objects.exists()
