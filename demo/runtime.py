@@ -56,6 +56,7 @@ from telemetry.listener import ListenerConfig, TelemetryListener
 from telemetry.live import LiveFrames
 from telemetry.mqtt import BrokerAddress, default_client_id
 from telemetry.selectors import newest_reading_ts, payload_source_decoders
+from telemetry.services import hours_rollup
 from telemetry.sparkplug import sparkplug_decoder_from_settings
 
 logger = logging.getLogger(__name__)
@@ -364,6 +365,11 @@ def demo_past_replay(
     )
     if left_to_people:
         say(f"Unread on their bells: {left_to_people} open tickets the replay assigned.")
+    # The replayed days' hours at once (the listener would roll them up a budget at a time): the
+    # 30-day and 1-year charts read the per-hour roll-ups.
+    rolled = hours_rollup(now=end)
+    if rolled.rolled_up_to is not None:
+        say(f"Hourly roll-ups: {rolled.hours:,} rows, up to {rolled.rolled_up_to:%Y-%m-%d %H:%M} UTC.")
     if challenger is not None:
         report = shadow_evaluation(challenger, now=end)
         say(f"Challenger {challenger.version} in shadow since {report['since'][:16]}: {report['verdict']}.")

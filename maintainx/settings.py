@@ -148,6 +148,24 @@ PSQLEXTRA_PARTITIONING_MANAGER = "telemetry.partitions.manager"
 # PostgreSQL: the readings' daily partitions are created this many days ahead (by the listener at
 # start-up and every hour, and by `manage.py pgpartition --yes`), so a reading always has its partition.
 READINGS_PARTITIONS_AHEAD_DAYS = env_int("READINGS_PARTITIONS_AHEAD_DAYS", default=7, minimum=1, maximum=366)
+# Storage tiers (telemetry.services.rollup_tiers_upkeep, "Readings storage and retention" in the README):
+# raw readings for READINGS_RAW_RETENTION_DAYS (what charts may read them for; prune_readings removes
+# them), per-minute roll-ups for READINGS_MINUTES_RETENTION_DAYS, per-hour roll-ups for
+# READINGS_HOURS_RETENTION_DAYS. Each tier is kept at least as long as the one below it: a chart then
+# always finds its range in some tier.
+READINGS_RAW_RETENTION_DAYS = env_int("READINGS_RAW_RETENTION_DAYS", default=30, minimum=1, maximum=3660)
+READINGS_MINUTES_RETENTION_DAYS = env_int(
+    "READINGS_MINUTES_RETENTION_DAYS",
+    default=max(90, READINGS_RAW_RETENTION_DAYS),
+    minimum=READINGS_RAW_RETENTION_DAYS,
+    maximum=3660,
+)
+READINGS_HOURS_RETENTION_DAYS = env_int(
+    "READINGS_HOURS_RETENTION_DAYS",
+    default=max(3650, READINGS_MINUTES_RETENTION_DAYS),
+    minimum=READINGS_MINUTES_RETENTION_DAYS,
+    maximum=36600,
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channel layer (websockets) ------------------------------------------------------------------

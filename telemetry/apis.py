@@ -68,8 +68,11 @@ class MachineDetailApi(generics.RetrieveAPIView):
 
 class MachineReadingsApi(APIView):
     """History of a machine's metrics for charts: at most `points` buckets with the average, minimum and
-    maximum of each, aggregated in the database (from the per-minute roll-ups once buckets span whole
-    minutes). Buckets without readings are left out; `ts` holds each bucket's start in epoch seconds.
+    maximum of each, aggregated in the database from the coarsest tier that fits (the per-hour roll-ups
+    once buckets span whole hours, the per-minute ones once they span whole minutes; a tier that no
+    longer holds the start gives way to a coarser one, with wider buckets). `source` and
+    `bucket_seconds` say which tier and width were used. Buckets without readings are left out; `ts`
+    holds each bucket's start in epoch seconds.
     """
 
     MAX_SPAN = datetime.timedelta(days=366)
@@ -84,6 +87,12 @@ class MachineReadingsApi(APIView):
         from_ = serializers.DateTimeField(required=False, help_text="Start, ISO 8601; default: an hour before `to`")
         to = serializers.DateTimeField(required=False, help_text="End, ISO 8601; default: now")
         points = serializers.IntegerField(required=False, default=600, min_value=2, max_value=5000)
+        source = serializers.ChoiceField(
+            choices=HistorySource.CHOICES,
+            required=False,
+            help_text="The storage tier to aggregate from; default: the coarsest one that fits the buckets "
+            "and still holds the start (the buckets are then at least that tier's: a minute, an hour)",
+        )
 
         def get_fields(self):
             fields = super().get_fields()
@@ -104,7 +113,7 @@ class MachineReadingsApi(APIView):
         from_ = serializers.DateTimeField()
         to = serializers.DateTimeField()
         bucket_seconds = serializers.IntegerField()
-        source = serializers.ChoiceField(choices=[HistorySource.READINGS, HistorySource.MINUTES])
+        source = serializers.ChoiceField(choices=HistorySource.CHOICES)
         series = MetricHistorySerializer(many=True)
 
         def get_fields(self):
@@ -130,7 +139,12 @@ class MachineReadingsApi(APIView):
         specs = {spec.name: spec for spec in machine.machine_type.metrics.all()}
         metrics = self._metrics_asked(query.validated_data.get("metric"), machine=machine, specs=specs)
         result = reading_history(
-            machine=machine, metrics=metrics, start=start, end=end, points=query.validated_data["points"]
+            machine=machine,
+            metrics=metrics,
+            start=start,
+            end=end,
+            points=query.validated_data["points"],
+            source=query.validated_data.get("source"),
         )
         # Built as plain lists: running thousands of numbers through serializer fields one by one
         # would cost more than the query. The serializer above documents the shape.

@@ -33,7 +33,7 @@ from telemetry.ingest import (
 )
 from telemetry.live import LiveFrames
 from telemetry.mqtt import BrokerAddress, TelemetryClient, client_create, connect_options
-from telemetry.services import IngestResult, readings_ingest
+from telemetry.services import IngestResult, readings_ingest, rollup_tiers_upkeep
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +58,9 @@ class ListenerConfig:
     # and how soon that is tried again after the database failed it.
     partitions_upkeep_interval: float = 3600.0
     partitions_upkeep_retry: float = 60.0
+    # The roll-up tiers' share of an upkeep (seconds): a first roll-up over months of minutes goes on
+    # at the next upkeep (a retry's interval later) instead of holding the batches up at once.
+    rollups_upkeep_budget: float = 2.0
     # On stop, after leaving the shared group: the broker's answer, then how long nothing may arrive
     # before what was already on its way to this listener counts as all stored.
     share_leave_timeout: float = 10.0
@@ -294,21 +297,29 @@ class TelemetryListener:
         logger.info("payload sources changed: subscribed to %s, unsubscribed from %s", added or "-", removed or "-")
 
     def partitions_upkeep(self) -> bool:
-        """PostgreSQL: create the readings' partitions of today and the days ahead that are missing.
-        False when the database failed it (logged): until a day has its partition, its readings go
-        to the default partition, so nothing waits on this."""
-        if connection.vendor != "postgresql":
-            return True
-        # Here, not at the top: django-postgres-extra cannot even be imported without PostgreSQL.
-        from telemetry.partitions import reading_partitions_create_ahead  # noqa: PLC0415
+        """The hourly upkeep of the readings' storage. PostgreSQL: create the partitions of today and
+        the days ahead that are missing. Both back-ends: the roll-up tiers (rollup_tiers_upkeep). False
+        when the database failed it (logged) or the roll-up has hours left: it runs again sooner. Until
+        a day has its partition, its readings go to the default partition, so nothing waits on this."""
+        if connection.vendor == "postgresql":
+            # Here, not at the top: django-postgres-extra cannot even be imported without PostgreSQL.
+            from telemetry.partitions import reading_partitions_create_ahead  # noqa: PLC0415
 
+            try:
+                reading_partitions_create_ahead()
+            except (DatabaseError, OSError) as exc:
+                connection.close()
+                logger.warning(
+                    "could not create the readings' partitions ahead (%s); trying again", error_first_line(exc)
+                )
+                return False
         try:
-            reading_partitions_create_ahead()
+            # After the partitions: the hours it rolls up go to their month's partition.
+            return rollup_tiers_upkeep(now=timezone.now(), budget_s=self.config.rollups_upkeep_budget)
         except (DatabaseError, OSError) as exc:
             connection.close()
-            logger.warning("could not create the readings' partitions ahead (%s); trying again", error_first_line(exc))
+            logger.warning("could not upkeep the roll-up tiers (%s); trying again", error_first_line(exc))
             return False
-        return True
 
     def _next_upkeep(self, upkept: bool) -> float:
         config = self.config

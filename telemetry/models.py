@@ -288,6 +288,70 @@ class ReadingMinute(PartitionedByTime):
         return self.total / self.count
 
 
+class ReadingHour(PartitionedByTime):
+    """Per-hour aggregates of one metric of one machine, rolled up from the per-minute ones: what
+    charts over months and years read, kept for years after the minutes are gone.
+
+    Written only by the hour roll-up (telemetry.services.hours_rollup), which aggregates closed hours
+    of ReadingMinute in the database and replaces an hour's row when it runs again, so re-running it
+    changes nothing. Same shape as ReadingMinute; the mean is total / count.
+
+    On PostgreSQL partitioned by range of hour, one partition a (UTC) month: a year is 12 of them.
+    """
+
+    pk = models.CompositePrimaryKey("machine_id", "metric", "hour")
+    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="+", db_index=False)
+    metric = models.CharField(max_length=40)
+    hour = models.DateTimeField(help_text="Start of the hour (UTC)")
+    count = models.PositiveIntegerField()
+    total = models.FloatField()
+    minimum = models.FloatField()
+    maximum = models.FloatField()
+
+    # The plain manager on either back-end, as for the readings.
+    objects = models.Manager()
+
+    class Meta:
+        ordering = ["machine", "metric", "hour"]
+
+    class PartitioningMeta:
+        method = PostgresPartitioningMethod.RANGE
+        key = ["hour"]
+
+    def __str__(self):
+        return f"{self.machine_id} {self.metric} {self.hour:%Y-%m-%d %H:00}"
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.count
+
+
+class RollupWatermark(models.Model):
+    """How far a roll-up tier is complete: every hour before `rolled_up_to` is in ReadingHour (the
+    hours from it on are read from the minutes). One row per tier; only the roll-up moves it, forward."""
+
+    HOURS = "hours"
+
+    tier = models.CharField(max_length=16, primary_key=True)
+    rolled_up_to = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.tier} rolled up to {self.rolled_up_to:%Y-%m-%d %H:%M}"
+
+
+class ReadingHourStale(models.Model):
+    """An hour of a machine that got readings after the hour roll-up may have passed it: the next
+    roll-up computes that hour again from its minutes. Written by the ingest batch only when it
+    carries such late readings."""
+
+    pk = models.CompositePrimaryKey("machine_id", "hour")
+    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="+", db_index=False)
+    hour = models.DateTimeField(help_text="Start of the hour (UTC)")
+
+    def __str__(self):
+        return f"{self.machine_id} {self.hour:%Y-%m-%d %H:00} to roll up again"
+
+
 class PayloadSource(models.Model):
     """Another gateway's payload shape (Telegraf, ThingsBoard, a flat JSON object) mapped onto readings.
 

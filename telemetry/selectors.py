@@ -5,6 +5,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import (
     Avg,
@@ -23,6 +24,7 @@ from django.db.models import (
 )
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
+from django.utils import timezone
 from paho.mqtt.client import topic_matches_sub
 
 from telemetry.ingest import DecodedReading, MachineDirectory, Rejection
@@ -32,9 +34,11 @@ from telemetry.models import (
     MetricSpec,
     PayloadSource,
     Reading,
+    ReadingHour,
     ReadingMinute,
     RejectedMessage,
     RejectionKind,
+    RollupWatermark,
 )
 from telemetry.units import unit_key
 
@@ -93,8 +97,23 @@ _DAY_S = 86400
 
 
 class HistorySource:
-    READINGS = "readings"  # the raw table
-    MINUTES = "minutes"  # the per-minute roll-ups
+    """The storage tiers a chart's buckets are aggregated from, finest first."""
+
+    READINGS = "readings"  # the raw table, kept READINGS_RAW_RETENTION_DAYS
+    MINUTES = "minutes"  # the per-minute roll-ups, kept READINGS_MINUTES_RETENTION_DAYS
+    HOURS = "hours"  # the per-hour roll-ups, kept READINGS_HOURS_RETENTION_DAYS
+
+    CHOICES = (READINGS, MINUTES, HOURS)
+    # The bucket width each tier can be aggregated into: a multiple of its rows' span.
+    RESOLUTION_S = {READINGS: 1, MINUTES: 60, HOURS: 3600}
+
+    @staticmethod
+    def retention_days(source: str) -> int:
+        return {
+            HistorySource.READINGS: settings.READINGS_RAW_RETENTION_DAYS,
+            HistorySource.MINUTES: settings.READINGS_MINUTES_RETENTION_DAYS,
+            HistorySource.HOURS: settings.READINGS_HOURS_RETENTION_DAYS,
+        }[source]
 
 
 @dataclass(frozen=True)
@@ -110,14 +129,18 @@ class HistoryGrid:
         return self.origin + self.bucket_s * self.count
 
 
-def history_grid(*, start: datetime.datetime, end: datetime.datetime, points: int) -> HistoryGrid:
-    """The narrowest grid of whole buckets over [start, end) with at most `points` buckets (points ≥ 2).
+def history_grid(
+    *, start: datetime.datetime, end: datetime.datetime, points: int, min_bucket_s: int = 1
+) -> HistoryGrid:
+    """The narrowest grid of whole buckets over [start, end) with at most `points` buckets (points ≥ 2),
+    and buckets of at least `min_bucket_s` (a tier's resolution: 60, 3600).
 
     Any width of at least span / (points - 1) fits, whatever the alignment: the aligned origin adds
-    less than one bucket to the span.
+    less than one bucket to the span. Every step from a minute up is a whole number of minutes, and from
+    an hour up of hours, so the narrowest step of at least a tier's resolution is a multiple of it.
     """
     start_s, end_s = start.timestamp(), end.timestamp()
-    needed = (end_s - start_s) / (points - 1)
+    needed = max((end_s - start_s) / (points - 1), min_bucket_s)
     bucket_s = next((step for step in _BUCKET_STEPS_S if step >= needed), None)
     if bucket_s is None:
         bucket_s = _DAY_S * math.ceil(needed / _DAY_S)
@@ -127,8 +150,48 @@ def history_grid(*, start: datetime.datetime, end: datetime.datetime, points: in
 
 
 def history_source_for(grid: HistoryGrid) -> str:
-    """Roll-ups once a bucket spans whole minutes: they hold the same aggregates in 1/60 of the rows."""
-    return HistorySource.MINUTES if grid.bucket_s % 60 == 0 else HistorySource.READINGS
+    """The coarsest tier whose rows fit the grid's buckets: the fewest rows for the same figures
+    (hours hold 1/60 of the minutes' rows, which hold 1/60 of the raw ones at 1 Hz). The grid's start
+    must still be kept by that tier (history_plan coarsens the grid when it is not)."""
+    for source in reversed(HistorySource.CHOICES):
+        if grid.bucket_s % HistorySource.RESOLUTION_S[source] == 0:
+            return source
+    return HistorySource.READINGS
+
+
+def _tier_keeps(source: str, *, start: datetime.datetime, now: datetime.datetime) -> bool:
+    return start >= now - datetime.timedelta(days=HistorySource.retention_days(source))
+
+
+def history_plan(
+    *, start: datetime.datetime, end: datetime.datetime, points: int, now: datetime.datetime, source: str | None = None
+) -> tuple[HistoryGrid, str]:
+    """The grid and the tier a chart over [start, end) is aggregated from.
+
+    By default the tier history_source_for picks; when that tier no longer holds the range's start
+    (raw readings older than READINGS_RAW_RETENTION_DAYS are gone, minutes older than
+    READINGS_MINUTES_RETENTION_DAYS), the next coarser one that does, with the grid coarsened to its
+    resolution: fewer, wider buckets rather than a chart with its first part missing. A `source`
+    asked for is used as it is, on a grid of at least its resolution.
+    """
+    if source is not None:
+        grid = history_grid(start=start, end=end, points=points, min_bucket_s=HistorySource.RESOLUTION_S[source])
+        return grid, source
+    grid = history_grid(start=start, end=end, points=points)
+    source = history_source_for(grid)
+    tiers = HistorySource.CHOICES
+    for coarser in tiers[tiers.index(source) :]:
+        if _tier_keeps(coarser, start=start, now=now) or coarser == tiers[-1]:
+            break
+    if coarser != source:
+        resolution = HistorySource.RESOLUTION_S[coarser]
+        grid = history_grid(start=start, end=end, points=points, min_bucket_s=resolution)
+    return grid, coarser
+
+
+def hours_watermark() -> datetime.datetime | None:
+    """Where the hour roll-up stands: every hour before it is in ReadingHour; None before its first run."""
+    return RollupWatermark.objects.filter(tier=RollupWatermark.HOURS).values_list("rolled_up_to", flat=True).first()
 
 
 class _BucketStart(Func):
@@ -184,20 +247,20 @@ def reading_history(
     end: datetime.datetime,
     points: int = 600,
     source: str | None = None,
+    now: datetime.datetime | None = None,
 ) -> ReadingHistory:
     """Average, minimum and maximum of each metric per bucket over [start, end), at most `points`
     buckets, aggregated in the database; buckets without readings are left out.
 
-    `source` defaults to the roll-ups whenever the buckets are whole minutes (history_source_for);
-    both sources give the same figures on the same grid.
+    The tier (`source`) and the grid are history_plan's, as of `now` (default: the present); every
+    tier gives the same figures on the same grid.
     """
-    grid = history_grid(start=start, end=end, points=points)
-    source = source or history_source_for(grid)
+    grid, source = history_plan(start=start, end=end, points=points, now=now or timezone.now(), source=source)
     window_start = datetime.datetime.fromtimestamp(grid.origin, tz=datetime.UTC)
     window_stop = datetime.datetime.fromtimestamp(grid.stop, tz=datetime.UTC)
-    if source == HistorySource.MINUTES:
-        if grid.bucket_s % 60:
-            raise ValueError(f"roll-ups need buckets of whole minutes, not {grid.bucket_s} s")
+    if source == HistorySource.HOURS:
+        rows = _hour_buckets(machine, metrics, grid, window_start, window_stop)
+    elif source == HistorySource.MINUTES:
         rows = _minute_buckets(machine, metrics, grid, window_start, window_stop)
     else:
         rows = _reading_buckets(machine, metrics, grid, window_start, window_stop)
@@ -225,6 +288,40 @@ def _minute_buckets(machine, metrics, grid, window_start, window_stop):
         .values_list("metric", "bucket", "avg", "low", "high", "n")
     )
     return list(rows)
+
+
+def _hour_buckets(machine, metrics, grid, window_start, window_stop):
+    """The hour roll-ups up to the roll-up's watermark and the minutes from it on, in one query
+    (UNION ALL, aggregated together): the hours not rolled up yet, the current one among them, are
+    in the chart too. The minutes of rolled-up hours stay until their retention, so a roll-up that
+    moves the watermark meanwhile changes nothing in the figures."""
+    watermark = hours_watermark() or window_start
+    watermark = min(max(watermark, window_start), window_stop)
+    parts = (
+        ReadingHour.objects.filter(
+            machine=machine, metric__in=list(metrics), hour__gte=window_start, hour__lt=watermark
+        ).annotate(bucket=_BucketStart("hour", grid=grid)),
+        ReadingMinute.objects.filter(
+            machine=machine, metric__in=list(metrics), minute__gte=watermark, minute__lt=window_stop
+        ).annotate(bucket=_BucketStart("minute", grid=grid)),
+    )
+    sql, params = [], []
+    for part in parts:
+        # The same columns in the same order from both tables; no ORDER BY inside a UNION's member.
+        part_sql, part_params = (
+            part.order_by()
+            .values_list("metric", "bucket", "count", "total", "minimum", "maximum")
+            .query.sql_with_params()
+        )
+        sql.append(part_sql)
+        params.extend(part_params)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT metric, bucket, sum(total) / sum(count), min(minimum), max(maximum), sum(count) "  # noqa: S608
+            f"FROM ({' UNION ALL '.join(sql)}) AS tiers GROUP BY metric, bucket ORDER BY metric, bucket",
+            params,
+        )
+        return cursor.fetchall()
 
 
 def _reading_buckets(machine, metrics, grid, window_start, window_stop):
@@ -381,7 +478,7 @@ def _range_bound(text: str) -> datetime.datetime | None:
     return datetime.datetime.fromisoformat(text.strip("'"))
 
 
-def time_partitions(model: type[Reading | ReadingMinute] = Reading) -> list[TimePartition]:
+def time_partitions(model: type[Reading | ReadingMinute | ReadingHour] = Reading) -> list[TimePartition]:
     """The partitions of the model's table, oldest first, the default one last; [] on SQLite (no partitions)."""
     if connection.vendor != "postgresql":
         return []
@@ -406,7 +503,7 @@ def time_partitions(model: type[Reading | ReadingMinute] = Reading) -> list[Time
 
 
 def default_partition_holds(
-    model: type[Reading | ReadingMinute], column: str, start: datetime.datetime, end: datetime.datetime
+    model: type[Reading | ReadingMinute | ReadingHour], column: str, start: datetime.datetime, end: datetime.datetime
 ) -> bool:
     """Whether the default partition of the model's table holds rows whose `column` is in [start, end)."""
     default = next((p.table for p in time_partitions(model) if p.is_default), None)

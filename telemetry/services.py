@@ -1,12 +1,16 @@
 """Writes of the telemetry app: readings (one bulk write per batch), rejected messages, machines and
 their status."""
 
+import contextlib
 import datetime
 import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import DataError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -15,9 +19,25 @@ from core.errors import error_first_line
 from core.wiring import wired
 from realtime.broadcast import broadcast_on_commit
 from telemetry.ingest import LinkChange, ReadingRow, Rejection
-from telemetry.models import Machine, MachineType, Reading, ReadingMinute, RejectedMessage, RejectionKind
+from telemetry.models import (
+    Machine,
+    MachineType,
+    Reading,
+    ReadingHour,
+    ReadingHourStale,
+    ReadingMinute,
+    RejectedMessage,
+    RejectionKind,
+    RollupWatermark,
+)
 from telemetry.mqtt import telemetry_topic
-from telemetry.selectors import TimePartition, reading_partition_count, time_partitions
+from telemetry.selectors import (
+    TimePartition,
+    default_partition_holds,
+    hours_watermark,
+    reading_partition_count,
+    time_partitions,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -160,6 +180,7 @@ def _readings_copy(rows: Sequence[ReadingRow]) -> int:
             cursor.cursor.copy(f"COPY {_STAGING_TABLE} ({columns}) FROM STDIN") as copy,
         ):
             copy.write(lines)
+        _late_hours_mark(rows)
         # One statement: the readings not stored yet, then their per-minute roll-ups from exactly
         # those rows (a duplicate is in neither), then how many were new.
         cursor.execute(
@@ -214,6 +235,7 @@ def _readings_insert_or_ignore(rows: Sequence[ReadingRow]) -> int:
             [(row.machine_id, adapt(row.ts), json.dumps(row.metrics), row.error_code) for row in new_rows],
         )
     _minutes_add(new_rows)
+    _late_hours_mark(new_rows)
     return len(new_rows)
 
 
@@ -279,26 +301,41 @@ def machine_link_set(change: LinkChange) -> bool:
 def readings_prune(*, before: datetime.datetime, dry_run: bool = False) -> int:
     """Remove the raw readings older than `before`, keeping their per-minute roll-ups (charts over
     long ranges and the predictor read those); how many went (or would go, with `dry_run`).
+    How: _time_partitioned_prune."""
+    return _time_partitioned_prune(Reading, "ts", before=before, dry_run=dry_run)
+
+
+def _time_partitioned_prune(
+    model: type[Reading | ReadingMinute | ReadingHour], column: str, *, before: datetime.datetime, dry_run: bool
+) -> int:
+    """Remove the model's rows whose `column` is older than `before`; how many went (or would go).
 
     PostgreSQL: a partition whose whole range is older than `before` is dropped whole, at the cost
     of a file removal rather than a row deletion each (no dead rows, no vacuum). What is left older
     than `before` lies in the one partition that straddles it (or in the default partition); it is
-    deleted row by row, one machine per transaction: each DELETE walks the (machine, ts) key,
-    PostgreSQL only looks at the partitions that can hold such rows, and no statement holds a lock
-    over the whole table. SQLite has one table and only the second step.
+    deleted row by row, one machine per transaction: each DELETE walks the key, which starts with the
+    machine, PostgreSQL only looks at the partitions that can hold such rows, and no statement holds a
+    lock over the whole table. SQLite has one table and only the second step.
     """
     removed = 0
     gone = Q()
-    for partition in time_partitions(Reading):
+    partitions = time_partitions(model)
+    for partition in partitions:
         if partition.is_default or partition.end is None or partition.end > before:
             continue
         removed += reading_partition_count(partition)
-        gone |= Q(ts__lt=partition.end) if partition.start is None else Q(ts__gte=partition.start, ts__lt=partition.end)
+        if partition.start is None:
+            gone |= Q(**{f"{column}__lt": partition.end})
+        else:
+            gone |= Q(**{f"{column}__gte": partition.start, f"{column}__lt": partition.end})
         if not dry_run:
-            _reading_partition_drop(partition)
+            _time_partition_drop(model, partition)
+    if partitions and not _rows_may_remain_before(model, column, partitions, before):
+        # A cut on a partition boundary (the roll-ups' hourly upkeep): the drops were all of it.
+        return removed
     for machine_id in Machine.objects.order_by("id").values_list("id", flat=True):
         # Not what the partitions dropped held: gone already, or counted already on a dry run.
-        old = Reading.objects.filter(machine_id=machine_id, ts__lt=before).exclude(gone)
+        old = model.objects.filter(machine_id=machine_id, **{f"{column}__lt": before}).exclude(gone)
         if dry_run:
             removed += old.count()
             continue
@@ -307,16 +344,285 @@ def readings_prune(*, before: datetime.datetime, dry_run: bool = False) -> int:
     return removed
 
 
-def _reading_partition_drop(partition: TimePartition) -> None:
-    prefix = f"{Reading._meta.db_table}_"
+def _rows_may_remain_before(
+    model: type[Reading | ReadingMinute | ReadingHour],
+    column: str,
+    partitions: list[TimePartition],
+    before: datetime.datetime,
+) -> bool:
+    """Whether rows older than `before` can be left once the partitions wholly older are dropped: in
+    a partition that straddles `before`, or in the default partition."""
+    oldest = datetime.datetime.min.replace(tzinfo=datetime.UTC)
+    straddles = any(
+        not p.is_default and (p.start is None or p.start < before) and p.end is not None and p.end > before
+        for p in partitions
+    )
+    return straddles or default_partition_holds(model, column, oldest, before)
+
+
+def _time_partition_drop(model: type[Reading | ReadingMinute | ReadingHour], partition: TimePartition) -> None:
+    prefix = f"{model._meta.db_table}_"
     with transaction.atomic(), connection.schema_editor() as schema_editor:
         # Inside a caller's transaction that wrote to it, the deferred foreign-key checks of those rows
         # would forbid the DROP: they are run now (and the keys deferred again after, as Django has them).
         schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         # django-postgres-extra's DROP, by the partition's name without the table's prefix.
-        schema_editor.delete_partition(Reading, partition.table.removeprefix(prefix))
+        schema_editor.delete_partition(model, partition.table.removeprefix(prefix))
         schema_editor.execute("SET CONSTRAINTS ALL DEFERRED")
-    logger.info("dropped the readings' partition %s (%s to %s)", partition.table, partition.start, partition.end)
+    logger.info("dropped the partition %s (%s to %s)", partition.table, partition.start, partition.end)
+
+
+# --- roll-up tiers: minutes into hours, and their retention ---------------------------------------------
+
+# How long after an hour has closed the roll-up waits for readings still on their way (a gateway's
+# buffer, a listener's batch) before it rolls the hour up.
+HOURS_ROLLUP_LATENESS = datetime.timedelta(minutes=10)
+# The ingest marks as late what is older than a shorter margin: a batch that read the clock just before
+# a roll-up started and commits after it still marks every hour that roll-up can close (a batch takes
+# seconds, not the 5 minutes between the two margins).
+_LATE_MARK_MARGIN = HOURS_ROLLUP_LATENESS / 2
+# The roll-up goes through the minutes a day at a time, one transaction each: a first run over months
+# of minutes commits as it goes and can stop at its time budget.
+_ROLLUP_CHUNK = datetime.timedelta(days=1)
+# pg_try_advisory_lock's key for the roll-up tiers' upkeep ("MXTIERS1" as a number): one listener at a time.
+_TIERS_LOCK_KEY = 0x4D5854494552_5331
+_tiers_lock_sqlite = threading.Lock()
+
+
+def hour_floor(moment: datetime.datetime) -> datetime.datetime:
+    """The start of the UTC hour that holds `moment` (aware)."""
+    return moment.astimezone(datetime.UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def hours_rollup_cutoff(now: datetime.datetime) -> datetime.datetime:
+    """The end of the hours a roll-up at `now` closes: the last closed hour that is past the lateness margin."""
+    return hour_floor(now - HOURS_ROLLUP_LATENESS)
+
+
+def _late_hours_mark(rows: Sequence[ReadingRow]) -> None:
+    """Mark the hours of readings older than any hour a roll-up may have closed, so that the next one
+    computes those hours again. The check is arithmetic on the batch: a batch of current readings (all
+    of them, normally) writes nothing more."""
+    if not rows:
+        return
+    bound = hour_floor(timezone.now() - _LATE_MARK_MARGIN)
+    if min(row.ts for row in rows) >= bound:
+        return
+    adapt = connection.ops.adapt_datetimefield_value
+    late = {(row.machine_id, hour_floor(row.ts)) for row in rows if row.ts < bound}
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {ReadingHourStale._meta.db_table} (machine_id, hour) VALUES (%s, %s) "  # noqa: S608 - ours
+            "ON CONFLICT DO NOTHING",
+            [(machine_id, adapt(hour)) for machine_id, hour in sorted(late)],
+        )
+
+
+def _hour_of(column: str) -> str:
+    """SQL for the start of the UTC hour of a datetime column (PostgreSQL's session runs in UTC; SQLite
+    keeps UTC text, 'YYYY-MM-DD HH:MM:SS', which this keeps comparable with what Django writes)."""
+    if connection.vendor == "postgresql":
+        return f"date_trunc('hour', {column})"
+    return f"strftime('%%Y-%%m-%%d %%H:00:00', {column})"
+
+
+def _hours_from_minutes_sql(*, one_machine: bool) -> str:
+    """INSERT ... SELECT of the hours of the minutes in [%s, %s) (of one machine: its id first), which
+    replaces an hour already there: running it again over the same minutes changes nothing."""
+    hour = _hour_of("minute")
+    machine = "machine_id = %s AND " if one_machine else ""
+    return (
+        f"INSERT INTO {ReadingHour._meta.db_table} AS h "  # noqa: S608 - the tables are ours
+        "(machine_id, metric, hour, count, total, minimum, maximum) "
+        f"SELECT machine_id, metric, {hour}, sum(count), sum(total), min(minimum), max(maximum) "
+        f"FROM {ReadingMinute._meta.db_table} WHERE {machine}minute >= %s AND minute < %s "
+        f"GROUP BY machine_id, metric, {hour} "
+        "ON CONFLICT (machine_id, metric, hour) DO UPDATE SET count = excluded.count, total = excluded.total, "
+        "minimum = excluded.minimum, maximum = excluded.maximum"
+    )
+
+
+@dataclass(frozen=True)
+class HoursRollup:
+    rolled_up_to: datetime.datetime | None  # every hour before it is in ReadingHour (None: no minutes yet)
+    hours: int  # hour rows written from the range rolled up
+    recomputed: int  # hours of late readings computed again
+    done: bool  # False: it stopped at its time budget with closed hours left for the next run
+
+
+def hours_rollup(*, now: datetime.datetime, budget_s: float | None = None) -> HoursRollup:
+    """Roll the closed hours up from the per-minute roll-ups into ReadingHour, in the database.
+
+    From the watermark (RollupWatermark: where the last run stopped; on a first run, the oldest
+    minute's hour) to the last closed hour before `now` less HOURS_ROLLUP_LATENESS, a day per
+    transaction, each moving the watermark on; then the hours that late readings marked
+    (ReadingHourStale) are computed again. Idempotent: each hour's row is replaced, never added to.
+    With `budget_s`, it stops after the day that went past it (done=False); the next run goes on.
+    """
+    started = time.monotonic()
+    cutoff = hours_rollup_cutoff(now)
+    watermark = hours_watermark()
+    recomputed = _stale_hours_recompute(watermark=watermark, now=now)
+    start = watermark or _oldest_minute_hour()
+    if start is None:
+        return HoursRollup(None, 0, recomputed, done=True)
+    if start < cutoff and connection.vendor == "postgresql":
+        # Here, not at the top: django-postgres-extra cannot even be imported without PostgreSQL.
+        from telemetry.partitions import hour_partitions_create  # noqa: PLC0415
+
+        # A first run over months of minutes writes months that have no partition yet (the manager
+        # creates them from now on): theirs, rather than the default partition's.
+        hour_partitions_create(start=start, end=cutoff)
+    written = 0
+    while start < cutoff:
+        stop = min(cutoff, start + _ROLLUP_CHUNK)
+        with transaction.atomic(), connection.cursor() as cursor:
+            adapt = connection.ops.adapt_datetimefield_value
+            cursor.execute(_hours_from_minutes_sql(one_machine=False), [adapt(start), adapt(stop)])
+            written += max(cursor.rowcount, 0)
+            _watermark_advance(stop)
+        start = stop
+        if budget_s is not None and start < cutoff and time.monotonic() - started > budget_s:
+            return HoursRollup(start, written, recomputed, done=False)
+    return HoursRollup(start, written, recomputed, done=True)
+
+
+def _watermark_advance(to: datetime.datetime) -> None:
+    """Move the hours' watermark forward to `to`, never back (a roll-up run beside another by hand)."""
+    watermarks = RollupWatermark.objects.filter(tier=RollupWatermark.HOURS)
+    if not watermarks.filter(rolled_up_to__lt=to).update(rolled_up_to=to) and not watermarks.exists():
+        RollupWatermark.objects.create(tier=RollupWatermark.HOURS, rolled_up_to=to)
+
+
+def _oldest_minute_hour() -> datetime.datetime | None:
+    """The hour of the oldest per-minute roll-up: each machine's oldest through its (machine, minute)
+    index, the oldest of those, rather than a scan of the table."""
+    oldest = None
+    for machine_id in Machine.objects.values_list("id", flat=True):
+        first = (
+            ReadingMinute.objects.filter(machine_id=machine_id)
+            .order_by("minute")
+            .values_list("minute", flat=True)
+            .first()
+        )
+        if first is not None and (oldest is None or first < oldest):
+            oldest = first
+    return None if oldest is None else hour_floor(oldest)
+
+
+def _stale_hours_recompute(*, watermark: datetime.datetime | None, now: datetime.datetime) -> int:
+    """Compute again the hours late readings marked, from their minutes; how many.
+
+    The marks are taken (deleted) and the hours written in one transaction: a batch marking the same
+    hour meanwhile either waits for it or leaves its mark for the next run. Marks at or after the
+    watermark need nothing (the range roll-up has not reached them yet), nor do hours whose minutes
+    retention may have removed (their hour row, from all their minutes, is the better figure).
+    """
+    minutes_kept_from = now - datetime.timedelta(days=settings.READINGS_MINUTES_RETENTION_DAYS - 1)
+    adapt = connection.ops.adapt_datetimefield_value
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {ReadingHourStale._meta.db_table} RETURNING machine_id, hour")  # noqa: S608
+        claimed = cursor.fetchall()
+        if watermark is None:
+            return 0
+        hours = []
+        for machine_id, claimed_hour in claimed:
+            hour = _utc_datetime(claimed_hour)
+            if minutes_kept_from <= hour < watermark:
+                hours.append((machine_id, adapt(hour), adapt(hour + datetime.timedelta(hours=1))))
+        if hours:
+            cursor.executemany(_hours_from_minutes_sql(one_machine=True), hours)
+    if hours:
+        logger.info("rolled up %d hours again for their late readings", len(hours))
+    return len(hours)
+
+
+def _utc_datetime(value: datetime.datetime | str) -> datetime.datetime:
+    """A datetime as a raw cursor returns it: aware on PostgreSQL; on SQLite naive UTC, or the text
+    it keeps where the column's type is not known (RETURNING)."""
+    if isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=datetime.UTC)
+
+
+@dataclass(frozen=True)
+class RollupsPruned:
+    minutes: int
+    hours: int
+    minutes_before: datetime.datetime | None  # where the minutes were cut (None: none could go)
+
+
+def rollups_prune(
+    *, minutes_before: datetime.datetime, hours_before: datetime.datetime, dry_run: bool = False
+) -> RollupsPruned:
+    """Remove the per-minute roll-ups older than `minutes_before` and the per-hour ones older than
+    `hours_before` (whole partitions on PostgreSQL, as _time_partitioned_prune does).
+
+    Minutes go only once their hours are rolled up: the cut is moved back to the roll-up's watermark
+    and to the oldest hour marked for another roll-up, whichever is earlier; with no roll-up yet, no
+    minute goes. The cuts are moved back to the partitions' boundaries, UTC midnight for the minutes
+    and the first of the UTC month for the hours: whole partitions go, no row is deleted one by one
+    (and an hour keeps all its minutes or none).
+    """
+    watermark = hours_watermark()
+    minutes_cut = None
+    if watermark is not None:
+        marked = ReadingHourStale.objects.order_by("hour").values_list("hour", flat=True).first()
+        minutes_cut = hour_floor(min(filter(None, (minutes_before, watermark, marked)))).replace(hour=0)
+    minutes = 0
+    if minutes_cut is not None:
+        minutes = _time_partitioned_prune(ReadingMinute, "minute", before=minutes_cut, dry_run=dry_run)
+    hours_cut = hour_floor(hours_before).replace(day=1, hour=0)
+    hours = _time_partitioned_prune(ReadingHour, "hour", before=hours_cut, dry_run=dry_run)
+    return RollupsPruned(minutes=minutes, hours=hours, minutes_before=minutes_cut)
+
+
+@contextlib.contextmanager
+def _tiers_upkeep_lock() -> Iterator[bool]:
+    """Whether this process may run the tiers' upkeep now: one listener of several (a PostgreSQL advisory
+    lock of the session), one thread of the demo's (SQLite). Never waits: another one is at it."""
+    if connection.vendor != "postgresql":
+        acquired = _tiers_lock_sqlite.acquire(blocking=False)
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                _tiers_lock_sqlite.release()
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_TIERS_LOCK_KEY])
+        acquired = cursor.fetchone()[0]
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [_TIERS_LOCK_KEY])
+
+
+def rollup_tiers_upkeep(*, now: datetime.datetime, budget_s: float | None = None) -> bool:
+    """The listener's hourly care of the roll-up tiers: roll the closed hours up (hours_rollup), then
+    remove the minutes older than READINGS_MINUTES_RETENTION_DAYS and the hours older than
+    READINGS_HOURS_RETENTION_DAYS (rollups_prune). False when the roll-up stopped at `budget_s` with
+    hours left (the caller comes back sooner); True too when another process holds the upkeep."""
+    with _tiers_upkeep_lock() as acquired:
+        if not acquired:
+            return True
+        rolled = hours_rollup(now=now, budget_s=budget_s)
+        pruned = rollups_prune(
+            minutes_before=now - datetime.timedelta(days=settings.READINGS_MINUTES_RETENTION_DAYS),
+            hours_before=now - datetime.timedelta(days=settings.READINGS_HOURS_RETENTION_DAYS),
+        )
+    if rolled.hours or rolled.recomputed or pruned.minutes or pruned.hours:
+        logger.info(
+            "roll-up tiers: %d hour rows rolled up to %s, %d hours again; removed %d minute and %d hour rows",
+            rolled.hours,
+            rolled.rolled_up_to,
+            rolled.recomputed,
+            pruned.minutes,
+            pruned.hours,
+        )
+    return rolled.done
 
 
 def machine_status_set(

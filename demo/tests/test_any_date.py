@@ -23,6 +23,8 @@ from predictor.services import model_version_register, trained_artifact_register
 from simulation.engine import FAILED, STARTED, PlantSimulation, history_instants
 from simulation.runner import GroundTruthRecorder, plant_load
 from simulation.tests.test_engine import demo_profiles
+from telemetry.models import Machine, Reading
+from telemetry.selectors import HistorySource, reading_history
 from tickets.models import Alert, AlertSource, AlertStatus, Breakdown, Ticket, TicketStatus
 from tickets.reports import Period, plant_report
 
@@ -83,7 +85,18 @@ def test_demo_replay_has_breakdowns_and_the_scenario_machine_alerts_on_any_date(
             say=said.append,
         )
         report = plant_report(period=Period.last_days(days=3, today=timezone.localdate(end)), now=end)
+        scenario_machine = Machine.objects.get(code=SCENARIO_MACHINE)
+        metric = scenario_machine.machine_type.metrics.order_by("name").first().name
+        month_chart = reading_history(
+            machine=scenario_machine, metrics=[metric], start=end - datetime.timedelta(days=30), end=end
+        )
 
+    # The 30-day chart reads the hourly roll-ups the replay's days were rolled up into, and shows every
+    # replayed reading (the hours not rolled up yet from their minutes).
+    assert any(line.startswith("Hourly roll-ups:") for line in said), said
+    assert month_chart.source == HistorySource.HOURS
+    replayed = Reading.objects.filter(machine=scenario_machine, metrics__has_key=metric).count()
+    assert sum(month_chart.series[0].count) == replayed > 0
     assert len(past.scenario.faults) == 2, said
     assert past.history.failures >= 2
     breakdowns = list(Breakdown.objects.select_related("machine"))

@@ -53,6 +53,9 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
         ("SITE_URL", "maintainx.plant.example"),
         ("NOTIFY_DIGEST_AFTER", "0"),
         ("NOTIFY_RETRY_SECONDS", "soon"),
+        ("READINGS_MINUTES_RETENTION_DAYS", "a quarter"),
+        ("READINGS_MINUTES_RETENTION_DAYS", "7"),  # shorter than the raw readings' 30 days
+        ("READINGS_HOURS_RETENTION_DAYS", "60"),  # shorter than the minutes' 90 days
     ],
 )
 def test_bad_setting_stops_start_up_naming_the_variable(variable, value):

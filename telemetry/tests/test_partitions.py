@@ -71,7 +71,7 @@ def test_partitions_are_created_for_today_and_the_days_ahead_once(settings):
         for day in (10, 11, 12, 13)
     }
     rollups = [name.replace("telemetry_reading_", "telemetry_readingminute_") for name in expected]
-    assert sorted(created) == sorted([*expected, *rollups])
+    assert sorted(created) == sorted([*expected, *rollups, "telemetry_readinghour_2031_mar"])
     assert again == []
     assert expected.items() <= day_partitions().items()
     assert {p.table for p in time_partitions(ReadingMinute)} >= set(rollups)
@@ -197,7 +197,11 @@ def test_a_day_already_in_the_default_partition_gets_no_partition_and_loses_noth
     with time_machine.travel(at("2031-07-01T12:00:00+00:00"), tick=False):
         created = create_ahead()
 
-    assert created == ["telemetry_reading_2031_jul_01", "telemetry_readingminute_2031_jul_01"]
+    assert created == [
+        "telemetry_reading_2031_jul_01",
+        "telemetry_readingminute_2031_jul_01",
+        "telemetry_readinghour_2031_jul",
+    ]
     assert partition_of_each_reading() == {early: "telemetry_reading_default"}
 
 

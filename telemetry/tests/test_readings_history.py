@@ -4,6 +4,7 @@ import datetime
 import random
 
 import pytest
+import time_machine
 
 from telemetry.ingest import ReadingRow
 from telemetry.models import Reading
@@ -15,6 +16,13 @@ pytestmark = pytest.mark.django_db
 
 START = datetime.datetime(2026, 11, 20, 6, 0, tzinfo=datetime.UTC)
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
+@pytest.fixture(autouse=True)
+def present():
+    """A day after START: the tier picked depends on how old a range is (raw readings are kept 30 days)."""
+    with time_machine.travel(START + datetime.timedelta(days=1), tick=False):
+        yield
 
 
 @pytest.fixture
@@ -172,6 +180,7 @@ def test_api_caps_buckets_at_points(reader, pump):
         ({"from": "yesterday"}, "from", "Datetime has wrong format"),
         ({"points": 1}, "points", "greater than or equal to 2"),
         ({"points": 100_000}, "points", "less than or equal to 5000"),
+        ({"source": "days"}, "source", '"days" is not a valid choice'),
     ],
 )
 def test_api_refuses_bad_input_naming_the_field(reader, pump, query, field, says):

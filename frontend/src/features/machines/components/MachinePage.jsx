@@ -5,7 +5,7 @@ import ConnectionStatus from '../../../components/ConnectionStatus.jsx';
 import { alertOrigin } from '../../../lib/alert-source.js';
 import { clockTime, since } from '../../../lib/format.js';
 import { machineHealth } from '../hooks/health.js';
-import { RANGES, useMachineReadings } from '../hooks/useMachineReadings.js';
+import { RANGES, historySourceLabel, useMachineReadings } from '../hooks/useMachineReadings.js';
 import { useLatestPredictions, useMachine } from '../hooks/useMachines.js';
 import HealthBadge from './HealthBadge.jsx';
 import MetricChart from './MetricChart.jsx';
@@ -51,7 +51,8 @@ export default function MachinePage({ code, openAlerts = [], alertActions = null
   const rangeKey = RANGES[searchParams.get('range')] ? searchParams.get('range') : 'live';
   const { history, charts, socket, lastFrame } = useMachineReadings(code, rangeKey);
   const predictionFrom = useMemo(() => {
-    const seconds = Math.max(RANGES[rangeKey].seconds, 3600);
+    // At most the last week: predictions are raw rows, one every tick, with no roll-ups to chart a month or a year from.
+    const seconds = Math.min(Math.max(RANGES[rangeKey].seconds, 3600), RANGES.week.seconds);
     return new Date(Math.floor((Date.now() - seconds * 1000) / 60000) * 60000).toISOString();
   }, [rangeKey]);
 
@@ -107,6 +108,11 @@ export default function MachinePage({ code, openAlerts = [], alertActions = null
               <span className="muted small" data-testid="last-reading">
                 Last reading {lastFrame ? clockTime(lastFrame.ts) : '–'}
               </span>
+              {history.data && (
+                <span className="muted small" data-testid="history-source">
+                  {historySourceLabel(history.data)}
+                </span>
+              )}
             </div>
           </div>
           {history.isPending && <Loading label="Loading the history…" />}

@@ -47,13 +47,15 @@ const ANOMALY_ALERT = {
 
 describe('MachinePage', () => {
   let health;
+  let history;
 
   beforeEach(() => {
     installFakeWebSocket();
     health = HEALTH;
+    history = { machine: 'M-007', bucket_seconds: 2, source: 'readings', series: [] };
     fakeServer({
       'GET /api/machines/M-007/': () => MACHINE,
-      'GET /api/machines/M-007/readings/': () => ({ machine: 'M-007', bucket_seconds: 2, source: 'readings', series: [] }),
+      'GET /api/machines/M-007/readings/': () => history,
       'GET /api/predictions/': () => ({ results: [] }),
       'GET /api/predictions/latest/': () => ({
         threshold: 0.8,
@@ -95,6 +97,13 @@ describe('MachinePage', () => {
     const section = (await screen.findByRole('heading', { name: 'Health' })).closest('section');
     expect(within(section).getByText('learning normal behaviour: 2 of 3 days')).toBeTruthy();
     expect(screen.queryByRole('heading', { name: 'Open alerts' })).toBeNull();
+  });
+
+  it('says which storage tier the history was read from', async () => {
+    history = { machine: 'M-007', bucket_seconds: 86400, source: 'hours', series: [] };
+    renderWithApp(<MachinePage code="M-007" />);
+    expect((await screen.findByTestId('history-source')).textContent).toBe('hourly roll-ups, 1 d buckets');
+    expect(screen.getByRole('button', { name: '1 y' })).toBeTruthy();
   });
 
   it('has no health section for a machine without a health model', async () => {

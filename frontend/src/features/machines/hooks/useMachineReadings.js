@@ -10,7 +10,30 @@ export const RANGES = {
   hour: { label: '1 h', seconds: 3600, points: 600 },
   day: { label: '24 h', seconds: 86400, points: 600 },
   week: { label: '7 d', seconds: 7 * 86400, points: 600 },
+  month: { label: '30 d', seconds: 30 * 86400, points: 600 },
+  year: { label: '1 y', seconds: 365 * 86400, points: 600 },
 };
+
+// The storage tier the server aggregated a history from (its `source`), as people say it.
+const HISTORY_SOURCES = {
+  readings: 'raw readings',
+  minutes: 'per-minute roll-ups',
+  hours: 'hourly roll-ups',
+};
+
+function bucketLabel(seconds) {
+  if (seconds % 86400 === 0) return `${seconds / 86400} d`;
+  if (seconds % 3600 === 0) return `${seconds / 3600} h`;
+  if (seconds % 60 === 0) return `${seconds / 60} min`;
+  return `${seconds} s`;
+}
+
+/** What a history was read from and how wide its buckets are, e.g. "hourly roll-ups, 1 d buckets". */
+export function historySourceLabel(history) {
+  if (!history) return '';
+  const source = HISTORY_SOURCES[history.source] ?? history.source;
+  return `${source}, ${bucketLabel(history.bucket_seconds)} buckets`;
+}
 // Live points kept in memory per metric: a day at 1 Hz, more than any range shows from live frames.
 const LIVE_KEEP = 86_400;
 
