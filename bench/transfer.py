@@ -614,7 +614,10 @@ def main(argv: list[str] | None = None) -> int:
     ]
     unlearned = {days: codes for days, codes in b["unlearned"].items() if codes}
     if unlearned:
-        lines.append(f"- machines with no health model (too little usable data): {unlearned}")
+        lines.append(
+            "- machines without a health model when the judged days begin (too little usable data yet), "
+            f"by learning days: {unlearned}"
+        )
     lines += ["", engines_health_section(args.datasets)]
     if args.learning_weeks:
         lines += [
