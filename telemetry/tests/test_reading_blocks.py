@@ -1,0 +1,126 @@
+"""PostgreSQL: closed days' readings compacted into per-machine hour blocks (readings_compact): every
+reading kept (µs instants exactly, values as float32), the duplicate rule, late readings, retention."""
+
+import datetime
+import struct
+
+import pytest
+import time_machine
+from django.db import connection
+
+from telemetry.ingest import ReadingRow
+from telemetry.models import Reading, ReadingBlock, ReadingMinute
+from telemetry.selectors import time_partitions
+from telemetry.services import readings_compact, readings_ingest
+from telemetry.tests.factories import MachineFactory
+
+pytestmark = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="blocks are PostgreSQL's (SQLite keeps its raw readings); CI runs this on PostgreSQL",
+)
+
+UTC = datetime.UTC
+DAY = datetime.datetime(2031, 3, 10, tzinfo=UTC)
+BLOCKS = ReadingBlock._meta.db_table
+VALUES_EXACTLY = "metric_values::float8[]"  # the driver would read a real as its shortest decimal
+
+
+def at(hour: int, second: float = 0, microsecond: int = 0) -> datetime.datetime:
+    return DAY + datetime.timedelta(hours=hour, seconds=second, microseconds=microsecond)
+
+
+def as_float32(value: float) -> float:
+    return struct.unpack("f", struct.pack("f", value))[0]
+
+
+def create_ahead(now: datetime.datetime) -> None:
+    from telemetry.partitions import reading_partitions_create_ahead  # noqa: PLC0415 - PostgreSQL only
+
+    with time_machine.travel(now, tick=False):
+        reading_partitions_create_ahead()
+
+
+def compact(now: datetime.datetime):
+    with time_machine.travel(now, tick=False):
+        return readings_compact()
+
+
+def stored(machine) -> dict[datetime.datetime, tuple[dict, str]]:
+    """Every reading of the machine, as rows or in blocks: ts → (metrics, error code)."""
+    rows = {ts: (metrics, code) for ts, metrics, code in machine_rows(machine)}
+    return rows | block_readings(machine)
+
+
+def machine_rows(machine):
+    return Reading.objects.filter(machine=machine).values_list("ts", "metrics", "error_code")
+
+
+def block_readings(machine) -> dict[datetime.datetime, tuple[dict, str]]:
+    """The readings in the machine's blocks, values as stored (float4 widened exactly to float8)."""
+    readings = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT start, metrics, offsets_us, {VALUES_EXACTLY}, error_codes FROM {BLOCKS} WHERE machine_id = %s",  # noqa: S608
+            [machine.id],
+        )
+        for start, names, offsets, values, codes in cursor.fetchall():
+            assert offsets == sorted(offsets)
+            for i, offset in enumerate(offsets):
+                metrics = {name: row[i] for name, row in zip(names, values, strict=True) if row[i] is not None}
+                readings[start + datetime.timedelta(microseconds=offset)] = (
+                    metrics,
+                    (codes or [None] * len(offsets))[i] or "",
+                )
+    return readings
+
+
+def ingest(machine, readings):
+    return readings_ingest(
+        rows=[ReadingRow(machine.id, machine.code, ts, metrics, error_code=code) for ts, metrics, code in readings]
+    )
+
+
+@pytest.fixture
+def machine(db):
+    create_ahead(at(0))
+    return MachineFactory(code="M-001")
+
+
+def test_a_closed_day_becomes_hour_blocks_keeping_each_instant_exactly_and_each_value_as_float32(machine):
+    readings = [
+        (at(0, 0, 1), {"vibration": 1480.123, "temperature": 61.57}, ""),
+        (at(0, 1, 999_999), {"vibration": 2.1}, "E-42"),  # no temperature
+        (at(0, 59 * 60 + 59, 123_456), {"vibration": -0.000123456789, "temperature": 1e30}, ""),
+        (at(13, 17, 42), {"current": 14.000001}, ""),
+        (at(23, 3599, 999_999), {}, ""),
+    ]
+    ingest(machine, readings)
+    minutes_before = list(ReadingMinute.objects.values_list("metric", "minute", "count", "total"))
+
+    result = compact(DAY + datetime.timedelta(days=1, hours=3))
+
+    assert result.days == [DAY.date()]
+    assert result.readings == len(readings)
+    assert not Reading.objects.filter(machine=machine).exists()
+    assert "telemetry_reading_2031_mar_10" not in {p.table for p in time_partitions(Reading)}
+    assert "telemetry_readingblock_2031_mar_10" in {p.table for p in time_partitions(ReadingBlock)}
+    assert sorted(ReadingBlock.objects.values_list("start", flat=True)) == [at(0), at(13), at(23)]
+    expected = {
+        ts: ({name: as_float32(value) for name, value in metrics.items()}, code) for ts, metrics, code in readings
+    }
+    assert block_readings(machine) == expected
+    assert block_readings(machine)[at(0, 0, 1)][0]["vibration"] == 1480.123046875
+    # The roll-ups are not touched.
+    assert list(ReadingMinute.objects.values_list("metric", "minute", "count", "total")) == minutes_before
+
+
+def test_a_day_not_over_for_the_setting_hours_is_not_compacted(machine, settings):
+    settings.READINGS_COMPACT_AFTER_HOURS = 3
+    ingest(machine, [(at(5), {"vibration": 2.0}, "")])
+
+    result = compact(DAY + datetime.timedelta(days=1, hours=2, minutes=59))
+
+    assert result.days == []
+    assert Reading.objects.count() == 1
+    assert compact(DAY + datetime.timedelta(days=1, hours=3)).days == [DAY.date()]
+    assert Reading.objects.count() == 0
