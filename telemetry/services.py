@@ -169,6 +169,7 @@ def _readings_copy(rows: Sequence[ReadingRow]) -> int:
             cursor.cursor.copy(f"COPY {_STAGING_TABLE} ({columns}) FROM STDIN") as copy,
         ):
             copy.write(lines)
+        not_compacted, params = _not_compacted_filter(cursor, rows)
         # One statement: the readings not stored yet, then their per-minute roll-ups from exactly
         # those rows (a duplicate is in neither), then how many were new.
         cursor.execute(
@@ -176,6 +177,7 @@ def _readings_copy(rows: Sequence[ReadingRow]) -> int:
             WITH inserted AS (
                 INSERT INTO {table} (machine_id, ts, metrics, error_code)
                 SELECT machine_id, ts, coalesce(metrics, payload -> 'metrics'), error_code FROM {_STAGING_TABLE}
+                {not_compacted}
                 ON CONFLICT DO NOTHING
                 RETURNING machine_id, ts, metrics
             ), rolled_up AS (
@@ -191,9 +193,33 @@ def _readings_copy(rows: Sequence[ReadingRow]) -> int:
                     maximum = greatest(r.maximum, excluded.maximum)
             )
             SELECT count(*) FROM inserted
-            """  # noqa: S608 - table names are ours
+            """,  # noqa: S608 - table names are ours
+            params,
         )
         return cursor.fetchone()[0]
+
+
+def _not_compacted_filter(cursor, rows: Sequence[ReadingRow]) -> tuple[str, list]:
+    """The WHERE clause (on the staging table) that leaves out the readings stored in blocks already,
+    for a batch that holds readings of days that may be compacted; nothing for the others.
+
+    A closed day's readings are no longer rows once compacted, so the key's ON CONFLICT cannot see
+    them. Only a batch with readings older than the horizon (late ones, redeliveries of old ones,
+    history) pays for the look-up in the blocks, and only for those readings: a batch of current
+    readings runs the statement it always did. The shared lock waits for a compaction moving days
+    at this moment, so the look-up sees those days as blocks or as rows, never half-moved.
+    """
+    horizon = _ingest_compacted_horizon(timezone.now())
+    if min(row.ts for row in rows) >= horizon:
+        return "", []
+    cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [_COMPACTED_DAYS_LOCK])
+    start, offset = _BLOCK_START_SQL.format(ts="staged.ts"), _BLOCK_OFFSET_SQL.format(ts="staged.ts")
+    blocks = ReadingBlock._meta.db_table
+    return (  # our names and fragments
+        f"AS staged WHERE staged.ts >= %s OR NOT EXISTS (SELECT 1 FROM {blocks} AS b "  # noqa: S608
+        f"WHERE b.machine_id = staged.machine_id AND b.start = {start} AND {offset} = ANY (b.offsets_us))",
+        [horizon],
+    )
 
 
 def _readings_insert_or_ignore(rows: Sequence[ReadingRow]) -> int:

@@ -124,3 +124,44 @@ def test_a_day_not_over_for_the_setting_hours_is_not_compacted(machine, settings
     assert Reading.objects.count() == 1
     assert compact(DAY + datetime.timedelta(days=1, hours=3)).days == [DAY.date()]
     assert Reading.objects.count() == 0
+
+
+def test_a_reading_redelivered_after_its_day_was_compacted_changes_nothing(machine):
+    first = (at(7, 30, 250_000), {"vibration": 2.5, "temperature": 60.25}, "E-7")
+    ingest(machine, [first, (at(7, 31), {"vibration": 2.75}, "")])
+    compact(DAY + datetime.timedelta(days=1, hours=3))
+    minutes_before = list(ReadingMinute.objects.values_list("machine_id", "metric", "minute", "count", "total"))
+    blocks_before = list(ReadingBlock.objects.values_list("start", "offsets_us", "metric_values", "error_codes"))
+
+    with time_machine.travel(DAY + datetime.timedelta(days=2), tick=False):
+        result = ingest(machine, [(first[0], {"vibration": 9.0}, ""), (at(7, 31), {"vibration": 9.0}, "")])
+
+    assert (result.stored, result.duplicates) == (0, 2)
+    assert not Reading.objects.filter(machine=machine).exists()
+    assert (
+        list(ReadingBlock.objects.values_list("start", "offsets_us", "metric_values", "error_codes")) == blocks_before
+    )
+    assert list(ReadingMinute.objects.values_list("machine_id", "metric", "minute", "count", "total")) == minutes_before
+
+
+def test_a_late_reading_of_a_compacted_day_is_merged_into_its_block_by_the_next_compaction(machine):
+    ingest(machine, [(at(7, 30), {"vibration": 2.5}, ""), (at(7, 32), {"vibration": 3.5}, "")])
+    compact(DAY + datetime.timedelta(days=1, hours=3))
+
+    with time_machine.travel(DAY + datetime.timedelta(days=1, hours=5), tick=False):
+        late = ingest(machine, [(at(7, 31), {"vibration": 3.0, "current": 12.5}, "E-9")])
+    assert late.stored == 1
+    assert Reading.objects.filter(machine=machine).count() == 1  # in the default partition meanwhile
+    assert ReadingMinute.objects.get(metric="vibration").count == 3
+
+    result = compact(DAY + datetime.timedelta(days=1, hours=6))
+
+    assert (result.days, result.late) == ([], 1)
+    assert not Reading.objects.filter(machine=machine).exists()
+    assert ReadingBlock.objects.count() == 1
+    assert block_readings(machine) == {
+        at(7, 30): ({"vibration": 2.5}, ""),
+        at(7, 31): ({"vibration": 3.0, "current": 12.5}, "E-9"),
+        at(7, 32): ({"vibration": 3.5}, ""),
+    }
+    assert compact(DAY + datetime.timedelta(days=1, hours=7)).readings == 0
