@@ -8,9 +8,16 @@ import pytest
 import time_machine
 from django.db import connection
 
+from predictor.selectors import error_code_times
 from telemetry.ingest import ReadingRow
-from telemetry.models import Reading, ReadingBlock, ReadingMinute
-from telemetry.selectors import time_partitions
+from telemetry.models import Machine, Reading, ReadingBlock, ReadingMinute
+from telemetry.selectors import (
+    HistorySource,
+    machine_newest_reading_ts,
+    newest_reading_ts,
+    reading_history,
+    time_partitions,
+)
 from telemetry.services import readings_compact, readings_ingest
 from telemetry.tests.factories import MachineFactory
 
@@ -165,3 +172,49 @@ def test_a_late_reading_of_a_compacted_day_is_merged_into_its_block_by_the_next_
         at(7, 32): ({"vibration": 3.5}, ""),
     }
     assert compact(DAY + datetime.timedelta(days=1, hours=7)).readings == 0
+
+
+def test_chart_buckets_of_raw_readings_are_the_same_before_and_after_compaction(machine):
+    values = [1480.123, 61.57, 2.1, 0.3, 1e-7, 99999.9, 7.25, 3.14159]
+    ingest(
+        machine,
+        [
+            (at(9, second * 3.5, 17), {"vibration": value, "temperature": 40 + second / 8}, "")
+            for second, value in enumerate(values * 20)
+        ],
+    )
+    window = {"machine": machine, "metrics": ["vibration", "temperature", "current"], "points": 120}
+    window |= {"start": at(8, 3500), "end": at(9, 600), "source": HistorySource.READINGS}
+    before = reading_history(**window)
+
+    compact(DAY + datetime.timedelta(days=1, hours=3))
+
+    assert ReadingBlock.objects.exists()
+    assert not Reading.objects.filter(machine=machine).exists()
+    after = reading_history(**window)
+    assert after == before
+    assert sum(before.series[0].count) == len(values) * 20
+    assert max(before.series[0].max) == 99999.9
+
+
+def test_error_codes_and_the_newest_reading_are_read_from_blocks(machine):
+    silent = MachineFactory(code="M-002")
+    today = DAY + datetime.timedelta(days=1, hours=2)
+    ingest(machine, [(at(6, 10), {"vibration": 2.0}, "E-1"), (at(6, 11), {"vibration": 2.0}, "")])
+    ingest(machine, [(at(18, 0, 5), {"vibration": 2.0}, "E-2")])
+    ingest(silent, [(at(21, 0, 999_999), {"vibration": 2.0}, "")])
+    with time_machine.travel(today, tick=False):
+        ingest(machine, [(today, {"vibration": 2.0}, "E-3")])
+    compact(DAY + datetime.timedelta(days=1, hours=3))
+
+    times = error_code_times(spans=[([machine.id, silent.id], at(6, 10))], end=DAY + datetime.timedelta(days=2))
+    assert list(times) == [machine.id]
+    expected = [at(6, 10), at(18, 0, 5), today]
+    assert times[machine.id].tolist() == [moment.timestamp() for moment in expected]
+    assert error_code_times(spans=[([machine.id], at(6, 11))], end=at(20))[machine.id].tolist() == [
+        at(18, 0, 5).timestamp()
+    ]
+
+    assert newest_reading_ts() == today
+    newest = dict(Machine.objects.annotate(newest=machine_newest_reading_ts()).values_list("code", "newest"))
+    assert newest == {"M-001": today, "M-002": at(21, 0, 999_999)}
