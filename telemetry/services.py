@@ -339,19 +339,84 @@ def readings_prune(*, before: datetime.datetime, dry_run: bool = False) -> int:
             continue
         with transaction.atomic():
             removed += old.delete()[0]
+    if connection.vendor == "postgresql":
+        removed += _blocks_prune(before, dry_run=dry_run)
     return removed
 
 
-def _reading_partition_drop(partition: TimePartition) -> None:
-    prefix = f"{Reading._meta.db_table}_"
+def _blocks_prune(before: datetime.datetime, *, dry_run: bool) -> int:
+    """The compacted days' part of readings_prune: whole days' partitions of blocks dropped, then the
+    blocks left before `before` deleted and the one hour that straddles it cut, in one transaction."""
+    table = ReadingBlock._meta.db_table
+    removed = 0
+    kept_partitions = []
+    # Blocks before this are in the partitions dropped here (or counted already on a dry run).
+    dropped_until = datetime.datetime.min.replace(tzinfo=datetime.UTC)
+    for partition in time_partitions(ReadingBlock):
+        if partition.end is None or partition.end > before:
+            kept_partitions.append(partition)
+            continue
+        dropped_until = max(dropped_until, partition.end)
+        with connection.cursor() as cursor:
+            quoted = connection.ops.quote_name(partition.table)
+            cursor.execute(f"SELECT coalesce(sum(cardinality(offsets_us)), 0) FROM {quoted}")  # noqa: S608
+            removed += cursor.fetchone()[0]
+        if not dry_run:
+            _reading_partition_drop(partition, model=ReadingBlock)
+    if not any(partition.start is None or partition.start < before for partition in kept_partitions):
+        return removed
+    # Per block of the straddling hour, how many of its readings are older than `before`.
+    older = f"""
+        SELECT machine_id, start, cardinality(offsets_us) AS readings,
+               (SELECT count(*) FROM unnest(offsets_us) AS offset_us
+                WHERE offset_us < (extract(epoch FROM %(before)s - start) * 1000000)::bigint) AS older
+        FROM {table} WHERE start < %(before)s AND start > %(before)s - interval '1 hour'
+    """  # noqa: S608 - our names
+    whole = "start <= %(before)s - interval '1 hour' AND start >= %(dropped_until)s"
+    with transaction.atomic(), connection.cursor() as cursor:
+        if dry_run:
+            cursor.execute(
+                f"SELECT (SELECT coalesce(sum(cardinality(offsets_us)), 0) FROM {table} WHERE {whole}) "  # noqa: S608
+                f"+ (SELECT coalesce(sum(older), 0) FROM ({older}) AS straddling)",
+                {"before": before, "dropped_until": dropped_until},
+            )
+            return removed + cursor.fetchone()[0]
+        cursor.execute(
+            f"DELETE FROM {table} WHERE {whole} RETURNING cardinality(offsets_us)",  # noqa: S608
+            {"before": before, "dropped_until": dropped_until},
+        )
+        removed += sum(count for (count,) in cursor.fetchall())
+        cursor.execute(
+            f"""
+            WITH straddling AS ({older}),
+            emptied AS (
+                DELETE FROM {table} AS b USING straddling AS s
+                WHERE b.machine_id = s.machine_id AND b.start = s.start AND s.older = s.readings
+                RETURNING s.older
+            ), cut AS (
+                UPDATE {table} AS b SET offsets_us = b.offsets_us[s.older + 1:],
+                    metric_values = b.metric_values[:][s.older + 1:], error_codes = b.error_codes[s.older + 1:]
+                FROM straddling AS s
+                WHERE b.machine_id = s.machine_id AND b.start = s.start AND s.older BETWEEN 1 AND s.readings - 1
+                RETURNING s.older
+            )
+            SELECT (SELECT coalesce(sum(older), 0) FROM emptied) + (SELECT coalesce(sum(older), 0) FROM cut)
+            """,  # noqa: S608 - our names
+            {"before": before},
+        )
+        return removed + cursor.fetchone()[0]
+
+
+def _reading_partition_drop(partition: TimePartition, *, model: type[Reading | ReadingBlock] = Reading) -> None:
+    prefix = f"{model._meta.db_table}_"
     with transaction.atomic(), connection.schema_editor() as schema_editor:
         # Inside a caller's transaction that wrote to it, the deferred foreign-key checks of those rows
         # would forbid the DROP: they are run now (and the keys deferred again after, as Django has them).
         schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         # django-postgres-extra's DROP, by the partition's name without the table's prefix.
-        schema_editor.delete_partition(Reading, partition.table.removeprefix(prefix))
+        schema_editor.delete_partition(model, partition.table.removeprefix(prefix))
         schema_editor.execute("SET CONSTRAINTS ALL DEFERRED")
-    logger.info("dropped the readings' partition %s (%s to %s)", partition.table, partition.start, partition.end)
+    logger.info("dropped the partition %s (%s to %s)", partition.table, partition.start, partition.end)
 
 
 def machine_status_set(

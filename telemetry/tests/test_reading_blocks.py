@@ -2,10 +2,12 @@
 reading kept (µs instants exactly, values as float32), the duplicate rule, late readings, retention."""
 
 import datetime
+import io
 import struct
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.db import connection
 
 from predictor.selectors import error_code_times
@@ -218,3 +220,32 @@ def test_error_codes_and_the_newest_reading_are_read_from_blocks(machine):
     assert newest_reading_ts() == today
     newest = dict(Machine.objects.annotate(newest=machine_newest_reading_ts()).values_list("code", "newest"))
     assert newest == {"M-001": today, "M-002": at(21, 0, 999_999)}
+
+
+def test_prune_drops_whole_days_of_blocks_and_cuts_the_hour_that_straddles_the_limit(machine):
+    next_day = DAY + datetime.timedelta(days=1)
+    ingest(machine, [(at(hour, 5), {"vibration": 1.0}, "") for hour in (1, 2, 23)])
+    ingest(
+        machine,
+        [
+            (next_day + datetime.timedelta(hours=4, minutes=m), {"vibration": 2.0}, "E-1" if m else "")
+            for m in (0, 20, 40)
+        ],
+    )
+    ingest(machine, [(next_day + datetime.timedelta(hours=9), {"vibration": 3.0}, "")])
+    compact(DAY + datetime.timedelta(days=2, hours=3))
+    assert ReadingBlock.objects.count() == 5
+    limit = next_day + datetime.timedelta(hours=4, minutes=30)
+
+    with time_machine.travel(limit + datetime.timedelta(days=7), tick=False):
+        out = io.StringIO()
+        call_command("prune_readings", "--older-than", "7", "--dry-run", stdout=out)
+        assert out.getvalue().startswith("would delete 5 readings")
+        call_command("prune_readings", "--older-than", "7", stdout=out)
+
+    assert "deleted 5 readings" in out.getvalue()
+    assert "telemetry_readingblock_2031_mar_10" not in {p.table for p in time_partitions(ReadingBlock)}
+    assert block_readings(machine) == {
+        next_day + datetime.timedelta(hours=4, minutes=40): ({"vibration": 2.0}, "E-1"),
+        next_day + datetime.timedelta(hours=9): ({"vibration": 3.0}, ""),
+    }
