@@ -4,6 +4,7 @@ reading kept (µs instants exactly, values as float32), the duplicate rule, late
 import datetime
 import io
 import struct
+import threading
 
 import pytest
 import time_machine
@@ -11,6 +12,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from predictor.selectors import error_code_times
+from telemetry import services
 from telemetry.ingest import ReadingRow
 from telemetry.models import Machine, Reading, ReadingBlock, ReadingMinute
 from telemetry.selectors import (
@@ -249,3 +251,81 @@ def test_prune_drops_whole_days_of_blocks_and_cuts_the_hour_that_straddles_the_l
         next_day + datetime.timedelta(hours=4, minutes=40): ({"vibration": 2.0}, "E-1"),
         next_day + datetime.timedelta(hours=9): ({"vibration": 3.0}, ""),
     }
+
+
+def test_a_compaction_interrupted_in_the_middle_loses_nothing_and_the_next_one_finishes(machine, monkeypatch):
+    readings = [(at(hour, 1), {"vibration": float(hour)}, "") for hour in (3, 4, 5)]
+    ingest(machine, readings)
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("killed between the blocks and the drop")
+
+    monkeypatch.setattr(services, "_reading_partition_drop", crash)
+    with pytest.raises(RuntimeError):
+        compact(DAY + datetime.timedelta(days=1, hours=3))
+    assert not ReadingBlock.objects.exists()
+    assert sorted(Reading.objects.values_list("ts", flat=True)) == [ts for ts, _, _ in readings]
+
+    monkeypatch.undo()
+    assert compact(DAY + datetime.timedelta(days=1, hours=3)).readings == 3
+    assert block_readings(machine) == {ts: (metrics, code) for ts, metrics, code in readings}
+    assert not Reading.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_compactions_at_once_move_each_reading_once():
+    create_ahead(at(0))
+    machine = MachineFactory(code="M-001")
+    readings = [(at(hour, second), {"vibration": 2.0}, "") for hour in range(24) for second in (1, 2)]
+    ingest(machine, readings)
+    results = []
+    start_together = threading.Barrier(2)
+
+    def compact_in_a_thread():
+        try:
+            start_together.wait()
+            results.append(readings_compact(now=DAY + datetime.timedelta(days=1, hours=3)))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=compact_in_a_thread) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sum(result.readings for result in results) == len(readings)
+    assert len(block_readings(machine)) == len(readings)
+    assert ReadingBlock.objects.count() == 24
+    assert not Reading.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_compaction_while_another_holds_the_lock_does_nothing():
+    create_ahead(at(0))
+    machine = MachineFactory(code="M-001")
+    ingest(machine, [(at(1), {"vibration": 2.0}, "")])
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_run_lock():
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_lock(%s)", [services._COMPACTION_RUN_LOCK])
+                holding.set()
+                release.wait(10)
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [services._COMPACTION_RUN_LOCK])
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_run_lock)
+    holder.start()
+    try:
+        assert holding.wait(10)
+        result = readings_compact(now=DAY + datetime.timedelta(days=1, hours=3))
+    finally:
+        release.set()
+        holder.join()
+
+    assert result.busy
+    assert Reading.objects.count() == 1
+    assert readings_compact(now=DAY + datetime.timedelta(days=1, hours=3)).readings == 1
