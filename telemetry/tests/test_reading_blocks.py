@@ -24,6 +24,7 @@ from telemetry.selectors import (
 )
 from telemetry.services import readings_compact, readings_ingest
 from telemetry.tests.factories import MachineFactory
+from telemetry.tests.test_listener import listener_for
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql",
@@ -329,3 +330,26 @@ def test_a_compaction_while_another_holds_the_lock_does_nothing():
     assert result.busy
     assert Reading.objects.count() == 1
     assert readings_compact(now=DAY + datetime.timedelta(days=1, hours=3)).readings == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_listener_compacts_in_a_thread_of_its_own_and_the_command_does_it_for_operators():
+    create_ahead(at(0))
+    machine = MachineFactory(code="M-001")
+    ingest(machine, [(at(1), {"vibration": 2.0}, ""), (at(2), {"vibration": 2.5}, "")])
+    listener = listener_for()
+
+    with time_machine.travel(DAY + datetime.timedelta(days=1, hours=3), tick=False):
+        thread = listener.compaction_start()
+        assert thread is not None
+        assert thread.name == "readings-compaction"
+        thread.join(30)
+        assert not thread.is_alive()
+        assert not Reading.objects.exists()
+        assert len(block_readings(machine)) == 2
+
+        ingest(machine, [(at(3), {"vibration": 3.0}, "")])  # late: the default partition
+        out = io.StringIO()
+        call_command("compact_readings", stdout=out)
+    assert out.getvalue() == "compacted 1 readings into hour blocks (days: none; late readings: 1)\n"
+    assert len(block_readings(machine)) == 3
