@@ -11,7 +11,6 @@ import time_machine
 from django.core.management import call_command
 from django.db import connection
 
-from predictor.selectors import error_code_times
 from telemetry import services
 from telemetry.ingest import ReadingRow
 from telemetry.models import Machine, Reading, ReadingBlock, ReadingMinute
@@ -19,6 +18,7 @@ from telemetry.selectors import (
     HistorySource,
     machine_newest_reading_ts,
     newest_reading_ts,
+    reading_error_code_times,
     reading_history,
     time_partitions,
 )
@@ -212,13 +212,12 @@ def test_error_codes_and_the_newest_reading_are_read_from_blocks(machine):
         ingest(machine, [(today, {"vibration": 2.0}, "E-3")])
     compact(DAY + datetime.timedelta(days=1, hours=3))
 
-    times = error_code_times(spans=[([machine.id, silent.id], at(6, 10))], end=DAY + datetime.timedelta(days=2))
-    assert list(times) == [machine.id]
-    expected = [at(6, 10), at(18, 0, 5), today]
-    assert times[machine.id].tolist() == [moment.timestamp() for moment in expected]
-    assert error_code_times(spans=[([machine.id], at(6, 11))], end=at(20))[machine.id].tolist() == [
-        at(18, 0, 5).timestamp()
-    ]
+    everything = reading_error_code_times(
+        spans=[([machine.id, silent.id], at(6, 10))], end=DAY + datetime.timedelta(days=2)
+    )
+    assert everything == [(machine.id, at(6, 10)), (machine.id, at(18, 0, 5)), (machine.id, today)]
+    since = reading_error_code_times(spans=[([machine.id], at(6, 11))], end=at(20))
+    assert since == [(machine.id, at(18, 0, 5))]
 
     assert newest_reading_ts() == today
     newest = dict(Machine.objects.annotate(newest=machine_newest_reading_ts()).values_list("code", "newest"))
