@@ -146,8 +146,8 @@ PSQLEXTRA_PARTITIONING_MANAGER = "telemetry.partitions.manager"
 # PostgreSQL: the readings' daily partitions are created this many days ahead (by the listener at
 # start-up and every hour, and by `manage.py pgpartition --yes`), so a reading always has its partition.
 READINGS_PARTITIONS_AHEAD_DAYS = env_int("READINGS_PARTITIONS_AHEAD_DAYS", default=7, minimum=1, maximum=366)
-# PostgreSQL: a UTC day's raw readings are compacted into per-machine hour blocks (about 15 bytes a
-# reading instead of 220) once the day has been over this many hours, so that late readings mostly
+# PostgreSQL: a UTC day's raw readings are compacted into per-machine hour blocks (about 13 bytes a
+# reading instead of 210) once the day has been over this many hours, so that late readings mostly
 # arrive first (telemetry.services.readings_compact, run by the listener every hour).
 READINGS_COMPACT_AFTER_HOURS = env_int("READINGS_COMPACT_AFTER_HOURS", default=3, minimum=0, maximum=30 * 24)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -9,7 +9,7 @@ from telemetry.services import readings_compact
 class Command(BaseCommand):
     help = (
         "PostgreSQL: compact each closed UTC day's raw readings (over READINGS_COMPACT_AFTER_HOURS) into "
-        "per-machine hour blocks, about 15 bytes a reading instead of 220, and merge late readings into "
+        "per-machine hour blocks, about 13 bytes a reading instead of 210, and merge late readings into "
         "the days compacted before. The listener does this every hour; this is for operators. Nothing to do "
         "on SQLite."
     )
