@@ -503,7 +503,12 @@ def readings_compact(*, now: datetime.datetime | None = None) -> CompactionResul
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [_COMPACTION_RUN_LOCK])
     if days or late:
-        logger.info("compacted %d readings into hour blocks: days %s, %d late ones", readings + late, days, late)
+        logger.info(
+            "compacted %d readings into hour blocks: days %s, %d late ones",
+            readings + late,
+            ", ".join(day.isoformat() for day in days) or "none",
+            late,
+        )
     return CompactionResult(days, readings + late, late)
 
 
