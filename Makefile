@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/vite.config.js 2>/dev/null)
 
-.PHONY: demo test test-frontend test-e2e browser lint format venv frontend migrate seed demo-models models run-demo serve clean bench-ingest bench-ingest-listeners bench-notifications bench-scoring-partitions tour-payloads bench-storage-formats bench-models bench-scoring bench-transfer bench-learning bench-charts bench-system bench-dates bench-partitions
+.PHONY: demo test test-frontend test-e2e browser lint format venv frontend migrate seed demo-models models run-demo serve clean bench-ingest bench-ingest-listeners bench-notifications bench-scoring-partitions tour-payloads bench-storage-formats bench-storage bench-models bench-scoring bench-transfer bench-learning bench-charts bench-system bench-dates bench-partitions
 
 demo: venv frontend migrate seed demo-models run-demo
 
@@ -113,6 +113,12 @@ tour-payloads: venv $(SPARKPLUG_VENV)/.installed
 # (PostgreSQL: DATABASE_URL, or the local server).
 bench-storage-formats: venv
 	$(BIN)/python bench/storage_formats.py
+
+# A day of 1,000 machines at 1 Hz in the final format (hour blocks), today's jsonb rows on an hour's
+# sample through the ingest, its compaction, the roll-ups, DROP times, the ingest ratio and a year's
+# projection of every tier (PostgreSQL: a database of its own on the DATABASE_URL server).
+bench-storage: venv
+	$(BIN)/python bench/storage.py
 
 bench-models: venv
 	$(BIN)/python bench/models.py

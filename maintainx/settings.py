@@ -166,6 +166,10 @@ READINGS_HOURS_RETENTION_DAYS = env_int(
     minimum=READINGS_MINUTES_RETENTION_DAYS,
     maximum=36600,
 )
+# PostgreSQL: a UTC day's raw readings are compacted into per-machine hour blocks (about 13 bytes a
+# reading instead of 210) once the day has been over this many hours, so that late readings mostly
+# arrive first (telemetry.services.readings_compact, run by the listener every hour).
+READINGS_COMPACT_AFTER_HOURS = env_int("READINGS_COMPACT_AFTER_HOURS", default=3, minimum=0, maximum=30 * 24)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channel layer (websockets) ------------------------------------------------------------------

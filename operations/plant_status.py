@@ -11,7 +11,8 @@ from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from predictor.models import ModelVersion, Prediction
-from telemetry.models import Machine, MachineStatus, Reading
+from telemetry.models import Machine, MachineStatus
+from telemetry.selectors import machine_newest_reading_ts
 from tickets.models import ALERT_OPEN_STATUSES, Alert, Ticket, TicketStatus
 
 # A machine whose newest reading is older than this is not being heard from.
@@ -32,7 +33,7 @@ class PlantStatus:
 
 def plant_status_read(*, now: datetime.datetime) -> PlantStatus:
     newest = Machine.objects.annotate(
-        last_reading=Subquery(Reading.objects.filter(machine=OuterRef("pk")).order_by("-ts").values("ts")[:1]),
+        last_reading=machine_newest_reading_ts(),
         last_prediction=Subquery(
             Prediction.objects.filter(machine=OuterRef("pk")).order_by("-ts").values("created_at")[:1]
         ),

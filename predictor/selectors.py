@@ -14,7 +14,8 @@ from predictor.ml.features import ERROR_CODE_WINDOW_S, MachineWindow
 from predictor.ml.predict import DEFAULT_HORIZON_HOURS, LoadedArtifact
 from predictor.models import MachineHealth, ModelKind, ModelVersion, Prediction, SensorWarning, ShadowPrediction
 from predictor.partitions import WHOLE_PLANT, Partition
-from telemetry.models import Machine, MachineStatus, MetricSpec, Reading, ReadingMinute
+from telemetry.models import Machine, MachineStatus, MetricSpec, ReadingMinute
+from telemetry.selectors import reading_error_code_times
 
 # A minute's mean stands at the middle of its minute.
 MINUTE_MIDDLE_S = 30.0
@@ -204,19 +205,8 @@ def minutes_by_machine(means: MinuteMeans, columns: Sequence[str] | None = None)
 def error_code_times(*, spans: Spans, end: datetime.datetime) -> dict[int, np.ndarray]:
     """Per machine, the epoch seconds (ascending) of its readings that carried an error code, from each
     span's start to `end`."""
-    spans = [(list(ids), start) for ids, start in spans if len(ids)]
-    if not spans:
-        return {}
-    condition = Q()
-    for ids, start in spans:
-        condition |= Q(machine_id__in=ids, ts__gte=start)
     times: dict[int, list[float]] = {}
-    for machine_id, ts in (
-        Reading.objects.filter(condition, ts__lte=end)
-        .exclude(error_code="")
-        .order_by("machine_id", "ts")
-        .values_list("machine_id", "ts")
-    ):
+    for machine_id, ts in reading_error_code_times(spans=spans, end=end):
         times.setdefault(machine_id, []).append(ts.timestamp())
     return {machine_id: np.array(stamps, dtype=np.float64) for machine_id, stamps in times.items()}
 

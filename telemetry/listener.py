@@ -33,7 +33,7 @@ from telemetry.ingest import (
 )
 from telemetry.live import LiveFrames
 from telemetry.mqtt import BrokerAddress, TelemetryClient, client_create, connect_options
-from telemetry.services import IngestResult, readings_ingest, rollup_tiers_upkeep
+from telemetry.services import IngestResult, readings_compact, readings_ingest, rollup_tiers_upkeep
 
 logger = logging.getLogger(__name__)
 
@@ -204,6 +204,7 @@ class TelemetryListener:
         self.stats = ListenerStats()
         self._clock = clock
         self._batcher = Batcher(max_size=config.batch_size, max_age=config.batch_max_age, clock=clock)
+        self._compaction: threading.Thread | None = None
         self._stop = threading.Event()
         # Set once the broker confirms the subscription (SUBACK): from then on nothing published is missed.
         self.subscribed = threading.Event()
@@ -320,6 +321,27 @@ class TelemetryListener:
             connection.close()
             logger.warning("could not upkeep the roll-up tiers (%s); trying again", error_first_line(exc))
             return False
+
+    def compaction_start(self) -> threading.Thread | None:
+        """PostgreSQL: compact the closed days' readings into blocks (telemetry.services.readings_compact)
+        in a thread of its own, with its own connection, so that storing batches never waits for it
+        (a day takes minutes). None when the last one is still running, or on SQLite. Listeners
+        beside this one start theirs too: all but one find the compaction's lock taken and leave."""
+        if connection.vendor != "postgresql" or (self._compaction is not None and self._compaction.is_alive()):
+            return None
+        self._compaction = threading.Thread(target=self._compact, name="readings-compaction", daemon=True)
+        self._compaction.start()
+        return self._compaction
+
+    def _compact(self) -> None:
+        try:
+            readings_compact()
+        except (DatabaseError, OSError) as exc:
+            # Whatever day was being compacted kept its rows (one transaction a day): the next hour
+            # tries again.
+            logger.warning("could not compact the readings (%s); trying again in an hour", error_first_line(exc))
+        finally:
+            connection.close()
 
     def _next_upkeep(self, upkept: bool) -> float:
         config = self.config
@@ -484,6 +506,9 @@ class TelemetryListener:
                     next_sources = self._clock() + self.config.sources_refresh
                 if self._clock() >= next_upkeep:
                     next_upkeep = self._next_upkeep(self.partitions_upkeep())
+                    # Hourly, not at start-up: a listener that restarts often does not start one
+                    # each time, and a day waits at most an hour more.
+                    self.compaction_start()
             remaining = self._batcher.take_all()
             flushed = self.batch_commit(remaining, ack=client.ack_many) if remaining else True
             # Left even when the database is down: new messages then go to the other listeners.

@@ -11,6 +11,8 @@ from django.db.models import (
     Avg,
     BigIntegerField,
     Count,
+    DateTimeField,
+    Expression,
     F,
     FloatField,
     Func,
@@ -18,12 +20,13 @@ from django.db.models import (
     Min,
     OuterRef,
     Prefetch,
+    Q,
     QuerySet,
     Subquery,
     Sum,
 )
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from paho.mqtt.client import topic_matches_sub
 
@@ -34,6 +37,7 @@ from telemetry.models import (
     MetricSpec,
     PayloadSource,
     Reading,
+    ReadingBlock,
     ReadingHour,
     ReadingMinute,
     RejectedMessage,
@@ -325,7 +329,16 @@ def _hour_buckets(machine, metrics, grid, window_start, window_stop):
 
 
 def _reading_buckets(machine, metrics, grid, window_start, window_stop):
-    """One scan of the machine's raw rows in the window, every metric aggregated in that scan."""
+    """One scan of the machine's raw readings in the window, every metric aggregated in that scan.
+
+    PostgreSQL: the rows of the open days and the blocks of the compacted ones, in one statement. A
+    block's float4 is read as its shortest decimal (1480.123 for 1480.123046875), which is the value
+    the reading was sent with whenever that had at most 6 significant digits, so the buckets of a
+    day are the same before and after its compaction (the mean adds them up in time order, so
+    that not even its last bit depends on where they are read from).
+    """
+    if connection.vendor == "postgresql":
+        return _reading_and_block_buckets(machine, metrics, grid, window_start, window_stop)
     aggregates = {}
     for index, metric in enumerate(metrics):
         value = Cast(KT(f"metrics__{metric}"), FloatField())
@@ -350,6 +363,38 @@ def _reading_buckets(machine, metrics, grid, window_start, window_stop):
     ]
 
 
+def _reading_and_block_buckets(machine, metrics, grid, window_start, window_stop):
+    bucket = (
+        f"date_part('epoch', date_bin('{int(grid.bucket_s)} seconds'::interval, ts, to_timestamp({int(grid.origin)})))"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH wanted AS (
+                SELECT metric, position FROM unnest(%(metrics)s::text[]) WITH ORDINALITY AS w(metric, position)
+            ),
+            readings AS (
+                SELECT r.ts, wanted.position, (r.metrics ->> wanted.metric)::float8 AS value
+                FROM {Reading._meta.db_table} AS r CROSS JOIN wanted
+                WHERE r.machine_id = %(machine)s AND r.ts >= %(start)s AND r.ts < %(stop)s
+                UNION ALL
+                SELECT b.start + v.offset_us * interval '1 microsecond', wanted.position, v.value::text::float8
+                FROM {ReadingBlock._meta.db_table} AS b CROSS JOIN wanted
+                CROSS JOIN LATERAL (SELECT array_position(b.metrics, wanted.metric::varchar) AS j) AS m
+                CROSS JOIN LATERAL unnest(b.offsets_us, b.metric_values[m.j:m.j][:]) AS v(offset_us, value)
+                WHERE b.machine_id = %(machine)s AND b.start > %(start)s - interval '1 hour' AND b.start < %(stop)s
+                  AND m.j IS NOT NULL
+            )
+            SELECT position, {bucket}::bigint AS bucket, avg(value ORDER BY ts), min(value), max(value), count(value)
+            FROM readings WHERE ts >= %(start)s AND ts < %(stop)s
+            GROUP BY 1, 2 HAVING count(value) > 0 ORDER BY 1, 2
+            """,  # noqa: S608 - our names; the grid's numbers are integers
+            {"metrics": list(metrics), "machine": machine.pk, "start": window_start, "stop": window_stop},
+        )
+        rows = cursor.fetchall()
+    return [(metrics[position - 1], bucket, avg, low, high, count) for position, bucket, avg, low, high, count in rows]
+
+
 def minute_summaries(*, machine: Machine, start: datetime.datetime, end: datetime.datetime) -> dict[str, list]:
     """Each metric's per-minute roll-ups in [start, end], oldest first: [minute (ISO 8601), mean,
     minimum, maximum] (a ticket keeps them as the evidence its alert was raised on)."""
@@ -363,12 +408,82 @@ def minute_summaries(*, machine: Machine, start: datetime.datetime, end: datetim
     return metrics
 
 
+def reading_error_code_times(
+    *, spans: Sequence[tuple[Sequence[int], datetime.datetime]], end: datetime.datetime
+) -> list[tuple[int, datetime.datetime]]:
+    """(machine id, ts) of the readings that carried an error code, by machine then ts, for each
+    (machine ids, start) span from its start to `end`, in one query.
+
+    PostgreSQL: the rows of the days not compacted yet (through the partial index of the readings
+    with a code) and the blocks of the compacted ones; most blocks carry no code at all (their
+    error_codes is NULL) and are passed over without reading their arrays."""
+    spans = [(list(ids), start) for ids, start in spans if len(ids)]
+    if not spans:
+        return []
+    condition = Q()
+    for ids, start in spans:
+        condition |= Q(machine_id__in=ids, ts__gte=start)
+    rows = Reading.objects.filter(condition, ts__lte=end).exclude(error_code="").values_list("machine_id", "ts")
+    if connection.vendor != "postgresql":
+        return list(rows.order_by("machine_id", "ts"))
+    rows_sql, rows_params = rows.order_by().query.sql_with_params()
+    conditions, params = [], []
+    for machine_ids, start in spans:
+        conditions.append("(b.machine_id = ANY (%s) AND b.start > %s - interval '1 hour' AND reading.ts >= %s)")
+        params += [machine_ids, start, start]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            {rows_sql}
+            UNION ALL
+            SELECT b.machine_id, reading.ts
+            FROM {ReadingBlock._meta.db_table} AS b
+            CROSS JOIN LATERAL (
+                SELECT b.start + e.offset_us * interval '1 microsecond' AS ts, e.code
+                FROM unnest(b.offsets_us, b.error_codes) AS e(offset_us, code)
+            ) AS reading
+            WHERE b.error_codes IS NOT NULL AND b.start <= %s AND reading.code IS NOT NULL
+              AND reading.ts <= %s AND ({" OR ".join(conditions)})
+            ORDER BY 1, 2
+            """,  # noqa: S608 - our names and Django's SQL
+            [*rows_params, end, end, *params],
+        )
+        return cursor.fetchall()
+
+
+class _BlockNewestTs(Func):
+    """The instant of a block's last reading: its start plus its last offset."""
+
+    output_field = DateTimeField()
+
+    def __init__(self):
+        super().__init__(F("start"), F("offsets_us"))
+
+    def as_sql(self, compiler, connection, **extra_context):
+        start, start_params = compiler.compile(self.source_expressions[0])
+        offsets, offsets_params = compiler.compile(self.source_expressions[1])
+        sql = f"({start} + {offsets}[cardinality({offsets})] * interval '1 microsecond')"
+        return sql, [*start_params, *offsets_params, *offsets_params]
+
+
+def machine_newest_reading_ts() -> Expression:
+    """An expression for Machine querysets: the machine's newest reading's ts, or None. Its newest row
+    through the (machine, ts) key; only for a machine that has none (silent since before the days
+    not compacted yet, PostgreSQL), its newest block through the (machine, start) key."""
+    newest_row = Subquery(Reading.objects.filter(machine=OuterRef("pk")).order_by("-ts").values("ts")[:1])
+    if connection.vendor != "postgresql":
+        return newest_row
+    newest_block = Subquery(
+        ReadingBlock.objects.filter(machine=OuterRef("pk")).order_by("-start").values(newest=_BlockNewestTs())[:1]
+    )
+    # COALESCE reads its second argument only when the first is NULL.
+    return Coalesce(newest_row, newest_block)
+
+
 def newest_reading_ts() -> datetime.datetime | None:
     """When the plant last reported anything: each machine's newest reading through the (machine, ts)
     key, then the latest of those, so it costs one index probe per machine, not a scan of the readings."""
-    newest = Machine.objects.annotate(
-        newest=Subquery(Reading.objects.filter(machine=OuterRef("pk")).order_by("-ts").values("ts")[:1])
-    ).aggregate(latest=Max("newest"))
+    newest = Machine.objects.annotate(newest=machine_newest_reading_ts()).aggregate(latest=Max("newest"))
     return newest["latest"]
 
 

@@ -23,6 +23,7 @@ from telemetry.models import (
     Machine,
     MachineType,
     Reading,
+    ReadingBlock,
     ReadingHour,
     ReadingHourStale,
     ReadingMinute,
@@ -181,6 +182,7 @@ def _readings_copy(rows: Sequence[ReadingRow]) -> int:
         ):
             copy.write(lines)
         _late_hours_mark(rows)
+        not_compacted, params = _not_compacted_filter(cursor, rows)
         # One statement: the readings not stored yet, then their per-minute roll-ups from exactly
         # those rows (a duplicate is in neither), then how many were new.
         cursor.execute(
@@ -188,6 +190,7 @@ def _readings_copy(rows: Sequence[ReadingRow]) -> int:
             WITH inserted AS (
                 INSERT INTO {table} (machine_id, ts, metrics, error_code)
                 SELECT machine_id, ts, coalesce(metrics, payload -> 'metrics'), error_code FROM {_STAGING_TABLE}
+                {not_compacted}
                 ON CONFLICT DO NOTHING
                 RETURNING machine_id, ts, metrics
             ), rolled_up AS (
@@ -203,9 +206,33 @@ def _readings_copy(rows: Sequence[ReadingRow]) -> int:
                     maximum = greatest(r.maximum, excluded.maximum)
             )
             SELECT count(*) FROM inserted
-            """  # noqa: S608 - table names are ours
+            """,  # noqa: S608 - table names are ours
+            params,
         )
         return cursor.fetchone()[0]
+
+
+def _not_compacted_filter(cursor, rows: Sequence[ReadingRow]) -> tuple[str, list]:
+    """The WHERE clause (on the staging table) that leaves out the readings stored in blocks already,
+    for a batch that holds readings of days that may be compacted; nothing for the others.
+
+    A closed day's readings are no longer rows once compacted, so the key's ON CONFLICT cannot see
+    them. Only a batch with readings older than the horizon (late ones, redeliveries of old ones,
+    history) pays for the look-up in the blocks, and only for those readings: a batch of current
+    readings runs the statement it always did. The shared lock waits for a compaction moving days
+    at this moment, so the look-up sees those days as blocks or as rows, never half-moved.
+    """
+    horizon = _ingest_compacted_horizon(timezone.now())
+    if min(row.ts for row in rows) >= horizon:
+        return "", []
+    cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [_COMPACTED_DAYS_LOCK])
+    start, offset = _BLOCK_START_SQL.format(ts="staged.ts"), _BLOCK_OFFSET_SQL.format(ts="staged.ts")
+    blocks = ReadingBlock._meta.db_table
+    return (  # our names and fragments
+        f"AS staged WHERE staged.ts >= %s OR NOT EXISTS (SELECT 1 FROM {blocks} AS b "  # noqa: S608
+        f"WHERE b.machine_id = staged.machine_id AND b.start = {start} AND {offset} = ANY (b.offsets_us))",
+        [horizon],
+    )
 
 
 def _readings_insert_or_ignore(rows: Sequence[ReadingRow]) -> int:
@@ -301,8 +328,11 @@ def machine_link_set(change: LinkChange) -> bool:
 def readings_prune(*, before: datetime.datetime, dry_run: bool = False) -> int:
     """Remove the raw readings older than `before`, keeping their per-minute roll-ups (charts over
     long ranges and the predictor read those); how many went (or would go, with `dry_run`).
-    How: _time_partitioned_prune."""
-    return _time_partitioned_prune(Reading, "ts", before=before, dry_run=dry_run)
+    How: _time_partitioned_prune, then on PostgreSQL the compacted days' blocks (_blocks_prune)."""
+    removed = _time_partitioned_prune(Reading, "ts", before=before, dry_run=dry_run)
+    if connection.vendor == "postgresql":
+        removed += _blocks_prune(before, dry_run=dry_run)
+    return removed
 
 
 def _time_partitioned_prune(
@@ -360,7 +390,72 @@ def _rows_may_remain_before(
     return straddles or default_partition_holds(model, column, oldest, before)
 
 
-def _time_partition_drop(model: type[Reading | ReadingMinute | ReadingHour], partition: TimePartition) -> None:
+def _blocks_prune(before: datetime.datetime, *, dry_run: bool) -> int:
+    """The compacted days' part of readings_prune: whole days' partitions of blocks dropped, then the
+    blocks left before `before` deleted and the one hour that straddles it cut, in one transaction."""
+    table = ReadingBlock._meta.db_table
+    removed = 0
+    kept_partitions = []
+    # Blocks before this are in the partitions dropped here (or counted already on a dry run).
+    dropped_until = datetime.datetime.min.replace(tzinfo=datetime.UTC)
+    for partition in time_partitions(ReadingBlock):
+        if partition.end is None or partition.end > before:
+            kept_partitions.append(partition)
+            continue
+        dropped_until = max(dropped_until, partition.end)
+        with connection.cursor() as cursor:
+            quoted = connection.ops.quote_name(partition.table)
+            cursor.execute(f"SELECT coalesce(sum(cardinality(offsets_us)), 0) FROM {quoted}")  # noqa: S608
+            removed += cursor.fetchone()[0]
+        if not dry_run:
+            _time_partition_drop(ReadingBlock, partition)
+    if not any(partition.start is None or partition.start < before for partition in kept_partitions):
+        return removed
+    # Per block of the straddling hour, how many of its readings are older than `before`.
+    older = f"""
+        SELECT machine_id, start, cardinality(offsets_us) AS readings,
+               (SELECT count(*) FROM unnest(offsets_us) AS offset_us
+                WHERE offset_us < (extract(epoch FROM %(before)s - start) * 1000000)::bigint) AS older
+        FROM {table} WHERE start < %(before)s AND start > %(before)s - interval '1 hour'
+    """  # noqa: S608 - our names
+    whole = "start <= %(before)s - interval '1 hour' AND start >= %(dropped_until)s"
+    with transaction.atomic(), connection.cursor() as cursor:
+        if dry_run:
+            cursor.execute(
+                f"SELECT (SELECT coalesce(sum(cardinality(offsets_us)), 0) FROM {table} WHERE {whole}) "  # noqa: S608
+                f"+ (SELECT coalesce(sum(older), 0) FROM ({older}) AS straddling)",
+                {"before": before, "dropped_until": dropped_until},
+            )
+            return removed + cursor.fetchone()[0]
+        cursor.execute(
+            f"DELETE FROM {table} WHERE {whole} RETURNING cardinality(offsets_us)",  # noqa: S608
+            {"before": before, "dropped_until": dropped_until},
+        )
+        removed += sum(count for (count,) in cursor.fetchall())
+        cursor.execute(
+            f"""
+            WITH straddling AS ({older}),
+            emptied AS (
+                DELETE FROM {table} AS b USING straddling AS s
+                WHERE b.machine_id = s.machine_id AND b.start = s.start AND s.older = s.readings
+                RETURNING s.older
+            ), cut AS (
+                UPDATE {table} AS b SET offsets_us = b.offsets_us[s.older + 1:],
+                    metric_values = b.metric_values[:][s.older + 1:], error_codes = b.error_codes[s.older + 1:]
+                FROM straddling AS s
+                WHERE b.machine_id = s.machine_id AND b.start = s.start AND s.older BETWEEN 1 AND s.readings - 1
+                RETURNING s.older
+            )
+            SELECT (SELECT coalesce(sum(older), 0) FROM emptied) + (SELECT coalesce(sum(older), 0) FROM cut)
+            """,  # noqa: S608 - our names
+            {"before": before},
+        )
+        return removed + cursor.fetchone()[0]
+
+
+def _time_partition_drop(
+    model: type[Reading | ReadingMinute | ReadingHour | ReadingBlock], partition: TimePartition
+) -> None:
     prefix = f"{model._meta.db_table}_"
     with transaction.atomic(), connection.schema_editor() as schema_editor:
         # Inside a caller's transaction that wrote to it, the deferred foreign-key checks of those rows
@@ -637,3 +732,256 @@ def machine_status_set(
     machine.status, machine.status_changed_at = status, at
     broadcast_on_commit({"type": "machine", "event": "status", "machine": machine.code, "status": status})
     return True
+
+
+# --- compaction of closed days into hour blocks (PostgreSQL) ----------------------------------------
+
+# Advisory lock keys (arbitrary constants, unique to this use). One compaction at a time (listeners
+# run it beside each other): a second one finds the run lock taken and leaves.
+_COMPACTION_RUN_LOCK = 0x6D78_626C_6F63_6B31  # "mxblock1"
+# Held exclusively by each compaction transaction and shared by an ingest batch that holds readings
+# of days that may be compacted: that batch's duplicate check and insert then see the days either
+# wholly as rows or wholly as blocks, never in the middle of a move.
+_COMPACTED_DAYS_LOCK = 0x6D78_626C_6F63_6B32  # "mxblock2"
+# Late readings can reach a day the compaction is about to move only this close to its horizon:
+# the margin covers clocks of the listener and of the compacting process that disagree a little.
+_HORIZON_CLOCK_MARGIN = datetime.timedelta(hours=1)
+
+# The block of an instant: the UTC hour that holds it (date_bin from a midnight, so hours stay put).
+_BLOCK_START_SQL = "date_bin('1 hour', {ts}, timestamptz '2000-01-01 00:00:00+00')"
+# An instant as microseconds after its block's start: exact, as numeric (extract of an interval).
+_BLOCK_OFFSET_SQL = "(extract(epoch FROM {ts} - " + _BLOCK_START_SQL + ") * 1000000)::bigint"
+
+
+@dataclass(frozen=True)
+class CompactionResult:
+    days: list[datetime.date]  # the days whose readings' partition became blocks
+    readings: int  # readings moved into blocks (those of the days and the late ones)
+    late: int  # of which late readings merged into days compacted before
+    busy: bool = False  # another compaction was running: this one did nothing
+
+
+def compaction_horizon(*, now: datetime.datetime) -> datetime.datetime:
+    """The midnight (UTC) before which readings are compacted into blocks: whole days only, each
+    over for READINGS_COMPACT_AFTER_HOURS at least."""
+    due = (now - datetime.timedelta(hours=settings.READINGS_COMPACT_AFTER_HOURS)).astimezone(datetime.UTC)
+    return datetime.datetime.combine(due.date(), datetime.time(), tzinfo=datetime.UTC)
+
+
+def _ingest_compacted_horizon(now: datetime.datetime) -> datetime.datetime:
+    """What an ingest batch takes for the horizon: later than any compaction's by the clock margin."""
+    return compaction_horizon(now=now + _HORIZON_CLOCK_MARGIN)
+
+
+def readings_compact(*, now: datetime.datetime | None = None) -> CompactionResult:
+    """Move the raw readings of every closed UTC day (over for READINGS_COMPACT_AFTER_HOURS) into
+    per-machine hour blocks (telemetry.models.ReadingBlock), in SQL on the server; PostgreSQL only.
+
+    Each day is one transaction: its blocks are written from its partition, then the partition is
+    dropped, so an interrupted day keeps its rows and is done again by the next run. Readings that
+    came late for a day compacted before (they went to the default partition, the day's partition
+    being gone) are merged into its blocks, the value stored first winning for a ts stored twice,
+    and removed from the default partition. The per-minute roll-ups are not touched. A second
+    compaction while one runs (three listeners) does nothing (`busy`).
+    """
+    if connection.vendor != "postgresql":
+        return CompactionResult([], 0, 0)
+    horizon = compaction_horizon(now=now or timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_COMPACTION_RUN_LOCK])
+        if not cursor.fetchone()[0]:
+            logger.info("another compaction of the readings is running; leaving it to it")
+            return CompactionResult([], 0, 0, busy=True)
+    try:
+        days, readings = [], 0
+        for partition in time_partitions(Reading):
+            if partition.is_default or partition.end is None or partition.end > horizon:
+                continue
+            readings += _reading_partition_compact(partition)
+            days.append(partition.end.date() - datetime.timedelta(days=1))
+        late = _default_partition_compact(horizon)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_COMPACTION_RUN_LOCK])
+    if days or late:
+        logger.info(
+            "compacted %d readings into hour blocks: days %s, %d late ones",
+            readings + late,
+            ", ".join(day.isoformat() for day in days) or "none",
+            late,
+        )
+    return CompactionResult(days, readings + late, late)
+
+
+def _blocks_write_sql(source: str) -> str:
+    """INSERT the blocks of the readings `source` yields (machine_id, ts, metrics jsonb, error_code;
+    one row per machine and ts), replacing any block of the same machine and hour; returns each
+    block's reading count.
+
+    Grouped on the server: the rows never come to Python. Per block: the offsets in ts order, the
+    metric names its readings carried (sorted), then per name the values in the same order (NULL
+    where a reading lacked it), and the error codes only when one reading at least had one.
+    """
+    start = _BLOCK_START_SQL.format(ts="ts")
+    offset = _BLOCK_OFFSET_SQL.format(ts="ts")
+    return f"""
+        INSERT INTO {ReadingBlock._meta.db_table} AS b
+            (machine_id, start, metrics, offsets_us, metric_values, error_codes)
+        SELECT grouped.machine_id, grouped.start, names.names, grouped.offsets,
+               ARRAY(
+                   SELECT ARRAY(
+                       SELECT (reading.doc ->> metric.name)::real
+                       FROM unnest(grouped.docs) WITH ORDINALITY AS reading(doc, i) ORDER BY reading.i
+                   )
+                   FROM unnest(names.names) WITH ORDINALITY AS metric(name, j) ORDER BY metric.j
+               ),
+               grouped.codes
+        FROM (
+            SELECT machine_id, {start} AS start,
+                   array_agg({offset} ORDER BY ts) AS offsets,
+                   array_agg(metrics ORDER BY ts) AS docs,
+                   CASE WHEN bool_or(error_code <> '')
+                        THEN array_agg(nullif(error_code, '') ORDER BY ts) END AS codes
+            FROM ({source}) AS source
+            GROUP BY 1, 2
+        ) AS grouped
+        CROSS JOIN LATERAL (
+            SELECT coalesce(array_agg(DISTINCT key ORDER BY key), '{{}}') AS names
+            FROM unnest(grouped.docs) AS doc, jsonb_object_keys(doc) AS key
+        ) AS names
+        ON CONFLICT (machine_id, start) DO UPDATE SET
+            metrics = excluded.metrics, offsets_us = excluded.offsets_us,
+            metric_values = excluded.metric_values, error_codes = excluded.error_codes
+        RETURNING cardinality(b.offsets_us)
+    """  # noqa: S608 - our names and fragments
+
+
+def _block_readings_sql(where: str) -> str:
+    """The readings of the blocks matching `where` (on alias b) as rows like the readings' own:
+    machine_id, ts, metrics (jsonb of the float4 values), error_code."""
+    table = ReadingBlock._meta.db_table
+    return f"""
+        SELECT kept.machine_id, kept.ts, coalesce(doc.metrics, '{{}}') AS metrics, kept.error_code
+        FROM (
+            SELECT b.machine_id, b.start + reading.offset_us * interval '1 microsecond' AS ts,
+                   coalesce(reading.code, '') AS error_code
+            FROM {table} AS b, unnest(b.offsets_us, b.error_codes) AS reading(offset_us, code)
+            WHERE {where}
+        ) AS kept
+        LEFT JOIN (
+            SELECT b.machine_id, b.start + value.offset_us * interval '1 microsecond' AS ts,
+                   jsonb_object_agg(b.metrics[j], value.value) AS metrics
+            FROM {table} AS b, generate_subscripts(b.metrics, 1) AS j,
+                 unnest(b.offsets_us, b.metric_values[j:j][:]) AS value(offset_us, value)
+            WHERE ({where}) AND value.value IS NOT NULL
+            GROUP BY 1, 2
+        ) AS doc USING (machine_id, ts)
+    """  # noqa: S608 - our names and fragments
+
+
+def _compacted_days_lock(cursor) -> None:
+    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_COMPACTED_DAYS_LOCK])
+
+
+def _block_partitions_ensure(first_day: datetime.date, last_day: datetime.date) -> None:
+    """Create the blocks' daily partitions missing from first_day to last_day (both included)."""
+    from psqlextra.partitioning import PostgresTimePartition, PostgresTimePartitionSize  # noqa: PLC0415
+
+    existing = time_partitions(ReadingBlock)
+    day = first_day
+    while day <= last_day:
+        start = datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
+        end = start + datetime.timedelta(days=1)
+        if not any(partition.overlaps(start, end) for partition in existing):
+            partition = PostgresTimePartition(size=PostgresTimePartitionSize(days=1), start_datetime=start)
+            with connection.schema_editor(atomic=False) as schema_editor:
+                partition.create(ReadingBlock, schema_editor)
+        day += datetime.timedelta(days=1)
+
+
+def _reading_partition_compact(partition: TimePartition) -> int:
+    """One partition of the readings into blocks, then dropped, in one transaction; how many readings."""
+    quote = connection.ops.quote_name
+    table = quote(partition.table)
+    with transaction.atomic(), connection.cursor() as cursor:
+        _compacted_days_lock(cursor)
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [partition.table])
+        if not cursor.fetchone()[0]:
+            return 0  # done by a compaction that ran meanwhile
+        first = partition.start
+        if first is None:  # the partition the migration attached: from its oldest reading on
+            cursor.execute(f"SELECT min(ts) FROM {table}")  # noqa: S608 - a partition's name
+            first = cursor.fetchone()[0] or partition.end
+        first_day = first.astimezone(datetime.UTC).date()
+        last_day = partition.end.date() - datetime.timedelta(days=1)
+        _block_partitions_ensure(first_day, last_day)
+        source = f"SELECT machine_id, ts, metrics, error_code FROM {table}"  # noqa: S608
+        day_start = datetime.datetime.combine(first_day, datetime.time(), tzinfo=datetime.UTC)
+        cursor.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {ReadingBlock._meta.db_table} WHERE start >= %s AND start < %s)",  # noqa: S608
+            [day_start, partition.end],
+        )
+        if cursor.fetchone()[0]:
+            # Blocks of these days exist already (readings that lay in the default partition):
+            # the partition's readings are merged into them.
+            blocks = f"b.start >= '{day_start.isoformat()}' AND b.start < '{partition.end.isoformat()}'"
+            source = _readings_first_stored_sql(existing=_block_readings_sql(blocks), new=source)
+        cursor.execute(_blocks_write_sql(source))
+        readings = sum(count for (count,) in cursor.fetchall())
+        # In the same transaction: a reading is in the partition or in a block, never in both nor in
+        # neither. The DROP's lock on the readings' table is held only until the commit just after.
+        _time_partition_drop(Reading, partition)
+    return readings
+
+
+def _readings_first_stored_sql(*, existing: str, new: str) -> str:
+    """The readings of both queries, one per machine and ts: `existing`'s where both have one (the
+    value stored first wins, as for a redelivered reading)."""
+    return f"""
+        SELECT DISTINCT ON (machine_id, ts) machine_id, ts, metrics, error_code
+        FROM (
+            SELECT machine_id, ts, metrics, error_code, 0 AS stored_later FROM ({existing}) AS existing
+            UNION ALL
+            SELECT machine_id, ts, metrics, error_code, 1 AS stored_later FROM ({new}) AS new
+        ) AS readings
+        ORDER BY machine_id, ts, stored_later
+    """  # noqa: S608 - our fragments
+
+
+_LATE_TABLE = "reading_late"
+
+
+def _default_partition_compact(horizon: datetime.datetime) -> int:
+    """The readings of the default partition from before the horizon (late ones of compacted days, or
+    of days that never had a partition) merged into their blocks, in one transaction; how many."""
+    default = next((p for p in time_partitions(Reading) if p.is_default), None)
+    if default is None:
+        return 0
+    table = connection.ops.quote_name(default.table)
+    start = _BLOCK_START_SQL.format(ts="ts")
+    with transaction.atomic(), connection.cursor() as cursor:
+        _compacted_days_lock(cursor)
+        # Exactly these rows are merged and then deleted, whatever comes in meanwhile.
+        cursor.execute(
+            f"CREATE TEMP TABLE {_LATE_TABLE} ON COMMIT DROP AS "  # noqa: S608 - our names
+            f"SELECT machine_id, ts, metrics, error_code FROM {table} WHERE ts < %s",
+            [horizon],
+        )
+        cursor.execute(f"SELECT count(*), min(ts), max(ts) FROM {_LATE_TABLE}")  # noqa: S608
+        count, first, last = cursor.fetchone()
+        if not count:
+            cursor.execute(f"DROP TABLE {_LATE_TABLE}")
+            return 0
+        _block_partitions_ensure(first.astimezone(datetime.UTC).date(), last.astimezone(datetime.UTC).date())
+        touched = f"(b.machine_id, b.start) IN (SELECT DISTINCT machine_id, {start} FROM {_LATE_TABLE})"  # noqa: S608
+        source = _readings_first_stored_sql(
+            existing=_block_readings_sql(touched),
+            new=f"SELECT machine_id, ts, metrics, error_code FROM {_LATE_TABLE}",  # noqa: S608
+        )
+        cursor.execute(_blocks_write_sql(source))
+        cursor.execute(
+            f"DELETE FROM {table} AS d USING {_LATE_TABLE} AS late "  # noqa: S608 - our names
+            "WHERE d.machine_id = late.machine_id AND d.ts = late.ts"
+        )
+        cursor.execute(f"DROP TABLE {_LATE_TABLE}")
+    return count

@@ -2,12 +2,14 @@ import datetime
 
 import numpy as np
 import pytest
+import time_machine
+from django.db import connection
 from django.utils import timezone
 
-from predictor.selectors import machine_windows
+from predictor.selectors import error_code_times, machine_windows
 from telemetry.ingest import ReadingRow
 from telemetry.models import MachineStatus
-from telemetry.services import readings_ingest
+from telemetry.services import readings_compact, readings_ingest
 from telemetry.tests.factories import MachineFactory, MetricSpecFactory
 from tickets.models import TicketOutcome, TicketStatus
 from tickets.tests.factories import TicketFactory
@@ -63,3 +65,23 @@ def test_window_for_many_machines_takes_a_fixed_number_of_queries(django_assert_
         MachineFactory()
     with django_assert_num_queries(5):
         assert len(machine_windows(end=timezone.now(), hours=12)) == 20
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="compaction is PostgreSQL's; CI runs this on PostgreSQL")
+@pytest.mark.django_db
+def test_error_code_times_keep_the_codes_of_compacted_days():
+    from telemetry.partitions import reading_partitions_create_ahead  # noqa: PLC0415 - PostgreSQL only
+
+    day = datetime.datetime(2031, 5, 4, tzinfo=datetime.UTC)
+    with time_machine.travel(day, tick=False):
+        reading_partitions_create_ahead()
+    machine = MachineFactory(code="M-001")
+    coded = [day + datetime.timedelta(hours=hour, microseconds=7) for hour in (2, 9)]
+    rows = [ReadingRow(machine.id, machine.code, ts, {"vibration": 2.0}, error_code="E-5") for ts in coded]
+    readings_ingest(rows=[*rows, ReadingRow(machine.id, machine.code, day + datetime.timedelta(hours=3), {})])
+    before = error_code_times(spans=[([machine.id], day)], end=day + datetime.timedelta(days=1))
+
+    assert readings_compact(now=day + datetime.timedelta(days=1, hours=3)).readings == 3
+
+    after = error_code_times(spans=[([machine.id], day)], end=day + datetime.timedelta(days=1))
+    assert after[machine.id].tolist() == before[machine.id].tolist() == [ts.timestamp() for ts in coded]

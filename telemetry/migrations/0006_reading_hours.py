@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
     atomic = True
 
     dependencies = [
-        ("telemetry", "0004_reading_partitions"),
+        ("telemetry", "0005_reading_blocks"),
     ]
 
     operations = [

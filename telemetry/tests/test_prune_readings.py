@@ -5,11 +5,12 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.utils import timezone
 
 from telemetry.ingest import ReadingRow
 from telemetry.models import Reading, ReadingMinute
-from telemetry.services import readings_ingest
+from telemetry.services import readings_compact, readings_ingest
 from telemetry.tests.factories import MachineFactory
 
 
@@ -47,3 +48,19 @@ def test_prune_deletes_old_readings_only_and_keeps_every_roll_up():
 def test_prune_refuses_to_keep_less_than_a_day():
     with pytest.raises(CommandError, match="at least 1 day"):
         call_command("prune_readings", "--older-than", "0.5")
+
+
+@pytest.mark.skipif(
+    connection.vendor == "postgresql", reason="the SQLite demo's side; PostgreSQL's is test_reading_blocks"
+)
+@pytest.mark.django_db
+def test_sqlite_keeps_its_raw_readings_and_compacts_nothing():
+    machine = MachineFactory(code="M-001")
+    ingest(machine, timezone.now() - datetime.timedelta(days=3))
+    out = io.StringIO()
+
+    call_command("compact_readings", stdout=out)
+
+    assert out.getvalue() == "SQLite keeps its raw readings: nothing to compact\n"
+    assert readings_compact().readings == 0
+    assert Reading.objects.count() == 1

@@ -12,7 +12,8 @@ from telemetry.services import readings_prune
 class Command(BaseCommand):
     help = (
         "Delete raw readings older than --older-than DAYS: on PostgreSQL each day's partition older than that "
-        "is dropped whole, and the rest is deleted machine by machine. Their per-minute roll-ups "
+        "(of rows, or of the hour blocks compacted days became) is dropped whole, and the rest is deleted "
+        "machine by machine. Their per-minute roll-ups "
         "stay, so charts over long ranges and the predictor (which read the roll-ups) are unaffected; what "
         "goes is the per-second detail of charts shorter than a few hours and of training from the database. "
         "--dry-run counts what would go. Run it from cron or a scheduler, e.g. daily."
