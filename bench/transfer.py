@@ -245,36 +245,33 @@ def _health_as_the_product(
         settling |= (grid >= repaired) & (grid < repaired + LONG_WINDOW_S)
     rule_alert, check = _lasting(rule_holding, clear_steps), settings.HEALTH_LEARNING_CHECK_MINUTES * 60.0
 
-    model, learned_at, learned_to = None, None, None
+    model, learned_at, learned_to, trained_at = None, None, None, None
     relearn = settings.HEALTH_RELEARN_HOURS * 3600.0
     now = run.start + check
     scored_to = 0  # grid[:scored_to] holds what the model of the time said
     while now < run.end:
         upto = int(np.searchsorted(grid, now, side="right"))
         due = model is None or now - learned_at >= relearn
-        if due:
-            flagged = rule_alert[:upto] | _lasting(_held(past[:upto], held_steps), clear_steps)
-            for failed in failures:
-                if failed <= now:
-                    flagged |= (grid[:upto] >= failed - before_failure) & (grid[:upto] <= min(up_again[failed], now))
-            # An instant whose features' 12-hour window reaches into a flagged one is flagged too.
-            flagged = _lasting(flagged, round(LONG_WINDOW_S / step))
-            rows = grid[:upto] >= now - settings.HEALTH_WINDOW_DAYS * 86400.0
-            usable = rows & ~flagged & reporting[:upto]
+        if due and upto >= 2:  # before that, no instant has its 12 hours of readings behind it
+            alerted = rule_alert[:upto] | _lasting(_held(past[:upto], held_steps), clear_steps)
+            rows, usable = _learning_rows(grid[:upto], now, alerted=alerted, failures=up_again)
+            usable &= reporting[:upto]
             state = learning_state(grid[:upto][rows], usable[rows], required_days=learning_days, step_seconds=step)
-            if state.ready:
+            contaminated = model is not None and any(
+                trained_at < failed <= now and failed - before_failure < learned_to for failed in failures
+            )
+            shorter = learning_state(
+                grid[:upto][rows], usable[rows], required_days=settings.HEALTH_RELEARN_MIN_DAYS, step_seconds=step
+            )
+            if state.ready or (retire and contaminated and shorter.ready):
                 try:
                     model = HealthModel.fit(
                         features[:upto][usable], names, false_alarm_rate=settings.HEALTH_FALSE_ALARM_RATE
                     )
-                    learned_to = float(grid[:upto][usable][-1])
+                    learned_to, trained_at = float(grid[:upto][usable][-1]), now
                 except ValueError:
                     pass  # nothing varies yet: as the product, no model from it
-            elif (
-                retire
-                and model is not None
-                and any(learned_at < failed <= now and failed - before_failure < learned_to for failed in failures)
-            ):
+            elif retire and contaminated:
                 model = None  # it learned a developing fault as normal (predictor.health._learned_before_a_failure)
             learned_at = now
         next_look = now + (check if model is None else relearn)
@@ -286,6 +283,22 @@ def _health_as_the_product(
         scored_to = max(scored_to, stop)
         now = next_look
     return past, health
+
+
+def _learning_rows(
+    grid: np.ndarray, now: float, *, alerted: np.ndarray, failures: dict[float, float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The instants of `grid` (up to `now`) in the learning window, and those of them the plant has not
+    flagged by `now`: alerted, or within HEALTH_PRE_FAILURE_DAYS before a failure seen until the
+    machine was up again (`failures`: failed at -> up again at), or with the features' 12-hour window
+    reaching into either."""
+    flagged = alerted.copy()
+    for failed, up_again in failures.items():
+        if failed <= now:
+            flagged |= (grid >= failed - settings.HEALTH_PRE_FAILURE_DAYS * 86400.0) & (grid <= min(up_again, now))
+    flagged = _lasting(flagged, round(LONG_WINDOW_S / (grid[1] - grid[0])))
+    rows = grid >= now - settings.HEALTH_WINDOW_DAYS * 86400.0
+    return rows, rows & ~flagged
 
 
 def _held(flags: np.ndarray, steps: int) -> np.ndarray:

@@ -225,6 +225,10 @@ HEALTH_SAMPLE_MINUTES = env_int("HEALTH_SAMPLE_MINUTES", default=10, minimum=1, 
 HEALTH_RELEARN_HOURS = env_float("HEALTH_RELEARN_HOURS", default=24.0, minimum=1.0, maximum=90 * 24.0)
 HEALTH_LEARNING_CHECK_MINUTES = env_int("HEALTH_LEARNING_CHECK_MINUTES", default=60, minimum=1, maximum=24 * 60)
 HEALTH_PRE_FAILURE_DAYS = env_float("HEALTH_PRE_FAILURE_DAYS", default=5.0, minimum=0.0, maximum=90.0)
+# A model a later failure shows learned from the days before it (a fault developing, taken for normal) is
+# replaced by one learned from the clean days there are, if at least this many, before the full
+# learning period is back; with fewer the machine has no model until then.
+HEALTH_RELEARN_MIN_DAYS = env_float("HEALTH_RELEARN_MIN_DAYS", default=1.0, minimum=0.25, maximum=90.0)
 HEALTH_FALSE_ALARM_RATE = env_float("HEALTH_FALSE_ALARM_RATE", default=1 / 3000, minimum=1e-7, maximum=0.1)
 HEALTH_ALERT_MINUTES = env_int("HEALTH_ALERT_MINUTES", default=60, minimum=0, maximum=24 * 60)
 # On a machine the forest never learned, a forest alert opens only while the machine's own health model

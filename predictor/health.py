@@ -12,7 +12,8 @@ HEALTH_LEARNING_DAYS of usable samples are there, a model is fitted on the metri
 actually reports, whatever its type: a machine nobody described is watched as well as a catalogued
 one. It is relearned every HEALTH_RELEARN_HOURS. A failure that comes after a model learned shows
 that the days before it (which the model may have learned from) were a fault developing: a
-relearning that then finds too little usable data retires that model, and the machine learns again,
+relearning that then finds fewer than HEALTH_LEARNING_DAYS of usable data replaces that model with
+one learned from at least HEALTH_RELEARN_MIN_DAYS, or else retires it and the machine learns again,
 rather than holding the repaired machine against a sick machine's normal.
 
 Scoring. `HealthScorer` keeps each machine's active model loaded (checked by its sha256) and scores
@@ -93,12 +94,19 @@ def machine_learn(machine: Machine, *, now: datetime.datetime) -> LearningOutcom
         usable &= np.isfinite(short_means).any(axis=1)
     state = learning_state(instants, usable, required_days=settings.HEALTH_LEARNING_DAYS, step_seconds=step)
     if not state.ready:
-        if _learned_before_a_failure(machine, now=now):
+        if not _learned_before_a_failure(machine, now=now):
+            machine_health_learning(machine=machine, learned_days=state.usable_days, at=now)
+            return LearningOutcome(machine.code, state.usable_days, None)
+        shorter = learning_state(instants, usable, required_days=settings.HEALTH_RELEARN_MIN_DAYS, step_seconds=step)
+        if not shorter.ready:
             logger.info("%s: its health model learned from the days before a failure; learning again", machine.code)
             health_model_retire(machine=machine, learned_days=state.usable_days, at=now)
-        else:
-            machine_health_learning(machine=machine, learned_days=state.usable_days, at=now)
-        return LearningOutcome(machine.code, state.usable_days, None)
+            return LearningOutcome(machine.code, state.usable_days, None)
+        logger.info(
+            "%s: its health model learned from the days before a failure; relearned from %.1f clean days",
+            machine.code,
+            state.usable_days,
+        )
     confirmed = wired("HEALTH_CONFIRMED_NORMAL_SELECTOR")(
         machine_ids=[machine.pk], start=now - datetime.timedelta(days=window_days), end=now
     )[machine.pk]

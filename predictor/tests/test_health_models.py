@@ -291,20 +291,23 @@ def test_a_ready_machine_relearns_on_its_schedule(pump, settings):
 
 
 @pytest.mark.parametrize(
-    ("failed_day", "relearned_day", "retired"),
+    ("failed_day", "relearned_day", "outcome"),
     [
         # Down 1.4 days after its model learned up to day 3.6: the 5 days before the failure cover
-        # what it learned from, a fault developing taken for normal.
-        (5.0, 5.5, True),
+        # what it learned from, a fault developing taken for normal, and no clean day is left since.
+        (5.0, 5.5, "retired"),
+        # The same, looked at 1.4 clean days after the repair: a model learned from those replaces it.
+        (5.0, 7.0, "replaced"),
         # Down 5.1 days after: the 5 days before it begin after what the model learned from.
-        (8.7, 9.0, False),
+        (8.7, 9.0, "kept"),
     ],
 )
-def test_a_model_learned_from_the_days_before_a_later_failure_is_retired_when_no_clean_model_replaces_it(
-    pump, settings, failed_day, relearned_day, retired
+def test_a_model_learned_from_the_days_before_a_later_failure_is_replaced_or_retired(
+    pump, settings, failed_day, relearned_day, outcome
 ):
     settings.HEALTH_PRE_FAILURE_DAYS = 5
-    # A window short enough that the relearning finds too little usable data once the failure is flagged.
+    settings.HEALTH_RELEARN_MIN_DAYS = 1
+    # A window short enough that the relearning finds less than the learning period once the failure is flagged.
     settings.HEALTH_WINDOW_DAYS = 4
     learned = START + datetime.timedelta(days=3.6)
     relearned = START + datetime.timedelta(days=relearned_day)
@@ -313,15 +316,21 @@ def test_a_model_learned_from_the_days_before_a_later_failure_is_retired_when_no
     down_at = START + datetime.timedelta(days=failed_day)
     BreakdownFactory(machine=pump, down_at=down_at, up_at=down_at + datetime.timedelta(hours=2))
 
-    outcome = machine_learn(pump, now=relearned)
+    result = machine_learn(pump, now=relearned)
 
-    assert outcome.model_version is None
     first.refresh_from_db()
     health = MachineHealth.objects.get(machine=pump)
-    assert first.is_active is not retired
-    assert health.state == (HealthState.LEARNING if retired else HealthState.READY)
+    assert first.is_active is (outcome == "kept")
     assert health.last_learned_at == relearned
-    if retired:
+    if outcome == "replaced":
+        assert result.model_version.is_active
+        # Learned from after the repair only, and the machine stays ready on it.
+        assert result.model_version.learned_from > down_at
+        assert health.state == HealthState.READY
+    else:
+        assert result.model_version is None
+        assert health.state == (HealthState.LEARNING if outcome == "retired" else HealthState.READY)
+    if outcome == "retired":
         assert (health.score, health.past_threshold_since) == (None, None)
         # No model, no health draft: the machine is not scored against what it learned.
         [window] = machine_windows(end=relearned, hours=13, machines=[pump])
