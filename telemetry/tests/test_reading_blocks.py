@@ -352,3 +352,31 @@ def test_the_listener_compacts_in_a_thread_of_its_own_and_the_command_does_it_fo
         call_command("compact_readings", stdout=out)
     assert out.getvalue() == "compacted 1 readings into hour blocks (days: none; late readings: 1)\n"
     assert len(block_readings(machine)) == 3
+
+
+def relation_file(table: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relfilenode FROM pg_class WHERE oid = %s::regclass", [table])
+        return cursor.fetchone()[0]
+
+
+def test_the_minutes_of_the_day_before_the_one_compacted_are_rewritten_once_and_keep_every_roll_up(machine):
+    next_day = DAY + datetime.timedelta(days=1)
+    ingest(machine, [(at(h, s), {"vibration": float(h + s)}, "") for h in (1, 2) for s in (0, 1, 61)])
+    ingest(machine, [(next_day + datetime.timedelta(hours=1, seconds=s), {"vibration": 7.0}, "") for s in (0, 1)])
+    # Upserted again and again, as every batch of the ingest does to the current minute.
+    for second in range(2, 20):
+        ingest(machine, [(at(1, second), {"vibration": 1.0}, "")])
+    roll_ups = set(ReadingMinute.objects.values_list("metric", "minute", "count", "total", "minimum", "maximum"))
+    files = {day: relation_file(f"telemetry_readingminute_{day:%Y_%b_%d}".lower()) for day in (DAY, next_day)}
+
+    assert compact(DAY + datetime.timedelta(days=1, hours=3)).days == [DAY.date()]
+    # The day compacted is not rewritten yet: the predictor's windows still reach its minutes.
+    assert relation_file(f"telemetry_readingminute_{DAY:%Y_%b_%d}".lower()) == files[DAY]
+
+    assert compact(DAY + datetime.timedelta(days=2, hours=3)).days == [next_day.date()]
+    assert relation_file(f"telemetry_readingminute_{DAY:%Y_%b_%d}".lower()) != files[DAY]
+    assert relation_file(f"telemetry_readingminute_{next_day:%Y_%b_%d}".lower()) == files[next_day]
+    assert (
+        set(ReadingMinute.objects.values_list("metric", "minute", "count", "total", "minimum", "maximum")) == roll_ups
+    )
