@@ -673,6 +673,7 @@ class LearningLoop:
                 active,
                 min_events=settings.MODEL_PROMOTION_MIN_EVENTS,
                 min_precision=settings.MODEL_PROMOTION_MIN_PRECISION,
+                min_recall=settings.MODEL_PROMOTION_MIN_RECALL,
             )
             if not better:
                 continue
