@@ -36,6 +36,7 @@ Nothing here reads the database: the plant is simulated in memory, the product's
 """
 
 import argparse
+import dataclasses
 import datetime
 import os
 import sys
@@ -69,6 +70,7 @@ from predictor.training import (  # noqa: E402
     HORIZON_HOURS,
     TrainingData,
     forest_fit_evaluate,
+    samples_build,
 )
 from simulation.engine import DEVELOPING, DOWN, FAILED, REPAIRED, STARTED  # noqa: E402
 from simulation.profiles import PlantProfile  # noqa: E402
@@ -258,9 +260,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corrupt", type=float, default=0.3, help="share of outcomes flipped for the bad challenger")
     parser.add_argument("--plant-b", type=Path, default=PLANT_B_PATH, help="plant B's profile")
     parser.add_argument(
-        "--positives-from-alert",
+        "--diagnose",
         action="store_true",
-        help="an experiment: a preventive fix is positive from its alert's opening, not from 24 h before it",
+        help="also print, at each retraining, what the plant's labels are against the simulator's truth, and "
+        "each challenger's alerts judged on the plant's outcomes beside the truth",
     )
     args = parser.parse_args(argv)
     started = time.monotonic()
@@ -277,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         weeks=args.weeks,
         retrain_days=args.retrain_days,
         corrupt=args.corrupt,
-        positives_from_alert=args.positives_from_alert,
+        diagnose=args.diagnose,
     )
     print()
     print(text)
@@ -297,7 +300,7 @@ def plant_learning_section(
     weeks: int,
     retrain_days: float,
     corrupt: float,
-    positives_from_alert: bool = False,
+    diagnose: bool = False,
 ) -> str:
     """The loop on plant B (with `seed`), starting from plant A's forest; its figures as markdown."""
     first = Forest(
@@ -314,7 +317,7 @@ def plant_learning_section(
         first_forest=first,
         retrain_days=retrain_days,
         corrupt=corrupt,
-        positives_from_alert=positives_from_alert,
+        diagnose=diagnose,
     )
     started = time.monotonic()
     loop.run()
@@ -332,16 +335,15 @@ class LearningLoop:
         first_forest: Forest,
         retrain_days: float,
         corrupt: float,
-        positives_from_alert: bool = False,
+        diagnose: bool = False,
     ):
         self.profile = profile
+        self.diagnose = diagnose
+        self.diagnostics: list[str] = []
         self.seed = seed
         self.weeks = weeks
         self.retrain_days = retrain_days
         self.corrupt = corrupt
-        # training_samples makes a prevented fault positive from `noticed_at` less the horizon: noticed a
-        # horizon later than the alert, it is positive from the alert's opening on.
-        self.noticed_shift = HORIZON_HOURS * HOUR_S if positives_from_alert else 0.0
         self.rng = np.random.default_rng(seed)
         self.simulation = profile.simulation(seed=seed)
         self.start = START.timestamp()
@@ -583,7 +585,8 @@ class LearningLoop:
                     {
                         "machine_code": ticket.code,
                         "failure_mode": ticket.mode or "other",
-                        "noticed_at": ticket.opened + self.noticed_shift,
+                        "noticed_at": ticket.opened,
+                        "worked_from": ticket.starts,
                         "fixed_at": ticket.resolved,
                     }
                 )
@@ -615,7 +618,11 @@ class LearningLoop:
             self.trainings.append(
                 f"day {(now - self.start) / DAY_S:.0f}: {challenger.name} retired: {challenger.verdict}"
             )
+            if self.diagnose:
+                self._diagnose_alerts(challenger, now=now)
         data = self._records(until=now)
+        if self.diagnose:
+            self._diagnose_labels(data, now=now)
         events = data.description["label_events"]
         found = events["failures"] + events["preventive_fixes"]
         if found < settings.TRAINING_MIN_FAILURE_EVENTS:
@@ -666,6 +673,7 @@ class LearningLoop:
                 active,
                 min_events=settings.MODEL_PROMOTION_MIN_EVENTS,
                 min_precision=settings.MODEL_PROMOTION_MIN_PRECISION,
+                min_recall=settings.MODEL_PROMOTION_MIN_RECALL,
             )
             if not better:
                 continue
@@ -677,6 +685,125 @@ class LearningLoop:
             self.champion = challenger
             self.challengers.pop("challenger")
             # The corrupted one is now judged against the new champion.
+
+    # --- the diagnostic (--diagnose): the plant's labels and the shadow judgement beside the truth -----
+
+    def _developing(self, code: str, at: np.ndarray) -> np.ndarray:
+        """Whether a fault of the machine was developing (begun, not yet failed or fixed) at each instant."""
+        developing = np.zeros(len(at), dtype=bool)
+        for fault in self.truth[code]:
+            ended = fault.ended if fault.ended is not None else fault.planned_failure
+            developing |= (at >= fault.started) & (at < ended)
+        return developing
+
+    def _diagnose_labels(self, data: TrainingData, *, now: float) -> None:
+        """Every sampled instant of the history by where it stands to the plant's records (the horizon
+        before a failure; a preventive fix's horizon before its alert, alert to work, work to resolution;
+        a false alarm's window; the rest), the share of each with a fault developing in the simulator's
+        truth, the median hours since the last repair, and the labels the product's rule gives them."""
+        every = samples_build(dataclasses.replace(data, prevented=[], normal_periods=[]), with_sequences=False)
+        labelled = samples_build(data, with_sequences=False)
+        label_of = {}
+        for code, at, failing, hard in zip(
+            labelled.machine_codes, labelled.times, labelled.y_failure, labelled.hard_negative, strict=True
+        ):
+            label_of[code, at] = "positive" if failing else ("hard negative" if hard else "negative")
+        horizon = HORIZON_HOURS * HOUR_S
+        kinds = np.full(len(every.times), "other", dtype=object)
+        developing = np.zeros(len(every.times), dtype=bool)
+        worked = [t for t in self.tickets if (t.resolved or np.inf) <= now]
+        for code in np.unique(every.machine_codes):
+            rows = np.flatnonzero(every.machine_codes == code)
+            at = every.times[rows]
+            developing[rows] = self._developing(code, at)
+            failed = np.array([f for c, f, _ in self.failures if c == code and f <= now])
+            mine = [t for t in worked if t.code == code]
+            for row, t in zip(rows, at, strict=True):
+                if len(failed) and np.any((failed > t) & (failed <= t + horizon)):
+                    kinds[row] = "a failure within 24 h"
+                    continue
+                ticket = next((k for k in mine if k.opened - horizon <= t < k.resolved), None)
+                if ticket is None:
+                    continue
+                if ticket.outcome == "false_alarm":
+                    kinds[row] = "false alarm, alert to resolved" if t >= ticket.opened else "24 h before a false alarm"
+                elif ticket.outcome == "preventive_fix":
+                    if t < ticket.opened:
+                        kinds[row] = "fix, 24 h before its alert"
+                    elif t < ticket.starts:
+                        kinds[row] = "fix, alert to work"
+                    else:
+                        kinds[row] = "fix, work to resolved"
+        since_repair = every.X[:, every.feature_names.index("hours_since_repair")]
+        events = data.description["label_events"]
+        self.diagnostics += [
+            "",
+            f"Sampled instants on day {(now - self.start) / DAY_S:.0f} (failures {events['failures']}, preventive "
+            f"fixes {events['preventive_fixes']}, false alarms {events['false_alarms']}):",
+            "",
+            "| instants | count | fault developing (truth) | median h since repair | the product's labels |",
+            "|---|---|---|---|---|",
+        ]
+        for kind in sorted(set(kinds.tolist())):
+            rows = np.flatnonzero(kinds == kind)
+            labels = [label_of.get((every.machine_codes[r], every.times[r]), "left out") for r in rows]
+            counted = ", ".join(f"{name} {labels.count(name)}" for name in sorted(set(labels)))
+            self.diagnostics.append(
+                f"| {kind} | {len(rows)} | {developing[rows].mean():.2f} | {np.median(since_repair[rows]):.1f} | "
+                f"{counted} |"
+            )
+        positive = np.array(
+            [label_of.get((c, t)) == "positive" for c, t in zip(every.machine_codes, every.times, strict=True)]
+        )
+        self.diagnostics.append(
+            f"| the product's positives | {positive.sum()} | {developing[positive].mean():.2f} | "
+            f"{np.median(since_repair[positive]):.1f} | |"
+        )
+
+    def _diagnose_alerts(self, forest: Forest, *, now: float) -> None:
+        """The forest's alerts since it began shadowing, each judged on the plant's outcomes and on the
+        truth; the false ones by the hours since the machine's last repair at their opening."""
+        codes, times, scores = forest.series.since(forest.since)
+        alerts = would_have_alerted(
+            machine_codes=codes, times=times, scores=scores, hysteresis=self.hysteresis, max_gap_seconds=900.0, now=now
+        )
+        outcomes = self._outcomes(since=forest.since, until=now)
+        horizon = HORIZON_HOURS * HOUR_S
+        counts: dict[str, int] = {}
+        for alert in alerts:
+            judged = outcome_report([alert], outcomes, horizon_s=horizon, now=now)
+            plant = "right" if judged.true_alerts else ("pending" if judged.pending_alerts else "false")
+            closed = alert.closed if alert.closed is not None else now
+            truth = any(
+                fault.started <= closed + horizon
+                and (fault.ended if fault.ended is not None else np.inf) >= alert.opened
+                for fault in self.truth[alert.machine_code]
+            )
+            repairs = [r for r in self.recording.repairs[alert.machine_code] if r <= alert.opened]
+            since_repair = (alert.opened - max(repairs)) / HOUR_S if repairs else np.inf
+            ticket_open = any(
+                t.code == alert.machine_code and t.opened <= alert.opened < (t.resolved or np.inf) for t in self.tickets
+            )
+            where = (
+                "during a ticket"
+                if ticket_open
+                else (
+                    "within 6 h of a repair"
+                    if since_repair < 6
+                    else ("6-24 h after a repair" if since_repair < 24 else "later")
+                )
+            )
+            key = f"plant {plant}, truth {'right' if truth else 'false'}, {where}"
+            counts[key] = counts.get(key, 0) + 1
+        self.diagnostics += [
+            "",
+            f"{forest.name}, shadowing day {(forest.since - self.start) / DAY_S:.0f} to "
+            f"{(now - self.start) / DAY_S:.0f}: {len(alerts)} alerts; verdict: {forest.verdict}",
+            "",
+            "| alerts judged on the plant's outcomes, on the truth, and when they opened | count |",
+            "|---|---|",
+            *(f"| {key} | {count} |" for key, count in sorted(counts.items())),
+        ]
 
     def _week(self, at: float) -> int:
         return min(int((at - self.start) // WEEK_S), self.weeks - 1)
@@ -728,6 +855,10 @@ class LearningLoop:
                 f"{lead:.1f} | {false_rate:.2f} ({by_source}) | {champion_by_week[week]} |"
             )
         lines += ["", "Retraining:", *(f"- {line}" for line in self.trainings)]
+        if self.diagnose:
+            for challenger in self.challengers.values():
+                self._diagnose_alerts(challenger, now=self.end)
+            lines += ["", "### Diagnostic", *self.diagnostics]
         promoted = [f"day {day:.1f}: {name} promoted, {why}" for day, name, why in self.promotions]
         lines += ["", "Promotions:", *(f"- {line}" for line in promoted or ["none"])]
         late = weekly[3:]

@@ -8,7 +8,8 @@ scores in shadow, and it takes over only when it did better on what the plant re
   challenger.
 - `promotion_verdict` is the rule (MODEL_PROMOTION): automatic when the challenger is at least as good
   on precision and on recall, better on one, over at least MODEL_PROMOTION_MIN_EVENTS outcomes, and
-  precise enough on its own (MODEL_PROMOTION_MIN_PRECISION); manual leaves it to a person in the admin.
+  precise enough and seeing enough of the outcomes coming on its own (MODEL_PROMOTION_MIN_PRECISION,
+  MODEL_PROMOTION_MIN_RECALL); manual leaves it to a person in the admin.
 - `ModelUpkeep` runs the three between the predictor's ticks, when they are due. The predictor's loop is
   the scheduler: it already keeps the plant's clock (a replay of the past runs it with its own), which a
   cron-style scheduler would not.
@@ -115,6 +116,7 @@ def shadow_evaluation(challenger: ModelVersion, *, now: datetime.datetime) -> di
         report["champion"],
         min_events=settings.MODEL_PROMOTION_MIN_EVENTS,
         min_precision=settings.MODEL_PROMOTION_MIN_PRECISION,
+        min_recall=settings.MODEL_PROMOTION_MIN_RECALL,
     )
     report["better"], report["verdict"] = promote, why
     shadow_report_store(model_version=challenger, report=report)
@@ -122,7 +124,7 @@ def shadow_evaluation(challenger: ModelVersion, *, now: datetime.datetime) -> di
 
 
 def promotion_verdict(
-    challenger: dict, champion: dict | None, *, min_events: int, min_precision: float
+    challenger: dict, champion: dict | None, *, min_events: int, min_precision: float, min_recall: float = 0.0
 ) -> tuple[bool, str]:
     """Whether the challenger did better than the active version (None: there is none), and why, in words."""
     events = challenger["events"]
@@ -133,6 +135,8 @@ def promotion_verdict(
         return False, "none of its alerts judged yet"
     if precision < min_precision:
         return False, f"precision {precision:.2f} is below the floor of {min_precision:.2f}"
+    if recall < min_recall:
+        return False, f"recall {recall:.2f} is below the floor of {min_recall:.2f}"
     active_precision = (champion or {}).get("precision") or 0.0
     active_recall = (champion or {}).get("recall") or 0.0
     compared = (

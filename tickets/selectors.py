@@ -194,7 +194,7 @@ def machine_confirmed_normal_periods(
 class PlantRecords:
     """What the plant recorded about its machines' faults, as training labels (plain data, datetimes):
     - failures: FaultTruth dicts (machine_code, failure_mode, started_at, failed_at, repaired_at);
-    - prevented: PreventedFault dicts (machine_code, failure_mode, noticed_at, fixed_at);
+    - prevented: PreventedFault dicts (machine_code, failure_mode, noticed_at, worked_from, fixed_at);
     - normal_periods: NormalPeriod dicts (machine_code, start, end), the false alarms;
     - repairs: per machine code, when each of its tickets was resolved (epoch seconds), as serving
       counts a resolved ticket as a repair (machine_last_repairs)."""
@@ -216,7 +216,9 @@ def plant_records(
       its down_at; still down at `end`, it has no repair yet.
     - A ticket resolved failure_confirmed with no breakdown (resolved before breakdowns were recorded)
       is a failure from its downtime start, or its start.
-    - A ticket resolved preventive_fix is a fault present from the ticket's opening to its resolution.
+    - A ticket resolved preventive_fix is a fault present from its alert's opening (or its own) until
+      the technician started on it, and fixed at its resolution (predictor.ml.features.training_samples
+      says which hours around it are labelled, and why).
     - A ticket resolved false_alarm is a normal period from its alert's opening (or its own) to its
       resolution: someone looked, and the machine was fine.
     - An alert a manager or supervisor marked false, without a ticket, is a normal period from its
@@ -265,13 +267,15 @@ def plant_records(
                 {
                     "machine_code": code,
                     "failure_mode": mode,
-                    "noticed_at": ticket.opened_at,
+                    "noticed_at": _alarmed_at(ticket),
+                    "worked_from": ticket.started_at,
                     "fixed_at": ticket.resolved_at,
                 }
             )
         elif ticket.outcome == TicketOutcome.FALSE_ALARM:
-            alarmed_at = min(ticket.opened_at, ticket.alert.opened_at) if ticket.alert else ticket.opened_at
-            records.normal_periods.append({"machine_code": code, "start": alarmed_at, "end": ticket.resolved_at})
+            records.normal_periods.append(
+                {"machine_code": code, "start": _alarmed_at(ticket), "end": ticket.resolved_at}
+            )
     for alert in Alert.objects.filter(marked_false_at__gte=start, marked_false_at__lte=end).select_related("machine"):
         records.normal_periods.append(
             {"machine_code": alert.machine.code, "start": alert.opened_at, "end": alert.marked_false_at}
@@ -289,6 +293,11 @@ def plant_records(
 
 def _failure_mode(error_code: ErrorCode | None) -> str:
     return error_code.failure_mode if error_code is not None else OTHER
+
+
+def _alarmed_at(ticket: Ticket) -> datetime.datetime:
+    """When the alert that led to the ticket opened (it may have opened before the ticket), else the ticket."""
+    return min(ticket.opened_at, ticket.alert.opened_at) if ticket.alert else ticket.opened_at
 
 
 def plant_outcomes(*, start: datetime.datetime, end: datetime.datetime) -> PlantOutcomes:

@@ -22,8 +22,9 @@ def plant_history(request: TrainingRequest) -> TrainingData:
 def training_data_plant(*, days: float, end: datetime.datetime | None = None) -> TrainingData:
     """`days` of every machine's stored roll-ups ending at `end` (now), labelled by tickets.selectors.plant_records.
 
-    Failures and preventive fixes are positives (within the horizon before them), false alarms hard
-    negatives, the rest negative by the horizon rule (predictor.ml.features.training_samples). The
+    Failures are positive within the horizon before them, preventive fixes from their alert to the
+    technician's work, false alarms hard negatives, the rest negative by the horizon rule
+    (predictor.ml.features.training_samples, which also says what it leaves out and why). The
     description counts each kind of event (`label_events`) for train_models to print, refuse too few
     of, and keep in the model version's metadata.
     """

@@ -503,13 +503,15 @@ class TrainingSamples:
 
 @dataclass(frozen=True, slots=True)
 class PreventedFault:
-    """A fault found and fixed before it broke the machine, times in epoch seconds: present when
-    `noticed_at` (its ticket opened) and until `fixed_at` (the ticket resolved)."""
+    """A fault found and fixed before it broke the machine, times in epoch seconds: present from
+    `noticed_at` (the first alert that led to its ticket) until `worked_from` (the technician started
+    on it; None: as `fixed_at`), in the technician's hands until `fixed_at` (the ticket resolved)."""
 
     machine_code: str
     failure_mode: str
     noticed_at: float
     fixed_at: float
+    worked_from: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -531,6 +533,7 @@ def prevented_fault(fault: "PreventedFault | Mapping") -> PreventedFault:
         failure_mode=str(fault["failure_mode"]),
         noticed_at=_epoch(fault["noticed_at"]),
         fixed_at=_epoch(fault["fixed_at"]),
+        worked_from=_epoch(fault.get("worked_from")),
     )
 
 
@@ -586,8 +589,8 @@ def training_samples(
     serving only predicts machines that report. Labels of the instant t:
     - y_failure: some fault of this machine has `failed_at` in (t, t + horizon]. A fault repaired
       before it failed (a prevented failure) is no failure: the machine did not break.
-      Also, when a plant tells what it prevented (`prevented`), t in [noticed_at - horizon,
-      fixed_at) of one of those faults: the fault was there, as it is before a failure.
+      Also, when a plant tells what it prevented (`prevented`), t in [noticed_at, worked_from) of
+      one of those faults: the fault was there, seen by an alert, and the machine still ran with it.
     - y_mode: that next failure's mode (else the prevented fault's), "" when neither.
     - y_rul_hours: hours from t to the next `failed_at` after t, capped at `rul_cap_hours`; when no
       failure follows within the data, the cap, with `rul_censored` set if the data end before it.
@@ -601,6 +604,10 @@ def training_samples(
       repaired): there is nothing to predict and the readings, if any, are the failure itself;
     - instants whose horizon reaches past `observed_until` (default: the machine's last reading)
       without a failure inside it: a failure just after the data end would make their "no" a lie.
+    - around a prevented fault, the horizon before `noticed_at` (the plant cannot tell whether the
+      fault was there yet: the alerts that found it come early in a fault, so most of those hours are
+      normal, yet some are the fault's start) and [worked_from, fixed_at) (the machine in the
+      technician's hands: its readings are the repair's, not the fault's). Neither is a "yes" nor a "no".
       Positives and hard negatives stay: their label does not wait on what comes after the data.
     """
     horizon_s = horizon_hours * HOUR_S
@@ -711,12 +718,17 @@ def _instant_labels(
     y_mode = np.full(len(instants), "", dtype=object)
     y_mode[fails_within] = modes[next_index[fails_within]]
     fault_present = np.zeros(len(instants), dtype=bool)
+    unknown = np.zeros(len(instants), dtype=bool)
     time_to_fix = np.full(len(instants), np.inf)
     for fault in prevented:
-        present = (instants >= fault.noticed_at - horizon_s) & (instants < fault.fixed_at) & ~fails_within
+        worked_from = fault.fixed_at if fault.worked_from is None else min(fault.worked_from, fault.fixed_at)
+        present = (instants >= fault.noticed_at) & (instants < worked_from) & ~fails_within
         fault_present |= present
         y_mode[present] = fault.failure_mode
         time_to_fix[present] = np.minimum(time_to_fix[present], fault.fixed_at - instants[present])
+        unknown |= (instants >= fault.noticed_at - horizon_s) & (instants < fault.noticed_at)
+        unknown |= (instants >= worked_from) & (instants < fault.fixed_at)
+    unknown &= ~fault_present & ~fails_within
     y_failure = fails_within | fault_present
     found_normal = np.zeros(len(instants), dtype=bool)
     for period in normal_periods:
@@ -725,7 +737,7 @@ def _instant_labels(
     fixed_first = fault_present & (time_to_fix < time_to_next)
     time_to_next[fixed_first] = time_to_fix[fixed_first]
     censored = (~has_next & (end_of_truth - instants < rul_cap_s)) | fixed_first
-    keep = y_failure | hard_negative | (instants + horizon_s <= end_of_truth)
+    keep = (y_failure | hard_negative | (instants + horizon_s <= end_of_truth)) & ~unknown
     return _InstantLabels(
         instants=instants[keep],
         y_failure=y_failure[keep],

@@ -236,10 +236,16 @@ def test_only_challengers_can_be_promoted_in_the_admin(judged_pair, admin_client
             "better than the active version: precision 0.90 vs 0.90, recall 0.95 vs 0.90 over 12 outcomes",
         ),
         ({"events": 10, "precision": 0.6, "recall": 0.5}, None, True, "better than the active version"),
+        (
+            {"events": 20, "precision": 1.0, "recall": 0.2},
+            {"precision": 0.4, "recall": 0.2},
+            False,
+            "recall 0.20 is below the floor of 0.40",
+        ),
     ],
 )
 def test_the_promotion_rule(challenger, champion, promoted, why):
-    verdict = promotion_verdict(challenger, champion, min_events=10, min_precision=0.5)
+    verdict = promotion_verdict(challenger, champion, min_events=10, min_precision=0.5, min_recall=0.4)
 
     assert verdict[0] is promoted
     assert verdict[1].startswith(why)

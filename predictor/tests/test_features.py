@@ -254,24 +254,38 @@ def hourly_samples(window, *, faults=(), prevented=(), normal_periods=()):
     return samples, (samples.times - T0) / HOUR_S
 
 
-def test_a_prevented_fault_is_positive_from_a_horizon_before_it_was_noticed_until_its_fix():
+def test_a_prevented_fault_is_positive_from_its_alert_until_the_work_on_it_began():
     window = window_with_failure(failed_hours=100.0, repaired_hours=101.0)  # nothing is down in the data
     fix = {"machine_code": "M-07", "failure_mode": "misalignment", "noticed_at": T0 + 40 * HOUR_S}
-    fix["fixed_at"] = T0 + 50 * HOUR_S
+    fix |= {"worked_from": T0 + 46 * HOUR_S, "fixed_at": T0 + 50 * HOUR_S}
     samples, hours = hourly_samples(window, prevented=[fix])
 
-    positive = (hours >= 16) & (hours < 50)
+    # By hand: positive from the alert (40 h) to the work (46 h); the horizon before the alert (16 h to
+    # 40 h: was the fault there yet?) and the work (46 h to 50 h) are left out; the rest negative, up to
+    # the data's last horizon (the last reading at 95.9 h less 24 h).
+    assert hours.tolist() == [float(h) for h in [*range(16), *range(40, 46), *range(50, 72)]]
+    positive = (hours >= 40) & (hours < 46)
     assert (samples.y_failure == positive).all()
     assert set(samples.y_mode[positive]) == {"misalignment"}
     assert set(samples.y_mode[~positive]) == {""}
     # The machine had not failed by the fix: at least that long was left, so the RUL is the hours to the fix, censored.
-    five_before_fix = np.flatnonzero(hours == 45)[0]
-    assert samples.y_rul_hours[five_before_fix] == pytest.approx(5.0)
-    assert samples.rul_censored[five_before_fix]
+    five_before_work = np.flatnonzero(hours == 45)[0]
+    assert samples.y_rul_hours[five_before_work] == pytest.approx(5.0)
+    assert samples.rul_censored[five_before_work]
     assert not samples.hard_negative.any()
     # The fix is a repair, as a failure's is.
     at_fix = np.flatnonzero(hours == 50)[0]
     assert samples.X[at_fix, feature_names().index("hours_since_repair")] == pytest.approx(0.0)
+
+
+def test_a_prevented_fault_without_the_work_s_start_is_positive_until_its_fix():
+    window = window_with_failure(failed_hours=100.0, repaired_hours=101.0)
+    fix = {"machine_code": "M-07", "failure_mode": "misalignment", "noticed_at": T0 + 40 * HOUR_S}
+    fix["fixed_at"] = T0 + 50 * HOUR_S
+    samples, hours = hourly_samples(window, prevented=[fix])
+
+    assert hours.tolist() == [float(h) for h in [*range(16), *range(40, 72)]]
+    assert (samples.y_failure == ((hours >= 40) & (hours < 50))).all()
 
 
 def test_a_false_alarm_window_is_hard_negative_and_kept_even_where_the_data_end_too_soon():
@@ -300,16 +314,21 @@ def test_a_failure_or_a_fault_found_after_a_false_alarm_outweighs_it():
         "repaired_at": T0 + 44 * HOUR_S,
     }
     fix = {"machine_code": "M-07", "failure_mode": "overheating", "noticed_at": T0 + 80 * HOUR_S}
-    fix["fixed_at"] = T0 + 82 * HOUR_S
+    fix |= {"worked_from": T0 + 84 * HOUR_S, "fixed_at": T0 + 86 * HOUR_S}
     samples, hours = hourly_samples(window, faults=[failure], prevented=[fix], normal_periods=[early, late])
 
     assert (samples.hard_negative == (((hours >= 10) & (hours < 16)) | ((hours >= 50) & (hours < 56)))).all()
     within_failure_horizon = (hours >= 16) & (hours < 40)
     assert samples.y_failure[within_failure_horizon].all()
     assert set(samples.y_mode[within_failure_horizon]) == {"bearing_wear"}
-    within_fix_horizon = (hours >= 56) & (hours < 82)
-    assert samples.y_failure[within_fix_horizon].all()
-    assert set(samples.y_mode[within_fix_horizon]) == {"overheating"}
+    # The fix's horizon before its alert (56 h to 80 h) overlaps the late false alarm: the fix found later
+    # outweighs that "normal", and the plant cannot tell whether the fault was there yet, so it is left out.
+    assert not ((hours >= 56) & (hours < 80)).any()
+    from_alert_to_work = (hours >= 80) & (hours < 84)
+    assert from_alert_to_work.sum() == 4
+    assert samples.y_failure[from_alert_to_work].all()
+    assert set(samples.y_mode[from_alert_to_work]) == {"overheating"}
+    assert not ((hours >= 84) & (hours < 86)).any()
 
 
 def test_split_keeps_held_out_machines_and_the_late_period_out_of_training_with_a_gap():

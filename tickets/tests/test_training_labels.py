@@ -43,8 +43,10 @@ def labels_by_hand() -> dict[tuple[str, float], str]:
             continue  # P-A is down
         if 6 <= h < 30:
             labels["P-A", h] = "bearing_wear"  # the breakdown at 30 h
-        elif 36 <= h < 66:
-            labels["P-A", h] = "overheating"  # from 24 h before the preventive fix's ticket to the fix
+        elif 36 <= h < 60 or 62 <= h < 66:
+            continue  # the preventive fix's horizon before its ticket, and the technician's work on it
+        elif 60 <= h < 62:
+            labels["P-A", h] = "overheating"  # the preventive fix: from its ticket to the work
         else:
             labels["P-A", h] = "negative"
     for h in half_hours(0.5, 70.5):
@@ -88,7 +90,13 @@ def test_plant_labels_are_the_breakdowns_preventive_fixes_and_false_alarms_as_co
         },
     ]
     assert data.prevented == [
-        {"machine_code": "P-A", "failure_mode": "overheating", "noticed_at": hours(60), "fixed_at": hours(66)}
+        {
+            "machine_code": "P-A",
+            "failure_mode": "overheating",
+            "noticed_at": hours(60),
+            "worked_from": hours(62),
+            "fixed_at": hours(66),
+        }
     ]
     assert data.normal_periods == [{"machine_code": "P-B", "start": hours(19.5), "end": hours(23)}]
     assert data.description["label_events"] == EVENTS
@@ -151,6 +159,12 @@ def test_the_mode_the_technician_found_and_an_alert_marked_false_are_labels_too(
     data = training_data_plant(days=DAYS)
 
     assert data.prevented == [
-        {"machine_code": "P-A", "failure_mode": "lubrication_loss", "noticed_at": hours(60), "fixed_at": hours(66)}
+        {
+            "machine_code": "P-A",
+            "failure_mode": "lubrication_loss",
+            "noticed_at": hours(60),
+            "worked_from": hours(62),
+            "fixed_at": hours(66),
+        }
     ]
     assert {"machine_code": "P-A", "start": hours(40), "end": hours(41)} in data.normal_periods
