@@ -77,8 +77,9 @@ def _upgrade_and_compare(code_before: Path, database_url: str) -> None:
     for part in ("counts", "sop_error_codes", "tickets", "predictions", "faults", "logged_models"):
         assert after[part] == before[part], part
     # Every grant kept; the roles also get the models added since (the alarm rules, the health models, the
-    # models' drift, the payload sources, the tickets' photos, the notifications, checklist ticks and the
-    # answers kept for offline tablets' retries), by the sync after migrate.
+    # models' drift, the payload sources, the tickets' photos, the notifications, checklist ticks, the
+    # answers kept for offline tablets' retries, and the readings' blocks and hour roll-ups with their
+    # upkeep's state), by the sync after migrate.
     for role, codenames in before["grants"].items():
         new = set(after["grants"][role]) - set(codenames)
         assert set(codenames) <= set(after["grants"][role]), role
@@ -97,6 +98,10 @@ def _upgrade_and_compare(code_before: Path, database_url: str) -> None:
             "channelchoice",
             "ticketchecklisttick",
             "ticketactionreceipt",
+            "readingblock",
+            "readinghour",
+            "readinghourstale",
+            "rollupwatermark",
         }, role
     assert "NEW_ROWS_OK E-NEW-01 True" in output
     # Nothing left for a later migrate: today's migrations are all recorded as applied.
