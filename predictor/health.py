@@ -132,8 +132,9 @@ def machine_learn(machine: Machine, *, now: datetime.datetime) -> LearningOutcom
 def _learned_before_a_failure(machine: Machine, *, now: datetime.datetime) -> bool:
     """Whether the machine's active model learned from what is now known to be the days before a failure
     (one that came after it learned, so it could not leave them out): a developing fault, taken for normal.
-    A relearning with enough usable data replaces such a model anyway; one without keeps no model rather
-    than that one, which would otherwise hold false alarms against the repaired machine for days."""
+    A relearning with HEALTH_LEARNING_DAYS of usable data replaces such a model anyway; one with less
+    replaces it from at least HEALTH_RELEARN_MIN_DAYS or retires it (machine_learn), rather than keep
+    it, which would hold false alarms against the repaired machine for days."""
     active = HealthModelVersion.objects.filter(machine=machine, is_active=True).first()
     if active is None:
         return False
