@@ -290,16 +290,21 @@ print(next(f'{index + 1} {code}' for index, code in enumerate(codes) if code not
       registrationId: await registrationFound,
       data: JSON.stringify(payload),
     });
-    const shown = await tablet.waitForFunction(
-      async (tag) => {
-        const registration = await navigator.serviceWorker.ready;
+    // Polled in one evaluation that returns the notification's fields as plain values: a handle to
+    // what a polling predicate returned came back empty once on a loaded machine.
+    const systemNotification = await tablet.evaluate(async (tag) => {
+      const registration = await navigator.serviceWorker.ready;
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline) {
         const [notification] = await registration.getNotifications({ tag });
-        return notification && { title: notification.title, body: notification.body, url: notification.data?.url };
-      },
-      payload.tag,
-      { polling: 100 },
-    );
-    const systemNotification = await shown.jsonValue();
+        if (notification) {
+          return { title: notification.title, body: notification.body, url: notification.data?.url };
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return null;
+    }, payload.tag);
+    check(systemNotification !== null, 'the service worker shows a notification for the push within 30 s');
     check(
       systemNotification.title === payload.title && systemNotification.url === payload.url,
       `the service worker shows the push with its ticket's page (${JSON.stringify(systemNotification)})`,
