@@ -234,8 +234,6 @@ def _health_as_the_product(
     features = windows_features([window], [grid], metrics)
     names = feature_names(metrics)
     reporting = np.isfinite(features[:, 0 : len(METRIC_STATS) * len(metrics) : len(METRIC_STATS)]).any(axis=1)
-    clear_steps = round(settings.ALERT_CLEAR_MINUTES * 60 / step)
-    held_steps = round(settings.HEALTH_ALERT_MINUTES * 60 / step)
     before_failure = settings.HEALTH_PRE_FAILURE_DAYS * 86400.0
     repairs = _repairs(run, window.machine_code)
     failures = [failed for code, failed in run.failures(run.start, run.end) if code == window.machine_code]
@@ -243,7 +241,9 @@ def _health_as_the_product(
     settling = np.zeros(len(grid), dtype=bool)
     for repaired in repairs:
         settling |= (grid >= repaired) & (grid < repaired + LONG_WINDOW_S)
-    rule_alert, check = _lasting(rule_holding, clear_steps), settings.HEALTH_LEARNING_CHECK_MINUTES * 60.0
+    one_machine = np.zeros(len(grid), dtype=int)  # held_for and lingering take each instant's machine
+    rule_alert = lingering(rule_holding, one_machine, settings.ALERT_CLEAR_MINUTES)
+    check = settings.HEALTH_LEARNING_CHECK_MINUTES * 60.0
 
     model, learned_at, learned_to, trained_at = None, None, None, None
     relearn = settings.HEALTH_RELEARN_HOURS * 3600.0
@@ -253,7 +253,8 @@ def _health_as_the_product(
         upto = int(np.searchsorted(grid, now, side="right"))
         due = model is None or now - learned_at >= relearn
         if due and upto >= 2:  # before that, no instant has its 12 hours of readings behind it
-            alerted = rule_alert[:upto] | _lasting(_held(past[:upto], held_steps), clear_steps)
+            own_alert = held_for(past[:upto], one_machine[:upto], settings.HEALTH_ALERT_MINUTES)
+            alerted = rule_alert[:upto] | lingering(own_alert, one_machine[:upto], settings.ALERT_CLEAR_MINUTES)
             rows, usable = _learning_rows(grid[:upto], now, alerted=alerted, failures=up_again)
             usable &= reporting[:upto]
             state = learning_state(grid[:upto][rows], usable[rows], required_days=learning_days, step_seconds=step)
@@ -296,26 +297,9 @@ def _learning_rows(
     for failed, up_again in failures.items():
         if failed <= now:
             flagged |= (grid >= failed - settings.HEALTH_PRE_FAILURE_DAYS * 86400.0) & (grid <= min(up_again, now))
-    flagged = _lasting(flagged, round(LONG_WINDOW_S / (grid[1] - grid[0])))
+    flagged = lingering(flagged, np.zeros(len(grid), dtype=int), LONG_WINDOW_S / 60)
     rows = grid >= now - settings.HEALTH_WINDOW_DAYS * 86400.0
     return rows, rows & ~flagged
-
-
-def _held(flags: np.ndarray, steps: int) -> np.ndarray:
-    """True where `flags` has held without a break for the last `steps` steps too (one machine's)."""
-    result = flags.copy()
-    for lag in range(1, steps + 1):
-        result[lag:] &= flags[:-lag]
-        result[:lag] = False
-    return result
-
-
-def _lasting(flags: np.ndarray, steps: int) -> np.ndarray:
-    """True where `flags` held within the last `steps` steps (one machine's)."""
-    result = flags.copy()
-    for lag in range(1, steps + 1):
-        result[lag:] |= flags[:-lag]
-    return result
 
 
 def _repairs(run: PlantRun, code: str) -> list[float]:
