@@ -308,7 +308,24 @@ class RejectedMessage(models.Model):
         return bytes(self.payload).decode("utf-8", errors="replace")
 
 
-class ReadingMinute(PartitionedByTime):
+class MetricAggregate(models.Model):
+    """What the per-minute and per-hour roll-ups keep of one metric over their span: the sum, not the
+    mean, so that a late reading can be added in (the mean is total / count)."""
+
+    count = models.PositiveIntegerField()
+    total = models.FloatField()
+    minimum = models.FloatField()
+    maximum = models.FloatField()
+
+    class Meta:
+        abstract = True
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.count
+
+
+class ReadingMinute(MetricAggregate, PartitionedByTime):
     """Per-minute aggregates of one metric of one machine: what charts over days and the predictor's
     windows read, instead of millions of raw rows.
 
@@ -323,10 +340,6 @@ class ReadingMinute(PartitionedByTime):
     machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="+", db_index=False)
     metric = models.CharField(max_length=40)
     minute = models.DateTimeField(help_text="Start of the minute (UTC)")
-    count = models.PositiveIntegerField()
-    total = models.FloatField()
-    minimum = models.FloatField()
-    maximum = models.FloatField()
 
     # The plain manager on either back-end, as for the readings.
     objects = models.Manager()
@@ -344,12 +357,8 @@ class ReadingMinute(PartitionedByTime):
     def __str__(self):
         return f"{self.machine_id} {self.metric} {self.minute:%Y-%m-%d %H:%M}"
 
-    @property
-    def mean(self) -> float:
-        return self.total / self.count
 
-
-class ReadingHour(PartitionedByTime):
+class ReadingHour(MetricAggregate, PartitionedByTime):
     """Per-hour aggregates of one metric of one machine, rolled up from the per-minute ones: what
     charts over months and years read, kept for years after the minutes are gone.
 
@@ -364,10 +373,6 @@ class ReadingHour(PartitionedByTime):
     machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="+", db_index=False)
     metric = models.CharField(max_length=40)
     hour = models.DateTimeField(help_text="Start of the hour (UTC)")
-    count = models.PositiveIntegerField()
-    total = models.FloatField()
-    minimum = models.FloatField()
-    maximum = models.FloatField()
 
     # The plain manager on either back-end, as for the readings.
     objects = models.Manager()
@@ -381,10 +386,6 @@ class ReadingHour(PartitionedByTime):
 
     def __str__(self):
         return f"{self.machine_id} {self.metric} {self.hour:%Y-%m-%d %H:00}"
-
-    @property
-    def mean(self) -> float:
-        return self.total / self.count
 
 
 class RollupWatermark(models.Model):
