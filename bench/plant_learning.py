@@ -13,7 +13,8 @@ The loop, every 10 minutes of plant B (simulation/profiles/plant_b.toml, a readi
   (Scorer.forest_doubted); a forest trained on B knows B's machines and is believed.
 - One alert per machine while any of them holds (a health model past its threshold for
   HEALTH_ALERT_MINUTES; a rule or health alert clears ALERT_CLEAR_MINUTES after its condition; a forest
-  alert opens at 0.8 and holds down to 0.5); none within ALERT_COOLDOWN_MINUTES of the last one closing.
+  alert opens at 0.8 and holds down to 0.5); none within ALERT_COOLDOWN_MINUTES of the last one closing,
+  and after a false alarm no forest alert until its probability fell below 0.8 (ALERT_FALSE_HOLD_HOURS).
 - Each alert is a ticket. The crew starts it after the profile's response time and says what it
   finds, truthfully: a fault developing is fixed (the simulator's repair; a "preventive fix" after the
   profile's job time), a machine already down is repaired ("failure confirmed"), a healthy machine is
@@ -235,6 +236,8 @@ class MachineState:
         self.forest_open = False
         self.ticket: Ticket | None = None
         self.closed_at = -np.inf
+        self.clearing = False  # its ticket's resolution, due at closed_at, clears the forest's alert
+        self.forest_held_until = -np.inf  # a false alarm: no forest alert until it falls (ALERT_FALSE_HOLD_HOURS)
         self.health: HealthModel | None = None
         self.health_metrics: tuple[str, ...] = ()
         self.learned_at = -np.inf
@@ -412,6 +415,9 @@ class LearningLoop:
             ticket.resolved = at + 0.5 * HOUR_S  # a look, and back
         state = self.states[ticket.code]
         state.closed_at = ticket.resolved
+        state.clearing = True
+        if ticket.outcome == "false_alarm":
+            state.forest_held_until = ticket.resolved + settings.ALERT_FALSE_HOLD_HOURS * HOUR_S
         state.ticket = None
 
     # --- the product ----------------------------------------------------------------------------
@@ -471,12 +477,17 @@ class LearningLoop:
             champion_p = probability.get("champion", {}).get(code)
             believed = self.champion.machine_codes is None or code in self.champion.machine_codes
             confirmed = score is not None and score[0] < settings.FOREST_ALERT_HEALTH_BELOW
+            if state.clearing and now >= state.closed_at:
+                state.clearing = state.forest_open = False  # the ticket's resolution cleared the alert
             if champion_p is None:
                 state.forest_open = False
             elif state.forest_open:
                 state.forest_open = self.hysteresis.holds(champion_p)
             else:
-                state.forest_open = (believed or confirmed) and self.hysteresis.opens(champion_p)
+                if state.closed_at <= now < state.forest_held_until and not self.hysteresis.opens(champion_p):
+                    state.forest_held_until = -np.inf  # fell below the threshold: re-armed
+                held = now < state.forest_held_until
+                state.forest_open = not held and (believed or confirmed) and self.hysteresis.opens(champion_p)
             self._alert(code, state, now)
 
     def _alert(self, code: str, state: MachineState, now: float) -> None:
@@ -805,6 +816,33 @@ class LearningLoop:
             *(f"| {key} | {count} |" for key, count in sorted(counts.items())),
         ]
 
+    def _diagnose_false_tickets(self, horizon: float) -> None:
+        """The tickets the truth says were false, by source, week and what came before on their machine."""
+        counts: dict[str, int] = {}
+        for ticket in self.tickets:
+            if self._right(ticket, horizon):
+                continue
+            earlier = [
+                t
+                for t in self.tickets
+                if t.code == ticket.code and t.resolved is not None and t.resolved <= ticket.opened
+            ]
+            previous = max(earlier, key=lambda t: t.resolved) if earlier else None
+            gap = (ticket.opened - previous.resolved) / HOUR_S if previous else np.inf
+            before = (
+                f"{previous.outcome} {'< 12 h' if gap < 12 else ('12-48 h' if gap < 48 else '> 48 h')} before"
+                if previous
+                else "first ticket"
+            )
+            key = f"week {self._week(ticket.opened) + 1}, {ticket.source}, {before}"
+            counts[key] = counts.get(key, 0) + 1
+        self.diagnostics += [
+            "",
+            "| false tickets (truth): week, source, the machine's previous ticket | count |",
+            "|---|---|",
+            *(f"| {key} | {count} |" for key, count in sorted(counts.items())),
+        ]
+
     def _week(self, at: float) -> int:
         return min(int((at - self.start) // WEEK_S), self.weeks - 1)
 
@@ -858,6 +896,7 @@ class LearningLoop:
         if self.diagnose:
             for challenger in self.challengers.values():
                 self._diagnose_alerts(challenger, now=self.end)
+            self._diagnose_false_tickets(horizon)
             lines += ["", "### Diagnostic", *self.diagnostics]
         promoted = [f"day {day:.1f}: {name} promoted, {why}" for day, name, why in self.promotions]
         lines += ["", "Promotions:", *(f"- {line}" for line in promoted or ["none"])]

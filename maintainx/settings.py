@@ -210,6 +210,9 @@ if ALERT_CLEAR_THRESHOLD >= PREDICTION_THRESHOLD:
     raise SettingError("ALERT_CLEAR_THRESHOLD", f"must be below PREDICTION_THRESHOLD ({PREDICTION_THRESHOLD})")
 ALERT_CLEAR_MINUTES = env_int("ALERT_CLEAR_MINUTES", default=30, minimum=1, maximum=7 * 24 * 60)
 ALERT_COOLDOWN_MINUTES = env_int("ALERT_COOLDOWN_MINUTES", default=60, minimum=0, maximum=7 * 24 * 60)
+# After a person said a predicted alert was false (its ticket resolved as a false alarm, or marked false), no new
+# one opens for the machine until its probability fell below PREDICTION_THRESHOLD, for at most this long.
+ALERT_FALSE_HOLD_HOURS = env_float("ALERT_FALSE_HOLD_HOURS", default=168.0, minimum=0.0, maximum=24.0 * 365)
 # An open ticket nobody has started after this long is escalated to the supervisors, once.
 TICKET_ESCALATE_MINUTES = env_int("TICKET_ESCALATE_MINUTES", default=30, minimum=1, maximum=7 * 24 * 60)
 

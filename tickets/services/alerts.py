@@ -24,6 +24,7 @@ from tickets.models import (
     Ticket,
     TicketEvent,
     TicketEventKind,
+    TicketOutcome,
     TicketStatus,
 )
 from tickets.permissions import alert_may_acknowledge, alert_may_mark_false
@@ -46,10 +47,16 @@ def alerts_watched(
     at: datetime.datetime,
     sources: Sequence[str] = PREDICTION_WATCHED_SOURCES,
 ):
-    """Open alerts of these sources, and those cleared within the cooldown that are not re-armed yet."""
+    """Open alerts of these sources, and the cleared ones not re-armed yet that still hold their machine
+    down: those cleared within the cooldown, and those a person said were false (marked false, or
+    their ticket resolved as a false alarm) within ALERT_FALSE_HOLD_HOURS."""
     cooldown_start = at - datetime.timedelta(minutes=settings.ALERT_COOLDOWN_MINUTES)
+    hold_start = at - datetime.timedelta(hours=settings.ALERT_FALSE_HOLD_HOURS)
+    said_false = Q(marked_false_at__isnull=False) | Q(ticket__outcome=TicketOutcome.FALSE_ALARM)
     alerts = Alert.objects.filter(
-        Q(status__in=ALERT_OPEN_STATUSES) | Q(status=AlertStatus.CLEARED, cleared_at__gte=cooldown_start),
+        Q(status__in=ALERT_OPEN_STATUSES)
+        | Q(status=AlertStatus.CLEARED, cleared_at__gte=cooldown_start)
+        | (Q(status=AlertStatus.CLEARED, rearmed_at__isnull=True, cleared_at__gte=hold_start) & said_false),
         source__in=list(sources),
     ).select_related("machine", "error_code")
     if machine_ids is not None:
@@ -80,6 +87,10 @@ def alerts_from_predictions(
     - Cooldown: for ALERT_COOLDOWN_MINUTES after an alert of a machine cleared, no new alert opens
       for it unless p first fell below the threshold and then rose again (the window a repaired
       machine is judged on still holds the readings from before the repair).
+    - A false alarm holds longer: after a person said an alert was false (its ticket resolved as a
+      false alarm, or the alert marked false), no new alert opens for the machine until p has fallen
+      below the threshold, for up to ALERT_FALSE_HOLD_HOURS. A forest that runs high on a healthy
+      machine would otherwise send the crew back to it every cooldown for the same reading.
     - A machine in `within_own_normal` (its health model sees it well within its own normal:
       settings.FOREST_ALERT_HEALTH_BELOW) gets no new alert from a high probability: a forest that
       learned another plant is not believed against the machine's own history. An open alert is
@@ -194,7 +205,7 @@ def _alerts_raise(high: dict[int, Prediction], *, at: datetime.datetime) -> list
             _alert_refresh(_alert_to_refresh(alerts, prediction), prediction=prediction, at=at)
             continue
         if cooling.get(machine_id):
-            continue  # cleared within the cooldown and the probability has not dipped since
+            continue  # cleared within the cooldown, or said false, and the probability has not dipped since
         if prediction.error_code_id is None:
             logger.warning(
                 "%s: failure probability %.2f but no error code predicted", machine.code, prediction.failure_probability

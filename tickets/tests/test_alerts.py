@@ -259,6 +259,37 @@ def test_within_the_cooldown_a_new_alert_needs_the_probability_to_fall_and_rise_
     assert new.opened_at == AT + 40 * MINUTE
 
 
+def test_after_a_false_alarm_no_new_alert_until_the_probability_falls_however_long_it_stays_high(
+    pump, bearing_code, predict, settings
+):
+    settings.ALERT_COOLDOWN_MINUTES, settings.ALERT_FALSE_HOLD_HOURS = 60, 168
+    feed(predict, pump, [(0, 0.9)], bearing_code)
+    resolve_alert_ticket(AT + 20 * MINUTE, outcome=TicketOutcome.FALSE_ALARM)
+
+    # Well past the cooldown, the same high probability: the crew already said the machine is fine.
+    feed(predict, pump, [(90, 0.9), (300, 0.92), (24 * 60, 0.9)], bearing_code)
+    assert Alert.objects.count() == 1
+    assert Ticket.objects.count() == 1
+
+    # It fell below the threshold: re-armed, and a new rise is a new alert with its ticket.
+    feed(predict, pump, [(24 * 60 + 10, 0.6), (24 * 60 + 20, 0.85)], bearing_code)
+    new = Alert.objects.get(status=AlertStatus.ACTIVE)
+    assert new.opened_at == AT + (24 * 60 + 20) * MINUTE
+    assert Ticket.objects.count() == 2
+
+
+def test_a_false_alarm_holds_its_machine_for_at_most_the_false_hold(pump, bearing_code, predict, settings):
+    settings.ALERT_COOLDOWN_MINUTES, settings.ALERT_FALSE_HOLD_HOURS = 60, 2
+    feed(predict, pump, [(0, 0.9)], bearing_code)
+    resolve_alert_ticket(AT + 20 * MINUTE, outcome=TicketOutcome.FALSE_ALARM)
+
+    feed(predict, pump, [(100, 0.9), (139, 0.9)], bearing_code)
+    assert Alert.objects.count() == 1
+
+    feed(predict, pump, [(141, 0.9)], bearing_code)
+    assert Alert.objects.get(status=AlertStatus.ACTIVE).opened_at == AT + 141 * MINUTE
+
+
 def test_a_tick_of_a_thousand_predictions_below_the_threshold_costs_constant_queries(
     pump, bearing_code, forest, django_assert_max_num_queries
 ):

@@ -227,6 +227,22 @@ def test_a_high_prediction_right_after_raises_no_new_alert_within_the_cooldown(l
     assert Alert.objects.get().status == AlertStatus.CLEARED
 
 
+def test_a_prediction_still_high_past_the_cooldown_raises_nothing_until_it_has_fallen(
+    lone_alert, boss, predict, pump, settings
+):
+    settings.ALERT_COOLDOWN_MINUTES = 60
+    alert_mark_false(alert=lone_alert, actor=boss, reason="Sensor cable was loose", at=AT + MINUTE)
+
+    def tick(minute: int, probability: float) -> list:
+        at = AT + minute * MINUTE
+        return alerts_from_predictions(predictions=[predict(pump, probability, lone_alert.error_code, at=at)], at=at)
+
+    assert tick(120, 0.95) == []
+    assert tick(130, 0.7) == []  # fell below the threshold: re-armed
+    [raised] = tick(140, 0.9)
+    assert raised.opened_at == AT + 140 * MINUTE
+
+
 def test_an_alert_with_an_unresolved_ticket_is_refused_naming_the_ticket_to_resolve(alert_ticket, boss):
     alert = alert_ticket.alert
     with pytest.raises(WorkflowError, match=rf"has ticket #{alert_ticket.pk} \(in progress\): resolve the ticket"):
