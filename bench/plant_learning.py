@@ -23,7 +23,8 @@ The loop, every 10 minutes of plant B (simulation/profiles/plant_b.toml, a readi
   fixes, false alarms as hard negatives) train a challenger with predictor.training.forest_fit_evaluate,
   unless there are fewer than TRAINING_MIN_FAILURE_EVENTS; it scores in shadow on every instant, and is
   judged every SHADOW_EVALUATE_MINUTES beside the active forest on the plant's outcomes since it began
-  (predictor.ml.outcomes, as predictor.challengers does) and promoted by predictor.challengers.promotion_verdict.
+  (predictor.ml.outcomes, as predictor.challengers does) and promoted by predictor.challengers.promotion_verdict
+  once it has stayed better for MODEL_PROMOTION_SUSTAIN_HOURS (promotion_sustained).
 - Beside it, a challenger trained on the same outcomes with --corrupt of the crew's outcomes flipped
   (a fix recorded as a false alarm and the reverse) is judged the same way; it must never be promoted.
 
@@ -57,7 +58,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 
-from predictor.challengers import promotion_verdict  # noqa: E402
+from predictor.challengers import promotion_sustained, promotion_verdict  # noqa: E402
 from predictor.health import metrics_watched  # noqa: E402
 from predictor.ml.alerts import AlertHysteresis  # noqa: E402
 from predictor.ml.features import FEATURE_METRICS, LONG_WINDOW_S, MachineWindow, feature_names, windows_features  # noqa: E402
@@ -199,6 +200,7 @@ class Forest:
     series: Series
     since: float = 0.0  # when it began scoring (in shadow, for a challenger)
     verdict: str = ""
+    better_since: float | None = None  # better than the active one at every evaluation since
 
 
 @dataclass
@@ -679,7 +681,7 @@ class LearningLoop:
                 continue
             mine = self._judged(challenger, since=challenger.since, now=now)
             active = self._judged(self.champion, since=challenger.since, now=now)
-            better, challenger.verdict = promotion_verdict(
+            better, why = promotion_verdict(
                 mine,
                 active,
                 min_events=settings.MODEL_PROMOTION_MIN_EVENTS,
@@ -687,6 +689,16 @@ class LearningLoop:
                 min_recall=settings.MODEL_PROMOTION_MIN_RECALL,
             )
             if not better:
+                challenger.better_since = None
+            elif challenger.better_since is None:
+                challenger.better_since = now
+            promote, challenger.verdict = promotion_sustained(
+                why,
+                better_since=None if challenger.better_since is None else _at(challenger.better_since),
+                now=_at(now),
+                hours=settings.MODEL_PROMOTION_SUSTAIN_HOURS,
+            )
+            if not promote:
                 continue
             day = (now - self.start) / DAY_S
             if role == "corrupted":

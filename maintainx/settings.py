@@ -262,6 +262,9 @@ MODEL_PROMOTION_MIN_PRECISION = env_float("MODEL_PROMOTION_MIN_PRECISION", defau
 # A forest that sees fewer than half of the plant's outcomes coming is no improvement, however precise: beside a
 # poor active forest, one trained on 30 % flipped outcomes won on precision alone (make bench-learning).
 MODEL_PROMOTION_MIN_RECALL = env_float("MODEL_PROMOTION_MIN_RECALL", default=0.5, minimum=0.0, maximum=1.0)
+# ... and it must have stayed so at every evaluation for this long: a verdict over some twenty outcomes can tip on one
+# (on plant B a forest trained on 30 % flipped outcomes passed the recall floor for half a day; make bench-learning).
+MODEL_PROMOTION_SUSTAIN_HOURS = env_float("MODEL_PROMOTION_SUSTAIN_HOURS", default=24.0, minimum=0.0, maximum=24.0 * 90)
 
 # --- Ticket photos -------------------------------------------------------------------------------
 # Files no URL serves: the views that send them check who asks (tickets/photo_apis.py). Outside

@@ -9,7 +9,8 @@ scores in shadow, and it takes over only when it did better on what the plant re
 - `promotion_verdict` is the rule (MODEL_PROMOTION): automatic when the challenger is at least as good
   on precision and on recall, better on one, over at least MODEL_PROMOTION_MIN_EVENTS outcomes, and
   precise enough and seeing enough of the outcomes coming on its own (MODEL_PROMOTION_MIN_PRECISION,
-  MODEL_PROMOTION_MIN_RECALL); manual leaves it to a person in the admin.
+  MODEL_PROMOTION_MIN_RECALL), and has stayed so at every evaluation for MODEL_PROMOTION_SUSTAIN_HOURS
+  (`promotion_sustained`); manual leaves it to a person in the admin.
 - `ModelUpkeep` runs the three between the predictor's ticks, when they are due. The predictor's loop is
   the scheduler: it already keeps the plant's clock (a replay of the past runs it with its own), which a
   cron-style scheduler would not.
@@ -111,16 +112,41 @@ def shadow_evaluation(challenger: ModelVersion, *, now: datetime.datetime) -> di
         "champion_version": champion.version if champion else None,
         "champion": judged(champion) if champion else None,
     }
-    promote, why = promotion_verdict(
+    better, why = promotion_verdict(
         report["challenger"],
         report["champion"],
         min_events=settings.MODEL_PROMOTION_MIN_EVENTS,
         min_precision=settings.MODEL_PROMOTION_MIN_PRECISION,
         min_recall=settings.MODEL_PROMOTION_MIN_RECALL,
     )
-    report["better"], report["verdict"] = promote, why
+    previous = challenger.shadow_report or {}
+    better_since = _better_since(previous.get("better_since"), better=better, now=now)
+    report["better"], report["better_since"] = better, better_since.isoformat() if better_since else None
+    report["promote"], report["verdict"] = promotion_sustained(
+        why, better_since=better_since, now=now, hours=settings.MODEL_PROMOTION_SUSTAIN_HOURS
+    )
     shadow_report_store(model_version=challenger, report=report)
     return report
+
+
+def _better_since(previous: str | None, *, better: bool, now: datetime.datetime) -> datetime.datetime | None:
+    """Since when the challenger has been better at every evaluation (None: it is not now)."""
+    if not better:
+        return None
+    return datetime.datetime.fromisoformat(previous) if previous else now
+
+
+def promotion_sustained(
+    why: str, *, better_since: datetime.datetime | None, now: datetime.datetime, hours: float
+) -> tuple[bool, str]:
+    """Whether a challenger better since `better_since` (None: not better) is due for promotion, having
+    stayed better for `hours`, and the verdict in words."""
+    if better_since is None:
+        return False, why
+    held = (now - better_since).total_seconds() / 3600.0
+    if held < hours:
+        return False, f"{why}; better for {held:.1f} h of the {hours:g} h it must stay so"
+    return True, why
 
 
 def promotion_verdict(
@@ -191,7 +217,7 @@ class ModelUpkeep:
         if challenger is None:
             return None
         report = shadow_evaluation(challenger, now=now)
-        if report["better"] and settings.MODEL_PROMOTION == "automatic":
+        if report["promote"] and settings.MODEL_PROMOTION == "automatic":
             challenger_promote(challenger, note=f"promoted by the rule: {report['verdict']}", at=now)
             logger.info("%s promoted: %s", challenger, report["verdict"])
         return report

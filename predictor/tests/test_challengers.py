@@ -141,15 +141,25 @@ def test_the_rule_promotes_a_challenger_that_did_better_and_the_previous_version
     judged_pair, settings
 ):
     champion, challenger = judged_pair
+    settings.MODEL_PROMOTION_SUSTAIN_HOURS = 24
+    upkeep = ModelUpkeep(background=False)
 
-    ModelUpkeep(background=False).evaluate(now=at(96))  # M-2's horizon has passed: the active one was wrong once
+    report = upkeep.evaluate(now=at(96))  # M-2's horizon has passed: the active one was wrong once
+
+    assert (report["better"], report["promote"], report["better_since"]) == (True, False, at(96).isoformat())
+    assert report["verdict"].endswith("; better for 0.0 h of the 24 h it must stay so")
+    assert ModelVersion.objects.get(is_active=True) == champion
+    upkeep.evaluate(now=at(108))
+    assert ModelVersion.objects.get(is_active=True) == champion
+
+    upkeep.evaluate(now=at(120))  # better at every evaluation for 24 h
 
     challenger.refresh_from_db()
     champion.refresh_from_db()
     assert challenger.is_active
     assert not challenger.is_challenger
     assert not champion.is_active
-    assert challenger.activated_at == at(96)
+    assert challenger.activated_at == at(120)
     assert challenger.activated_by is None
     assert challenger.activation_note == (
         "promoted by the rule: better than the active version: precision 1.00 vs 0.50, recall 1.00 vs 1.00 "
@@ -160,6 +170,23 @@ def test_the_rule_promotes_a_challenger_that_did_better_and_the_previous_version
     champion.refresh_from_db()
     assert champion.is_active
     assert champion.activation_note == "rolled back with activate_model --previous"
+
+
+def test_an_evaluation_that_is_not_better_starts_the_sustain_over(judged_pair, settings):
+    _champion, challenger = judged_pair
+    settings.MODEL_PROMOTION_SUSTAIN_HOURS = 24
+    upkeep = ModelUpkeep(background=False)
+    upkeep.evaluate(now=at(96))
+
+    settings.MODEL_PROMOTION_MIN_EVENTS = 5  # fewer outcomes than that: not better, for now
+    report = upkeep.evaluate(now=at(110))
+    assert (report["better"], report["better_since"]) == (False, None)
+
+    settings.MODEL_PROMOTION_MIN_EVENTS = 1
+    report = upkeep.evaluate(now=at(121))
+    assert (report["better"], report["promote"], report["better_since"]) == (True, False, at(121).isoformat())
+    challenger.refresh_from_db()
+    assert challenger.is_challenger
 
 
 def test_with_manual_promotion_a_better_challenger_waits_for_a_person(judged_pair, settings):
