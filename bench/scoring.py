@@ -206,6 +206,12 @@ def twins_make(simulated: int) -> int:
     return len(pairs)
 
 
+def _twins_table_exists(cursor) -> bool:
+    """Whether this run has twins (twins_make created their table)."""
+    cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [TWINS_TABLE])
+    return cursor.fetchone()[0]
+
+
 def twin_codes_by_source() -> dict[str, list[str]]:
     """Each simulated machine's code and its twins' codes (empty when the run has no twins)."""
     from django.db import connection  # noqa: PLC0415
@@ -213,13 +219,13 @@ def twin_codes_by_source() -> dict[str, list[str]]:
     from telemetry.models import Machine  # noqa: PLC0415
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [TWINS_TABLE])
-        if not cursor.fetchone()[0]:
+        if not _twins_table_exists(cursor):
             return {}
         cursor.execute(f"SELECT twin_id, source_id FROM {TWINS_TABLE}")  # noqa: S608 - our names
         pairs = cursor.fetchall()
     codes = dict(Machine.objects.values_list("id", "code"))
-    twins_of = {code: [] for machine_id, code in codes.items() if machine_id not in {twin for twin, _ in pairs}}
+    twin_ids = {twin for twin, _ in pairs}
+    twins_of = {code: [] for machine_id, code in codes.items() if machine_id not in twin_ids}
     for twin, source in pairs:
         twins_of[codes[source]].append(codes[twin])
     return twins_of
@@ -236,8 +242,7 @@ def twins_copy(*, start: datetime.datetime, end: datetime.datetime) -> None:
 
     readings, rollups = Reading._meta.db_table, ReadingMinute._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [TWINS_TABLE])
-        if not cursor.fetchone()[0]:
+        if not _twins_table_exists(cursor):
             return
         cursor.execute(
             f"INSERT INTO {readings} (machine_id, ts, metrics, error_code) "  # noqa: S608 - our names
