@@ -251,14 +251,18 @@ for shift in Shift.objects.all(): shift.technicians.set([technician])`,
     await tablet.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'My tickets' }).click();
     await tablet.getByRole('heading', { name: 'My tickets' }).waitFor();
     const unreadBefore = await bellCount(tablet);
-    // The frame in which the bell first shows more unread than now: the end of the measurement.
+    // Every frame in which the bell first shows a higher count: the end of the measurement is the
+    // first of them at or after the assignment (the demo plant's own faults may bring other tickets).
     await tablet.evaluate((before) => {
       const bell = () => document.querySelector('a.bell');
       const count = () => Number(/(\d+) unread/.exec(bell()?.getAttribute('aria-label') ?? '')?.[1] ?? before);
+      window.__bellRises = [];
+      let highest = before;
       const seen = () => {
-        if (window.__bellUpdatedAt || window.__bellPending || count() <= before) return;
-        window.__bellPending = true;
-        requestAnimationFrame(() => (window.__bellUpdatedAt = performance.timeOrigin + performance.now()));
+        const now = count();
+        if (now <= highest) return;
+        highest = now;
+        requestAnimationFrame(() => window.__bellRises.push({ count: now, at: performance.timeOrigin + performance.now() }));
       };
       new MutationObserver(seen).observe(document.body, { attributes: true, childList: true, subtree: true });
     }, unreadBefore);
@@ -307,8 +311,19 @@ print(next(f'{index + 1} {code}' for index, code in enumerate(codes) if code not
         reject(new Error(`simulate_plant exited (${code}) before the push came:\n${fault.output()}`)),
       ),
     );
+    // The demo plant's other machines live on and may develop faults of their own: a push for one
+    // of their tickets is logged and passed over; the failed machine's is the one this test follows.
+    const aboutMachine = (payload) => [payload.title, payload.body].some((text) => text?.includes(machine));
+    const others = new Set();
     const message = await Promise.race([
-      endpoint.next((entry) => entry.error || entry.payload, PUSH_TIMEOUT_MS),
+      endpoint.next((entry) => {
+        if (entry.error || aboutMachine(entry.payload)) return true;
+        if (!others.has(entry)) {
+          others.add(entry);
+          log(`passed over a push about another machine: ${JSON.stringify(entry.payload)}`);
+        }
+        return false;
+      }, PUSH_TIMEOUT_MS),
       faultExited,
     ]);
     if (message.error) throw message.error;
@@ -334,8 +349,9 @@ print(next(f'{index + 1} {code}' for index, code in enumerate(codes) if code not
     figures.assignment_to_push_ms = message.at - assignedAt;
 
     // --- the tablet: the bell, the list, the ticket -----------------------------------------------
-    await tablet.waitForFunction(() => window.__bellUpdatedAt);
-    figures.assignment_to_bell_ms = Math.round((await tablet.evaluate(() => window.__bellUpdatedAt)) - assignedAt);
+    const firstRiseSince = (since) => window.__bellRises.find((rise) => rise.at >= since)?.at;
+    await tablet.waitForFunction(firstRiseSince, assignedAt);
+    figures.assignment_to_bell_ms = Math.round((await tablet.evaluate(firstRiseSince, assignedAt)) - assignedAt);
     const unreadAfter = await bellCount(tablet);
     check(unreadAfter > unreadBefore, `the bell counts the new notification (${unreadBefore} → ${unreadAfter})`);
     log(
@@ -374,13 +390,14 @@ print(next(f'{index + 1} {code}' for index, code in enumerate(codes) if code not
     const item = tablet.locator('.notification--unread').filter({ has: tablet.locator(`a[href="/tickets/${ticket.id}"]`) });
     await item.first().waitFor();
     await screenshot(tablet, 'notifications-03-list');
+    const unreadBeforeOpening = await bellCount(tablet);
     await item.first().locator('a').click();
     await tablet.getByRole('heading', { name: 'Procedure' }).waitFor();
     await tablet.waitForFunction(
       (count) => document.querySelector('a.bell')?.getAttribute('aria-label') === `Notifications, ${count} unread`,
-      unreadAfter - 1,
+      unreadBeforeOpening - 1,
     );
-    log(`opened from the list: the ticket's page, the bell back to ${unreadAfter - 1}`);
+    log(`opened from the list: the ticket's page, the bell back to ${unreadBeforeOpening - 1}`);
     await screenshot(tablet, 'notifications-04-ticket');
 
     // --- turned off on the device: the server forgets the subscription ----------------------------
