@@ -14,7 +14,7 @@ The loop, every 10 minutes of plant B (simulation/profiles/plant_b.toml, a readi
 - One alert per machine while any of them holds (a health model past its threshold for
   HEALTH_ALERT_MINUTES; a rule or health alert clears ALERT_CLEAR_MINUTES after its condition; a forest
   alert opens at 0.8 and holds down to 0.5); none within ALERT_COOLDOWN_MINUTES of the last one closing,
-  and after a false alarm no forest alert until its probability fell below 0.8 (ALERT_FALSE_HOLD_HOURS).
+  and after a false alarm no forest alert until its probability fell below 0.5 (ALERT_FALSE_HOLD_HOURS).
 - Each alert is a ticket. The crew starts it after the profile's response time and says what it
   finds, truthfully: a fault developing is fixed (the simulator's repair; a "preventive fix" after the
   profile's job time), a machine already down is repaired ("failure confirmed"), a healthy machine is
@@ -22,9 +22,10 @@ The loop, every 10 minutes of plant B (simulation/profiles/plant_b.toml, a readi
 - Those records are all the learning sees. Every --retrain-days the plant's labels (failures, preventive
   fixes, false alarms as hard negatives) train a challenger with predictor.training.forest_fit_evaluate,
   unless there are fewer than TRAINING_MIN_FAILURE_EVENTS; it scores in shadow on every instant, and is
-  judged every SHADOW_EVALUATE_MINUTES beside the active forest on the plant's outcomes since it began
-  (predictor.ml.outcomes, as predictor.challengers does) and promoted by predictor.challengers.promotion_verdict
-  once it has stayed better for MODEL_PROMOTION_SUSTAIN_HOURS (promotion_sustained).
+  judged every SHADOW_EVALUATE_MINUTES on the plant's outcomes since it began (predictor.ml.outcomes, as
+  predictor.challengers does): the challenger on the alerts its scores would have raised, the active
+  forest on the alerts it did raise. It is promoted by predictor.challengers.promotion_verdict once it
+  has stayed better for MODEL_PROMOTION_SUSTAIN_HOURS (promotion_sustained).
 - Beside it, a challenger trained on the same outcomes with --corrupt of the crew's outcomes flipped
   (a fix recorded as a false alarm and the reverse) is judged the same way; it must never be promoted.
 
@@ -64,7 +65,7 @@ from predictor.ml.alerts import AlertHysteresis  # noqa: E402
 from predictor.ml.features import FEATURE_METRICS, LONG_WINDOW_S, MachineWindow, feature_names, windows_features  # noqa: E402
 from predictor.ml.forest import FailureForest  # noqa: E402
 from predictor.ml.health import HealthModel, learning_rows_mask  # noqa: E402
-from predictor.ml.outcomes import PlantOutcomes, outcome_report, would_have_alerted  # noqa: E402
+from predictor.ml.outcomes import AlertSpan, PlantOutcomes, outcome_report, would_have_alerted  # noqa: E402
 from predictor.ml.rules import alarm_limit_rules, rule_findings  # noqa: E402
 from predictor.training import (  # noqa: E402
     ALERT_CLEAR_THRESHOLD,
@@ -201,6 +202,7 @@ class Forest:
     since: float = 0.0  # when it began scoring (in shadow, for a challenger)
     verdict: str = ""
     better_since: float | None = None  # better than the active one at every evaluation since
+    diagnosed_day: int | None = None  # the plant day of its last verdict in the diagnostic
 
 
 @dataclass
@@ -236,9 +238,11 @@ class MachineState:
         self.health_past_since: float | None = None
         self.health_last_alarmed = -np.inf
         self.forest_open = False
+        self.forest_opened_at = -np.inf
         self.ticket: Ticket | None = None
         self.closed_at = -np.inf
         self.clearing = False  # its ticket's resolution, due at closed_at, clears the forest's alert
+        self.cleared_as_false = False  # ... resolved as a false alarm
         self.forest_held_until = -np.inf  # a false alarm: no forest alert until it falls (ALERT_FALSE_HOLD_HOURS)
         self.health: HealthModel | None = None
         self.health_metrics: tuple[str, ...] = ()
@@ -367,6 +371,8 @@ class LearningLoop:
         self.weeks_log = [Week() for _ in range(weeks)]
         self.hysteresis = AlertHysteresis(ALERT_THRESHOLD, ALERT_CLEAR_THRESHOLD)
         self.promotions: list[tuple[float, str, str]] = []  # (day, forest, why)
+        # The alerts the active forest raised, by its name: what the champion is judged on in shadow.
+        self.raised: dict[str, list[AlertSpan]] = {}
         self.corrupted_promotable: dict[str, str] = {}
         self.trainings: list[str] = []
 
@@ -418,6 +424,7 @@ class LearningLoop:
         state = self.states[ticket.code]
         state.closed_at = ticket.resolved
         state.clearing = True
+        state.cleared_as_false = ticket.outcome == "false_alarm"
         if ticket.outcome == "false_alarm":
             state.forest_held_until = ticket.resolved + settings.ALERT_FALSE_HOLD_HOURS * HOUR_S
         state.ticket = None
@@ -479,6 +486,7 @@ class LearningLoop:
             champion_p = probability.get("champion", {}).get(code)
             believed = self.champion.machine_codes is None or code in self.champion.machine_codes
             confirmed = score is not None and score[0] < settings.FOREST_ALERT_HEALTH_BELOW
+            was_open = state.forest_open
             if state.clearing and now >= state.closed_at:
                 state.clearing = state.forest_open = False  # the ticket's resolution cleared the alert
             if champion_p is None:
@@ -486,11 +494,23 @@ class LearningLoop:
             elif state.forest_open:
                 state.forest_open = self.hysteresis.holds(champion_p)
             else:
-                if state.closed_at <= now < state.forest_held_until and not self.hysteresis.opens(champion_p):
-                    state.forest_held_until = -np.inf  # fell below the threshold: re-armed
+                if state.closed_at <= now < state.forest_held_until and not self.hysteresis.holds(champion_p):
+                    state.forest_held_until = -np.inf  # fell below the clear threshold: re-armed
                 held = now < state.forest_held_until
                 state.forest_open = not held and (believed or confirmed) and self.hysteresis.opens(champion_p)
+            self._forest_alert_record(code, state, was_open=was_open, now=now)
             self._alert(code, state, now)
+
+    def _forest_alert_record(self, code: str, state: MachineState, *, was_open: bool, now: float) -> None:
+        """Keep the active forest's alert as the product stores it: opened, cleared, and whether a person
+        said it was false (its ticket resolved as a false alarm)."""
+        if state.forest_open and not was_open:
+            state.forest_opened_at = now
+        elif was_open and not state.forest_open:
+            said_false = state.cleared_as_false and now >= state.closed_at
+            self.raised.setdefault(self.champion.name, []).append(
+                AlertSpan(code, opened=state.forest_opened_at, closed=now, source="prediction", marked_false=said_false)
+            )
 
     def _alert(self, code: str, state: MachineState, now: float) -> None:
         clear_s = settings.ALERT_CLEAR_MINUTES * 60.0
@@ -674,13 +694,34 @@ class LearningLoop:
             machine_weeks=len(set(codes.tolist())) * weeks,
         ).as_dict()
 
+    def _judged_on_raised(self, forest: Forest, *, since: float, now: float) -> dict:
+        """The active forest judged on the alerts it really raised since `since` (the product's
+        predictor.challengers.shadow_evaluation): doubted where a machine's own health model saw it
+        normal, held after a false alarm, cleared with its ticket."""
+        alerts = [span for span in self.raised.get(forest.name, []) if span.opened >= since]
+        alerts += [
+            AlertSpan(code, opened=state.forest_opened_at, source="prediction")
+            for code, state in self.states.items()
+            if state.forest_open and state.forest_opened_at >= since
+        ]
+        codes = forest.series.since(since)[0]
+        return outcome_report(
+            alerts,
+            self._outcomes(since=since, until=now),
+            horizon_s=HORIZON_HOURS * HOUR_S,
+            now=now,
+            machine_weeks=len(set(codes.tolist())) * (now - since) / WEEK_S,
+        ).as_dict()
+
     def _evaluate_challengers(self, now: float) -> None:
         for role in ("challenger", "corrupted"):
             challenger = self.challengers.get(role)
             if challenger is None:
                 continue
             mine = self._judged(challenger, since=challenger.since, now=now)
-            active = self._judged(self.champion, since=challenger.since, now=now)
+            active = self._judged_on_raised(self.champion, since=challenger.since, now=now)
+            if self.diagnose:
+                self._diagnose_verdict(challenger, mine=mine, raised=active, now=now)
             better, why = promotion_verdict(
                 mine,
                 active,
@@ -718,6 +759,26 @@ class LearningLoop:
             ended = fault.ended if fault.ended is not None else fault.planned_failure
             developing |= (at >= fault.started) & (at < ended)
         return developing
+
+    def _diagnose_verdict(self, challenger: Forest, *, mine: dict, raised: dict, now: float) -> None:
+        """Once a plant day: the challenger beside the active forest judged on the alerts it raised and,
+        as before, on every alert its raw scores would have raised."""
+        day = int((now - self.start) // DAY_S)
+        if challenger.diagnosed_day == day:
+            return
+        challenger.diagnosed_day = day
+        raw = self._judged(self.champion, since=challenger.since, now=now)
+
+        def figures(report: dict) -> str:
+            def share(value):
+                return "-" if value is None else f"{value:.2f}"
+
+            return f"{share(report['precision'])} / {share(report['recall'])} ({report['alerts']} alerts)"
+
+        self.diagnostics.append(
+            f"- day {day}: {challenger.name}: {figures(mine)} over {mine['events']} outcomes; "
+            f"{self.champion.name} as raised {figures(raised)}, raw scores {figures(raw)}"
+        )
 
     def _diagnose_labels(self, data: TrainingData, *, now: float) -> None:
         """Every sampled instant of the history by where it stands to the plant's records (the horizon

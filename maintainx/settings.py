@@ -83,6 +83,8 @@ HEALTH_CONFIRMED_NORMAL_SELECTOR = "tickets.selectors.machine_confirmed_normal_p
 HEALTH_FAILURES_SELECTOR = "tickets.selectors.machine_failure_times"
 # predictor ← tickets: the plant's recorded outcomes, which a challenger in shadow is judged on.
 PLANT_OUTCOMES_SELECTOR = "tickets.selectors.plant_outcomes"
+# predictor ← tickets: the alerts the active version raised, which it is judged on beside a challenger.
+RAISED_ALERTS_SELECTOR = "tickets.selectors.predicted_alert_spans"
 # tickets → notifications: assignments, reassignments, escalations, comments and unassigned tickets
 # tell the people concerned.
 TICKET_NEWS_HANDLER = "notifications.services.ticket_news_handle"
@@ -211,7 +213,7 @@ if ALERT_CLEAR_THRESHOLD >= PREDICTION_THRESHOLD:
 ALERT_CLEAR_MINUTES = env_int("ALERT_CLEAR_MINUTES", default=30, minimum=1, maximum=7 * 24 * 60)
 ALERT_COOLDOWN_MINUTES = env_int("ALERT_COOLDOWN_MINUTES", default=60, minimum=0, maximum=7 * 24 * 60)
 # After a person said a predicted alert was false (its ticket resolved as a false alarm, or marked false), no new
-# one opens for the machine until its probability fell below PREDICTION_THRESHOLD, for at most this long.
+# one opens for the machine until its probability fell below ALERT_CLEAR_THRESHOLD, for at most this long.
 ALERT_FALSE_HOLD_HOURS = env_float("ALERT_FALSE_HOLD_HOURS", default=168.0, minimum=0.0, maximum=24.0 * 365)
 # An open ticket nobody has started after this long is escalated to the supervisors, once.
 TICKET_ESCALATE_MINUTES = env_int("TICKET_ESCALATE_MINUTES", default=30, minimum=1, maximum=7 * 24 * 60)

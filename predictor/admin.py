@@ -89,7 +89,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
         report = obj.shadow_report
         if not report:
             return "Not judged yet (a challenger is judged every SHADOW_EVALUATE_MINUTES)."
-        rows = [("this version", report["challenger"]), (f"active: {report['champion_version']}", report["champion"])]
+        rows = [
+            ("this version (the alerts it would have raised)", report["challenger"]),
+            (f"active: {report['champion_version']} (the alerts it raised)", report["champion"]),
+        ]
         cells = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -108,7 +111,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
             ),
         )
         return format_html(
-            "<p>From {} to {}, horizon {} h: {}</p><table><tr><th></th><th>Alerts it would raise</th>"
+            "<p>From {} to {}, horizon {} h: {}</p><table><tr><th></th><th>Alerts</th>"
             "<th>Precision</th><th>Recall</th><th>Outcomes caught</th><th>Median lead</th>"
             "<th>False alerts per machine-week</th></tr>{}</table>",
             report["since"],

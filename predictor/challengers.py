@@ -3,9 +3,12 @@ scores in shadow, and it takes over only when it did better on what the plant re
 
 - `challenger_train` trains a forest from the plant's labels (TRAINING_SOURCES["plant"]) and registers
   it as the challenger; too few failure events (TRAINING_MIN_FAILURE_EVENTS) train nothing.
-- `shadow_evaluation` judges the challenger's shadow predictions and the active version's predictions
-  over the same period on the plant's outcomes (predictor.ml.outcomes), and stores the report on the
-  challenger.
+- `shadow_evaluation` judges, over the same period and on the plant's outcomes (predictor.ml.outcomes),
+  the alerts the challenger's shadow predictions would have raised and the alerts the active version
+  did raise, and stores the report on the challenger. The active version is judged on what it did:
+  the plant doubts a forest that learned elsewhere where a machine's own health model sees it normal,
+  and holds it after a false alarm, so its raw scores would raise many alerts nobody saw, and any
+  precise challenger, one trained on wrong outcomes included, would look better than it was.
 - `promotion_verdict` is the rule (MODEL_PROMOTION): automatic when the challenger is at least as good
   on precision and on recall, better on one, over at least MODEL_PROMOTION_MIN_EVENTS outcomes, and
   precise enough and seeing enough of the outcomes coming on its own (MODEL_PROMOTION_MIN_PRECISION,
@@ -28,12 +31,13 @@ from django.utils import timezone
 from core.errors import error_first_line
 from core.wiring import wired, wired_map
 from predictor.ml.alerts import AlertHysteresis
-from predictor.ml.outcomes import WEEK_S, outcome_report, would_have_alerted
+from predictor.ml.outcomes import WEEK_S, AlertSpan, outcome_report, would_have_alerted
 from predictor.models import ModelKind, ModelVersion
 from predictor.selectors import (
     active_model_versions,
     challenger_version,
     model_version_horizon_hours,
+    model_version_machine_count,
     newest_model_version,
     score_series,
 )
@@ -80,8 +84,9 @@ def challenger_train(*, now: datetime.datetime, seed: int = 1, progress: Callabl
 
 
 def shadow_evaluation(challenger: ModelVersion, *, now: datetime.datetime) -> dict:
-    """The challenger's alerts in shadow and the active version's over the same period, judged on the
-    plant's outcomes since the challenger started shadowing; stored on the challenger."""
+    """The alerts the challenger would have raised in shadow and those the active version raised over
+    the same period, judged on the plant's outcomes since the challenger started shadowing; stored on
+    the challenger."""
     since = challenger.shadow_since or challenger.trained_at
     champion = active_model_versions().get(challenger.kind)
     horizon_hours = model_version_horizon_hours(challenger)
@@ -89,7 +94,12 @@ def shadow_evaluation(challenger: ModelVersion, *, now: datetime.datetime) -> di
     hysteresis = AlertHysteresis(settings.PREDICTION_THRESHOLD, settings.ALERT_CLEAR_THRESHOLD)
     weeks = max((now - since).total_seconds(), 0.0) / WEEK_S
 
-    def judged(model_version: ModelVersion) -> dict:
+    def judged(alerts: list[AlertSpan], machines: int) -> dict:
+        return outcome_report(
+            alerts, outcomes, horizon_s=horizon_hours * 3600, now=now.timestamp(), machine_weeks=machines * weeks
+        ).as_dict()
+
+    def judged_in_shadow(model_version: ModelVersion) -> dict:
         series = score_series(model_version, start=since, end=now)
         alerts = would_have_alerted(
             machine_codes=series.machine_codes,
@@ -99,18 +109,19 @@ def shadow_evaluation(challenger: ModelVersion, *, now: datetime.datetime) -> di
             max_gap_seconds=SHADOW_MAX_GAP.total_seconds(),
             now=now.timestamp(),
         )
-        machines = len(set(series.machine_codes.tolist()))
-        return outcome_report(
-            alerts, outcomes, horizon_s=horizon_hours * 3600, now=now.timestamp(), machine_weeks=machines * weeks
-        ).as_dict()
+        return judged(alerts, len(set(series.machine_codes.tolist())))
+
+    def judged_as_raised(model_version: ModelVersion) -> dict:
+        alerts = wired("RAISED_ALERTS_SELECTOR")(model_version_id=model_version.pk, start=since, end=now)
+        return judged(alerts, model_version_machine_count(model_version, start=since, end=now))
 
     report = {
         "since": since.isoformat(),
         "evaluated_at": now.isoformat(),
         "horizon_hours": horizon_hours,
-        "challenger": judged(challenger),
+        "challenger": judged_in_shadow(challenger),
         "champion_version": champion.version if champion else None,
-        "champion": judged(champion) if champion else None,
+        "champion": judged_as_raised(champion) if champion else None,
     }
     better, why = promotion_verdict(
         report["challenger"],

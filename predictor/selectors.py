@@ -350,6 +350,14 @@ def score_series(model_version: ModelVersion, *, start: datetime.datetime, end: 
     return ScoreSeries(np.asarray(codes, dtype=str), np.asarray(times, dtype=np.float64), np.asarray(scores))
 
 
+def model_version_machine_count(
+    model_version: ModelVersion, *, start: datetime.datetime, end: datetime.datetime
+) -> int:
+    """How many machines the version scored between `start` and `end` (as score_series reads them)."""
+    source = ShadowPrediction.objects if model_version.is_challenger else Prediction.objects
+    return source.filter(model_version=model_version, ts__gte=start, ts__lte=end).values("machine").distinct().count()
+
+
 def model_version_previous(*, kind: str) -> ModelVersion | None:
     """The version that was active before the current one: the latest activated of the inactive ones."""
     return (

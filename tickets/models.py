@@ -107,8 +107,8 @@ class Alert(models.Model):
     rearmed_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="When, after clearing, the probability first fell below the alert threshold: "
-        "from then on a new alert may open within the cooldown",
+        help_text="When, after clearing, the probability first fell below the alert threshold (below the "
+        "clear threshold after a false alarm): from then on a new alert may open within the cooldown",
     )
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 

@@ -320,6 +320,21 @@ def alert_spans(*, start: datetime.datetime, end: datetime.datetime) -> list[Ale
     return _alert_spans(Alert.objects.filter(opened_at__gte=start, opened_at__lte=end))
 
 
+def predicted_alert_spans(
+    *, model_version_id: int, start: datetime.datetime, end: datetime.datetime
+) -> list[AlertSpan]:
+    """The alerts a model version raised between `start` and `end` (predicted, opened then, and last
+    refreshed by its prediction), as alert_spans gives them (settings.RAISED_ALERTS_SELECTOR)."""
+    return _alert_spans(
+        Alert.objects.filter(
+            source=Alert.Source.PREDICTION,
+            opened_at__gte=start,
+            opened_at__lte=end,
+            last_prediction__model_version_id=model_version_id,
+        )
+    )
+
+
 def alert_spans_open(*, start: datetime.datetime, end: datetime.datetime) -> list[AlertSpan]:
     """The alerts open at some point between `start` and `end` (opened by `end`, not cleared before
     `start`), as alert_spans gives them: an alert opened before a period may catch a failure early in it."""

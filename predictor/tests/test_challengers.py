@@ -3,6 +3,7 @@ own outcomes beside the active version, promoted by the rule or by hand, and rol
 outcomes train one on a schedule."""
 
 import datetime
+from collections import defaultdict
 from io import StringIO
 
 import numpy as np
@@ -11,7 +12,7 @@ import time_machine
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from catalogue.models import FailureMode
+from catalogue.models import ErrorCode, FailureMode
 from predictor.challengers import ModelUpkeep, promotion_verdict, shadow_evaluation
 from predictor.ml.features import feature_names
 from predictor.ml.forest import FailureForest
@@ -21,6 +22,7 @@ from predictor.services import model_version_register
 from predictor.tests.test_scoring import readings
 from telemetry.tests.factories import MachineFactory, MetricSpecFactory
 from tickets.models import Alert, Ticket
+from tickets.services import alerts_from_predictions
 from tickets.tests.factories import BreakdownFactory, ErrorCodeFactory
 from tickets.tests.plant_history import END, plant_history_write, pump_breakdown_write
 
@@ -81,6 +83,9 @@ def test_a_challenger_scores_in_shadow_and_raises_no_alert_or_ticket(tmp_path, s
 def scores_write(model_version, machine, probability_at, *, hours: float, shadow: bool):
     """Every 10 minutes over `hours` from T0, the probability `probability_at(h)` gives."""
     model = ShadowPrediction if shadow else Prediction
+    error_code, _ = ErrorCode.objects.get_or_create(
+        code="E-BRG-01", defaults={"title": "Bearing wear", "failure_mode": FailureMode.BEARING_WEAR}
+    )
     model.objects.bulk_create(
         [
             model(
@@ -88,10 +93,20 @@ def scores_write(model_version, machine, probability_at, *, hours: float, shadow
                 ts=T0 + step * TICK,
                 model_version=model_version,
                 failure_probability=probability_at((step * TICK).total_seconds() / 3600),
+                error_code=error_code,
             )
             for step in range(int(hours * 6))
         ]
     )
+
+
+def alerts_raise_from_predictions(model_version, *, within_own_normal=()):
+    """The active version's predictions through the product's alerts, tick by tick: what it raised."""
+    ticks = defaultdict(list)
+    for prediction in Prediction.objects.filter(model_version=model_version).order_by("ts"):
+        ticks[prediction.ts].append(prediction)
+    for ts, predictions in ticks.items():
+        alerts_from_predictions(predictions=predictions, at=ts, within_own_normal=within_own_normal)
 
 
 @pytest.fixture
@@ -107,6 +122,7 @@ def judged_pair(tmp_path, settings):
     scores_write(challenger, m1, lambda h: 0.95 if 12 <= h < 30 else 0.05, hours=72, shadow=True)
     scores_write(challenger, m2, lambda h: 0.05, hours=72, shadow=True)
     BreakdownFactory(machine=m1, down_at=at(30), up_at=at(33))
+    alerts_raise_from_predictions(champion)
     return champion, challenger
 
 
@@ -135,6 +151,31 @@ def test_the_challenger_and_the_active_version_are_judged_on_the_plant_outcomes_
     assert report["better"] is False  # equal precision (1.0) and recall (1.0) so far
     challenger.refresh_from_db()
     assert challenger.shadow_report == report
+
+
+def test_the_active_version_is_judged_on_the_alerts_it_raised_not_on_its_raw_scores(tmp_path, settings):
+    """Its high run on M-2 raised nothing (M-2's own health model saw it normal): it is no false alert of
+    the active version's, as it would be in its raw scores; the challenger is judged on what it would raise."""
+    settings.MODEL_PROMOTION_MIN_EVENTS = 1
+    champion = forest_version(tmp_path, "champion", alarmed=0.5, activate=True)
+    challenger = forest_version(tmp_path, "challenger", alarmed=0.5, challenger=True)
+    m1, m2 = MachineFactory(code="M-1"), MachineFactory(code="M-2")
+    scores_write(champion, m1, lambda h: 0.9 if 20 <= h < 30 else 0.1, hours=72, shadow=False)
+    scores_write(champion, m2, lambda h: 0.9 if 10 <= h < 20 else 0.1, hours=72, shadow=False)
+    scores_write(challenger, m1, lambda h: 0.95 if 12 <= h < 30 else 0.05, hours=72, shadow=True)
+    scores_write(challenger, m2, lambda h: 0.9 if 10 <= h < 20 else 0.05, hours=72, shadow=True)
+    BreakdownFactory(machine=m1, down_at=at(30), up_at=at(33))
+    alerts_raise_from_predictions(champion, within_own_normal={m2.pk})
+    assert list(Alert.objects.values_list("machine__code", flat=True)) == ["M-1"]
+
+    report = shadow_evaluation(challenger, now=at(72))
+
+    assert (report["champion"]["alerts"], report["champion"]["false_alerts"]) == (1, 0)
+    assert (report["champion"]["precision"], report["champion"]["recall"]) == (1.0, 1.0)
+    assert (report["challenger"]["alerts"], report["challenger"]["false_alerts"]) == (2, 1)
+    assert report["challenger"]["precision"] == 0.5
+    assert report["better"] is False
+    assert report["verdict"].startswith("precision 0.50 is below the floor")
 
 
 def test_the_rule_promotes_a_challenger_that_did_better_and_the_previous_version_stays_for_rollback(
@@ -211,7 +252,7 @@ def test_a_person_promotes_the_challenger_and_rolls_back_in_the_admin(judged_pai
     shadow_evaluation(challenger, now=at(96))
     page = admin_client.get(f"{changelist}{challenger.pk}/change/").content.decode()
     assert "better than the active version: precision 1.00 vs 0.50" in page
-    assert "<td>active: champion</td>" in page
+    assert "<td>active: champion (the alerts it raised)</td>" in page
 
     admin_client.post(changelist, {"action": "promote", "_selected_action": [challenger.pk]})
     challenger.refresh_from_db()

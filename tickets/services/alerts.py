@@ -9,7 +9,7 @@ from collections.abc import Collection, Iterable, Sequence
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
 from predictor.ml.alerts import AlertHysteresis
@@ -49,16 +49,20 @@ def alerts_watched(
 ):
     """Open alerts of these sources, and the cleared ones not re-armed yet that still hold their machine
     down: those cleared within the cooldown, and those a person said were false (marked false, or
-    their ticket resolved as a false alarm) within ALERT_FALSE_HOLD_HOURS."""
+    their ticket resolved as a false alarm) within ALERT_FALSE_HOLD_HOURS, annotated `said_false`."""
     cooldown_start = at - datetime.timedelta(minutes=settings.ALERT_COOLDOWN_MINUTES)
     hold_start = at - datetime.timedelta(hours=settings.ALERT_FALSE_HOLD_HOURS)
     said_false = Q(marked_false_at__isnull=False) | Q(ticket__outcome=TicketOutcome.FALSE_ALARM)
-    alerts = Alert.objects.filter(
-        Q(status__in=ALERT_OPEN_STATUSES)
-        | Q(status=AlertStatus.CLEARED, cleared_at__gte=cooldown_start)
-        | (Q(status=AlertStatus.CLEARED, rearmed_at__isnull=True, cleared_at__gte=hold_start) & said_false),
-        source__in=list(sources),
-    ).select_related("machine", "error_code")
+    alerts = (
+        Alert.objects.filter(
+            Q(status__in=ALERT_OPEN_STATUSES)
+            | Q(status=AlertStatus.CLEARED, cleared_at__gte=cooldown_start)
+            | (Q(status=AlertStatus.CLEARED, rearmed_at__isnull=True, cleared_at__gte=hold_start) & said_false),
+            source__in=list(sources),
+        )
+        .annotate(said_false=ExpressionWrapper(said_false, output_field=BooleanField()))
+        .select_related("machine", "error_code")
+    )
     if machine_ids is not None:
         alerts = alerts.filter(machine_id__in=list(machine_ids))
     open_alerts: dict[int, list[Alert]] = defaultdict(list)
@@ -89,8 +93,9 @@ def alerts_from_predictions(
       machine is judged on still holds the readings from before the repair).
     - A false alarm holds longer: after a person said an alert was false (its ticket resolved as a
       false alarm, or the alert marked false), no new alert opens for the machine until p has fallen
-      below the threshold, for up to ALERT_FALSE_HOLD_HOURS. A forest that runs high on a healthy
-      machine would otherwise send the crew back to it every cooldown for the same reading.
+      below ALERT_CLEAR_THRESHOLD, for up to ALERT_FALSE_HOLD_HOURS. A forest that runs high on a
+      healthy machine would otherwise send the crew back to it every cooldown for the same reading,
+      and one hovering about the alert threshold at every dip below it.
     - A machine in `within_own_normal` (its health model sees it well within its own normal:
       settings.FOREST_ALERT_HEALTH_BELOW) gets no new alert from a high probability: a forest that
       learned another plant is not believed against the machine's own history. An open alert is
@@ -122,6 +127,8 @@ def alerts_from_predictions(
             )
         elif machine_id in cooling:
             for alert in cooling[machine_id]:
+                if alert.said_false and hysteresis.holds(prediction.failure_probability):
+                    continue  # a false alarm re-arms only once p has fallen below the clear threshold
                 alert.rearmed_at = at
                 changed.append(alert)
     if changed:

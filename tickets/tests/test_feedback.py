@@ -227,7 +227,7 @@ def test_a_high_prediction_right_after_raises_no_new_alert_within_the_cooldown(l
     assert Alert.objects.get().status == AlertStatus.CLEARED
 
 
-def test_a_prediction_still_high_past_the_cooldown_raises_nothing_until_it_has_fallen(
+def test_a_prediction_still_high_past_the_cooldown_raises_nothing_until_it_has_fallen_below_the_clear_threshold(
     lone_alert, boss, predict, pump, settings
 ):
     settings.ALERT_COOLDOWN_MINUTES = 60
@@ -238,7 +238,9 @@ def test_a_prediction_still_high_past_the_cooldown_raises_nothing_until_it_has_f
         return alerts_from_predictions(predictions=[predict(pump, probability, lone_alert.error_code, at=at)], at=at)
 
     assert tick(120, 0.95) == []
-    assert tick(130, 0.7) == []  # fell below the threshold: re-armed
+    assert tick(130, 0.7) == []  # below the alert threshold, not below the clear threshold: still held
+    assert tick(135, 0.85) == []
+    assert tick(138, 0.4) == []  # fell below the clear threshold: re-armed
     [raised] = tick(140, 0.9)
     assert raised.opened_at == AT + 140 * MINUTE
 
