@@ -3,7 +3,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from telemetry.models import Machine, MachineType, MetricSpec, PayloadSource, RejectedMessage
+from telemetry.models import ListenerSlot, Machine, MachineType, MetricSpec, PayloadSource, RejectedMessage
 from telemetry.selectors import payload_source_preview
 
 
@@ -71,6 +71,22 @@ class RejectedMessageAdmin(admin.ModelAdmin):
     date_hierarchy = "received_at"
     fields = ["received_at", "kind", "topic", "machine_code", "reason", "payload_size", "payload_preview"]
     readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ListenerSlot)
+class ListenerSlotAdmin(admin.ModelAdmin):
+    """Read-only: which client ids the shared group's listeners hold, and which were drained
+    (telemetry.slots; README "Scale-out")."""
+
+    list_display = ["client_id", "group", "slot", "claimed_at", "seen_at", "released_at", "drained_at"]
+    list_filter = ["group"]
+    readonly_fields = ["group", "slot", "client_id", "claimed_at", "seen_at", "released_at", "drained_at"]
 
     def has_add_permission(self, request):
         return False

@@ -9,6 +9,7 @@ database is down the backlog stays at the broker.
 """
 
 import collections
+import dataclasses
 import datetime
 import logging
 import threading
@@ -34,6 +35,7 @@ from telemetry.ingest import (
 from telemetry.live import LiveFrames
 from telemetry.mqtt import BrokerAddress, TelemetryClient, client_create, connect_options
 from telemetry.services import IngestResult, readings_compact, readings_ingest, rollup_tiers_upkeep
+from telemetry.slots import ListenerSlotLease, SlotLostError, slot_client_id
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +67,12 @@ class ListenerConfig:
     # before what was already on its way to this listener counts as all stored.
     share_leave_timeout: float = 10.0
     share_drain_quiet: float = 1.0
+    # With a client-id slot (telemetry.slots): how often the lock is confirmed and the group's other
+    # slots looked at, and how long a slot must have been left before this listener drains it.
+    slot_check_interval: float = 15.0
+    slot_drain_after: float = 60.0
+    # Connect as a slot nobody holds, store what its session holds, leave the group in its name, stop.
+    drain_only: bool = False
 
     def __post_init__(self):
         # A batch is acked only once committed, so it must fit in the window with room for the
@@ -191,12 +199,19 @@ class TelemetryListener:
         decoders: Sequence[MessageDecoder] = (),
         sources: Callable[[], list[MessageDecoder]] | None = None,
         live: LiveFrames | None = None,
+        slot: ListenerSlotLease | None = None,
         clock: Callable[[], float] = time.monotonic,
     ):
         """`decoders`: the payloads served for the listener's life (the contract always, first);
-        `sources`: reads the payload sources defined in the admin, again every `sources_refresh`."""
+        `sources`: reads the payload sources defined in the admin, again every `sources_refresh`;
+        `slot`: the client-id slot it connects as (config.client_id is its client id), kept while it
+        runs: it stays in its shared group when it stops, and drains the slots others left."""
         self.config = config
         self.directory = directory
+        self.slot = slot
+        # Set when the slot went to another listener: run() stops, and returns False.
+        self.slot_lost = False
+        self._extra_decoders = tuple(decoders)
         self._decoders = (PlantContract(), *decoders)
         self._sources = sources
         self.router = MessageRouter(self._decoders)
@@ -250,6 +265,11 @@ class TelemetryListener:
             return
         session = "resumed" if flags.session_present else "new"
         logger.info("connected to %s as %s (%s session)", self.config.broker, self.config.client_id, session)
+        if self.config.drain_only:
+            # The session's subscriptions deliver what it queued; only its shares are to be left.
+            self._subscribed_to = [topic for topic in self._subscriptions(self.router) if topic.startswith("$share/")]
+            self.subscribed.set()
+            return
         # Subscribing on every connect re-subscribes after a reconnect to a broker that lost state.
         self._subscribed_to = self._subscriptions(self.router)
         client.subscribe([(topic, 1) for topic in self._subscribed_to])
@@ -481,7 +501,7 @@ class TelemetryListener:
         self.client = client
         self.directory.reload()
         self.sources_reload()
-        next_upkeep = self._next_upkeep(self.partitions_upkeep())
+        next_upkeep = self._clock() if self.config.drain_only else self._next_upkeep(self.partitions_upkeep())
         client.connect_async(
             self.config.broker.host,
             self.config.broker.port,
@@ -493,8 +513,13 @@ class TelemetryListener:
         client.loop_start()
         next_summary = self._clock() + self.config.stats_interval
         next_sources = self._clock() + self.config.sources_refresh
+        next_slots = self._clock() + self.config.slot_check_interval
+        if self.config.drain_only and not self.subscribed.wait(timeout=self.config.share_leave_timeout):
+            logger.warning("could not connect as %s to drain it", self.config.client_id)
+            client.loop_stop()
+            return False
         try:
-            while not self._stop.is_set():
+            while not self._stop.is_set() and not self.config.drain_only:
                 batch = self._batcher.take(timeout=0.5)
                 if batch:
                     self.batch_commit(batch, ack=client.ack_many)
@@ -509,13 +534,73 @@ class TelemetryListener:
                     # Hourly, not at start-up: a listener that restarts often does not start one
                     # each time, and a day waits at most an hour more.
                     self.compaction_start()
+                if self.slot is not None and self._clock() >= next_slots:
+                    self.slots_upkeep()
+                    next_slots = self._clock() + self.config.slot_check_interval
             remaining = self._batcher.take_all()
             flushed = self.batch_commit(remaining, ack=client.ack_many) if remaining else True
-            # Left even when the database is down: new messages then go to the other listeners.
-            flushed = self.shares_leave(client, drain=flushed) and flushed
+            if self.slot is None:
+                # Left even when the database is down: new messages then go to the other listeners.
+                flushed = self.shares_leave(client, drain=flushed) and flushed
+            # A listener with a slot stays in the group: its session queues its turns for the one that
+            # takes the slot next, or for a listener that drains it (telemetry.slots).
         finally:
             client.disconnect()
             client.loop_stop()
+            if self.slot is not None and not self.slot_lost:
+                self.slot.release(now=timezone.now())
             connection.close()
-        logger.info("stopped: %s", self.stats.summary(now=self._clock()))
-        return flushed
+        if not self.config.drain_only:  # a drain says what it stored itself (orphan_drain)
+            logger.info("stopped: %s", self.stats.summary(now=self._clock()))
+        return flushed and not self.slot_lost
+
+    def slots_upkeep(self) -> None:
+        """Confirm this listener's slot, then drain the slots of the group nobody holds any more (scaled
+        down, or killed and not back): their sessions hold their turns of the plant."""
+        now = timezone.now()
+        try:
+            self.slot.keep(now=now)
+            orphans = self.slot.orphans_lock(now=now, drain_after=self.config.slot_drain_after)
+        except SlotLostError as exc:
+            logger.error("%s; stopping", exc)
+            self.slot_lost = True
+            self.request_stop()
+            return
+        except (DatabaseError, OSError) as exc:
+            connection.close()
+            logger.warning("could not look at the group's slots (%s)", error_first_line(exc))
+            return
+        for orphan in orphans:
+            drained = self.orphan_drain(orphan)
+            try:
+                self.slot.orphan_done(orphan, drained=drained, now=timezone.now())
+            except (DatabaseError, OSError) as exc:
+                # Its lock stays with this listener's lock connection until that closes: nobody else
+                # drains it meanwhile, and this listener offers it to itself again (drained_at unset).
+                logger.warning("could not record the drain of slot %d (%s)", orphan, error_first_line(exc))
+
+    def orphan_drain(self, slot: int) -> bool:
+        """Connect as the left slot, store and ack what its session holds, and leave the group in its
+        name. This listener's own messages wait in the broker's window meanwhile (seconds)."""
+        client_id = slot_client_id(self.slot.group, slot)
+        logger.info("draining %s: no listener has held it for %.0f s", client_id, self.config.slot_drain_after)
+        drainer = TelemetryListener(
+            dataclasses.replace(self.config, client_id=client_id, drain_only=True),
+            directory=self.directory,
+            decoders=self._extra_decoders,
+            sources=self._sources,
+            live=self.live,
+            clock=self._clock,
+        )
+        try:
+            drained = drainer.run()
+        except Exception:
+            logger.exception("draining %s failed; tried again later", client_id)
+            return False
+        logger.info(
+            "drained %s: stored %d messages of its session%s",
+            client_id,
+            drainer.stats.received,
+            "" if drained else "; not all of it (the database failed): tried again later",
+        )
+        return drained

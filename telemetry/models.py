@@ -401,6 +401,29 @@ class RollupWatermark(models.Model):
         return f"{self.tier} rolled up to {self.rolled_up_to:%Y-%m-%d %H:%M}"
 
 
+class ListenerSlot(models.Model):
+    """A client id of the listeners of a shared group (`maintainx-listener-<group>-<slot>`): held by one
+    listener at a time under a PostgreSQL advisory lock (telemetry.slots). A listener that stops keeps
+    its broker session and its turn in the group, so the one that takes the slot next resumes it with
+    what was queued meanwhile; a slot nobody has held for a while is drained by the listeners left."""
+
+    group = models.CharField(max_length=64)
+    slot = models.PositiveSmallIntegerField()
+    client_id = models.CharField(max_length=64)
+    claimed_at = models.DateTimeField(help_text="When a listener last took it")
+    seen_at = models.DateTimeField(help_text="The holder's last sign of life")
+    released_at = models.DateTimeField(null=True, blank=True, help_text="When its holder stopped cleanly")
+    drained_at = models.DateTimeField(
+        null=True, blank=True, help_text="When another listener last stored its session's share and left the group"
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["group", "slot"], name="listenerslot_one_per_group_slot")]
+
+    def __str__(self):
+        return self.client_id
+
+
 class ReadingHourStale(models.Model):
     """An hour of a machine that got readings after the hour roll-up may have passed it: the next
     roll-up computes that hour again from its minutes. Written by the ingest batch only when it

@@ -33,6 +33,7 @@ from paho.mqtt.client import topic_matches_sub
 from telemetry.ingest import DecodedReading, MachineDirectory, Rejection
 from telemetry.mappings import MappedSource
 from telemetry.models import (
+    ListenerSlot,
     Machine,
     MetricSpec,
     PayloadSource,
@@ -638,3 +639,14 @@ def reading_partition_count(partition: TimePartition) -> int:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {connection.ops.quote_name(partition.table)}")  # noqa: S608 - a partition's name
         return cursor.fetchone()[0]
+
+
+def listener_slots_to_drain(*, group: str, quiet_before: datetime.datetime) -> list[int]:
+    """The group's slots whose holder has given no sign of life since `quiet_before` and that no
+    listener drained since it was last taken (telemetry.slots)."""
+    return list(
+        ListenerSlot.objects.filter(group=group, seen_at__lt=quiet_before)
+        .filter(Q(drained_at__isnull=True) | Q(drained_at__lt=F("claimed_at")))
+        .order_by("slot")
+        .values_list("slot", flat=True)
+    )

@@ -20,6 +20,7 @@ from core.wiring import wired
 from realtime.broadcast import broadcast_on_commit
 from telemetry.ingest import LinkChange, ReadingRow, Rejection
 from telemetry.models import (
+    ListenerSlot,
     Machine,
     MachineType,
     Reading,
@@ -1020,3 +1021,26 @@ def _default_partition_compact(horizon: datetime.datetime) -> int:
         )
         cursor.execute(f"DROP TABLE {_LATE_TABLE}")
     return count
+
+
+# --- the listeners' client-id slots (telemetry.slots) -----------------------------------------------
+
+
+def listener_slot_claimed(*, group: str, slot: int, client_id: str, at: datetime.datetime) -> None:
+    ListenerSlot.objects.update_or_create(
+        group=group,
+        slot=slot,
+        defaults={"client_id": client_id, "claimed_at": at, "seen_at": at, "released_at": None},
+    )
+
+
+def listener_slot_seen(*, group: str, slot: int, at: datetime.datetime) -> None:
+    ListenerSlot.objects.filter(group=group, slot=slot).update(seen_at=at)
+
+
+def listener_slot_released(*, group: str, slot: int, at: datetime.datetime) -> None:
+    ListenerSlot.objects.filter(group=group, slot=slot).update(seen_at=at, released_at=at)
+
+
+def listener_slot_drained(*, group: str, slot: int, at: datetime.datetime) -> None:
+    ListenerSlot.objects.filter(group=group, slot=slot).update(drained_at=at)

@@ -29,7 +29,7 @@ from predictor.models import (
     SensorWarning,
 )
 from predictor.tests.factories import ModelVersionFactory, PredictionFactory
-from telemetry.models import PayloadSource, RejectedMessage
+from telemetry.models import ListenerSlot, PayloadSource, RejectedMessage
 from telemetry.tests.factories import MachineFactory, MetricSpecFactory
 from tickets.models import Shift, TicketEvent, TicketEventKind
 from tickets.tests.factories import AlertFactory, BreakdownFactory, SOPFactory, SOPStepFactory, TicketFactory
@@ -63,6 +63,10 @@ def plant(db):
         measured_at=datetime.datetime(2026, 3, 5, tzinfo=datetime.UTC),
     )
     RejectedMessage.objects.create(topic="plant/x/telemetry", payload=b"\xff", payload_size=1, reason="not UTF-8")
+    held = datetime.datetime(2026, 3, 5, 6, 0, tzinfo=datetime.UTC)
+    ListenerSlot.objects.create(
+        group="ingest", slot=0, client_id="maintainx-listener-ingest-0", claimed_at=held, seen_at=held
+    )
     PayloadSource.objects.get_or_create(
         name="Vendor gateway",
         defaults={"topic_filter": "vendor/+/data", "machine_topic_level": 1, "enabled": False},

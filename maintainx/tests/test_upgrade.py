@@ -78,8 +78,8 @@ def _upgrade_and_compare(code_before: Path, database_url: str) -> None:
         assert after[part] == before[part], part
     # Every grant kept; the roles also get the models added since (the alarm rules, the health models, the
     # models' drift, the payload sources, the tickets' photos, the notifications, checklist ticks, the
-    # answers kept for offline tablets' retries, and the readings' blocks and hour roll-ups with their
-    # upkeep's state), by the sync after migrate.
+    # answers kept for offline tablets' retries, the readings' blocks and hour roll-ups with their
+    # upkeep's state, and the listeners' client-id slots), by the sync after migrate.
     for role, codenames in before["grants"].items():
         new = set(after["grants"][role]) - set(codenames)
         assert set(codenames) <= set(after["grants"][role]), role
@@ -102,6 +102,7 @@ def _upgrade_and_compare(code_before: Path, database_url: str) -> None:
             "readinghour",
             "readinghourstale",
             "rollupwatermark",
+            "listenerslot",
         }, role
     assert "NEW_ROWS_OK E-NEW-01 True" in output
     # Nothing left for a later migrate: today's migrations are all recorded as applied.

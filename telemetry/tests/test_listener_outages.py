@@ -42,7 +42,7 @@ def cluster():
 @pytest.fixture
 def database(cluster):
     with psycopg.connect(cluster.url("maintainx"), autocommit=True) as conn:
-        conn.execute("TRUNCATE telemetry_reading, telemetry_rejectedmessage")
+        conn.execute("TRUNCATE telemetry_reading, telemetry_rejectedmessage, telemetry_listenerslot")
     return cluster
 
 
@@ -59,15 +59,20 @@ def stored_counts(cluster: PostgresCluster) -> tuple[int, int]:
 
 
 class ListenerProcess:
-    def __init__(self, *, broker: MosquittoBroker, cluster: PostgresCluster, log_path: Path, extra=()):
+    """mqtt_listen as a process of its own: under a client id of its own, or (`slot`) the one it takes
+    in its shared group (telemetry.slots)."""
+
+    def __init__(
+        self, *, broker: MosquittoBroker, cluster: PostgresCluster, log_path: Path, extra=(), slot: bool = False
+    ):
+        client_id = [] if slot else ["--client-id", f"outage-listener-{uuid.uuid4().hex[:6]}"]
         self.args = [
             sys.executable,
             "manage.py",
             "mqtt_listen",
             "--mqtt-url",
             broker.url,
-            "--client-id",
-            f"outage-listener-{uuid.uuid4().hex[:6]}",
+            *client_id,
             "--batch-age-ms",
             "50",
             "--stats-interval",

@@ -5,12 +5,14 @@ What Mosquitto (2.0.11, the broker of deploy/) really does with a member of a sh
 - it hands the group's messages to its members in turn, and keeps giving a member killed with
   kill -9 its turn: its persistent session queues that share, with the messages it had not
   acknowledged, and nothing goes to the other members instead; all of it is delivered when a
-  listener with the same client id connects again (compose's `restart: always` brings the same
-  container, host name and client id back);
-- a member that unsubscribes gets no more turns. mqtt_listen does that on SIGTERM before it
-  disconnects, after storing what was already on its way to it, so a listener scaled away or
-  re-created leaves nothing behind;
+  listener with the same client id connects again;
+- a member that unsubscribes gets no more turns;
 - while the group has no member at all, what is published matches no subscription and is dropped.
+
+What the listeners do about it: with a client-id slot (the default with --shared on PostgreSQL,
+telemetry.slots), a listener stays in the group when it stops, the next one to take the slot resumes
+its session, and a slot left unheld is drained by the listeners still running. With a client id of
+its own, a listener leaves the group on SIGTERM after storing what was on its way to it.
 """
 
 import re
@@ -125,3 +127,57 @@ def test_while_the_group_has_no_member_the_broker_drops_what_is_published(broker
 
     # Its session kept nothing: what came while the group was empty matched no subscription.
     assert member.received == [b"after rejoining"]
+
+
+def test_a_re_created_listener_takes_the_slot_and_its_session_with_what_was_published_meanwhile(
+    database,  # noqa: F811
+    broker,  # noqa: F811
+    tmp_path,
+):
+    """What a deploy does to the one listener of compose's default: the container stops, and a new one
+    (another host name) starts. No moment without a member in the group: nothing dropped."""
+    old = ListenerProcess(broker=broker, cluster=database, log_path=tmp_path / "old.log", extra=GROUP, slot=True)
+    old.start()
+    assert "as maintainx-listener-ingest-0 (slot 0 of the group ingest)" in old.log()
+    assert old.terminate() == 0  # SIGTERM: it stays in the group
+
+    Publisher(broker, count=2_000).run()  # nobody connected
+    new = ListenerProcess(broker=broker, cluster=database, log_path=tmp_path / "new.log", extra=GROUP, slot=True)
+    new.start()
+    wait_until(lambda: stored_counts(database)[0] >= 2_000, what="every reading published between the two")
+
+    assert stored_counts(database) == (2_000, 2_000)
+    assert "as maintainx-listener-ingest-0 (slot 0 of the group ingest)" in new.log()
+    assert "(resumed session)" in new.log()
+    assert "left the shared group" not in old.log()
+    assert new.terminate() == 0
+
+
+def test_the_share_of_a_listener_killed_and_not_back_is_drained_by_the_others(
+    database,  # noqa: F811
+    broker,  # noqa: F811
+    tmp_path,
+):
+    drain_after = [*GROUP, "--drain-after", "2"]
+    staying = ListenerProcess(
+        broker=broker, cluster=database, log_path=tmp_path / "staying.log", extra=drain_after, slot=True
+    ).start()
+    killed = ListenerProcess(
+        broker=broker, cluster=database, log_path=tmp_path / "killed.log", extra=drain_after, slot=True
+    ).start()
+    assert "(slot 1 of the group ingest)" in killed.log()
+    killed.kill()  # kill -9: its lock goes with its connection, its session keeps its turn
+
+    Publisher(broker, count=2_000).run()
+    wait_until(lambda: stored_counts(database)[0] >= 2_000, what="every reading, the killed one's share drained")
+    Publisher(broker, count=1_000, first=2_000).run()  # the group is the one listener now
+    wait_until(lambda: stored_counts(database)[0] >= 3_000, what="every later reading, by the one left")
+
+    assert stored_counts(database) == (3_000, 3_000)
+    log = staying.log()
+    assert "draining maintainx-listener-ingest-1: no listener has held it for 2 s" in log
+    drained = int(re.search(r"drained maintainx-listener-ingest-1: stored (\d+) messages of its session", log)[1])
+    assert drained > 0  # its turns from the kill to the drain
+    assert staying.terminate() == 0
+    [received] = received_in_all(staying)
+    assert received + drained == 3_000  # nothing came twice
