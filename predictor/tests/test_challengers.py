@@ -109,21 +109,27 @@ def alerts_raise_from_predictions(model_version, *, within_own_normal=()):
         alerts_from_predictions(predictions=predictions, at=ts, within_own_normal=within_own_normal)
 
 
-@pytest.fixture
-def judged_pair(tmp_path, settings):
-    """The active forest alerts M-1 from 20 h (it fails at 30 h) and M-2 from 50 h (it never fails); the
-    challenger alerts M-1 from 12 h and never M-2. Three days in shadow, one recorded failure."""
-    settings.MODEL_PROMOTION_MIN_EVENTS = 1
+def shadow_pair(tmp_path, *, champion_m2, challenger_m2, m2_within_own_normal: bool = False):
+    """Three days of an active forest and a challenger on M-1 and M-2, with their probabilities on M-2
+    as given; both see M-1 coming (the active one from 20 h, the challenger from 12 h), which fails at
+    30 h: one recorded failure. The active forest's alerts are raised as the predictor raises them."""
     champion = forest_version(tmp_path, "champion", alarmed=0.5, activate=True)
     challenger = forest_version(tmp_path, "challenger", alarmed=0.5, challenger=True)
     m1, m2 = MachineFactory(code="M-1"), MachineFactory(code="M-2")
     scores_write(champion, m1, lambda h: 0.9 if 20 <= h < 30 else 0.1, hours=72, shadow=False)
-    scores_write(champion, m2, lambda h: 0.9 if 50 <= h < 52 else 0.1, hours=72, shadow=False)
+    scores_write(champion, m2, champion_m2, hours=72, shadow=False)
     scores_write(challenger, m1, lambda h: 0.95 if 12 <= h < 30 else 0.05, hours=72, shadow=True)
-    scores_write(challenger, m2, lambda h: 0.05, hours=72, shadow=True)
+    scores_write(challenger, m2, challenger_m2, hours=72, shadow=True)
     BreakdownFactory(machine=m1, down_at=at(30), up_at=at(33))
-    alerts_raise_from_predictions(champion)
+    alerts_raise_from_predictions(champion, within_own_normal={m2.pk} if m2_within_own_normal else ())
     return champion, challenger
+
+
+@pytest.fixture
+def judged_pair(tmp_path, settings):
+    """The active forest alerts M-2 from 50 h too (it never fails); the challenger never alerts M-2."""
+    settings.MODEL_PROMOTION_MIN_EVENTS = 1
+    return shadow_pair(tmp_path, champion_m2=lambda h: 0.9 if 50 <= h < 52 else 0.1, challenger_m2=lambda h: 0.05)
 
 
 def test_the_challenger_and_the_active_version_are_judged_on_the_plant_outcomes_of_the_same_period(judged_pair):
@@ -157,15 +163,12 @@ def test_the_active_version_is_judged_on_the_alerts_it_raised_not_on_its_raw_sco
     """Its high run on M-2 raised nothing (M-2's own health model saw it normal): it is no false alert of
     the active version's, as it would be in its raw scores; the challenger is judged on what it would raise."""
     settings.MODEL_PROMOTION_MIN_EVENTS = 1
-    champion = forest_version(tmp_path, "champion", alarmed=0.5, activate=True)
-    challenger = forest_version(tmp_path, "challenger", alarmed=0.5, challenger=True)
-    m1, m2 = MachineFactory(code="M-1"), MachineFactory(code="M-2")
-    scores_write(champion, m1, lambda h: 0.9 if 20 <= h < 30 else 0.1, hours=72, shadow=False)
-    scores_write(champion, m2, lambda h: 0.9 if 10 <= h < 20 else 0.1, hours=72, shadow=False)
-    scores_write(challenger, m1, lambda h: 0.95 if 12 <= h < 30 else 0.05, hours=72, shadow=True)
-    scores_write(challenger, m2, lambda h: 0.9 if 10 <= h < 20 else 0.05, hours=72, shadow=True)
-    BreakdownFactory(machine=m1, down_at=at(30), up_at=at(33))
-    alerts_raise_from_predictions(champion, within_own_normal={m2.pk})
+    _champion, challenger = shadow_pair(
+        tmp_path,
+        champion_m2=lambda h: 0.9 if 10 <= h < 20 else 0.1,
+        challenger_m2=lambda h: 0.9 if 10 <= h < 20 else 0.05,
+        m2_within_own_normal=True,
+    )
     assert list(Alert.objects.values_list("machine__code", flat=True)) == ["M-1"]
 
     report = shadow_evaluation(challenger, now=at(72))
