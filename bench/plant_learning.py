@@ -265,7 +265,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weeks", type=int, default=8)
     parser.add_argument("--seed", type=int, default=11, help="plant A's seed; plant B runs with seed + 1")
     parser.add_argument("--a-days", type=float, default=30.0, help="days of plant A its forest learns")
-    parser.add_argument("--retrain-days", type=float, default=7.0, help="days between two retrainings")
+    parser.add_argument(
+        "--retrain-days",
+        type=float,
+        default=7.0,
+        help="days between two retrainings (0: never, plant A's forest all along: what the learning adds)",
+    )
     parser.add_argument("--corrupt", type=float, default=0.3, help="share of outcomes flipped for the bad challenger")
     parser.add_argument("--plant-b", type=Path, default=PLANT_B_PATH, help="plant B's profile")
     parser.add_argument(
@@ -433,7 +438,7 @@ class LearningLoop:
 
     def run(self) -> None:
         self._minute = self.start
-        next_retrain = self.start + self.retrain_days * DAY_S
+        next_retrain = self.start + self.retrain_days * DAY_S if self.retrain_days else np.inf
         next_health = self.start
         next_evaluation = self.start
         for instant in np.arange(self.start + STEP_S, self.end + 1.0, STEP_S):
