@@ -279,6 +279,12 @@ def main(argv: list[str] | None = None) -> int:
         help="also print, at each retraining, what the plant's labels are against the simulator's truth, and "
         "each challenger's alerts judged on the plant's outcomes beside the truth",
     )
+    parser.add_argument(
+        "--doubt-every-forest",
+        action="store_true",
+        help="an experiment, not the product: a forest trained on B is believed, like plant A's, only where "
+        "the machine's health model sees it below FOREST_ALERT_HEALTH_BELOW",
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
     plant_a = plant_profile_load(DEMO_PROFILE_PATH)
@@ -295,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         retrain_days=args.retrain_days,
         corrupt=args.corrupt,
         diagnose=args.diagnose,
+        doubt_every_forest=args.doubt_every_forest,
     )
     print()
     print(text)
@@ -315,6 +322,7 @@ def plant_learning_section(
     retrain_days: float,
     corrupt: float,
     diagnose: bool = False,
+    doubt_every_forest: bool = False,
 ) -> str:
     """The loop on plant B (with `seed`), starting from plant A's forest; its figures as markdown."""
     first = Forest(
@@ -332,6 +340,7 @@ def plant_learning_section(
         retrain_days=retrain_days,
         corrupt=corrupt,
         diagnose=diagnose,
+        doubt_every_forest=doubt_every_forest,
     )
     started = time.monotonic()
     loop.run()
@@ -350,9 +359,11 @@ class LearningLoop:
         retrain_days: float,
         corrupt: float,
         diagnose: bool = False,
+        doubt_every_forest: bool = False,
     ):
         self.profile = profile
         self.diagnose = diagnose
+        self.doubt_every_forest = doubt_every_forest
         self.diagnostics: list[str] = []
         self.seed = seed
         self.weeks = weeks
@@ -489,7 +500,9 @@ class LearningLoop:
             else:
                 state.health_past_since = None
             champion_p = probability.get("champion", {}).get(code)
-            believed = self.champion.machine_codes is None or code in self.champion.machine_codes
+            believed = not self.doubt_every_forest and (
+                self.champion.machine_codes is None or code in self.champion.machine_codes
+            )
             confirmed = score is not None and score[0] < settings.FOREST_ALERT_HEALTH_BELOW
             was_open = state.forest_open
             if state.clearing and now >= state.closed_at:
