@@ -71,7 +71,11 @@ class ListenerSlotLease:
             locks.close()
             raise RuntimeError(f"all {MAX_SLOTS} client-id slots of the shared group {group!r} are held")
         lease = cls(group=group, slot=slot, lock_connection=locks)
-        listener_slot_claimed(group=group, slot=slot, client_id=lease.client_id, at=now)
+        try:
+            listener_slot_claimed(group=group, slot=slot, client_id=lease.client_id, at=now)
+        except Exception:
+            locks.close()
+            raise
         return lease
 
     def keep(self, *, now: datetime.datetime) -> None:

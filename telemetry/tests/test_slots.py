@@ -5,6 +5,7 @@ The listeners' behaviour with them on a real broker: telemetry/tests/test_listen
 import datetime
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 from telemetry.models import ListenerSlot
@@ -92,6 +93,19 @@ def test_a_broken_lock_connection_takes_the_slot_back_or_says_it_went_to_another
     assert usurper.slot == 0
     with pytest.raises(SlotLostError, match="maintainx-listener-ingest-0 went to another listener"):
         lease.keep(now=NOW)
+
+
+@postgresql_only
+def test_with_every_slot_held_mqtt_listen_stops_saying_so(leases, monkeypatch):
+    monkeypatch.setattr("telemetry.slots.MAX_SLOTS", 2)
+    leases(), leases()
+
+    with pytest.raises(
+        CommandError,
+        match="could not take a client-id slot of the group 'ingest': all 2 client-id slots of the shared group "
+        "'ingest' are held",
+    ):
+        call_command("mqtt_listen", "--shared", "ingest", "--mqtt-url", "mqtt://127.0.0.1:1")
 
 
 @pytest.mark.skipif(connection.vendor == "postgresql", reason="the embedded default's case; CI runs it on SQLite")

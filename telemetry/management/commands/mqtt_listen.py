@@ -2,8 +2,10 @@
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 from django.utils import timezone
 
+from core.errors import error_first_line
 from core.signals import stop_on_signals
 from telemetry.ingest import MachineDirectory
 from telemetry.listener import ListenerConfig, TelemetryListener
@@ -63,7 +65,12 @@ class Command(BaseCommand):
         slot = None
         client_id = options["client_id"]
         if client_id is None and options["shared"]:
-            slot = ListenerSlotLease.claim(options["shared"], now=timezone.now())
+            try:
+                slot = ListenerSlotLease.claim(options["shared"], now=timezone.now())
+            except (DatabaseError, RuntimeError) as exc:
+                raise CommandError(
+                    f"could not take a client-id slot of the group {options['shared']!r}: {error_first_line(exc)}"
+                ) from None
         if client_id is None:
             client_id = slot.client_id if slot else default_client_id("listener")
         try:
