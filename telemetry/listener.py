@@ -5,7 +5,9 @@ calls `run()` takes batches by size or age, stores each in one transaction and o
 messages. A crash at any moment therefore loses nothing: what was not acked is delivered again by
 the broker (persistent session), and a redelivered reading is a duplicate that changes nothing.
 The broker's in-flight window (MQTT 5 Receive Maximum) bounds what waits in memory, so while the
-database is down the backlog stays at the broker.
+database is down the backlog stays at the broker; and the network thread stops reading while as many
+messages wait for the writer, because Mosquitto 2.0.11 stops counting that window once a resumed
+session's backlog is being acknowledged (TelemetryClient.reading_paused).
 """
 
 import collections
@@ -129,8 +131,8 @@ class Batcher:
             self._full.set()
 
     def take(self, *, timeout: float) -> list[Pending]:
-        """The pending messages once the batch is full, its oldest is max_age old or nothing new has
-        come for idle_gap; [] on timeout."""
+        """The pending messages, max_size at most, once the batch is full, its oldest is max_age old
+        or nothing new has come for idle_gap; [] on timeout."""
         deadline = self._clock() + timeout
         while True:
             now = self._clock()
@@ -138,7 +140,7 @@ class Batcher:
                 oldest_age = now - self._items[0].received_at
                 quiet_for = now - self._items[-1].received_at
                 if len(self._items) >= self.max_size or oldest_age >= self.max_age or quiet_for >= self.idle_gap:
-                    return self.take_all()
+                    return self._take(self.max_size)
                 wait = min(deadline - now, self.max_age - oldest_age, self.idle_gap - quiet_for)
             else:
                 wait = deadline - now
@@ -147,9 +149,12 @@ class Batcher:
             self._full.wait(wait)
 
     def take_all(self) -> list[Pending]:
+        return self._take(len(self._items))
+
+    def _take(self, most: int) -> list[Pending]:
         self._full.clear()
         # Only what is there now: messages appended meanwhile wait for the next batch.
-        return [self._items.popleft() for _ in range(len(self._items))]
+        return [self._items.popleft() for _ in range(min(most, len(self._items)))]
 
 
 @dataclass
@@ -231,9 +236,10 @@ class TelemetryListener:
 
     # --- network thread -----------------------------------------------------------------------
 
-    def message_receive(self, *, mid: int, qos: int, topic: bytes | str, payload: bytes) -> None:
-        """Decode one message and queue it for the next batch. Never raises: a message that breaks
-        the decoder is kept as a rejection, so the broker's thread never dies on bad input."""
+    def message_receive(self, mid: int, qos: int, topic: bytes | str, payload: bytes) -> None:
+        """Decode one message and queue it for the next batch (TelemetryClient.on_publish_received).
+        Never raises: a message that breaks the decoder is kept as a rejection, so the broker's
+        thread never dies on bad input."""
         try:
             topic_text = topic if isinstance(topic, str) else topic.decode("utf-8", errors="replace")
             # datetime.now rather than timezone.now: this runs for every message, and the settings
@@ -246,6 +252,12 @@ class TelemetryListener:
         self._batcher.add(Pending(mid, qos, self._clock(), items))
         self.stats.received += 1
 
+    def _backlogged(self) -> bool:
+        """Whether as many messages wait for the writer as the broker may send unacknowledged: the
+        network thread reads no more until the writer takes a batch (TelemetryClient.reading_paused).
+        Below that, a database outage never pauses it: the broker's window fills first."""
+        return len(self._batcher) >= self.config.receive_maximum
+
     def publish(self, topic: str, payload: bytes, *, qos: int = 0) -> None:
         """Send a message on the listener's connection (a Sparkplug B rebirth request); dropped, with
         a log line, while it is not connected."""
@@ -254,10 +266,6 @@ class TelemetryListener:
             logger.warning("not connected: could not publish to %s", topic)
             return
         client.publish(topic, payload, qos=qos)
-
-    def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
-        # message.topic decodes strictly and raises on a non-UTF-8 topic; the raw bytes do not.
-        self.message_receive(mid=message.mid, qos=message.qos, topic=message._topic, payload=message.payload)
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
@@ -497,7 +505,8 @@ class TelemetryListener:
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
         client.on_unsubscribe = self._on_unsubscribe
-        client.on_message = self._on_message
+        client.on_publish_received = self.message_receive
+        client.reading_paused = self._backlogged
         self.client = client
         self.directory.reload()
         self.sources_reload()

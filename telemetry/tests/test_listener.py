@@ -3,6 +3,7 @@
 import datetime
 import json
 import threading
+import time
 import uuid
 
 import pytest
@@ -17,9 +18,9 @@ from telemetry.ingest import MachineDirectory, ReadingRow
 from telemetry.listener import Batcher, ListenerConfig, Pending, TelemetryListener
 from telemetry.live import LiveFrames
 from telemetry.models import MetricSpec, Reading, ReadingMinute, RejectedMessage
-from telemetry.mqtt import BrokerAddress, client_create, telemetry_topic
+from telemetry.mqtt import BrokerAddress, TelemetryClient, client_create, telemetry_topic
 from telemetry.tests.factories import MachineFactory, MachineTypeFactory, MetricSpecFactory
-from testing.throwaway import wait_until
+from testing.throwaway import MosquittoBroker, wait_until
 
 
 @pytest.fixture
@@ -32,12 +33,9 @@ def plant(db):
 
 def listener_for(url=None, **config):
     config.setdefault("batch_max_age", 0.05)
+    config.setdefault("client_id", f"test-listener-{uuid.uuid4().hex[:8]}")
     return TelemetryListener(
-        ListenerConfig(
-            broker=BrokerAddress.from_url(url or settings.MQTT_URL),
-            client_id=f"test-listener-{uuid.uuid4().hex[:8]}",
-            **config,
-        ),
+        ListenerConfig(broker=BrokerAddress.from_url(url or settings.MQTT_URL), **config),
         directory=MachineDirectory(),
         live=LiveFrames(),
     )
@@ -289,6 +287,48 @@ def test_published_readings_become_rows_and_bad_ones_rejected_through_the_broker
     assert Reading.objects.filter(machine__code="M-001").count() == 50
     assert RejectedMessage.objects.count() == 2
     assert listener.stats.duplicates == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_backlog_waits_at_the_broker_not_in_memory_while_the_writer_is_behind(plant):
+    """A resumed session's backlog of 6,000 with room for 1,000 unacknowledged: Mosquitto 2.0.11 sends
+    far past that once the first batches are acked (its Receive Maximum count goes wrong), so the
+    listener stops reading while the writer (held back here by 20 ms a batch) has that many waiting."""
+    broker = MosquittoBroker().start()
+    try:
+        client_id = f"test-backlog-{uuid.uuid4().hex[:8]}"
+        config = {"client_id": client_id, "receive_maximum": 1000, "batch_size": 200}
+        with ListenerThread(listener_for(broker.url, **config)):
+            pass  # its persistent session now queues what is published while it is away
+        now = timezone.now().replace(microsecond=0)
+        publish(
+            broker.url,
+            [(telemetry_topic("M-001"), payload(now - datetime.timedelta(milliseconds=10 * n))) for n in range(6000)],
+        )
+        listener = listener_for(broker.url, **config)
+        waiting_most = 0
+        add, store = listener._batcher.add, listener.batch_store
+
+        def add_counted(pending):
+            nonlocal waiting_most
+            add(pending)
+            waiting_most = max(waiting_most, len(listener._batcher))
+
+        def store_slowly(batch):
+            time.sleep(0.02)
+            return store(batch)
+
+        listener._batcher.add, listener.batch_store = add_counted, store_slowly
+        with ListenerThread(listener):
+            wait_until(lambda: listener.stats.stored == 6000, timeout=60)
+    finally:
+        broker.destroy()
+
+    assert Reading.objects.count() == 6000
+    assert listener.stats.duplicates == 0
+    # Read in bursts: at most one burst past the mark.
+    assert 1000 <= waiting_most <= 1000 + TelemetryClient.READ_BURST
+    assert listener.stats.batches >= 6000 / 200  # no batch past batch_size
 
 
 @pytest.mark.django_db(transaction=True)
