@@ -23,8 +23,9 @@ The loop, every 10 minutes of plant B (simulation/profiles/plant_b.toml, a readi
   fixes, false alarms as hard negatives) train a challenger with predictor.training.forest_fit_evaluate,
   unless there are fewer than TRAINING_MIN_FAILURE_EVENTS; it scores in shadow on every instant, and is
   judged every SHADOW_EVALUATE_MINUTES on the plant's outcomes since it began (predictor.ml.outcomes, as
-  predictor.challengers does): the challenger on the alerts its scores would have raised, the active
-  forest on the alerts it did raise. It is promoted by predictor.challengers.promotion_verdict once it
+  predictor.challengers does): the challenger on the alerts its scores would have raised where the
+  product would have believed them (its own machines; elsewhere where their health model confirmed),
+  the active forest on the alerts it did raise. It is promoted by predictor.challengers.promotion_verdict once it
   has stayed better for MODEL_PROMOTION_SUSTAIN_HOURS (promotion_sustained).
 - Beside it, a challenger trained on the same outcomes with --corrupt of the crew's outcomes flipped
   (a fix recorded as a false alarm and the reverse) is judged the same way; it must never be promoted.
@@ -170,24 +171,27 @@ class Series:
         self.machines = np.empty(0, dtype=np.int32)
         self.times = np.empty(0)
         self.scores = np.empty(0)
+        self.may_open = np.empty(0, dtype=bool)  # whether the product would have let the score open an alert
         self.count = 0
 
-    def add(self, codes: list[str], now: float, scores: np.ndarray) -> None:
+    def add(self, codes: list[str], now: float, scores: np.ndarray, may_open: list[bool]) -> None:
         needed = self.count + len(codes)
         if needed > len(self.times):
             size = max(needed, 2 * len(self.times), 4096)
             self.machines = np.resize(self.machines, size)
             self.times = np.resize(self.times, size)
             self.scores = np.resize(self.scores, size)
+            self.may_open = np.resize(self.may_open, size)
         self.machines[self.count : needed] = [self._index[code] for code in codes]
         self.times[self.count : needed] = now
         self.scores[self.count : needed] = scores
+        self.may_open[self.count : needed] = may_open
         self.count = needed
 
-    def since(self, start: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def since(self, start: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         first = int(np.searchsorted(self.times[: self.count], start, side="left"))
         part = slice(first, self.count)
-        return self._codes[self.machines[part]], self.times[part], self.scores[part]
+        return self._codes[self.machines[part]], self.times[part], self.scores[part], self.may_open[part]
 
 
 @dataclass
@@ -283,7 +287,8 @@ def main(argv: list[str] | None = None) -> int:
         "--doubt-every-forest",
         action="store_true",
         help="an experiment, not the product: a forest trained on B is believed, like plant A's, only where "
-        "the machine's health model sees it below FOREST_ALERT_HEALTH_BELOW",
+        "the machine's health model sees it below FOREST_ALERT_HEALTH_BELOW, and a challenger is judged on the "
+        "alerts it would have raised under the same doubt",
     )
     args = parser.parse_args(argv)
     started = time.monotonic()
@@ -485,7 +490,9 @@ class LearningLoop:
                 values = forest.model.predict_failure_probability(features[scored])
                 scored_codes = [fresh[i].machine_code for i in scored]
                 probability[role] = dict(zip(scored_codes, values, strict=True))
-                forest.series.add(scored_codes, now, values)
+                forest.series.add(
+                    scored_codes, now, values, [self._may_open(forest, code, health.get(code)) for code in scored_codes]
+                )
         for window in fresh:
             code = window.machine_code
             state = self.states[code]
@@ -500,10 +507,6 @@ class LearningLoop:
             else:
                 state.health_past_since = None
             champion_p = probability.get("champion", {}).get(code)
-            believed = not self.doubt_every_forest and (
-                self.champion.machine_codes is None or code in self.champion.machine_codes
-            )
-            confirmed = score is not None and score[0] < settings.FOREST_ALERT_HEALTH_BELOW
             was_open = state.forest_open
             if state.clearing and now >= state.closed_at:
                 state.clearing = state.forest_open = False  # the ticket's resolution cleared the alert
@@ -515,9 +518,17 @@ class LearningLoop:
                 if state.closed_at <= now < state.forest_held_until and not self.hysteresis.holds(champion_p):
                     state.forest_held_until = -np.inf  # fell below the clear threshold: re-armed
                 held = now < state.forest_held_until
-                state.forest_open = not held and (believed or confirmed) and self.hysteresis.opens(champion_p)
+                state.forest_open = (
+                    not held and self._may_open(self.champion, code, score) and self.hysteresis.opens(champion_p)
+                )
             self._forest_alert_record(code, state, was_open=was_open, now=now)
             self._alert(code, state, now)
+
+    def _may_open(self, forest: Forest, code: str, health: tuple[float, bool] | None) -> bool:
+        """Whether the product lets the forest's high probability open an alert on the machine
+        (Scorer.forest_doubted): it learned the machine, or the machine's own health model confirms."""
+        believed = not self.doubt_every_forest and (forest.machine_codes is None or code in forest.machine_codes)
+        return believed or (health is not None and health[0] < settings.FOREST_ALERT_HEALTH_BELOW)
 
     def _forest_alert_record(self, code: str, state: MachineState, *, was_open: bool, now: float) -> None:
         """Keep the active forest's alert as the product stores it: opened, cleared, and whether a person
@@ -693,8 +704,12 @@ class LearningLoop:
             f"{events['preventive_fixes']}, false alarms {events['false_alarms']}"
         )
 
-    def _judged(self, forest: Forest, *, since: float, now: float) -> dict:
-        codes, times, scores = forest.series.since(since)
+    def _shadow_alerts(
+        self, forest: Forest, *, since: float, now: float, raw: bool = False
+    ) -> tuple[list[AlertSpan], np.ndarray]:
+        """The alerts the forest's scores would have raised since `since`, where the product would have
+        believed them (`raw`: wherever they were high), and the machines it scored."""
+        codes, times, scores, may_open = forest.series.since(since)
         alerts = would_have_alerted(
             machine_codes=codes,
             times=times,
@@ -702,7 +717,12 @@ class LearningLoop:
             hysteresis=self.hysteresis,
             max_gap_seconds=900.0,
             now=now,
+            may_open=None if raw else may_open,
         )
+        return alerts, codes
+
+    def _judged(self, forest: Forest, *, since: float, now: float, raw: bool = False) -> dict:
+        alerts, codes = self._shadow_alerts(forest, since=since, now=now, raw=raw)
         weeks = (now - since) / WEEK_S
         return outcome_report(
             alerts,
@@ -785,7 +805,7 @@ class LearningLoop:
         if challenger.diagnosed_day == day:
             return
         challenger.diagnosed_day = day
-        raw = self._judged(self.champion, since=challenger.since, now=now)
+        raw = self._judged(self.champion, since=challenger.since, now=now, raw=True)
 
         def figures(report: dict) -> str:
             def share(value):
@@ -865,10 +885,7 @@ class LearningLoop:
     def _diagnose_alerts(self, forest: Forest, *, now: float) -> None:
         """The forest's alerts since it began shadowing, each judged on the plant's outcomes and on the
         truth; the false ones by the hours since the machine's last repair at their opening."""
-        codes, times, scores = forest.series.since(forest.since)
-        alerts = would_have_alerted(
-            machine_codes=codes, times=times, scores=scores, hysteresis=self.hysteresis, max_gap_seconds=900.0, now=now
-        )
+        alerts, _ = self._shadow_alerts(forest, since=forest.since, now=now)
         outcomes = self._outcomes(since=forest.since, until=now)
         horizon = HORIZON_HOURS * HOUR_S
         counts: dict[str, int] = {}

@@ -4,8 +4,9 @@ scores in shadow, and it takes over only when it did better on what the plant re
 - `challenger_train` trains a forest from the plant's labels (TRAINING_SOURCES["plant"]) and registers
   it as the challenger; too few failure events (TRAINING_MIN_FAILURE_EVENTS) train nothing.
 - `shadow_evaluation` judges, over the same period and on the plant's outcomes (predictor.ml.outcomes),
-  the alerts the challenger's shadow predictions would have raised and the alerts the active version
-  did raise, and stores the report on the challenger. The active version is judged on what it did:
+  the alerts the challenger's shadow predictions would have raised (where the plant would have
+  believed them, had it been active: ShadowPrediction.may_open) and the alerts the active version did
+  raise, and stores the report on the challenger. The active version is judged on what it did:
   the plant doubts a forest that learned elsewhere where a machine's own health model sees it normal,
   and holds it after a false alarm, so its raw scores would raise many alerts nobody saw, and any
   precise challenger, one trained on wrong outcomes included, would look better than it was.
@@ -108,6 +109,7 @@ def shadow_evaluation(challenger: ModelVersion, *, now: datetime.datetime) -> di
             hysteresis=hysteresis,
             max_gap_seconds=SHADOW_MAX_GAP.total_seconds(),
             now=now.timestamp(),
+            may_open=series.may_open,
         )
         return judged(alerts, len(set(series.machine_codes.tolist())))
 

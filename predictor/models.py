@@ -185,6 +185,11 @@ class ShadowPrediction(models.Model):
     error_code = models.ForeignKey(
         "catalogue.ErrorCode", on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
+    may_open = models.BooleanField(
+        default=True,
+        help_text="Whether the plant would have let a high probability here open an alert, had this version "
+        "been active: it learned the machine, or the machine's own health model confirmed it",
+    )
 
     class Meta:
         ordering = ["-ts"]

@@ -231,7 +231,9 @@ class Scorer:
         challenger = models.get(self.CHALLENGER)
         if challenger is not None and healthy:
             with clock.stage("shadow"):
-                shadow = self._shadow(healthy, challenger=challenger, machines=machines, features=features)
+                shadow = self._shadow(
+                    healthy, challenger=challenger, machines=machines, features=features, health=health
+                )
         with clock.stage("write"):
             predictions_record(
                 predictions=drafts,
@@ -345,9 +347,11 @@ class Scorer:
         challenger: tuple[ModelVersion, LoadedArtifact],
         machines: list[MachineRef],
         features: np.ndarray,
+        health: list[HealthDraft],
     ) -> list[ShadowDraft]:
         """The challenger's word on the machines of the types it learned, from the tick's features: stored
-        to judge it by, never alerted on (the LSTM's remaining life is the active one's, and left out)."""
+        to judge it by, never alerted on (the LSTM's remaining life is the active one's, and left out),
+        with whether the plant would have believed it there, were it active (forest_doubted)."""
         learned = self._learned_types(windows, forest=challenger, machines=machines)
         if not learned:
             return []
@@ -356,12 +360,15 @@ class Scorer:
             learned, features=features[[rows[window.machine_code] for window in learned]], explain=False
         )
         codes = error_code_by_failure_mode()
+        doubted = self.forest_doubted(health, forest=challenger, machines=machines)
+        doubted_codes = {ref.code for ref in machines if ref.id in doubted}
         return [
             ShadowDraft(
                 machine_code=forecast.machine_code,
                 ts=datetime.datetime.fromtimestamp(forecast.ts, tz=datetime.UTC),
                 failure_probability=forecast.failure_probability,
                 error_code=codes.get(forecast.failure_mode) if forecast.failure_mode else None,
+                may_open=forecast.machine_code not in doubted_codes,
             )
             for forecast in forecasts
         ]

@@ -333,21 +333,29 @@ class ScoreSeries:
     machine_codes: np.ndarray  # str
     times: np.ndarray  # epoch seconds
     scores: np.ndarray
+    # Whether each score could have opened an alert (a shadow prediction's may_open); None: every one.
+    may_open: np.ndarray | None = None
 
 
 def score_series(model_version: ModelVersion, *, start: datetime.datetime, end: datetime.datetime) -> ScoreSeries:
     """What a version said between `start` and `end`: its shadow predictions while it was a challenger,
     its predictions while it was active."""
-    source = ShadowPrediction.objects if model_version.is_challenger else Prediction.objects
-    rows = source.filter(model_version=model_version, ts__gte=start, ts__lte=end).values_list(
-        "machine__code", "ts", "failure_probability"
-    )
-    codes, times, scores = [], [], []
-    for code, ts, probability in rows.iterator(chunk_size=10_000):
+    shadow = model_version.is_challenger
+    source = ShadowPrediction.objects if shadow else Prediction.objects
+    fields = ("machine__code", "ts", "failure_probability", *(("may_open",) if shadow else ()))
+    rows = source.filter(model_version=model_version, ts__gte=start, ts__lte=end).values_list(*fields)
+    codes, times, scores, may_open = [], [], [], []
+    for code, ts, probability, *believed in rows.iterator(chunk_size=10_000):
         codes.append(code)
         times.append(ts.timestamp())
         scores.append(probability)
-    return ScoreSeries(np.asarray(codes, dtype=str), np.asarray(times, dtype=np.float64), np.asarray(scores))
+        may_open.extend(believed)
+    return ScoreSeries(
+        np.asarray(codes, dtype=str),
+        np.asarray(times, dtype=np.float64),
+        np.asarray(scores),
+        np.asarray(may_open, dtype=bool) if shadow else None,
+    )
 
 
 def model_version_machine_count(

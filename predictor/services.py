@@ -130,6 +130,7 @@ class ShadowDraft:
     ts: datetime.datetime
     failure_probability: float
     error_code: ErrorCode | None
+    may_open: bool = True  # the plant's doubt, as it would apply to this version (Scorer.forest_doubted)
 
 
 def shadow_predictions_record(*, model_version: ModelVersion, drafts: Sequence["ShadowDraft"]) -> int:
@@ -146,6 +147,7 @@ def shadow_predictions_record(*, model_version: ModelVersion, drafts: Sequence["
                     model_version=model_version,
                     failure_probability=min(max(draft.failure_probability, 0.0), 1.0),
                     error_code=draft.error_code,
+                    may_open=draft.may_open,
                 )
                 for draft in drafts
                 if draft.machine_code in machine_ids

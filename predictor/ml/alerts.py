@@ -70,15 +70,18 @@ def alert_runs(
     scores: np.ndarray,
     hysteresis: AlertHysteresis,
     max_gap_seconds: float,
+    may_open: np.ndarray | None = None,
 ) -> dict[str, list[tuple[float, float]]]:
     """Per machine, the alerts its scores would raise: (opened, last instant held open), oldest first.
 
     Instants more than `max_gap_seconds` apart do not continue an alert (the machine was down or
-    silent in between), so one long silence splits it in two.
+    silent in between), so one long silence splits it in two. `may_open`: where False, a score high
+    enough opens nothing (the plant did not believe the model there), though it keeps an alert open.
     """
     machine_codes = np.asarray(machine_codes).astype(str)
     times = np.asarray(times, dtype=np.float64)
     scores = np.asarray(scores, dtype=np.float64)
+    may_open = np.ones(len(scores), dtype=bool) if may_open is None else np.asarray(may_open, dtype=bool)
     runs_by_machine: dict[str, list[tuple[float, float]]] = {}
     for code in np.unique(machine_codes):
         mine = np.flatnonzero(machine_codes == code)
@@ -88,7 +91,7 @@ def alert_runs(
         for index in mine:
             t = times[index]
             continues = is_open and t - runs[-1][1] <= max_gap_seconds
-            is_open = hysteresis.next_open(continues, scores[index])
+            is_open = (continues or may_open[index]) and hysteresis.next_open(continues, scores[index])
             if is_open and continues:
                 runs[-1][1] = t
             elif is_open:

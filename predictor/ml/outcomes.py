@@ -159,11 +159,17 @@ def would_have_alerted(
     hysteresis: AlertHysteresis,
     max_gap_seconds: float,
     now: float,
+    may_open: np.ndarray | None = None,
 ) -> list[AlertSpan]:
-    """The alerts a model's scores would have raised (alert_runs); one held open at its last score
-    within `max_gap_seconds` of `now` is still open."""
+    """The alerts a model's scores would have raised (alert_runs, `may_open` included); one held open
+    at its last score within `max_gap_seconds` of `now` is still open."""
     runs = alert_runs(
-        machine_codes=machine_codes, times=times, scores=scores, hysteresis=hysteresis, max_gap_seconds=max_gap_seconds
+        machine_codes=machine_codes,
+        times=times,
+        scores=scores,
+        hysteresis=hysteresis,
+        max_gap_seconds=max_gap_seconds,
+        may_open=may_open,
     )
     return [
         AlertSpan(code, opened=opened, closed=None if now - last <= max_gap_seconds else last)

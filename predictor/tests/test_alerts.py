@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from predictor.ml.alerts import AlertHysteresis, alert_report
+from predictor.ml.alerts import AlertHysteresis, alert_report, alert_runs
 
 HOUR = 3600.0
 
@@ -97,3 +97,23 @@ def test_without_a_clear_threshold_an_alert_clears_as_soon_as_the_probability_is
 def test_opens_and_holds_are_the_rule_from_a_closed_and_from_an_open_alert(probability, opens, holds):
     hysteresis = AlertHysteresis(threshold=0.8, clear_threshold=0.5)
     assert (hysteresis.opens(probability), hysteresis.holds(probability)) == (opens, holds)
+
+
+def test_a_score_the_plant_did_not_believe_opens_no_alert_but_one_believed_later_does_and_stays_open():
+    """may_open: the product's doubt (Scorer.forest_doubted). High from 1 h, believed only from 4 h:
+    the alert opens at 4 h and stays open through the doubted 6 h, until the score falls at 8 h."""
+    scores = np.array([0.1, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.1, 0.1])
+
+    def runs(may_open: list[bool]) -> dict:
+        return alert_runs(
+            machine_codes=np.array(["M-1"] * 10),
+            times=np.arange(0, 10) * HOUR,
+            scores=scores,
+            hysteresis=AlertHysteresis(0.8, 0.5),
+            max_gap_seconds=2 * HOUR,
+            may_open=np.array(may_open),
+        )
+
+    assert runs([True, False, False, False, True, True, False, True, True, True]) == {"M-1": [(4 * HOUR, 7 * HOUR)]}
+    assert runs([False] * 10) == {"M-1": []}
+    assert runs([True] * 10) == {"M-1": [(1 * HOUR, 7 * HOUR)]}

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from catalogue.models import ErrorCode, FailureMode
 from predictor.challengers import ModelUpkeep, promotion_verdict, shadow_evaluation
+from predictor.ml.artifacts import metadata_write
 from predictor.ml.features import feature_names
 from predictor.ml.forest import FailureForest
 from predictor.models import ModelKind, ModelVersion, Prediction, ShadowPrediction
@@ -36,8 +37,17 @@ def at(hours: float) -> datetime.datetime:
     return T0 + datetime.timedelta(hours=hours)
 
 
-def forest_version(tmp_path, name: str, *, alarmed: float, activate: bool = False, challenger: bool = False):
-    """A forest whose probability is high for (nearly) every input when `alarmed` is low, e.g. -2.5."""
+def forest_version(
+    tmp_path,
+    name: str,
+    *,
+    alarmed: float,
+    activate: bool = False,
+    challenger: bool = False,
+    machine_codes: list[str] | None = None,
+):
+    """A forest whose probability is high for (nearly) every input when `alarmed` is low, e.g. -2.5;
+    `machine_codes`: the machines it records it learned (as training records them)."""
     names = feature_names()
     X = np.random.default_rng(0).normal(size=(200, len(names)))  # noqa: N806 - a feature matrix is X
     y = X[:, 0] > alarmed
@@ -45,6 +55,16 @@ def forest_version(tmp_path, name: str, *, alarmed: float, activate: bool = Fals
         X, y, feature_names=names, y_mode=np.where(y, FailureMode.BEARING_WEAR, "")
     )
     forest.save(tmp_path / name)
+    if machine_codes is not None:
+        metadata_write(
+            tmp_path / name,
+            kind=ModelKind.RANDOM_FOREST,
+            data_description="generated",
+            feature_names=names,
+            metrics={},
+            training_seconds=0.0,
+            extra={"machine_codes": machine_codes},
+        )
     return model_version_register(
         kind=ModelKind.RANDOM_FOREST,
         version=name,
@@ -80,7 +100,24 @@ def test_a_challenger_scores_in_shadow_and_raises_no_alert_or_ticket(tmp_path, s
     assert "shadow" in result.stage_seconds
 
 
-def scores_write(model_version, machine, probability_at, *, hours: float, shadow: bool):
+def test_a_shadow_prediction_says_whether_the_plant_would_have_believed_it(tmp_path, settings):
+    """A challenger that learned only the first machine: on the second, whose own health model has not
+    learned its normal yet, the plant would have doubted it, as it doubts the active forest there."""
+    settings.MODEL_ARTIFACT_DIR = tmp_path
+    now = timezone.now()
+    machines = [MachineFactory() for _ in range(2)]
+    challenger = forest_version(tmp_path, "challenger", alarmed=-2.5, challenger=True, machine_codes=[machines[0].code])
+    for machine in machines:
+        MetricSpecFactory(machine_type=machine.machine_type, name="vibration")
+        readings(machine, end=now, values=lambda m: 2.0 + (m % 5) / 10)
+
+    Scorer().tick(now=now)
+
+    shadow = ShadowPrediction.objects.filter(model_version=challenger)
+    assert dict(shadow.values_list("machine_id", "may_open")) == {machines[0].id: True, machines[1].id: False}
+
+
+def scores_write(model_version, machine, probability_at, *, hours: float, shadow: bool, may_open: bool = True):
     """Every 10 minutes over `hours` from T0, the probability `probability_at(h)` gives."""
     model = ShadowPrediction if shadow else Prediction
     error_code, _ = ErrorCode.objects.get_or_create(
@@ -94,6 +131,7 @@ def scores_write(model_version, machine, probability_at, *, hours: float, shadow
                 model_version=model_version,
                 failure_probability=probability_at((step * TICK).total_seconds() / 3600),
                 error_code=error_code,
+                **({"may_open": may_open} if shadow else {}),
             )
             for step in range(int(hours * 6))
         ]
@@ -109,17 +147,21 @@ def alerts_raise_from_predictions(model_version, *, within_own_normal=()):
         alerts_from_predictions(predictions=predictions, at=ts, within_own_normal=within_own_normal)
 
 
-def shadow_pair(tmp_path, *, champion_m2, challenger_m2, m2_within_own_normal: bool = False):
+def shadow_pair(
+    tmp_path, *, champion_m2, challenger_m2, m2_within_own_normal: bool = False, challenger_doubted_on_m2: bool = False
+):
     """Three days of an active forest and a challenger on M-1 and M-2, with their probabilities on M-2
     as given; both see M-1 coming (the active one from 20 h, the challenger from 12 h), which fails at
-    30 h: one recorded failure. The active forest's alerts are raised as the predictor raises them."""
+    30 h: one recorded failure. The active forest's alerts are raised as the predictor raises them, the
+    plant doubting it on M-2 when `m2_within_own_normal`; the challenger's shadow predictions on M-2 say
+    the plant would have doubted it there when `challenger_doubted_on_m2`."""
     champion = forest_version(tmp_path, "champion", alarmed=0.5, activate=True)
     challenger = forest_version(tmp_path, "challenger", alarmed=0.5, challenger=True)
     m1, m2 = MachineFactory(code="M-1"), MachineFactory(code="M-2")
     scores_write(champion, m1, lambda h: 0.9 if 20 <= h < 30 else 0.1, hours=72, shadow=False)
     scores_write(champion, m2, champion_m2, hours=72, shadow=False)
     scores_write(challenger, m1, lambda h: 0.95 if 12 <= h < 30 else 0.05, hours=72, shadow=True)
-    scores_write(challenger, m2, challenger_m2, hours=72, shadow=True)
+    scores_write(challenger, m2, challenger_m2, hours=72, shadow=True, may_open=not challenger_doubted_on_m2)
     BreakdownFactory(machine=m1, down_at=at(30), up_at=at(33))
     alerts_raise_from_predictions(champion, within_own_normal={m2.pk} if m2_within_own_normal else ())
     return champion, challenger
@@ -179,6 +221,27 @@ def test_the_active_version_is_judged_on_the_alerts_it_raised_not_on_its_raw_sco
     assert report["challenger"]["precision"] == 0.5
     assert report["better"] is False
     assert report["verdict"].startswith("precision 0.50 is below the floor")
+
+
+def test_the_challenger_is_judged_where_the_plant_would_have_believed_it(tmp_path, settings):
+    """The same high run on M-2, where the plant would have doubted the challenger too (its shadow
+    predictions say so): no alert of its there, so no false one, where its raw scores would count one."""
+    settings.MODEL_PROMOTION_MIN_EVENTS = 1
+    _champion, challenger = shadow_pair(
+        tmp_path,
+        champion_m2=lambda h: 0.9 if 10 <= h < 20 else 0.1,
+        challenger_m2=lambda h: 0.9 if 10 <= h < 20 else 0.05,
+        m2_within_own_normal=True,
+        challenger_doubted_on_m2=True,
+    )
+
+    report = shadow_evaluation(challenger, now=at(72))
+
+    assert (report["challenger"]["alerts"], report["challenger"]["false_alerts"]) == (1, 0)
+    assert (report["challenger"]["precision"], report["challenger"]["recall"]) == (1.0, 1.0)
+    assert report["challenger"]["median_lead_hours"] == 18.0
+    assert report["champion"]["median_lead_hours"] == 10.0
+    assert report["better"] is False  # as precise and as complete; leads are not part of the rule
 
 
 def test_the_rule_promotes_a_challenger_that_did_better_and_the_previous_version_stays_for_rollback(
