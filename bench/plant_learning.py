@@ -10,7 +10,8 @@ The loop, every 10 minutes of plant B (simulation/profiles/plant_b.toml, a readi
   on the last HEALTH_WINDOW_DAYS leaving out alerts, tickets and the HEALTH_PRE_FAILURE_DAYS before a
   failure, no anomaly in the 12 hours after a repair) and the active forest. The first active forest is
   plant A's (bench/transfer.py's), believed on B's machines only where their health model confirms it
-  (Scorer.forest_doubted); a forest trained on B knows B's machines and is believed.
+  (Scorer.forest_doubted); a forest trained on B's outcomes is held to the same on every machine
+  (FOREST_FROM_OUTCOMES_NEEDS_HEALTH=0 believes it on B's machines, as the product did before).
 - One alert per machine while any of them holds (a health model past its threshold for
   HEALTH_ALERT_MINUTES; a rule or health alert clears ALERT_CLEAR_MINUTES after its condition; a forest
   alert opens at 0.8 and holds down to 0.5); none within ALERT_COOLDOWN_MINUTES of the last one closing,
@@ -204,6 +205,7 @@ class Forest:
     machine_codes: set[str] | None
     series: Series
     since: float = 0.0  # when it began scoring (in shadow, for a challenger)
+    from_outcomes: bool = False  # trained on the plant's own outcomes (LoadedArtifact.trained_on_plant_outcomes)
     verdict: str = ""
     better_since: float | None = None  # better than the active one at every evaluation since
     diagnosed_day: int | None = None  # the plant day of its last verdict in the diagnostic
@@ -283,13 +285,6 @@ def main(argv: list[str] | None = None) -> int:
         help="also print, at each retraining, what the plant's labels are against the simulator's truth, and "
         "each challenger's alerts judged on the plant's outcomes beside the truth",
     )
-    parser.add_argument(
-        "--doubt-every-forest",
-        action="store_true",
-        help="an experiment, not the product: a forest trained on B is believed, like plant A's, only where "
-        "the machine's health model sees it below FOREST_ALERT_HEALTH_BELOW, and a challenger is judged on the "
-        "alerts it would have raised under the same doubt",
-    )
     args = parser.parse_args(argv)
     started = time.monotonic()
     plant_a = plant_profile_load(DEMO_PROFILE_PATH)
@@ -306,7 +301,6 @@ def main(argv: list[str] | None = None) -> int:
         retrain_days=args.retrain_days,
         corrupt=args.corrupt,
         diagnose=args.diagnose,
-        doubt_every_forest=args.doubt_every_forest,
     )
     print()
     print(text)
@@ -327,7 +321,6 @@ def plant_learning_section(
     retrain_days: float,
     corrupt: float,
     diagnose: bool = False,
-    doubt_every_forest: bool = False,
 ) -> str:
     """The loop on plant B (with `seed`), starting from plant A's forest; its figures as markdown."""
     first = Forest(
@@ -345,7 +338,6 @@ def plant_learning_section(
         retrain_days=retrain_days,
         corrupt=corrupt,
         diagnose=diagnose,
-        doubt_every_forest=doubt_every_forest,
     )
     started = time.monotonic()
     loop.run()
@@ -364,11 +356,9 @@ class LearningLoop:
         retrain_days: float,
         corrupt: float,
         diagnose: bool = False,
-        doubt_every_forest: bool = False,
     ):
         self.profile = profile
         self.diagnose = diagnose
-        self.doubt_every_forest = doubt_every_forest
         self.diagnostics: list[str] = []
         self.seed = seed
         self.weeks = weeks
@@ -526,8 +516,10 @@ class LearningLoop:
 
     def _may_open(self, forest: Forest, code: str, health: tuple[float, bool] | None) -> bool:
         """Whether the product lets the forest's high probability open an alert on the machine
-        (Scorer.forest_doubted): it learned the machine, or the machine's own health model confirms."""
-        believed = not self.doubt_every_forest and (forest.machine_codes is None or code in forest.machine_codes)
+        (Scorer.forest_doubted): it learned the machine, and not from the plant's own outcomes
+        (FOREST_FROM_OUTCOMES_NEEDS_HEALTH), or the machine's own health model confirms."""
+        from_outcomes = forest.from_outcomes and settings.FOREST_FROM_OUTCOMES_NEEDS_HEALTH
+        believed = not from_outcomes and (forest.machine_codes is None or code in forest.machine_codes)
         return believed or (health is not None and health[0] < settings.FOREST_ALERT_HEALTH_BELOW)
 
     def _forest_alert_record(self, code: str, state: MachineState, *, was_open: bool, now: float) -> None:
@@ -697,7 +689,13 @@ class LearningLoop:
             evaluation = forest_fit_evaluate(records, seed=self.seed, progress=lambda line: None)
             name = f"B week {week + 1}" + (f" ({corrupt:.0%} of outcomes flipped)" if corrupt else "")
             self.challengers[role] = Forest(
-                name, _one_thread(evaluation.forest), types, codes, series=Series(self.recording.codes), since=now
+                name,
+                _one_thread(evaluation.forest),
+                types,
+                codes,
+                series=Series(self.recording.codes),
+                since=now,
+                from_outcomes=True,
             )
         self.trainings.append(
             f"day {(now - self.start) / DAY_S:.0f}: trained on failures {events['failures']}, preventive fixes "

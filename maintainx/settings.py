@@ -240,6 +240,10 @@ HEALTH_ALERT_MINUTES = env_int("HEALTH_ALERT_MINUTES", default=60, minimum=0, ma
 # sees its health below this (0-100, 50 is its threshold), not while it is still learning: a forest
 # trained on another plant is not believed on its own.
 FOREST_ALERT_HEALTH_BELOW = env_float("FOREST_ALERT_HEALTH_BELOW", default=60.0, minimum=0.0, maximum=100.0)
+# A forest trained on the plant's own outcomes (the challengers, train_models --source plant) is held to
+# the same on every machine: a crew's outcomes are few and some are wrong, and on plant B (bench-learning,
+# seed 11) the forests promoted from them raised 7 false alerts in weeks 4-8 when believed, none when not.
+FOREST_FROM_OUTCOMES_NEEDS_HEALTH = env_bool("FOREST_FROM_OUTCOMES_NEEDS_HEALTH", default=True)
 # The predictor learns at most this many machines between two ticks, so learning never holds a tick up.
 HEALTH_LEARN_PER_TICK = env_int("HEALTH_LEARN_PER_TICK", default=5, minimum=0, maximum=10_000)
 # Drift (predictor.drift): the admin warns, and the predictor logs, when a machine type's live feature rows are

@@ -302,9 +302,15 @@ class Scorer:
         see them below FOREST_ALERT_HEALTH_BELOW, or has not learned their normal yet: a high
         probability opens no alert for them. A forest that learned another plant is not believed on its
         own (bench/transfer.py: on a plant it never saw, most of its alerts were false); one that
-        learned this machine is. A forest that did not record its machines learned all of them."""
-        learned = set(forest[1].recorded("machine_codes") or ()) if forest is not None else set()
-        if not learned:
+        learned this machine is, unless it learned from the plant's own outcomes
+        (FOREST_FROM_OUTCOMES_NEEDS_HEALTH: then every machine is one it never learned). A forest that
+        did not record its machines learned all of them."""
+        if forest is None:
+            return set()
+        artifact = forest[1]
+        from_outcomes = settings.FOREST_FROM_OUTCOMES_NEEDS_HEALTH and artifact.trained_on_plant_outcomes
+        learned = set() if from_outcomes else set(artifact.recorded("machine_codes") or ())
+        if not learned and not from_outcomes:
             return set()
         confirmed = {draft.machine_id for draft in health if draft.health < settings.FOREST_ALERT_HEALTH_BELOW}
         return {ref.id for ref in machines if ref.code not in learned and ref.id not in confirmed}

@@ -40,6 +40,12 @@ class LoadedArtifact:
         """What training recorded for serving (`metadata_write(extra=...)`), or `default`."""
         return self.metadata.get("extra", {}).get(name, default)
 
+    @property
+    def trained_on_plant_outcomes(self) -> bool:
+        """Labelled by what the plant recorded (tickets' outcomes, breakdowns), not by a simulator's truth."""
+        data = self.metadata.get("data")
+        return isinstance(data, dict) and data.get("source") == "plant"
+
 
 @dataclass(frozen=True)
 class Forecast:

@@ -371,6 +371,34 @@ def test_the_forest_is_doubted_on_a_machine_it_never_learned_unless_its_own_heal
     assert Scorer.forest_doubted(drafts, forest=forest, machines=machines) == ({7} if doubted else set())
 
 
+@pytest.mark.parametrize(
+    ("source", "needs_health", "health", "doubted"),
+    [
+        ("plant", True, 95.0, True),  # learned from the crew's outcomes: its own machine is no exception
+        ("plant", True, None, True),
+        ("plant", True, 30.0, False),
+        ("plant", False, 95.0, False),  # FOREST_FROM_OUTCOMES_NEEDS_HEALTH off: believed on what it learned
+        ("simulate", True, 95.0, False),  # labelled by a simulator's truth: believed on what it learned
+    ],
+)
+def test_a_forest_trained_on_the_plant_outcomes_is_believed_only_where_the_machine_health_confirms(
+    settings, source, needs_health, health, doubted
+):
+    settings.FOREST_ALERT_HEALTH_BELOW = 60.0
+    settings.FOREST_FROM_OUTCOMES_NEEDS_HEALTH = needs_health
+    metadata = {"data": {"source": source}, "extra": {"machine_codes": ["M-001", "M-002"]}}
+    forest = (ModelVersion(), LoadedArtifact(model=None, metadata=metadata))
+    drafts = (
+        [HealthDraft(machine_id=7, ts=START, health=health, past_threshold=health < 50, departures=[])]
+        if health is not None
+        else []
+    )
+
+    doubted_machines = Scorer.forest_doubted(drafts, forest=forest, machines=[MachineRef(7, "M-001", 1)])
+
+    assert doubted_machines == ({7} if doubted else set())
+
+
 def test_a_forest_that_did_not_record_its_machines_is_never_doubted():
     forest = (ModelVersion(), LoadedArtifact(model=None, metadata={}))
     drafts = [HealthDraft(machine_id=7, ts=START, health=99.0, past_threshold=False, departures=[])]
