@@ -201,16 +201,23 @@ def test_the_challenger_and_the_active_version_are_judged_on_the_plant_outcomes_
     assert challenger.shadow_report == report
 
 
-def test_the_active_version_is_judged_on_the_alerts_it_raised_not_on_its_raw_scores(tmp_path, settings):
-    """Its high run on M-2 raised nothing (M-2's own health model saw it normal): it is no false alert of
-    the active version's, as it would be in its raw scores; the challenger is judged on what it would raise."""
+def doubted_on_m2_pair(tmp_path, settings, *, challenger_doubted: bool):
+    """Both forests run high on M-2 from 10 h to 20 h, where M-2's own health model saw it normal: the
+    plant doubted the active forest there, and the challenger too when `challenger_doubted`."""
     settings.MODEL_PROMOTION_MIN_EVENTS = 1
-    _champion, challenger = shadow_pair(
+    return shadow_pair(
         tmp_path,
         champion_m2=lambda h: 0.9 if 10 <= h < 20 else 0.1,
         challenger_m2=lambda h: 0.9 if 10 <= h < 20 else 0.05,
         m2_within_own_normal=True,
+        challenger_doubted_on_m2=challenger_doubted,
     )
+
+
+def test_the_active_version_is_judged_on_the_alerts_it_raised_not_on_its_raw_scores(tmp_path, settings):
+    """Its high run on M-2 raised nothing (M-2's own health model saw it normal): it is no false alert of
+    the active version's, as it would be in its raw scores; the challenger is judged on what it would raise."""
+    _champion, challenger = doubted_on_m2_pair(tmp_path, settings, challenger_doubted=False)
     assert list(Alert.objects.values_list("machine__code", flat=True)) == ["M-1"]
 
     report = shadow_evaluation(challenger, now=at(72))
@@ -226,14 +233,7 @@ def test_the_active_version_is_judged_on_the_alerts_it_raised_not_on_its_raw_sco
 def test_the_challenger_is_judged_where_the_plant_would_have_believed_it(tmp_path, settings):
     """The same high run on M-2, where the plant would have doubted the challenger too (its shadow
     predictions say so): no alert of its there, so no false one, where its raw scores would count one."""
-    settings.MODEL_PROMOTION_MIN_EVENTS = 1
-    _champion, challenger = shadow_pair(
-        tmp_path,
-        champion_m2=lambda h: 0.9 if 10 <= h < 20 else 0.1,
-        challenger_m2=lambda h: 0.9 if 10 <= h < 20 else 0.05,
-        m2_within_own_normal=True,
-        challenger_doubted_on_m2=True,
-    )
+    _champion, challenger = doubted_on_m2_pair(tmp_path, settings, challenger_doubted=True)
 
     report = shadow_evaluation(challenger, now=at(72))
 
