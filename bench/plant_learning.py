@@ -9,9 +9,10 @@ The loop, every 10 minutes of plant B (simulation/profiles/plant_b.toml, a readi
   health model (learned after HEALTH_LEARNING_DAYS of its own data, relearned every HEALTH_RELEARN_HOURS
   on the last HEALTH_WINDOW_DAYS leaving out alerts, tickets and the HEALTH_PRE_FAILURE_DAYS before a
   failure, no anomaly in the 12 hours after a repair) and the active forest. The first active forest is
-  plant A's (bench/transfer.py's), believed on B's machines only where their health model confirms it
-  (Scorer.forest_doubted); a forest trained on B's outcomes is held to the same on every machine
-  (FOREST_FROM_OUTCOMES_NEEDS_HEALTH=0 believes it on B's machines, as the product did before).
+  plant A's (bench/transfer.py's), believed on B's machines only where their health model confirms it,
+  past the 12 hours after a repair (Scorer.forest_doubted); a forest trained on B's outcomes is held to
+  the same on every machine (FOREST_FROM_OUTCOMES_NEEDS_HEALTH=0 believes it on B's machines, as the
+  product did before).
 - One alert per machine while any of them holds (a health model past its threshold for
   HEALTH_ALERT_MINUTES; a rule or health alert clears ALERT_CLEAR_MINUTES after its condition; a forest
   alert opens at 0.8 and holds down to 0.5); none within ALERT_COOLDOWN_MINUTES of the last one closing,
@@ -228,6 +229,7 @@ class Truth:
 
     started: float
     planned_failure: float
+    mode: str = ""
     failed: float | None = None
     fixed: float | None = None  # by the crew, before it failed
 
@@ -283,7 +285,8 @@ def main(argv: list[str] | None = None) -> int:
         "--diagnose",
         action="store_true",
         help="also print, at each retraining, what the plant's labels are against the simulator's truth, and "
-        "each challenger's alerts judged on the plant's outcomes beside the truth",
+        "each challenger's alerts judged on the plant's outcomes beside the truth; at the end, the false tickets "
+        "and what each detector said on the faults nobody caught",
     )
     args = parser.parse_args(argv)
     started = time.monotonic()
@@ -386,6 +389,8 @@ class LearningLoop:
         self.raised: dict[str, list[AlertSpan]] = {}
         self.corrupted_promotable: dict[str, str] = {}
         self.trainings: list[str] = []
+        # --diagnose: what each machine's detectors said at each instant, for the faults nobody caught
+        self.trace: dict[str, list[tuple]] = {code: [] for code in self.recording.codes}
 
     # --- the plant ------------------------------------------------------------------------------
 
@@ -407,7 +412,9 @@ class LearningLoop:
             record = event.fault
             code = record.machine_code
             if event.event == STARTED:
-                self.truth[code].append(Truth(record.started_at.timestamp(), record.planned_failure_at.timestamp()))
+                self.truth[code].append(
+                    Truth(record.started_at.timestamp(), record.planned_failure_at.timestamp(), record.failure_mode)
+                )
                 self.current_mode[code] = record.failure_mode
             elif event.event == FAILED:
                 self.truth[code][-1].failed = record.failed_at.timestamp()
@@ -489,8 +496,7 @@ class LearningLoop:
             if rule_findings(window, self.rules[code], now_ts=now):
                 state.rule_last_held = now
             score = health.get(code)
-            settling = any(now - repaired < SETTLING_S for repaired in self.recording.repairs[code] if repaired <= now)
-            if score is not None and score[1] and not settling:
+            if score is not None and score[1]:
                 state.health_past_since = state.health_past_since if state.health_past_since is not None else now
                 if now - state.health_past_since >= settings.HEALTH_ALERT_MINUTES * 60.0:
                     state.health_last_alarmed = now
@@ -513,14 +519,29 @@ class LearningLoop:
                 )
             self._forest_alert_record(code, state, was_open=was_open, now=now)
             self._alert(code, state, now)
+            if self.diagnose:
+                self.trace[code].append(
+                    (
+                        now,
+                        np.nan if champion_p is None else champion_p,
+                        self._may_open(self.champion, code, score),
+                        np.nan if score is None else score[0],
+                        state.health_past_since is not None,
+                        state.rule_last_held == now,
+                        state.ticket is not None,
+                        now - state.closed_at < settings.ALERT_COOLDOWN_MINUTES * 60.0,
+                        now < state.forest_held_until,
+                    )
+                )
 
-    def _may_open(self, forest: Forest, code: str, health: tuple[float, bool] | None) -> bool:
+    def _may_open(self, forest: Forest, code: str, health: tuple[float, bool, bool] | None) -> bool:
         """Whether the product lets the forest's high probability open an alert on the machine
         (Scorer.forest_doubted): it learned the machine, and not from the plant's own outcomes
-        (FOREST_FROM_OUTCOMES_NEEDS_HEALTH), or the machine's own health model confirms."""
+        (FOREST_FROM_OUTCOMES_NEEDS_HEALTH), or the machine's own health model confirms, past its
+        settling after a repair."""
         from_outcomes = forest.from_outcomes and settings.FOREST_FROM_OUTCOMES_NEEDS_HEALTH
         believed = not from_outcomes and (forest.machine_codes is None or code in forest.machine_codes)
-        return believed or (health is not None and health[0] < settings.FOREST_ALERT_HEALTH_BELOW)
+        return believed or (health is not None and health[0] < settings.FOREST_ALERT_HEALTH_BELOW and not health[2])
 
     def _forest_alert_record(self, code: str, state: MachineState, *, was_open: bool, now: float) -> None:
         """Keep the active forest's alert as the product stores it: opened, cleared, and whether a person
@@ -556,8 +577,10 @@ class LearningLoop:
 
     # --- health models --------------------------------------------------------------------------
 
-    def _health_now(self, windows: list[MachineWindow], now: float) -> dict[str, tuple[float, bool]]:
-        """(health 0-100, past its threshold) of each machine with a health model."""
+    def _health_now(self, windows: list[MachineWindow], now: float) -> dict[str, tuple[float, bool, bool]]:
+        """(health 0-100, past its threshold, settling) of each machine with a health model, as
+        predictor.health.HealthScorer drafts it: never past its threshold while settling (repaired
+        within the features' window)."""
         groups: dict[tuple[str, ...], list[MachineWindow]] = {}
         for window in windows:
             state = self.states[window.machine_code]
@@ -567,8 +590,11 @@ class LearningLoop:
         for metrics, members in groups.items():
             features = windows_features(members, [np.array([now])] * len(members), metrics)
             for window, row in zip(members, features, strict=True):
-                scores = self.states[window.machine_code].health.score(row[None, :])
-                result[window.machine_code] = (float(scores.health[0]), bool(scores.past_threshold[0]))
+                code = window.machine_code
+                scores = self.states[code].health.score(row[None, :])
+                repairs = self.recording.repairs[code]
+                settling = any(now - repaired < SETTLING_S for repaired in repairs if repaired <= now)
+                result[code] = (float(scores.health[0]), bool(scores.past_threshold[0]) and not settling, settling)
         return result
 
     def _health_learn(self, now: float) -> None:
@@ -949,6 +975,53 @@ class LearningLoop:
             *(f"| {key} | {count} |" for key, count in sorted(counts.items())),
         ]
 
+    def _caught(self, code: str, fault: Truth, horizon: float) -> list[float]:
+        """When the tickets that caught the fault opened (one open within the horizon before its end)."""
+        return [
+            t.opened
+            for t in self.tickets
+            if t.code == code
+            and t.opened <= fault.ended
+            and (t.resolved if t.resolved is not None else self.end) >= fault.ended - horizon
+        ]
+
+    def _diagnose_missed_faults(self, horizon: float) -> None:
+        """Each fault no ticket caught: what each detector said on its machine while it developed."""
+        lines = []
+        for code, faults in self.truth.items():
+            trace = np.array(self.trace[code], dtype=np.float64).reshape(-1, 9)
+            for fault in faults:
+                if fault.ended is None or fault.ended < self.start or self._caught(code, fault, horizon):
+                    continue
+                rows = trace[(trace[:, 0] >= fault.started) & (trace[:, 0] <= fault.ended)]
+                p, may, health, past, rule, ticket, cooling, held = rows[:, 1:].T if len(rows) else [np.empty(0)] * 8
+                believed = p[may.astype(bool)]
+                earlier = [t for t in self.tickets if t.code == code and t.opened <= fault.started]
+                previous = max(earlier, key=lambda t: t.opened) if earlier else None
+                before = (
+                    f"{previous.source} {previous.outcome or 'open'} {(fault.started - previous.opened) / HOUR_S:.0f} h"
+                    if previous
+                    else "none"
+                )
+
+                def top(values):
+                    return f"{np.nanmax(values):.2f}" if len(values) and np.isfinite(values).any() else "-"
+
+                lines.append(
+                    f"| {self._week(fault.ended) + 1} | {code} {self.types[code]} | {fault.mode} | "
+                    f"{(fault.ended - fault.started) / HOUR_S:.1f} | {top(p)} | {top(believed)} | "
+                    f"{'-' if not np.isfinite(health).any() else f'{np.nanmin(health):.0f}'} | "
+                    f"{int(past.sum()) * STEP_S / 60:.0f} | {int(rule.sum())} | "
+                    f"{int(ticket.sum())}/{int(cooling.sum())}/{int(held.sum())} | {before} |"
+                )
+        self.diagnostics += [
+            "",
+            "| missed: week | machine | mode | developed h | forest max p | max p it could open | min health | "
+            "min past threshold | rule instants | ticket/cooldown/held instants | the previous ticket, before |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+            *sorted(lines),
+        ]
+
     def _week(self, at: float) -> int:
         return min(int((at - self.start) // WEEK_S), self.weeks - 1)
 
@@ -977,13 +1050,7 @@ class LearningLoop:
             ]
             caught, leads = 0, []
             for code, fault in ended:
-                opened = [
-                    t.opened
-                    for t in self.tickets
-                    if t.code == code
-                    and t.opened <= fault.ended
-                    and (t.resolved if t.resolved is not None else finish) >= fault.ended - horizon
-                ]
+                opened = self._caught(code, fault, horizon)
                 if opened:
                     caught += 1
                     leads.append((fault.planned_failure if fault.failed is None else fault.failed) - min(opened))
@@ -1003,6 +1070,7 @@ class LearningLoop:
             for challenger in self.challengers.values():
                 self._diagnose_alerts(challenger, now=self.end)
             self._diagnose_false_tickets(horizon)
+            self._diagnose_missed_faults(horizon)
             lines += ["", "### Diagnostic", *self.diagnostics]
         promoted = [f"day {day:.1f}: {name} promoted, {why}" for day, name, why in self.promotions]
         lines += ["", "Promotions:", *(f"- {line}" for line in promoted or ["none"])]

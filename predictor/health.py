@@ -250,6 +250,7 @@ class HealthScorer:
             scores = scores_of_many([model for _, _, model in members], features)
             for position, (window, machine_id, model) in enumerate(members):
                 health = float(scores.health[position])
+                settling = _settling(window)
                 departures = []
                 if health < EXPLAIN_BELOW_HEALTH:
                     units_by_machine = units() if units_by_machine is None else units_by_machine
@@ -259,8 +260,9 @@ class HealthScorer:
                         machine_id=machine_id,
                         ts=datetime.datetime.fromtimestamp(window.ts[-1], tz=datetime.UTC),
                         health=health,
-                        past_threshold=bool(scores.past_threshold[position]) and not _settling(window),
+                        past_threshold=bool(scores.past_threshold[position]) and not settling,
                         departures=departures,
+                        settling=settling,
                     )
                 )
         return drafts
@@ -272,5 +274,6 @@ _SHARED_COLUMN = {name: column for column, name in enumerate(feature_names(FEATU
 
 def _settling(window: MachineWindow) -> bool:
     """Repaired within the features' long window: the window still holds the readings from before
-    the repair, so a departure now says what was fixed, not what is coming (no anomaly alert yet)."""
+    the repair, so a departure now says what was fixed, not what is coming (no anomaly alert yet, and
+    no confirmation of the forest's probability, which reads the same window)."""
     return window.last_repair_ts is not None and window.ts[-1] - window.last_repair_ts < LONG_WINDOW_S

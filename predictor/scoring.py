@@ -299,7 +299,9 @@ class Scorer:
         health: list[HealthDraft], *, forest: tuple[ModelVersion, LoadedArtifact] | None, machines: list[MachineRef]
     ) -> set[int]:
         """Machines the forest never learned (it records those it did) whose own health model does not
-        see them below FOREST_ALERT_HEALTH_BELOW, or has not learned their normal yet: a high
+        see them below FOREST_ALERT_HEALTH_BELOW, has not learned their normal yet, or reads a window
+        that still holds the readings from before a repair (settling: on plant B, the forest's false
+        alerts in the hours after a preventive fix were confirmed so, bench/plant_learning.py): a high
         probability opens no alert for them. A forest that learned another plant is not believed on its
         own (bench/transfer.py: on a plant it never saw, most of its alerts were false); one that
         learned this machine is, unless it learned from the plant's own outcomes
@@ -312,7 +314,11 @@ class Scorer:
         learned = set() if from_outcomes else set(artifact.recorded("machine_codes") or ())
         if not learned and not from_outcomes:
             return set()
-        confirmed = {draft.machine_id for draft in health if draft.health < settings.FOREST_ALERT_HEALTH_BELOW}
+        confirmed = {
+            draft.machine_id
+            for draft in health
+            if draft.health < settings.FOREST_ALERT_HEALTH_BELOW and not draft.settling
+        }
         return {ref.id for ref in machines if ref.code not in learned and ref.id not in confirmed}
 
     @staticmethod

@@ -225,8 +225,11 @@ class HealthDraft:
     machine_id: int
     ts: datetime.datetime
     health: float  # 0-100, 50 at its threshold
-    past_threshold: bool
+    past_threshold: bool  # never while settling
     departures: list[str]
+    # Repaired within the features' long window: the score still reads the readings from before the
+    # repair, so it neither alerts nor confirms the forest (Scorer.forest_doubted).
+    settling: bool = False
 
 
 @dataclass(frozen=True)

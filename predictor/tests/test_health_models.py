@@ -355,18 +355,30 @@ def test_relearning_keeps_the_active_version_and_the_one_before_it(pump):
     ("code", "health", "doubted"),
     [("M-900", 95.0, True), ("M-900", None, True), ("M-900", 30.0, False), ("M-001", 95.0, False)],
 )
+@pytest.mark.parametrize("settling", [False, True])
 def test_the_forest_is_doubted_on_a_machine_it_never_learned_unless_its_own_health_model_confirms(
-    settings, code, health, doubted
+    settings, code, health, doubted, settling
 ):
     settings.FOREST_ALERT_HEALTH_BELOW = 60.0
     forest = (ModelVersion(), LoadedArtifact(model=None, metadata={"extra": {"machine_codes": ["M-001", "M-002"]}}))
     machines = [MachineRef(id=7, code=code, machine_type_id=1)]
-    # None: its health model is still learning, so nothing confirms the forest.
+    # None: its health model is still learning, so nothing confirms the forest. Settling: repaired
+    # within the features' window, its score reads the fault that was fixed and confirms nothing.
     drafts = (
-        [HealthDraft(machine_id=7, ts=START, health=health, past_threshold=health < 50, departures=[])]
+        [
+            HealthDraft(
+                machine_id=7,
+                ts=START,
+                health=health,
+                past_threshold=health < 50 and not settling,
+                departures=[],
+                settling=settling,
+            )
+        ]
         if health is not None
         else []
     )
+    doubted = doubted or (settling and code == "M-900")
 
     assert Scorer.forest_doubted(drafts, forest=forest, machines=machines) == ({7} if doubted else set())
 
@@ -455,6 +467,13 @@ def test_a_machine_repaired_within_the_features_long_window_raises_no_anomaly(pu
     health = MachineHealth.objects.get(machine=pump)
     assert health.score < 50  # it is scored and shown, but the departure is what was just repaired
     assert health.past_threshold_since is None
+    # Nor does that score confirm a forest that never learned the machine.
+    windows = machine_windows(end=sick_until, hours=12.5)
+    drafts = HealthScorer().score(windows, machine_ids={pump.code: pump.pk}, units=dict)
+    assert [(draft.health < 50, draft.settling) for draft in drafts] == [(True, True)]
+    forest = (ModelVersion(), LoadedArtifact(model=None, metadata={"extra": {"machine_codes": ["M-999"]}}))
+    machines = [MachineRef(id=pump.pk, code=pump.code, machine_type_id=pump.machine_type_id)]
+    assert Scorer.forest_doubted(drafts, forest=forest, machines=machines) == {pump.pk}
 
 
 def test_a_machine_s_health_is_rewritten_only_when_it_says_something_new(pump):
