@@ -24,11 +24,12 @@ The loop, every 10 minutes of plant B (simulation/profiles/plant_b.toml, a readi
 - Those records are all the learning sees. Every --retrain-days the plant's labels (failures, preventive
   fixes, false alarms as hard negatives) train a challenger with predictor.training.forest_fit_evaluate,
   unless there are fewer than TRAINING_MIN_FAILURE_EVENTS; it scores in shadow on every instant, and is
-  judged every SHADOW_EVALUATE_MINUTES on the plant's outcomes since it began (predictor.ml.outcomes, as
-  predictor.challengers does): the challenger on the alerts its scores would have raised where the
-  product would have believed them (its own machines; elsewhere where their health model confirmed),
-  the active forest on the alerts it did raise. It is promoted by predictor.challengers.promotion_verdict once it
-  has stayed better for MODEL_PROMOTION_SUSTAIN_HOURS (promotion_sustained).
+  judged every SHADOW_EVALUATE_MINUTES on the plant's outcomes since it began, or since the active forest
+  was activated when that came later (predictor.ml.outcomes, as predictor.challengers does): the
+  challenger on the alerts its scores would have raised where the product would have believed them (its
+  own machines; elsewhere where their health model confirmed), the active forest on the alerts it did
+  raise. It is promoted by predictor.challengers.promotion_verdict once it has stayed better for
+  MODEL_PROMOTION_SUSTAIN_HOURS (promotion_sustained).
 - Beside it, a challenger trained on the same outcomes with --corrupt of the crew's outcomes flipped
   (a fix recorded as a false alarm and the reverse) is judged the same way; it must never be promoted.
 
@@ -209,6 +210,7 @@ class Forest:
     from_outcomes: bool = False  # trained on the plant's own outcomes (LoadedArtifact.trained_on_plant_outcomes)
     verdict: str = ""
     better_since: float | None = None  # better than the active one at every evaluation since
+    judged_against: str = ""  # the active forest it was last judged against
     diagnosed_day: int | None = None  # the plant day of its last verdict in the diagnostic
 
 
@@ -376,6 +378,7 @@ class LearningLoop:
         self.rules = {machine.code: default_rules(profile, machine.machine_type) for machine in profile.machines}
         self.states = {code: MachineState() for code in self.recording.codes}
         self.champion = first_forest
+        self.champion_since = self.start  # when the active forest was activated
         self.challengers: dict[str, Forest] = {}  # "challenger" and "corrupted"
         self.tickets: list[Ticket] = []
         self._waiting: list[Ticket] = []  # for the crew
@@ -780,10 +783,13 @@ class LearningLoop:
             challenger = self.challengers.get(role)
             if challenger is None:
                 continue
-            mine = self._judged(challenger, since=challenger.since, now=now)
-            active = self._judged_on_raised(self.champion, since=challenger.since, now=now)
+            # Both over the same period: since it began shadowing, or since the active forest was
+            # activated when that came later (predictor.challengers.shadow_evaluation).
+            since = max(challenger.since, self.champion_since)
+            mine = self._judged(challenger, since=since, now=now)
+            active = self._judged_on_raised(self.champion, since=since, now=now)
             if self.diagnose:
-                self._diagnose_verdict(challenger, mine=mine, raised=active, now=now)
+                self._diagnose_verdict(challenger, mine=mine, raised=active, since=since, now=now)
             better, why = promotion_verdict(
                 mine,
                 active,
@@ -791,6 +797,9 @@ class LearningLoop:
                 min_precision=settings.MODEL_PROMOTION_MIN_PRECISION,
                 min_recall=settings.MODEL_PROMOTION_MIN_RECALL,
             )
+            if challenger.judged_against != self.champion.name:
+                challenger.better_since = None  # better than another active forest is no evidence against this one
+                challenger.judged_against = self.champion.name
             if not better:
                 challenger.better_since = None
             elif challenger.better_since is None:
@@ -809,8 +818,9 @@ class LearningLoop:
                 continue
             self.promotions.append((day, challenger.name, challenger.verdict))
             self.champion = challenger
+            self.champion_since = now
             self.challengers.pop("challenger")
-            # The corrupted one is now judged against the new champion.
+            # The corrupted one is now judged against the new champion, from now on.
 
     # --- the diagnostic (--diagnose): the plant's labels and the shadow judgement beside the truth -----
 
@@ -822,14 +832,14 @@ class LearningLoop:
             developing |= (at >= fault.started) & (at < ended)
         return developing
 
-    def _diagnose_verdict(self, challenger: Forest, *, mine: dict, raised: dict, now: float) -> None:
+    def _diagnose_verdict(self, challenger: Forest, *, mine: dict, raised: dict, since: float, now: float) -> None:
         """Once a plant day: the challenger beside the active forest judged on the alerts it raised and,
         as before, on every alert its raw scores would have raised."""
         day = int((now - self.start) // DAY_S)
         if challenger.diagnosed_day == day:
             return
         challenger.diagnosed_day = day
-        raw = self._judged(self.champion, since=challenger.since, now=now, raw=True)
+        raw = self._judged(self.champion, since=since, now=now, raw=True)
 
         def figures(report: dict) -> str:
             def share(value):

@@ -201,6 +201,28 @@ def test_the_challenger_and_the_active_version_are_judged_on_the_plant_outcomes_
     assert challenger.shadow_report == report
 
 
+def test_a_version_activated_while_the_challenger_shadows_is_judged_from_its_activation_on(judged_pair, tmp_path):
+    """A promotion or a rollback while the challenger shadows: being better than the version before is no
+    evidence against the new one, and the new one raised nothing before it was active, so both are judged
+    from its activation on."""
+    _champion, challenger = judged_pair
+    report = shadow_evaluation(challenger, now=at(96))  # the active one was wrong on M-2 once
+    assert (report["better"], report["better_since"]) == (True, at(96).isoformat())
+
+    other = forest_version(tmp_path, "other", alarmed=0.5, activate=True)  # activated at T0: same period
+    report = shadow_evaluation(challenger, now=at(108))
+    assert report["champion_version"] == "other"
+    assert report["champion"]["alerts"] == 0
+    assert (report["better"], report["better_since"]) == (True, at(108).isoformat())  # the sustain starts over
+
+    ModelVersion.objects.filter(pk=other.pk).update(activated_at=at(40))
+    report = shadow_evaluation(challenger, now=at(110))
+    assert report["since"] == at(40).isoformat()
+    # M-1's failure at 30 h and the challenger's alert before it are outside the period.
+    assert (report["challenger"]["alerts"], report["challenger"]["events"]) == (0, 0)
+    assert report["better"] is False
+
+
 def doubted_on_m2_pair(tmp_path, settings, *, challenger_doubted: bool):
     """Both forests run high on M-2 from 10 h to 20 h, where M-2's own health model saw it normal: the
     plant doubted the active forest there, and the challenger too when `challenger_doubted`."""
