@@ -17,7 +17,7 @@ from demo.runtime import DemoOptions, demo_past_replay
 from demo.seed import demo_plant_seed
 from demo.tests import clocks
 from demo.tests.small_forest import small_forest_train
-from predictor.models import Prediction, ShadowPrediction
+from predictor.models import ModelVersion, Prediction, ShadowPrediction
 from predictor.scoring import Scorer
 from predictor.services import model_version_register, trained_artifact_register
 from simulation.engine import FAILED, STARTED, PlantSimulation, history_instants
@@ -182,8 +182,10 @@ def test_the_demo_challenger_shadows_the_replayed_past_and_is_judged_beside_the_
         )
 
     challenger.refresh_from_db()
-    # It shadowed the whole replayed past, saying what the active copy of itself said, and raised nothing.
+    # It shadowed the whole replayed past, saying what the active copy of itself said, and raised nothing;
+    # the replay ran with the active forest from the same start, and says so.
     assert challenger.shadow_since == end - datetime.timedelta(days=1.5)
+    assert ModelVersion.objects.get(is_active=True).activated_at == challenger.shadow_since
     shadowed = ShadowPrediction.objects.filter(model_version=challenger)
     assert shadowed.count() == Prediction.objects.count() > 0
     assert not Alert.objects.filter(last_prediction__model_version=challenger).exists()
