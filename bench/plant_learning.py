@@ -1018,7 +1018,8 @@ class LearningLoop:
                     return f"{np.nanmax(values):.2f}" if len(values) and np.isfinite(values).any() else "-"
 
                 lines.append(
-                    f"| {self._week(fault.ended) + 1} | {code} {self.types[code]} | {fault.mode} | "
+                    f"| {self._week(fault.ended) + 1} (day {(fault.ended - self.start) / DAY_S:.1f}) | "
+                    f"{code} {self.types[code]} | {fault.mode} | "
                     f"{(fault.ended - fault.started) / HOUR_S:.1f} | {top(p)} | {top(believed)} | "
                     f"{'-' if not np.isfinite(health).any() else f'{np.nanmin(health):.0f}'} | "
                     f"{int(past.sum()) * STEP_S / 60:.0f} | {int(rule.sum())} | "
@@ -1026,8 +1027,9 @@ class LearningLoop:
                 )
         self.diagnostics += [
             "",
-            "| missed: week | machine | mode | developed h | forest max p | max p it could open | min health | "
-            "min past threshold | rule instants | ticket/cooldown/held instants | the previous ticket, before |",
+            "| missed: week (day it ended) | machine | mode | developed h | forest max p | max p it could open | "
+            "min health | min past threshold | rule instants | ticket/cooldown/held instants | "
+            "the previous ticket, before |",
             "|---|---|---|---|---|---|---|---|---|---|---|",
             *sorted(lines),
         ]
