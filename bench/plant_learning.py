@@ -210,7 +210,6 @@ class Forest:
     from_outcomes: bool = False  # trained on the plant's own outcomes (LoadedArtifact.trained_on_plant_outcomes)
     verdict: str = ""
     better_since: float | None = None  # better than the active one at every evaluation since
-    judged_against: str = ""  # the active forest it was last judged against
     diagnosed_day: int | None = None  # the plant day of its last verdict in the diagnostic
 
 
@@ -797,9 +796,6 @@ class LearningLoop:
                 min_precision=settings.MODEL_PROMOTION_MIN_PRECISION,
                 min_recall=settings.MODEL_PROMOTION_MIN_RECALL,
             )
-            if challenger.judged_against != self.champion.name:
-                challenger.better_since = None  # better than another active forest is no evidence against this one
-                challenger.judged_against = self.champion.name
             if not better:
                 challenger.better_since = None
             elif challenger.better_since is None:
@@ -820,7 +816,10 @@ class LearningLoop:
             self.champion = challenger
             self.champion_since = now
             self.challengers.pop("challenger")
-            # The corrupted one is now judged against the new champion, from now on.
+            # The corrupted one is now judged against the new champion, from now on: being better than
+            # the one before is no evidence against it.
+            for other in self.challengers.values():
+                other.better_since = None
 
     # --- the diagnostic (--diagnose): the plant's labels and the shadow judgement beside the truth -----
 

@@ -38,7 +38,7 @@ from notifications.vapid import vapid_keys_file_load_or_create
 from predictor.challengers import ModelUpkeep, shadow_evaluation
 from predictor.scoring import Scorer
 from predictor.selectors import active_model_versions, challenger_version
-from predictor.services import model_version_active_since, model_version_make_challenger
+from predictor.services import model_version_activate, model_version_make_challenger
 from simulation.engine import LiveClock
 from simulation.profiles import PlantProfile, plant_profile_load
 from simulation.runner import (
@@ -352,8 +352,8 @@ def demo_past_replay(
     for active in active_model_versions().values():
         if active.activated_at is None or active.activated_at > start:
             # The replayed past runs with it: its alerts there are its own (shadow_evaluation judges the
-            # active forest from its activation on).
-            model_version_active_since(model_version=active, at=start)
+            # active forest from its activation on). Same who and why, from the replay's start.
+            model_version_activate(model_version=active, by=active.activated_by, note=active.activation_note, at=start)
     challenger = challenger_version()
     if challenger is not None and (challenger.shadow_since is None or challenger.shadow_since > start):
         # The challenger shadows the replayed past too, so its figures and the active forest's are there at once.

@@ -56,16 +56,6 @@ def model_version_activate(
     return model_version
 
 
-def model_version_active_since(*, model_version: ModelVersion, at: datetime.datetime) -> ModelVersion:
-    """Date the active version's activation back to `at`, keeping who and why: a replay of past days
-    (the demo's) ran with it active from their start, and its alerts there are judged as its own."""
-    if not model_version.is_active:
-        raise ValueError(f"{model_version} is not the active version")
-    model_version.activated_at = at
-    model_version.save(update_fields=["activated_at"])
-    return model_version
-
-
 @transaction.atomic
 def model_version_register(
     *,

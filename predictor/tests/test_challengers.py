@@ -19,7 +19,7 @@ from predictor.ml.features import feature_names
 from predictor.ml.forest import FailureForest
 from predictor.models import ModelKind, ModelVersion, Prediction, ShadowPrediction
 from predictor.scoring import Scorer
-from predictor.services import model_version_active_since, model_version_register
+from predictor.services import model_version_register
 from predictor.tests.test_scoring import readings
 from telemetry.tests.factories import MachineFactory, MetricSpecFactory
 from tickets.models import Alert, Ticket
@@ -221,17 +221,6 @@ def test_a_version_activated_while_the_challenger_shadows_is_judged_from_its_act
     # M-1's failure at 30 h and the challenger's alert before it are outside the period.
     assert (report["challenger"]["alerts"], report["challenger"]["events"]) == (0, 0)
     assert report["better"] is False
-
-
-def test_only_the_active_version_has_its_activation_dated_back(judged_pair):
-    champion, challenger = judged_pair
-    with pytest.raises(ValueError, match="is not the active version"):
-        model_version_active_since(model_version=challenger, at=at(-24))
-
-    model_version_active_since(model_version=champion, at=at(-24))
-
-    champion.refresh_from_db()
-    assert champion.activated_at == at(-24)
 
 
 def doubted_on_m2_pair(tmp_path, settings, *, challenger_doubted: bool):
